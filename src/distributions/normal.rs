@@ -1,0 +1,378 @@
+//! `normal_` fill kernels (and so `randn`, `randn_like`, `torch.normal` with float arguments).
+//!
+//! Mirrors: `aten/src/ATen/native/cpu/DistributionTemplates.h` (`normal_kernel`, `normal_fill`,
+//! `normal_fill_16`, `normal_fill_AVX2`, `normal_fill_16_AVX2`) and `at::normal_distribution<double>`
+//! (`aten/src/ATen/core/DistributionsHelper.h`), PyTorch 2.13–2.15.
+//!
+//! Two paths, chosen by the caller exactly as PyTorch chooses:
+//!
+//! * **Fill path** (contiguous and at least 16 elements). Box–Muller on blocks of 16, pairing lane
+//!   `j` with lane `j + 8`. When the size is not a multiple of 16, PyTorch *recomputes the last 16*:
+//!   it draws 16 fresh uniforms and overwrites the last 16 outputs, already transformed ones
+//!   included. float32 draws every uniform first (n words) and then the 16 tail words; float16 and
+//!   bfloat16 draw 16 words per block (16·⌈n/16⌉ words in all); float64 as float32 with `random64`.
+//! * **Per-element path** (fewer than 16 elements, or a non-contiguous target). Box–Muller in double
+//!   with the generator's cached second sample, shared across calls and dtypes. The fill path
+//!   neither reads nor clears that cache.
+
+use half::{bf16, f16};
+
+use super::transform::{affine_f64, u24, u53};
+use super::{routed, Route};
+use crate::dtype::{f64_to_bf16, f64_to_f16, f32_to_bf16, f32_to_f16};
+use crate::generator::CpuGenerator;
+use crate::math::{avx, libm};
+use crate::target::Capability;
+
+/// `2.0f * c10::pi<double>` rounded to float, as the AVX2 kernel broadcasts it (`0x40c90fdb`).
+const TWO_PI_F32: f32 = f32::from_bits(0x40c9_0fdb);
+/// `2.0 * pi` in double.
+const TWO_PI_F64: f64 = 2.0 * std::f64::consts::PI;
+
+/// Elements per fill-path chunk: a multiple of 16.
+const CHUNK: usize = 1024;
+
+/// One AVX2 Box–Muller block on 16 floats in place (`normal_fill_16_AVX2`).
+#[inline(always)]
+fn block_avx2(d: &mut [f32], mean: f32, std: f32) {
+    let (lo, hi) = d.split_at_mut(8);
+    for (a, b) in lo.iter_mut().zip(hi.iter_mut()) {
+        let u1 = 1.0 - *a;
+        let theta = TWO_PI_F32 * *b;
+        let radius = (-2.0 * avx::log_ps(u1)).sqrt();
+        let (s, c) = avx::sincos_ps(theta);
+        *a = (radius * c).mul_add(std, mean);
+        *b = (radius * s).mul_add(std, mean);
+    }
+}
+
+/// One default-build Box–Muller block on 16 floats in place (`normal_fill_16<float>`): glibc
+/// `logf`/`cosf`/`sinf`, theta formed in double, mean and std applied with one fused rounding.
+#[inline(always)]
+fn block_default(d: &mut [f32], mean: f32, std: f32) {
+    let (lo, hi) = d.split_at_mut(8);
+    for (a, b) in lo.iter_mut().zip(hi.iter_mut()) {
+        let u1 = 1.0 - *a;
+        let radius = libm::sqrtf(-2.0 * libm::logf(u1));
+        let theta = (TWO_PI_F64 * f64::from(*b)) as f32;
+        *a = (radius * libm::cosf(theta)).mul_add(std, mean);
+        *b = (radius * libm::sinf(theta)).mul_add(std, mean);
+    }
+}
+
+#[inline(always)]
+fn blocks_avx2(d: &mut [f32], mean: f32, std: f32) {
+    for blk in d.chunks_exact_mut(16) {
+        block_avx2(blk, mean, std);
+    }
+}
+
+#[inline(always)]
+fn blocks_default(d: &mut [f32], mean: f32, std: f32) {
+    for blk in d.chunks_exact_mut(16) {
+        block_default(blk, mean, std);
+    }
+}
+
+routed!(fn blocks_avx2_routed(d: &mut [f32], mean: f32, std: f32) => blocks_avx2);
+routed!(fn blocks_default_routed(d: &mut [f32], mean: f32, std: f32) => blocks_default);
+
+/// One float64 block (`normal_fill_16<double>`), explicit `fma` in every build.
+#[inline(always)]
+fn block_f64(d: &mut [f64], mean: f64, std: f64) {
+    let (lo, hi) = d.split_at_mut(8);
+    for (a, b) in lo.iter_mut().zip(hi.iter_mut()) {
+        let u1 = 1.0 - *a;
+        let radius = libm::sqrt(-2.0 * libm::log(u1));
+        let theta = TWO_PI_F64 * *b;
+        *a = (radius * libm::cos(theta)).mul_add(std, mean);
+        *b = (radius * libm::sin(theta)).mul_add(std, mean);
+    }
+}
+
+#[inline(always)]
+fn blocks_f64(d: &mut [f64], mean: f64, std: f64) {
+    for blk in d.chunks_exact_mut(16) {
+        block_f64(blk, mean, std);
+    }
+}
+
+routed!(fn blocks_f64_routed(d: &mut [f64], mean: f64, std: f64) => blocks_f64);
+
+fn blocks_f32(cap: Capability, route: Route, d: &mut [f32], mean: f32, std: f32) {
+    if cap.fused() {
+        blocks_avx2_routed(route, d, mean, std);
+    } else {
+        blocks_default_routed(route, d, mean, std);
+    }
+}
+
+fn draw_u24(g: &mut CpuGenerator, out: &mut [f32]) {
+    let mut words = [0u32; CHUNK];
+    for chunk in out.chunks_mut(CHUNK) {
+        let w = &mut words[..chunk.len()];
+        g.fill_u32(w);
+        for (o, &x) in chunk.iter_mut().zip(w.iter()) {
+            *o = u24(x);
+        }
+    }
+}
+
+/// The float32 fill path (`out.len() >= 16`). Consumes `n + (n % 16 != 0 ? 16 : 0)` words.
+pub(crate) fn fill_f32(
+    g: &mut CpuGenerator,
+    out: &mut [f32],
+    mean: f64,
+    std: f64,
+    cap: Capability,
+    route: Route,
+) {
+    let n = out.len();
+    debug_assert!(n >= 16);
+    let (mean, std) = (mean as f32, std as f32);
+    let full = n / 16 * 16;
+    // Drawing and transforming chunk by chunk gives the same values as PyTorch's draw-all-then-
+    // transform loop: block k only reads its own 16 uniforms.
+    for chunk in out[..full].chunks_mut(CHUNK) {
+        draw_u24(g, chunk);
+        blocks_f32(cap, route, chunk, mean, std);
+    }
+    if full != n {
+        // The leftover elements still draw their uniforms before the tail is recomputed.
+        g.engine_mut().discard((n - full) as u64);
+        let mut tail = [0f32; 16];
+        draw_u24(g, &mut tail);
+        blocks_f32(cap, route, &mut tail, mean, std);
+        out[n - 16..].copy_from_slice(&tail);
+    }
+}
+
+/// The float64 fill path (`out.len() >= 16`). Consumes twice the words of [`fill_f32`].
+pub(crate) fn fill_f64(g: &mut CpuGenerator, out: &mut [f64], mean: f64, std: f64, route: Route) {
+    let n = out.len();
+    debug_assert!(n >= 16);
+    let full = n / 16 * 16;
+    let mut draws = [0u64; CHUNK];
+    for chunk in out[..full].chunks_mut(CHUNK) {
+        let w = &mut draws[..chunk.len()];
+        g.fill_u64(w);
+        for (o, &x) in chunk.iter_mut().zip(w.iter()) {
+            *o = u53(x);
+        }
+        blocks_f64_routed(route, chunk, mean, std);
+    }
+    if full != n {
+        g.engine_mut().discard(2 * (n - full) as u64);
+        let mut w = [0u64; 16];
+        g.fill_u64(&mut w);
+        let mut tail = w.map(u53);
+        blocks_f64_routed(route, &mut tail, mean, std);
+        out[n - 16..].copy_from_slice(&tail);
+    }
+}
+
+/// The float16/bfloat16 fill path (`out.len() >= 16`): 16 fresh words per block, computed with the
+/// float32 block of `cap` and rounded. Consumes `16 * ceil(n / 16)` words.
+fn fill_reduced<T: Copy>(
+    g: &mut CpuGenerator,
+    out: &mut [T],
+    mean: f64,
+    std: f64,
+    cap: Capability,
+    route: Route,
+    narrow: fn(f32) -> T,
+) {
+    let n = out.len();
+    debug_assert!(n >= 16);
+    let (mean, std) = (mean as f32, std as f32);
+    let full = n / 16 * 16;
+    let mut buf = [0f32; CHUNK];
+    for chunk in out[..full].chunks_mut(CHUNK) {
+        let b = &mut buf[..chunk.len()];
+        draw_u24(g, b);
+        blocks_f32(cap, route, b, mean, std);
+        for (o, &v) in chunk.iter_mut().zip(b.iter()) {
+            *o = narrow(v);
+        }
+    }
+    if full != n {
+        let mut tail = [0f32; 16];
+        draw_u24(g, &mut tail);
+        blocks_f32(cap, route, &mut tail, mean, std);
+        for (o, &v) in out[n - 16..].iter_mut().zip(tail.iter()) {
+            *o = narrow(v);
+        }
+    }
+}
+
+/// The float16 fill path.
+pub(crate) fn fill_f16(
+    g: &mut CpuGenerator,
+    out: &mut [f16],
+    mean: f64,
+    std: f64,
+    cap: Capability,
+    route: Route,
+) {
+    fill_reduced(g, out, mean, std, cap, route, f32_to_f16);
+}
+
+/// The bfloat16 fill path.
+pub(crate) fn fill_bf16(
+    g: &mut CpuGenerator,
+    out: &mut [bf16],
+    mean: f64,
+    std: f64,
+    cap: Capability,
+    route: Route,
+) {
+    fill_reduced(g, out, mean, std, cap, route, f32_to_bf16);
+}
+
+/// One standard normal in double, from the cache or a fresh Box–Muller pair.
+///
+/// Mirrors: `at::normal_distribution<double>::operator()`.
+/// Consumes: nothing if a cached sample is present; else two `random64()` (`u1` then `u2`), and
+/// the sine sample is cached.
+pub fn standard_normal_f64(g: &mut CpuGenerator) -> f64 {
+    if let Some(z) = g.take_double_normal_sample() {
+        return z;
+    }
+    let u1 = u53(g.random64());
+    let u2 = u53(g.random64());
+    let r = libm::sqrt(-2.0 * libm::log1p(-u2));
+    let theta = TWO_PI_F64 * u1;
+    g.set_double_normal_sample(Some(r * libm::sin(theta)));
+    r * libm::cos(theta)
+}
+
+/// The per-element path into any float type: `z * std + mean` in double (fused in the AVX2
+/// build), then narrowed by `narrow`.
+fn per_element<T>(g: &mut CpuGenerator, out: &mut [T], mean: f64, std: f64, fused: bool, narrow: fn(f64) -> T) {
+    for o in out {
+        let z = standard_normal_f64(g);
+        let v = if fused {
+            affine_f64::<true>(z, std, mean)
+        } else {
+            affine_f64::<false>(z, std, mean)
+        };
+        *o = narrow(v);
+    }
+}
+
+/// Per-element path, float32 output.
+pub(crate) fn per_element_f32(g: &mut CpuGenerator, out: &mut [f32], mean: f64, std: f64, fused: bool) {
+    per_element(g, out, mean, std, fused, |v| v as f32);
+}
+
+/// Per-element path, float64 output.
+pub(crate) fn per_element_f64(g: &mut CpuGenerator, out: &mut [f64], mean: f64, std: f64, fused: bool) {
+    per_element(g, out, mean, std, fused, |v| v);
+}
+
+/// Per-element path, float16 output (double → float → half).
+pub(crate) fn per_element_f16(g: &mut CpuGenerator, out: &mut [f16], mean: f64, std: f64, fused: bool) {
+    per_element(g, out, mean, std, fused, f64_to_f16);
+}
+
+/// Per-element path, bfloat16 output (double → float → bfloat16).
+pub(crate) fn per_element_bf16(g: &mut CpuGenerator, out: &mut [bf16], mean: f64, std: f64, fused: bool) {
+    per_element(g, out, mean, std, fused, f64_to_bf16);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bits(v: &[f32]) -> Vec<u32> {
+        v.iter().map(|x| x.to_bits()).collect()
+    }
+
+    /// torch.manual_seed(42); torch.randn(16) (cpu-rng.md section 14), both capabilities.
+    #[test]
+    fn randn16_seed42() {
+        let avx2 = [
+            0x3ff6_a529, 0x3fbe_5f53, 0x3f66_9567, 0xc006_c0db, 0x3f2d_acd5, 0xbf9e_0591,
+            0xbd30_6786, 0xbfcd_65ba, 0xbf40_8bf0, 0x3fd3_095b, 0xbec8_f2f6, 0xbfb3_a966,
+            0xbf3a_566e, 0xbf0f_36d1, 0xbf44_d2a0, 0x3f43_2f9f,
+        ];
+        let def = [
+            0x3ff6_a527, 0x3fbe_5f54, 0x3f66_9567, 0xc006_c0dd, 0x3f2d_acd5, 0xbf9e_0592,
+            0xbd30_6787, 0xbfcd_65ba, 0xbf40_8bff, 0x3fd3_095a, 0xbec8_f2f6, 0xbfb3_a962,
+            0xbf3a_566d, 0xbf0f_36cc, 0xbf44_d2a1, 0x3f43_2f9f,
+        ];
+        for route in Route::available() {
+            for (cap, want) in [(Capability::Avx2, avx2), (Capability::Default, def)] {
+                let mut g = CpuGenerator::with_seed(42);
+                let mut out = [0f32; 16];
+                fill_f32(&mut g, &mut out, 0.0, 1.0, cap, route);
+                assert_eq!(bits(&out), want, "{cap} {route:?}");
+            }
+        }
+    }
+
+    /// torch.manual_seed(42); torch.randn(17): elements 0, 1 and 16 (cpu-rng.md section 14).
+    #[test]
+    fn randn17_tail_is_recomputed() {
+        for (cap, want) in [
+            (Capability::Avx2, [0x3ff6_a529, 0xbe23_6d85, 0xbe9e_9482]),
+            (Capability::Default, [0x3ff6_a527, 0xbe23_6d7b, 0xbe9e_9487]),
+        ] {
+            let mut g = CpuGenerator::with_seed(42);
+            let mut out = [0f32; 17];
+            fill_f32(&mut g, &mut out, 0.0, 1.0, cap, Route::detect());
+            assert_eq!([out[0].to_bits(), out[1].to_bits(), out[16].to_bits()], want, "{cap}");
+            // 17 + 16 words consumed
+            assert_eq!(g.engine().next_index(), 33);
+        }
+    }
+
+    /// torch.manual_seed(42); torch.randn(4) and torch.randn(2, dtype=torch.float64).
+    #[test]
+    fn per_element_path_and_cache() {
+        let mut g = CpuGenerator::with_seed(42);
+        let mut out = [0f32; 4];
+        per_element_f32(&mut g, &mut out, 0.0, 1.0, true);
+        assert_eq!(bits(&out), [0x3eac_62ae, 0x3e03_e69d, 0x3e70_16e7, 0x3e6b_dc6c]);
+        let mut g = CpuGenerator::with_seed(42);
+        let mut out = [0f64; 2];
+        per_element_f64(&mut g, &mut out, 0.0, 1.0, false);
+        assert_eq!(out.map(f64::to_bits), [0x3fd5_8c55_b33d_44cc, 0x3fc0_7cd3_9b3d_4b85]);
+    }
+
+    /// torch.manual_seed(42); torch.randn(16, dtype=torch.float64): elements 0 and 8.
+    #[test]
+    fn randn16_f64() {
+        let mut g = CpuGenerator::with_seed(42);
+        let mut out = [0f64; 16];
+        fill_f64(&mut g, &mut out, 0.0, 1.0, Route::detect());
+        assert_eq!(out[0].to_bits(), 0x3fd3_2bee_22cc_b503);
+        assert_eq!(out[8].to_bits(), 0x3fc6_3479_875e_ff86);
+    }
+
+    /// torch.manual_seed(42); torch.randn(16, dtype=torch.bfloat16): first four.
+    #[test]
+    fn randn16_bf16() {
+        let mut g = CpuGenerator::with_seed(42);
+        let mut out = [bf16::ZERO; 16];
+        fill_bf16(&mut g, &mut out, 0.0, 1.0, Capability::Avx2, Route::detect());
+        let got: Vec<u16> = out[..4].iter().map(|x| x.to_bits()).collect();
+        assert_eq!(got, [0x3ff7, 0x3fbe, 0x3f67, 0xc007]);
+    }
+
+    #[test]
+    fn routes_agree() {
+        let mut all = vec![];
+        for route in Route::available() {
+            let mut g = CpuGenerator::with_seed(3);
+            let mut a = vec![0f32; 1000];
+            fill_f32(&mut g, &mut a, 0.3, 1.7, Capability::Avx2, route);
+            let mut b = vec![0f32; 1000];
+            fill_f32(&mut g, &mut b, 0.3, 1.7, Capability::Default, route);
+            let mut c = vec![0f64; 100];
+            fill_f64(&mut g, &mut c, 0.3, 1.7, route);
+            all.push((bits(&a), bits(&b), c.iter().map(|x| x.to_bits()).collect::<Vec<_>>()));
+        }
+        assert!(all.windows(2).all(|w| w[0] == w[1]));
+    }
+}

@@ -1,0 +1,5 @@
+//! Raw 32-bit engines: word streams, no floats.
+
+pub mod mt19937;
+
+pub use mt19937::Mt19937;

@@ -1,0 +1,247 @@
+//! The CPU generator (`torch.Generator()` and the default generator).
+//!
+//! Mirrors: `aten/src/ATen/CPUGeneratorImpl.cpp` (`CPUGeneratorImpl`).
+
+use crate::engine::Mt19937;
+use crate::error::{Error, Result};
+
+/// PyTorch's CPU generator: an [`Mt19937`] plus the cached second Box–Muller samples.
+///
+/// Only the double cache is used by CPU kernels (the scalar normal path); the float cache exists
+/// in the state bytes and is carried along. `Clone` copies the engine and both caches, as
+/// `Generator.clone_state()` does; there is no `Copy` and no `Default`.
+#[derive(Clone, PartialEq)]
+pub struct CpuGenerator {
+    engine: Mt19937,
+    next_double_normal_sample: Option<f64>,
+    next_float_normal_sample: Option<f32>,
+}
+
+impl std::fmt::Debug for CpuGenerator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CpuGenerator")
+            .field("initial_seed", &self.engine.seed_value())
+            .field("left", &self.engine.left())
+            .field("next", &self.engine.next_index())
+            .field("normal_cached", &self.next_double_normal_sample.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Converts a Python seed to the `u64` PyTorch stores.
+///
+/// `torch.manual_seed` accepts `-2^63 <= seed < 2^64`; negative seeds wrap modulo 2^64
+/// (`-1` becomes `0xffff_ffff_ffff_ffff`).
+///
+/// # Errors
+/// [`Error::InvalidArgument`] for a seed outside that range, as PyTorch raises.
+pub fn seed_from_i128(seed: i128) -> Result<u64> {
+    if seed < i128::from(i64::MIN) || seed > i128::from(u64::MAX) {
+        return Err(Error::arg(
+            "manual_seed",
+            format!(
+                "seed {seed} is out of range [{}, {}]",
+                i64::MIN,
+                u64::MAX
+            ),
+        ));
+    }
+    Ok(seed as u64) // two's-complement wrap of the negative range, as PyTorch reinterprets it
+}
+
+impl CpuGenerator {
+    /// The seed of a fresh `torch.Generator()` (`c10::detail::default_rng_seed_val`).
+    pub const DEFAULT_SEED: u64 = 67_280_421_310_721;
+
+    /// A generator as `torch.Generator()` creates it, seeded with [`Self::DEFAULT_SEED`].
+    #[must_use]
+    pub fn new() -> CpuGenerator {
+        CpuGenerator::with_seed(Self::DEFAULT_SEED)
+    }
+
+    /// A generator after `manual_seed(seed)`.
+    #[must_use]
+    pub fn with_seed(seed: u64) -> CpuGenerator {
+        CpuGenerator {
+            engine: Mt19937::new(seed),
+            next_double_normal_sample: None,
+            next_float_normal_sample: None,
+        }
+    }
+
+    /// `manual_seed(seed)`: reseeds the engine and clears both normal caches.
+    pub fn manual_seed(&mut self, seed: u64) {
+        self.engine.seed(seed);
+        self.next_double_normal_sample = None;
+        self.next_float_normal_sample = None;
+    }
+
+    /// `initial_seed()`: the full 64-bit seed last given (or restored from state bytes).
+    #[must_use]
+    pub fn initial_seed(&self) -> u64 {
+        self.engine.seed_value()
+    }
+
+    /// One 32-bit draw.
+    #[inline]
+    pub fn random(&mut self) -> u32 {
+        self.engine.random()
+    }
+
+    /// Two draws as one 64-bit value, the first in the high half.
+    #[inline]
+    pub fn random64(&mut self) -> u64 {
+        self.engine.random64()
+    }
+
+    /// `out.len()` consecutive 32-bit draws.
+    pub fn fill_u32(&mut self, out: &mut [u32]) {
+        self.engine.fill_u32(out);
+    }
+
+    /// `out.len()` consecutive 64-bit draws.
+    pub fn fill_u64(&mut self, out: &mut [u64]) {
+        self.engine.fill_u64(out);
+    }
+
+    /// The engine.
+    #[must_use]
+    pub fn engine(&self) -> &Mt19937 {
+        &self.engine
+    }
+
+    pub(crate) fn engine_mut(&mut self) -> &mut Mt19937 {
+        &mut self.engine
+    }
+
+    /// The cached double normal sample, if any.
+    #[must_use]
+    pub fn next_double_normal_sample(&self) -> Option<f64> {
+        self.next_double_normal_sample
+    }
+
+    /// The cached float normal sample, if any (no CPU kernel reads it).
+    #[must_use]
+    pub fn next_float_normal_sample(&self) -> Option<f32> {
+        self.next_float_normal_sample
+    }
+
+    pub(crate) fn take_double_normal_sample(&mut self) -> Option<f64> {
+        self.next_double_normal_sample.take()
+    }
+
+    pub(crate) fn set_double_normal_sample(&mut self, v: Option<f64>) {
+        self.next_double_normal_sample = v;
+    }
+
+    pub(crate) fn from_parts(
+        engine: Mt19937,
+        double: Option<f64>,
+        float: Option<f32>,
+    ) -> CpuGenerator {
+        CpuGenerator {
+            engine,
+            next_double_normal_sample: double,
+            next_float_normal_sample: float,
+        }
+    }
+}
+
+#[cfg(feature = "rand_core")]
+mod rand_core_impl {
+    //! `rand_core` 0.10 traits. They only call the inherent methods. Note that `rand`'s own
+    //! distributions turn words into values differently from PyTorch: use this crate's ops for
+    //! PyTorch's values, and these traits only to feed PyTorch's word stream elsewhere.
+
+    use super::CpuGenerator;
+    use crate::engine::Mt19937;
+    use core::convert::Infallible;
+
+    macro_rules! impl_try_rng {
+        ($t:ty) => {
+            impl rand_core::TryRng for $t {
+                type Error = Infallible;
+                fn try_next_u32(&mut self) -> Result<u32, Infallible> {
+                    Ok(self.random())
+                }
+                /// PyTorch's `random64`: the first draw is the **high** half (rand_core's own
+                /// helpers put the first word low).
+                fn try_next_u64(&mut self) -> Result<u64, Infallible> {
+                    Ok(self.random64())
+                }
+                fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Infallible> {
+                    for chunk in dst.chunks_mut(4) {
+                        let w = self.random().to_le_bytes();
+                        chunk.copy_from_slice(&w[..chunk.len()]);
+                    }
+                    Ok(())
+                }
+            }
+        };
+    }
+    impl_try_rng!(Mt19937);
+    impl_try_rng!(CpuGenerator);
+
+    /// `from_seed` takes the 8 little-endian bytes of a `torch.manual_seed` value, so
+    /// `seed_from_u64(s)` is **not** `manual_seed(s)` (rand_core expands it through PCG32):
+    /// use [`CpuGenerator::with_seed`] for that.
+    impl rand_core::SeedableRng for CpuGenerator {
+        type Seed = [u8; 8];
+        fn from_seed(seed: [u8; 8]) -> CpuGenerator {
+            CpuGenerator::with_seed(u64::from_le_bytes(seed))
+        }
+    }
+
+    /// As for [`CpuGenerator`]: the seed bytes are a little-endian `manual_seed` value.
+    impl rand_core::SeedableRng for Mt19937 {
+        type Seed = [u8; 8];
+        fn from_seed(seed: [u8; 8]) -> Mt19937 {
+            Mt19937::new(u64::from_le_bytes(seed))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_generator_seed() {
+        let g = CpuGenerator::new();
+        assert_eq!(g.initial_seed(), 67_280_421_310_721);
+        assert_eq!(g.engine().state()[0], 0xf19c_d101);
+    }
+
+    #[test]
+    fn seed_wrapping() {
+        assert_eq!(seed_from_i128(-1).unwrap(), u64::MAX);
+        assert_eq!(seed_from_i128(i128::from(i64::MIN)).unwrap(), 1 << 63);
+        assert_eq!(seed_from_i128(i128::from(u64::MAX)).unwrap(), u64::MAX);
+        assert!(seed_from_i128(1 << 64).is_err());
+        assert!(seed_from_i128(i128::from(i64::MIN) - 1).is_err());
+    }
+
+    #[test]
+    fn reseed_clears_caches() {
+        let mut g = CpuGenerator::with_seed(1);
+        g.set_double_normal_sample(Some(0.5));
+        g.manual_seed(1);
+        assert_eq!(g.next_double_normal_sample(), None);
+        assert_eq!(g, CpuGenerator::with_seed(1));
+    }
+
+    #[cfg(feature = "rand_core")]
+    #[test]
+    fn rand_core_traits_follow_pytorch() {
+        use rand_core::{Rng, SeedableRng};
+        let mut g = CpuGenerator::from_seed(42u64.to_le_bytes());
+        assert_eq!(g.next_u64(), 0x5fe1_dc66_cbea_3db3);
+        let mut h = CpuGenerator::with_seed(42);
+        let mut bytes = [0u8; 6];
+        h.fill_bytes(&mut bytes);
+        let mut k = CpuGenerator::with_seed(42);
+        let w0 = k.random().to_le_bytes();
+        let w1 = k.random().to_le_bytes();
+        assert_eq!(bytes, [w0[0], w0[1], w0[2], w0[3], w1[0], w1[1]]);
+    }
+}

@@ -1,0 +1,5 @@
+//! Generators: an engine plus PyTorch's cached normal samples.
+
+pub mod cpu;
+
+pub use cpu::{seed_from_i128, CpuGenerator};

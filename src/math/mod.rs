@@ -1,0 +1,10 @@
+//! The exact transcendental routines each kernel path calls (STYLE rule 6).
+//!
+//! * [`libm`]: the C library functions PyTorch's scalar paths call. PyTorch calls the system libm;
+//!   the reference platform is x86-64 Linux with glibc, and Rust's `f32`/`f64` methods call that
+//!   same libm on `x86_64-unknown-linux-gnu`.
+//! * [`avx`]: the Cephes-style float `log` and `sincos` of `aten/src/ATen/native/cpu/avx_mathfun.h`,
+//!   as the AVX2 build of the normal kernel evaluates them (fixed fused multiply-adds), lane by lane.
+
+pub mod avx;
+pub mod libm;

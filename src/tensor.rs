@@ -1,0 +1,391 @@
+//! Owned contiguous tensors: a shape plus typed data, raw little-endian bytes and SHA-256.
+
+use half::{bf16, f16};
+use sha2::{Digest, Sha256};
+
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+
+/// The largest tensor torch-rng allocates, in bytes (8 GiB). Larger requests are refused with
+/// [`Error::TooLarge`] before any allocation.
+pub const MAX_BYTES: u64 = 8 << 30;
+
+/// Typed element storage, row-major.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq)]
+pub enum Storage {
+    /// float32 elements.
+    F32(Vec<f32>),
+    /// float64 elements.
+    F64(Vec<f64>),
+    /// float16 elements.
+    F16(Vec<f16>),
+    /// bfloat16 elements.
+    BF16(Vec<bf16>),
+    /// int64 elements.
+    I64(Vec<i64>),
+    /// int32 elements.
+    I32(Vec<i32>),
+    /// int16 elements.
+    I16(Vec<i16>),
+    /// int8 elements.
+    I8(Vec<i8>),
+    /// uint8 elements.
+    U8(Vec<u8>),
+    /// bool elements.
+    Bool(Vec<bool>),
+}
+
+impl Storage {
+    /// `n` zero elements of `dtype`.
+    #[must_use]
+    pub fn zeros(dtype: DType, n: usize) -> Storage {
+        match dtype {
+            DType::Float32 => Storage::F32(vec![0.0; n]),
+            DType::Float64 => Storage::F64(vec![0.0; n]),
+            DType::Float16 => Storage::F16(vec![f16::ZERO; n]),
+            DType::BFloat16 => Storage::BF16(vec![bf16::ZERO; n]),
+            DType::Int64 => Storage::I64(vec![0; n]),
+            DType::Int32 => Storage::I32(vec![0; n]),
+            DType::Int16 => Storage::I16(vec![0; n]),
+            DType::Int8 => Storage::I8(vec![0; n]),
+            DType::UInt8 => Storage::U8(vec![0; n]),
+            DType::Bool => Storage::Bool(vec![false; n]),
+        }
+    }
+}
+
+/// A contiguous (row-major) tensor.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tensor {
+    shape: Vec<usize>,
+    data: Storage,
+}
+
+/// Checks a PyTorch size argument and returns its element count.
+///
+/// PyTorch rejects negative dimensions; torch-rng also refuses anything over [`MAX_BYTES`] bytes
+/// of `dtype` before allocating.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] for a negative dimension, [`Error::TooLarge`] past the limit.
+pub fn checked_numel(op: &str, size: &[i64], dtype: DType) -> Result<usize> {
+    if let Some(&d) = size.iter().find(|&&d| d < 0) {
+        return Err(Error::arg(
+            op,
+            format!("trying to create tensor with negative dimension {d}: {size:?}"),
+        ));
+    }
+    let mut numel: u128 = 1;
+    for &d in size {
+        numel = numel.saturating_mul(d as u128);
+    }
+    let bytes = numel.saturating_mul(dtype.size() as u128);
+    if bytes > u128::from(MAX_BYTES) {
+        return Err(Error::TooLarge {
+            op: op.to_string(),
+            numel,
+            dtype,
+        });
+    }
+    Ok(numel as usize)
+}
+
+impl Tensor {
+    /// A tensor from a shape and data whose length is the shape's product.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] if the lengths disagree.
+    pub fn new(shape: Vec<usize>, data: Storage) -> Result<Tensor> {
+        let n: usize = shape.iter().product();
+        let t = Tensor { shape, data };
+        if t.data_len() != n {
+            return Err(Error::arg(
+                "Tensor::new",
+                format!("shape {:?} needs {n} elements, got {}", t.shape, t.data_len()),
+            ));
+        }
+        Ok(t)
+    }
+
+    /// A zero-filled tensor (PyTorch's `torch.zeros`; also what torch-rng uses for `torch.empty`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a negative dimension, [`Error::TooLarge`] past [`MAX_BYTES`].
+    pub fn zeros(size: &[i64], dtype: DType) -> Result<Tensor> {
+        let n = checked_numel("empty", size, dtype)?;
+        let shape = size.iter().map(|&d| d as usize).collect();
+        Ok(Tensor {
+            shape,
+            data: Storage::zeros(dtype, n),
+        })
+    }
+
+    pub(crate) fn from_parts(shape: Vec<usize>, data: Storage) -> Tensor {
+        debug_assert_eq!(shape.iter().product::<usize>(), {
+            let t = Tensor {
+                shape: vec![],
+                data: data.clone(),
+            };
+            t.data_len()
+        });
+        Tensor { shape, data }
+    }
+
+    fn data_len(&self) -> usize {
+        match &self.data {
+            Storage::F32(v) => v.len(),
+            Storage::F64(v) => v.len(),
+            Storage::F16(v) => v.len(),
+            Storage::BF16(v) => v.len(),
+            Storage::I64(v) => v.len(),
+            Storage::I32(v) => v.len(),
+            Storage::I16(v) => v.len(),
+            Storage::I8(v) => v.len(),
+            Storage::U8(v) => v.len(),
+            Storage::Bool(v) => v.len(),
+        }
+    }
+
+    /// The shape.
+    #[must_use]
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// The number of elements.
+    #[must_use]
+    pub fn numel(&self) -> usize {
+        self.data_len()
+    }
+
+    /// The dtype.
+    #[must_use]
+    pub fn dtype(&self) -> DType {
+        self.data.dtype()
+    }
+
+    /// The typed data.
+    #[must_use]
+    pub fn storage(&self) -> &Storage {
+        &self.data
+    }
+}
+
+impl Storage {
+    /// The dtype of the elements.
+    #[must_use]
+    pub fn dtype(&self) -> DType {
+        match self {
+            Storage::F32(_) => DType::Float32,
+            Storage::F64(_) => DType::Float64,
+            Storage::F16(_) => DType::Float16,
+            Storage::BF16(_) => DType::BFloat16,
+            Storage::I64(_) => DType::Int64,
+            Storage::I32(_) => DType::Int32,
+            Storage::I16(_) => DType::Int16,
+            Storage::I8(_) => DType::Int8,
+            Storage::U8(_) => DType::UInt8,
+            Storage::Bool(_) => DType::Bool,
+        }
+    }
+}
+
+impl Tensor {
+    pub(crate) fn storage_mut(&mut self) -> &mut Storage {
+        &mut self.data
+    }
+
+    /// Consumes the tensor, returning its typed data.
+    #[must_use]
+    pub fn into_storage(self) -> Storage {
+        self.data
+    }
+
+    /// float32 data, if this is a float32 tensor.
+    #[must_use]
+    pub fn as_f32(&self) -> Option<&[f32]> {
+        match &self.data {
+            Storage::F32(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// float64 data, if this is a float64 tensor.
+    #[must_use]
+    pub fn as_f64(&self) -> Option<&[f64]> {
+        match &self.data {
+            Storage::F64(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// Each element's bit pattern, widened to u64 (two's complement for signed integers).
+    #[must_use]
+    pub fn bits(&self) -> Vec<u64> {
+        match &self.data {
+            Storage::F32(v) => v.iter().map(|x| u64::from(x.to_bits())).collect(),
+            Storage::F64(v) => v.iter().map(|x| x.to_bits()).collect(),
+            Storage::F16(v) => v.iter().map(|x| u64::from(x.to_bits())).collect(),
+            Storage::BF16(v) => v.iter().map(|x| u64::from(x.to_bits())).collect(),
+            Storage::I64(v) => v.iter().map(|&x| x as u64).collect(),
+            Storage::I32(v) => v.iter().map(|&x| u64::from(x as u32)).collect(),
+            Storage::I16(v) => v.iter().map(|&x| u64::from(x as u16)).collect(),
+            Storage::I8(v) => v.iter().map(|&x| u64::from(x as u8)).collect(),
+            Storage::U8(v) => v.iter().map(|&x| u64::from(x)).collect(),
+            Storage::Bool(v) => v.iter().map(|&x| u64::from(x)).collect(),
+        }
+    }
+
+    /// The raw little-endian bytes of the contiguous tensor (bool as one byte, 0 or 1).
+    #[must_use]
+    pub fn to_le_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.numel() * self.dtype().size());
+        macro_rules! put {
+            ($v:expr) => {
+                for x in $v {
+                    out.extend_from_slice(&x.to_le_bytes());
+                }
+            };
+        }
+        match &self.data {
+            Storage::F32(v) => put!(v),
+            Storage::F64(v) => put!(v),
+            Storage::F16(v) => put!(v),
+            Storage::BF16(v) => put!(v),
+            Storage::I64(v) => put!(v),
+            Storage::I32(v) => put!(v),
+            Storage::I16(v) => put!(v),
+            Storage::I8(v) => put!(v),
+            Storage::U8(v) => out.extend_from_slice(v),
+            Storage::Bool(v) => out.extend(v.iter().map(|&b| u8::from(b))),
+        }
+        out
+    }
+
+    /// Lowercase hex SHA-256 of [`Tensor::to_le_bytes`].
+    #[must_use]
+    pub fn sha256_hex(&self) -> String {
+        let digest = Sha256::digest(self.to_le_bytes());
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// The first `n` elements as lowercase hex bit patterns, zero-padded to the dtype's width.
+    #[must_use]
+    pub fn head_hex(&self, n: usize) -> Vec<String> {
+        let width = self.dtype().size() * 2;
+        self.bits()
+            .into_iter()
+            .take(n)
+            .map(|b| format!("{b:0width$x}"))
+            .collect()
+    }
+
+    /// Reorders a tensor whose data is the storage of `torch.empty(shape).permute(perm)` into the
+    /// contiguous layout of that view (shape permuted). `perm` must be a permutation of the dims.
+    pub(crate) fn permuted(self, perm: &[usize]) -> Tensor {
+        let src_shape = self.shape.clone();
+        let ndim = src_shape.len();
+        let new_shape: Vec<usize> = perm.iter().map(|&p| src_shape[p]).collect();
+        let mut src_strides = vec![1usize; ndim];
+        for d in (0..ndim.saturating_sub(1)).rev() {
+            src_strides[d] = src_strides[d + 1] * src_shape[d + 1];
+        }
+        let view_strides: Vec<usize> = perm.iter().map(|&p| src_strides[p]).collect();
+        let n = self.numel();
+        // For each output position (row-major over new_shape), its source offset.
+        let mut index = Vec::with_capacity(n);
+        let mut counter = vec![0usize; ndim];
+        for _ in 0..n {
+            index.push(
+                counter
+                    .iter()
+                    .zip(&view_strides)
+                    .map(|(c, s)| c * s)
+                    .sum::<usize>(),
+            );
+            for d in (0..ndim).rev() {
+                counter[d] += 1;
+                if counter[d] < new_shape[d] {
+                    break;
+                }
+                counter[d] = 0;
+            }
+        }
+        macro_rules! gather {
+            ($v:expr, $variant:ident) => {
+                Storage::$variant(index.iter().map(|&i| $v[i]).collect())
+            };
+        }
+        let data = match &self.data {
+            Storage::F32(v) => gather!(v, F32),
+            Storage::F64(v) => gather!(v, F64),
+            Storage::F16(v) => gather!(v, F16),
+            Storage::BF16(v) => gather!(v, BF16),
+            Storage::I64(v) => gather!(v, I64),
+            Storage::I32(v) => gather!(v, I32),
+            Storage::I16(v) => gather!(v, I16),
+            Storage::I8(v) => gather!(v, I8),
+            Storage::U8(v) => gather!(v, U8),
+            Storage::Bool(v) => gather!(v, Bool),
+        };
+        Tensor {
+            shape: new_shape,
+            data,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_hash_and_head() {
+        let t = Tensor::new(vec![2], Storage::F32(vec![1.0, -2.0])).unwrap();
+        assert_eq!(t.to_le_bytes(), [0, 0, 0x80, 0x3f, 0, 0, 0, 0xc0]);
+        assert_eq!(t.head_hex(16), ["3f800000", "c0000000"]);
+        assert_eq!(t.sha256_hex().len(), 64);
+        let b = Tensor::new(vec![3], Storage::Bool(vec![true, false, true])).unwrap();
+        assert_eq!(b.to_le_bytes(), [1, 0, 1]);
+        assert_eq!(b.head_hex(2), ["01", "00"]);
+        let i = Tensor::new(vec![1], Storage::I16(vec![-1])).unwrap();
+        assert_eq!(i.head_hex(1), ["ffff"]);
+    }
+
+    #[test]
+    fn empty_tensor_hash_is_sha256_of_nothing() {
+        let t = Tensor::new(vec![0, 3], Storage::F32(vec![])).unwrap();
+        assert_eq!(
+            t.sha256_hex(),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+
+    #[test]
+    fn shape_mismatch_is_an_error() {
+        assert!(Tensor::new(vec![2, 2], Storage::F32(vec![0.0; 3])).is_err());
+    }
+
+    #[test]
+    fn numel_checks() {
+        assert_eq!(checked_numel("rand", &[2, 3], DType::Float32).unwrap(), 6);
+        assert_eq!(checked_numel("rand", &[], DType::Float32).unwrap(), 1);
+        assert!(matches!(
+            checked_numel("rand", &[-1], DType::Float32),
+            Err(Error::InvalidArgument { .. })
+        ));
+        assert!(matches!(
+            checked_numel("rand", &[1 << 40, 1 << 40], DType::Float32),
+            Err(Error::TooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn permute_transposes() {
+        let t = Tensor::new(vec![2, 3], Storage::I64((0..6).collect())).unwrap();
+        let p = t.permuted(&[1, 0]);
+        assert_eq!(p.shape(), [3, 2]);
+        assert_eq!(p.bits(), [0, 3, 1, 4, 2, 5]);
+    }
+}

@@ -1,0 +1,492 @@
+#!/usr/bin/env python3
+"""Run golden case files in real PyTorch and write the result files.
+
+This is the only writer of ``golden/results``. For every case file
+``golden/cases/<area>.json`` (or the files named on the command line) it writes
+``golden/results/<area>.json`` in the ``torch-rng-results/1`` format described in
+``shared/case-format.md``; the ops and the optional fields it understands are listed
+in ``golden/README.md``.
+
+Cases run in one child process per CPU capability, with ``ATEN_CPU_CAPABILITY`` set
+in the child's environment before ``import torch``. The child checks that PyTorch
+reports the capability it was asked for and runs with one thread.
+
+A malformed case (unknown op or field, missing or ill-typed field, a draw from the
+unseeded default generator) aborts the script with a message naming the file, the
+case and the step. An exception raised by PyTorch itself becomes an
+``{"error": message}`` output and ends its case.
+
+Usage:
+    ~/torch-venv/bin/python tools/gen_golden.py [golden/cases/AREA.json ...]
+"""
+
+import hashlib
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+
+# The PyTorch release whose behaviour the fixtures record.
+PINNED_TORCH = "2.15.0"
+
+CASES_FORMAT = "torch-rng-cases/1"
+RESULTS_FORMAT = "torch-rng-results/1"
+
+ROOT = Path(__file__).resolve().parent.parent
+CASES_DIR = ROOT / "golden" / "cases"
+RESULTS_DIR = ROOT / "golden" / "results"
+
+# Case capability -> what torch.backends.cpu.get_cpu_capability() must report.
+CAPABILITIES = {"default": "DEFAULT", "avx2": "AVX2", "avx512": "AVX512"}
+DEFAULT_CAPABILITY = "avx2"
+
+DTYPES = ("float32", "float64", "float16", "bfloat16",
+          "int64", "int32", "int16", "int8", "uint8", "bool")
+
+# JSON has no non-finite numbers, so float fields also accept these strings.
+NONFINITE = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}
+
+CASE_FIELDS = ("name", "capability", "torch_version", "device", "steps")
+
+INT_EXACT_LIMIT = 2 ** 53
+
+# What PyTorch raises for a rejected argument (NotImplementedError, the dtype
+# dispatch failure, is a RuntimeError). Anything else (KeyError, AttributeError, ...)
+# is a bug in this script and must not become an "error" output.
+TORCH_ERRORS = (RuntimeError, ValueError, TypeError, IndexError)
+
+
+class CaseError(Exception):
+    """The case file itself is wrong (not something PyTorch rejected)."""
+
+
+# ---------------------------------------------------------------------------
+# Field kinds: each checks a JSON value and converts it to the Python argument.
+# ---------------------------------------------------------------------------
+
+def _is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _size(v):
+    if not isinstance(v, list) or not all(_is_int(x) for x in v):
+        raise CaseError("must be a list of integers")
+    return list(v)
+
+
+def _dtype(v):
+    if v not in DTYPES:
+        raise CaseError(f"unknown dtype {v!r} (expected one of {', '.join(DTYPES)})")
+    return v
+
+
+def _float(v):
+    if isinstance(v, str):
+        if v not in NONFINITE:
+            raise CaseError(f"must be a number or one of {sorted(NONFINITE)}, got {v!r}")
+        return NONFINITE[v]
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise CaseError(f"must be a number, got {v!r}")
+    return v
+
+
+def _int(v):
+    if not _is_int(v):
+        raise CaseError(f"must be an integer, got {v!r}")
+    return v
+
+
+def _bool(v):
+    if not isinstance(v, bool):
+        raise CaseError(f"must be true or false, got {v!r}")
+    return v
+
+
+def _str(v):
+    if not isinstance(v, str):
+        raise CaseError(f"must be a string, got {v!r}")
+    return v
+
+
+def _permute(v):
+    return _size(v)  # checked against `size` in validate_step
+
+
+def _hex(v):
+    if not isinstance(v, str) or len(v) % 2 or v.strip("0123456789abcdef"):
+        raise CaseError("must be an even-length lowercase hex string")
+    return bytes.fromhex(v)
+
+
+def _name(v):
+    if not isinstance(v, str) or not v:
+        raise CaseError("must be a non-empty string")
+    return v
+
+
+KINDS = {"size": _size, "dtype": _dtype, "float": _float, "int": _int, "bool": _bool,
+         "str": _str, "permute": _permute, "hex": _hex, "generator": _name}
+
+REQUIRED = object()
+
+
+# ---------------------------------------------------------------------------
+# The op table. Each entry names its fields (kind, default), the PyTorch call and
+# how its result is recorded. To add an op, add a row; `call(torch, args, gen)`
+# gets the converted arguments (defaults filled in, dtype as a torch.dtype or
+# None) and `gen`, a dict that is {"generator": g} for a named generator and {}
+# otherwise. It must do nothing but the PyTorch call: whatever it raises becomes
+# an "error" output.
+#
+# role: "seed" ops (re)start a generator; "use" ops read or advance it. A case
+# must seed the default generator before any "use" of it.
+# ---------------------------------------------------------------------------
+
+class Op:
+    def __init__(self, fields, call, output, role="use", generator=True):
+        self.fields = dict(fields)
+        if generator:
+            self.fields["generator"] = ("generator", None)
+        self.call = call
+        self.output = output  # "none", "tensor", "state_dict" or "int"
+        self.role = role
+
+
+SIZE = ("size", REQUIRED)
+DTYPE = ("dtype", None)
+PERMUTE = ("permute", None)
+
+
+def _target(torch, a):
+    """The tensor an in-place or *_like op works on (README: `permute`)."""
+    t = torch.empty(a["size"], dtype=a["dtype"])
+    if a.get("permute") is not None:
+        t = t.permute(*a["permute"])
+    return t
+
+
+def _manual_seed(torch, a, gen):
+    (gen["generator"] if gen else torch).manual_seed(a["seed"])
+
+
+def _set_rng_state(torch, a, gen):
+    state = torch.tensor(list(a["state"]), dtype=torch.uint8)
+    if gen:
+        gen["generator"].set_state(state)
+    else:
+        torch.set_rng_state(state)
+
+
+OPS = {
+    "manual_seed": Op({"seed": ("int", REQUIRED)}, _manual_seed, "none", role="seed"),
+    "set_rng_state": Op({"state": ("hex", REQUIRED)}, _set_rng_state, "none", role="seed"),
+    "initial_seed": Op({}, lambda torch, a, gen:
+                       gen["generator"].initial_seed() if gen else torch.initial_seed(), "int"),
+    "get_rng_state": Op({}, lambda torch, a, gen:
+                        gen["generator"].get_state() if gen else torch.get_rng_state(), "tensor"),
+    "rand": Op({"size": SIZE, "dtype": DTYPE}, lambda torch, a, gen:
+               torch.rand(a["size"], dtype=a["dtype"], **gen), "tensor"),
+    "randn": Op({"size": SIZE, "dtype": DTYPE}, lambda torch, a, gen:
+                torch.randn(a["size"], dtype=a["dtype"], **gen), "tensor"),
+    "rand_like": Op({"size": SIZE, "dtype": DTYPE, "permute": PERMUTE}, lambda torch, a, gen:
+                    torch.rand_like(_target(torch, a), **gen), "tensor"),
+    "randn_like": Op({"size": SIZE, "dtype": DTYPE, "permute": PERMUTE}, lambda torch, a, gen:
+                     torch.randn_like(_target(torch, a), **gen), "tensor"),
+    "uniform_": Op({"size": SIZE, "dtype": DTYPE, "from": ("float", 0.0), "to": ("float", 1.0),
+                    "permute": PERMUTE}, lambda torch, a, gen:
+                   _target(torch, a).uniform_(a["from"], a["to"], **gen), "tensor"),
+    "normal_": Op({"size": SIZE, "dtype": DTYPE, "mean": ("float", 0.0), "std": ("float", 1.0),
+                   "permute": PERMUTE}, lambda torch, a, gen:
+                  _target(torch, a).normal_(a["mean"], a["std"], **gen), "tensor"),
+    "normal": Op({"mean": ("float", REQUIRED), "std": ("float", REQUIRED), "size": SIZE,
+                  "dtype": DTYPE}, lambda torch, a, gen:
+                 torch.normal(a["mean"], a["std"], a["size"], dtype=a["dtype"], **gen), "tensor"),
+    # Modules take no generator: their reset_parameters() draws from the default one.
+    "nn.Linear": Op({"in_features": ("int", REQUIRED), "out_features": ("int", REQUIRED),
+                     "bias": ("bool", True), "dtype": DTYPE}, lambda torch, a, gen:
+                    torch.nn.Linear(a["in_features"], a["out_features"], bias=a["bias"],
+                                    device="cpu", dtype=a["dtype"]),
+                    "state_dict", generator=False),
+    "nn.init.uniform_": Op({"size": SIZE, "dtype": DTYPE, "a": ("float", 0.0), "b": ("float", 1.0)},
+                           lambda torch, a, gen: torch.nn.init.uniform_(
+                               _target(torch, a), a["a"], a["b"], **gen), "tensor"),
+    "nn.init.kaiming_uniform_": Op(
+        {"size": SIZE, "dtype": DTYPE, "a": ("float", 0.0), "mode": ("str", "fan_in"),
+         "nonlinearity": ("str", "leaky_relu")},
+        lambda torch, a, gen: torch.nn.init.kaiming_uniform_(
+            _target(torch, a), a=a["a"], mode=a["mode"], nonlinearity=a["nonlinearity"], **gen),
+        "tensor"),
+}
+
+
+# ---------------------------------------------------------------------------
+# Validation (parent process, before anything runs).
+# ---------------------------------------------------------------------------
+
+def validate_step(step):
+    """Check one step and return (op, converted args, generator name or None)."""
+    if not isinstance(step, dict):
+        raise CaseError("a step must be a JSON object")
+    name = step.get("op")
+    if name is None:
+        raise CaseError("missing field 'op'")
+    if not isinstance(name, str) or name not in OPS:
+        raise CaseError(f"unknown op {name!r}")
+    op = OPS[name]
+    unknown = sorted(set(step) - set(op.fields) - {"op"})
+    if unknown:
+        raise CaseError(f"unknown field(s) {', '.join(map(repr, unknown))} for op {name!r} "
+                        f"(allowed: {', '.join(sorted(op.fields))})")
+    args = {}
+    for field, (kind, default) in op.fields.items():
+        if field not in step:
+            if default is REQUIRED:
+                raise CaseError(f"op {name!r} is missing required field {field!r}")
+            args[field] = default
+            continue
+        try:
+            args[field] = KINDS[kind](step[field])
+        except CaseError as e:
+            raise CaseError(f"field {field!r}: {e}") from None
+    if args.get("permute") is not None and sorted(args["permute"]) != list(range(len(args["size"]))):
+        raise CaseError(f"permute {args['permute']} is not a permutation of the "
+                        f"{len(args['size'])} dimensions of size {args['size']}")
+    return op, args, args.pop("generator", None)
+
+
+def validate_case(case, installed_release):
+    """Check one case; return its effective capability."""
+    if not isinstance(case, dict):
+        raise CaseError("a case must be a JSON object")
+    unknown = sorted(set(case) - set(CASE_FIELDS))
+    if unknown:
+        raise CaseError(f"unknown case field(s) {', '.join(map(repr, unknown))}")
+    if not isinstance(case.get("name"), str) or not case["name"]:
+        raise CaseError("missing or empty 'name'")
+    cap = case.get("capability", DEFAULT_CAPABILITY)
+    if cap not in CAPABILITIES:
+        raise CaseError(f"unknown capability {cap!r} (expected one of {', '.join(CAPABILITIES)})")
+    version = case.get("torch_version")
+    if version is not None and version != installed_release:
+        raise CaseError(f"case wants torch_version {version!r} but the installed release is "
+                        f"{installed_release!r}; other releases are not supported yet")
+    if case.get("device", "cpu") != "cpu":
+        raise CaseError(f"device {case['device']!r} is not supported (only 'cpu')")
+    steps = case.get("steps")
+    if not isinstance(steps, list) or not steps:
+        raise CaseError("'steps' must be a non-empty list")
+    default_seeded = False
+    for i, step in enumerate(steps):
+        try:
+            op, _, gen = validate_step(step)
+        except CaseError as e:
+            raise CaseError(f"step {i}: {e}") from None
+        if gen is None:
+            if op.role == "seed":
+                default_seeded = True
+            elif not default_seeded:
+                raise CaseError(f"step {i}: op {step['op']!r} uses the default generator before "
+                                "the case seeds it (manual_seed or set_rng_state); its result "
+                                "would not be reproducible")
+    return cap
+
+
+def validate_file(doc, installed_release, where):
+    """Check a whole case document; return the list of effective capabilities."""
+    if not isinstance(doc, dict) or doc.get("format") != CASES_FORMAT:
+        raise CaseError(f"{where}: 'format' must be {CASES_FORMAT!r}")
+    if sorted(doc) != ["cases", "format"]:
+        raise CaseError(f"{where}: top-level keys must be 'format' and 'cases'")
+    if not isinstance(doc["cases"], list):
+        raise CaseError(f"{where}: 'cases' must be a list")
+    caps, seen = [], set()
+    for idx, case in enumerate(doc["cases"]):
+        label = case.get("name") if isinstance(case, dict) else None
+        try:
+            caps.append(validate_case(case, installed_release))
+        except CaseError as e:
+            raise CaseError(f"{where}: case {label or idx!r}: {e}") from None
+        if label in seen:
+            raise CaseError(f"{where}: duplicate case name {label!r}")
+        seen.add(label)
+    return caps
+
+
+# ---------------------------------------------------------------------------
+# Recording outputs.
+# ---------------------------------------------------------------------------
+
+def tensor_record(torch, t):
+    data = t.contiguous().reshape(-1).view(torch.uint8).numpy().tobytes()
+    width = t.element_size()
+    head = [data[i * width:(i + 1) * width][::-1].hex() for i in range(min(t.numel(), 16))]
+    return {"dtype": str(t.dtype).removeprefix("torch."), "shape": list(t.shape),
+            "sha256": hashlib.sha256(data).hexdigest(), "head": head}
+
+
+def int_record(n):
+    return {"int": n if abs(n) <= INT_EXACT_LIMIT else str(n)}
+
+
+def record(torch, kind, value):
+    if kind == "none":
+        return None
+    if kind == "tensor":
+        return tensor_record(torch, value)
+    if kind == "state_dict":
+        return {"state_dict": [[k, tensor_record(torch, v)] for k, v in value.state_dict().items()]}
+    if kind == "int":
+        return int_record(value)
+    raise AssertionError(kind)
+
+
+# ---------------------------------------------------------------------------
+# Child process: runs the cases of one capability.
+# ---------------------------------------------------------------------------
+
+def run_case(torch, case):
+    generators = {}  # private generators are fresh in every case
+    outputs = []
+    for i, step in enumerate(case["steps"]):
+        op, args, gen_name = validate_step(step)
+        if args.get("dtype") is not None:
+            args["dtype"] = getattr(torch, args["dtype"])
+        gen = {}
+        if gen_name is not None:
+            if gen_name not in generators:
+                generators[gen_name] = torch.Generator()
+            gen = {"generator": generators[gen_name]}
+        try:
+            value = op.call(torch, args, gen)
+        except TORCH_ERRORS as e:  # PyTorch rejected the step: record it, end the case.
+            outputs.append({"error": str(e)})
+            break
+        try:
+            outputs.append(record(torch, op.output, value))
+        except Exception as e:
+            raise RuntimeError(f"case {case['name']!r} step {i}: cannot record output: {e}") from e
+    return outputs
+
+
+def child_main(capability, in_path, out_path):
+    import torch
+
+    got = torch.backends.cpu.get_cpu_capability()
+    if got != CAPABILITIES[capability]:
+        sys.exit(f"gen_golden: asked for ATEN_CPU_CAPABILITY={capability} but PyTorch uses {got}")
+    if torch.__version__.split("+")[0] != PINNED_TORCH:
+        sys.exit(f"gen_golden: child sees torch {torch.__version__}, expected {PINNED_TORCH}")
+    torch.set_num_threads(1)
+    warnings.simplefilter("ignore")
+    cases = json.loads(Path(in_path).read_text(encoding="utf-8"))
+    results = [run_case(torch, case) for case in cases]
+    Path(out_path).write_text(json.dumps(results), encoding="utf-8")
+
+
+def run_children(jobs):
+    """jobs: {capability: [case, ...]} -> {capability: [outputs, ...]}."""
+    out = {}
+    with tempfile.TemporaryDirectory(prefix="gen_golden.") as tmp:
+        for cap, cases in jobs.items():
+            in_path = Path(tmp) / f"{cap}.in.json"
+            out_path = Path(tmp) / f"{cap}.out.json"
+            in_path.write_text(json.dumps(cases), encoding="utf-8")
+            env = dict(os.environ, ATEN_CPU_CAPABILITY=cap, OMP_NUM_THREADS="1")
+            env.pop("TORCH_SHOW_CPP_STACKTRACES", None)  # keeps error messages stable
+            print(f"gen_golden: running {len(cases)} case(s) with ATEN_CPU_CAPABILITY={cap}",
+                  file=sys.stderr)
+            proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", cap,
+                                   str(in_path), str(out_path)], env=env)
+            if proc.returncode != 0:
+                sys.exit(f"gen_golden: the {cap} child failed (exit {proc.returncode})")
+            out[cap] = json.loads(out_path.read_text(encoding="utf-8"))
+            if len(out[cap]) != len(cases):
+                sys.exit(f"gen_golden: the {cap} child returned {len(out[cap])} results "
+                         f"for {len(cases)} cases")
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Parent.
+# ---------------------------------------------------------------------------
+
+def dump(doc):
+    return json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def installed_torch():
+    """Return (release, full build string); exit unless it is the pinned release."""
+    try:
+        import torch
+    except ImportError as e:
+        sys.exit(f"gen_golden: cannot import torch ({e}); install tools/requirements.txt")
+    build = torch.__version__
+    release = build.split("+")[0]
+    if release != PINNED_TORCH:
+        sys.exit(f"gen_golden: torch {build} is installed but the fixtures are pinned to "
+                 f"{PINNED_TORCH}; install it with: pip install -r tools/requirements.txt")
+    return release, build
+
+
+def main(argv):
+    if argv[:1] == ["--child"]:
+        child_main(*argv[1:])
+        return
+    if any(a.startswith("-") for a in argv):
+        sys.exit(__doc__.strip().splitlines()[-1])
+    if sys.byteorder != "little":
+        sys.exit("gen_golden: tensor bytes are recorded little-endian; run on a little-endian host")
+    release, build = installed_torch()
+
+    paths = [Path(a) for a in argv] or sorted(CASES_DIR.glob("*.json"))
+    if not paths:
+        sys.exit(f"gen_golden: no case files in {CASES_DIR}")
+    files = []
+    for path in paths:
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            sys.exit(f"gen_golden: {path}: {e}")
+        try:
+            caps = validate_file(doc, release, str(path))
+        except CaseError as e:
+            sys.exit(f"gen_golden: malformed case: {e}")
+        files.append((path, doc["cases"], caps))
+
+    jobs = {}
+    for _, cases, caps in files:
+        for case, cap in zip(cases, caps):
+            jobs.setdefault(cap, []).append(case)
+    results = run_children({cap: jobs[cap] for cap in CAPABILITIES if cap in jobs})
+
+    cursor = {cap: 0 for cap in results}
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    for path, cases, caps in files:
+        out_cases = []
+        for case, cap in zip(cases, caps):
+            outputs = results[cap][cursor[cap]]
+            cursor[cap] += 1
+            out_cases.append({"name": case["name"], "capability": cap,
+                              "torch_version": release, "outputs": outputs})
+        doc = {"format": RESULTS_FORMAT, "torch_version": release, "torch_build": build,
+               "cases": out_cases}
+        out_path = RESULTS_DIR / path.name
+        with open(out_path, "w", encoding="utf-8", newline="\n") as f:
+            f.write(dump(doc))
+        print(f"gen_golden: wrote {out_path.relative_to(ROOT)} ({len(out_cases)} cases)",
+              file=sys.stderr)
+
+    if not argv:
+        orphans = sorted(p.name for p in RESULTS_DIR.glob("*.json")
+                         if not (CASES_DIR / p.name).exists())
+        if orphans:
+            print(f"gen_golden: warning: results without a case file: {', '.join(orphans)}",
+                  file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
