@@ -1,1 +1,302 @@
-//! placeholder
+//! `torch.nn.init`: fans, gains and the initialisers, computed in Python's double arithmetic in
+//! `torch/nn/init.py`'s order, then sampled by the [`crate::ops`] kernels.
+//!
+//! Mirrors: `torch/nn/init.py`.
+//!
+//! Each initialiser first derives its parameters (fan, gain, bound) in an explainable form
+//! ([`UniformInit`]) and then samples from it, so that what `explain` prints is what was drawn.
+
+use crate::error::{Error, Result};
+use crate::generator::CpuGenerator;
+use crate::ops;
+use crate::target::Target;
+use crate::tensor::Tensor;
+
+/// A nonlinearity name accepted by `calculate_gain`.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Nonlinearity {
+    /// `linear`, the `conv*` and `conv_transpose*` names: gain 1.
+    Linear(&'static str),
+    /// `sigmoid`: gain 1.
+    Sigmoid,
+    /// `tanh`: gain 5/3.
+    Tanh,
+    /// `relu`: gain √2.
+    Relu,
+    /// `leaky_relu`: gain √(2 / (1 + slope²)).
+    LeakyRelu,
+    /// `selu`: gain 3/4.
+    Selu,
+}
+
+const LINEAR_FNS: [&str; 7] = [
+    "linear",
+    "conv1d",
+    "conv2d",
+    "conv3d",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "conv_transpose3d",
+];
+
+impl Nonlinearity {
+    /// Parses a name as `calculate_gain` spells it (exact, case-sensitive).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for any other name, as PyTorch raises `ValueError`.
+    pub fn parse(name: &str) -> Result<Nonlinearity> {
+        if let Some(&n) = LINEAR_FNS.iter().find(|&&n| n == name) {
+            return Ok(Nonlinearity::Linear(n));
+        }
+        Ok(match name {
+            "sigmoid" => Nonlinearity::Sigmoid,
+            "tanh" => Nonlinearity::Tanh,
+            "relu" => Nonlinearity::Relu,
+            "leaky_relu" => Nonlinearity::LeakyRelu,
+            "selu" => Nonlinearity::Selu,
+            _ => {
+                return Err(Error::arg(
+                    "calculate_gain",
+                    format!("unsupported nonlinearity {name}"),
+                ))
+            }
+        })
+    }
+
+    /// The name.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Nonlinearity::Linear(n) => n,
+            Nonlinearity::Sigmoid => "sigmoid",
+            Nonlinearity::Tanh => "tanh",
+            Nonlinearity::Relu => "relu",
+            Nonlinearity::LeakyRelu => "leaky_relu",
+            Nonlinearity::Selu => "selu",
+        }
+    }
+}
+
+/// `torch.nn.init.calculate_gain(nonlinearity, param)`.
+///
+/// `param` is the leaky-ReLU negative slope (`None` means 0.01); other nonlinearities ignore it.
+/// The formula is evaluated in double as PyTorch's Python does: `sqrt(2.0 / (1 + slope**2))`.
+///
+/// # Errors
+/// An unknown nonlinearity.
+pub fn calculate_gain(nonlinearity: &str, param: Option<f64>) -> Result<f64> {
+    Ok(gain_of(Nonlinearity::parse(nonlinearity)?, param))
+}
+
+fn gain_of(nl: Nonlinearity, param: Option<f64>) -> f64 {
+    match nl {
+        Nonlinearity::Linear(_) | Nonlinearity::Sigmoid => 1.0,
+        Nonlinearity::Tanh => 5.0 / 3.0,
+        Nonlinearity::Relu => 2f64.sqrt(),
+        Nonlinearity::LeakyRelu => {
+            let slope = param.unwrap_or(0.01);
+            // Python's `slope**2` on a float is C pow(slope, 2), which is exactly slope * slope.
+            (2.0 / (1.0 + slope * slope)).sqrt()
+        }
+        Nonlinearity::Selu => 3.0 / 4.0,
+    }
+}
+
+/// `_calculate_fan_in_and_fan_out(tensor)`: `fan_in = shape[1] * rf`, `fan_out = shape[0] * rf`,
+/// with `rf` the product of the dimensions after the second.
+///
+/// # Errors
+/// Fewer than 2 dimensions.
+pub fn calculate_fan_in_and_fan_out(shape: &[usize]) -> Result<(u64, u64)> {
+    if shape.len() < 2 {
+        return Err(Error::arg(
+            "calculate_fan_in_and_fan_out",
+            "fan in and fan out can not be computed for tensor with fewer than 2 dimensions",
+        ));
+    }
+    let rf: u64 = shape[2..].iter().map(|&d| d as u64).product();
+    Ok((shape[1] as u64 * rf, shape[0] as u64 * rf))
+}
+
+/// Which fan a Kaiming initialiser scales by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FanMode {
+    /// `fan_in`: preserves the variance of the forward pass.
+    FanIn,
+    /// `fan_out`: preserves the variance of the backward pass.
+    FanOut,
+}
+
+impl FanMode {
+    /// Parses `mode` case-insensitively, as `mode.lower()` does.
+    ///
+    /// # Errors
+    /// Anything but `fan_in` or `fan_out`.
+    pub fn parse(mode: &str) -> Result<FanMode> {
+        match mode.to_lowercase().as_str() {
+            "fan_in" => Ok(FanMode::FanIn),
+            "fan_out" => Ok(FanMode::FanOut),
+            _ => Err(Error::arg(
+                "calculate_correct_fan",
+                format!("mode {mode} not supported, please use one of fan_in, fan_out"),
+            )),
+        }
+    }
+
+    /// `fan_in` or `fan_out`.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            FanMode::FanIn => "fan_in",
+            FanMode::FanOut => "fan_out",
+        }
+    }
+}
+
+/// The parameters of a uniform initialiser, derived exactly as PyTorch derives them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UniformInit {
+    /// The init function (`kaiming_uniform_`, `uniform_`, ...).
+    pub function: &'static str,
+    /// The fan used and its value, where the function uses one.
+    pub fan: Option<(FanMode, u64)>,
+    /// The gain, where the function uses one.
+    pub gain: Option<f64>,
+    /// The standard deviation the bound is derived from, where there is one.
+    pub std: Option<f64>,
+    /// Lower bound, a double as Python computed it.
+    pub from: f64,
+    /// Upper bound, a double as Python computed it.
+    pub to: f64,
+}
+
+impl UniformInit {
+    /// Samples `t.uniform_(from, to)`.
+    ///
+    /// # Errors
+    /// As [`ops::uniform_`].
+    pub fn apply(&self, g: &mut CpuGenerator, t: &mut Tensor, target: Target) -> Result<()> {
+        ops::uniform_(g, t, self.from, self.to, target)
+    }
+}
+
+/// `kaiming_uniform_`'s parameters for a tensor of `shape`; `None` when the tensor has a zero
+/// dimension (PyTorch warns and returns without drawing).
+///
+/// `gain = calculate_gain(nonlinearity, a)`, `std = gain / sqrt(fan)`, `bound = sqrt(3.0) * std`.
+///
+/// # Errors
+/// A bad mode, fewer than 2 dimensions, or an unknown nonlinearity (checked in PyTorch's order).
+pub fn kaiming_uniform_params(
+    shape: &[usize],
+    a: f64,
+    mode: &str,
+    nonlinearity: &str,
+) -> Result<Option<UniformInit>> {
+    if shape.contains(&0) {
+        return Ok(None);
+    }
+    let mode = FanMode::parse(mode)?;
+    let (fan_in, fan_out) = calculate_fan_in_and_fan_out(shape)?;
+    let fan = match mode {
+        FanMode::FanIn => fan_in,
+        FanMode::FanOut => fan_out,
+    };
+    let gain = calculate_gain(nonlinearity, Some(a))?;
+    let std = gain / (fan as f64).sqrt();
+    let bound = 3f64.sqrt() * std;
+    Ok(Some(UniformInit {
+        function: "kaiming_uniform_",
+        fan: Some((mode, fan)),
+        gain: Some(gain),
+        std: Some(std),
+        from: -bound,
+        to: bound,
+    }))
+}
+
+/// `torch.nn.init.kaiming_uniform_(t, a, mode, nonlinearity)`.
+///
+/// Consumes: one `uniform_` over the tensor (one word per element, two for float64); nothing if
+/// the tensor has a zero dimension.
+///
+/// # Errors
+/// See [`kaiming_uniform_params`] and [`ops::uniform_`].
+pub fn kaiming_uniform_(
+    g: &mut CpuGenerator,
+    t: &mut Tensor,
+    a: f64,
+    mode: &str,
+    nonlinearity: &str,
+    target: Target,
+) -> Result<()> {
+    match kaiming_uniform_params(t.shape(), a, mode, nonlinearity)? {
+        Some(p) => p.apply(g, t, target),
+        None => Ok(()),
+    }
+}
+
+/// `torch.nn.init.uniform_(t, a, b)`: `t.uniform_(a, b)`.
+///
+/// # Errors
+/// As [`ops::uniform_`].
+pub fn uniform_(
+    g: &mut CpuGenerator,
+    t: &mut Tensor,
+    a: f64,
+    b: f64,
+    target: Target,
+) -> Result<()> {
+    ops::uniform_(g, t, a, b, target)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dtype::DType;
+
+    #[test]
+    fn gains() {
+        // init.md section 3.1, exact doubles
+        assert_eq!(calculate_gain("tanh", None).unwrap(), 1.666_666_666_666_666_7);
+        assert_eq!(calculate_gain("relu", None).unwrap().to_bits(), 0x3ff6_a09e_667f_3bcd);
+        assert_eq!(calculate_gain("leaky_relu", None).unwrap().to_bits(), 0x3ff6_a054_42aa_d7e4);
+        assert_eq!(calculate_gain("leaky_relu", Some(0.2)).unwrap().to_bits(), 0x3ff6_3021_484a_e2bb);
+        assert_eq!(
+            calculate_gain("leaky_relu", Some(5f64.sqrt())).unwrap().to_bits(),
+            0x3fe2_79a7_4590_331c
+        );
+        assert_eq!(calculate_gain("conv_transpose2d", Some(3.0)).unwrap(), 1.0);
+        assert_eq!(calculate_gain("selu", None).unwrap(), 0.75);
+        assert!(calculate_gain("gelu", None).is_err());
+        assert!(calculate_gain("ReLU", None).is_err());
+    }
+
+    #[test]
+    fn fans() {
+        assert_eq!(calculate_fan_in_and_fan_out(&[4, 3]).unwrap(), (3, 4));
+        assert_eq!(calculate_fan_in_and_fan_out(&[8, 2, 3, 3]).unwrap(), (18, 72));
+        assert!(calculate_fan_in_and_fan_out(&[4]).is_err());
+        assert_eq!(FanMode::parse("FAN_IN").unwrap(), FanMode::FanIn);
+        assert!(FanMode::parse("fan_avg").is_err());
+    }
+
+    #[test]
+    fn linear_bound_is_the_blog_posts() {
+        // kaiming with a = sqrt(5) on fan_in 3: 0x1.279a74590331cp-1
+        let p = kaiming_uniform_params(&[4, 3], 5f64.sqrt(), "fan_in", "leaky_relu")
+            .unwrap()
+            .unwrap();
+        assert_eq!(p.to.to_bits(), 0x3fe2_79a7_4590_331c);
+        assert_eq!(p.to, 0.577_350_269_189_625_7);
+    }
+
+    #[test]
+    fn zero_dim_draws_nothing() {
+        let mut g = CpuGenerator::with_seed(0);
+        let mut t = Tensor::zeros(&[0, 3], DType::Float32).unwrap();
+        kaiming_uniform_(&mut g, &mut t, 0.0, "fan_in", "leaky_relu", Target::default()).unwrap();
+        assert_eq!(g, CpuGenerator::with_seed(0));
+    }
+}

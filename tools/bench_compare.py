@@ -1,0 +1,153 @@
+#!/usr/bin/env python3
+"""Side-by-side speed of PyTorch and torch-rng on one thread.
+
+Times each PyTorch call in a child process per kernel variant (ATEN_CPU_CAPABILITY
+set before `import torch`, torch.set_num_threads(1)), as the median of several
+timeit runs, and reads torch-rng's criterion results from
+target/criterion/<group>/<function>/<param>/new/estimates.json (function = variant,
+param = element count). Prints one row per op, size and variant with the ratio
+torch-rng / torch (below 1 means torch-rng is faster).
+
+To add an op, add a row to BENCHES: the criterion group name and one or more
+PyTorch forms (timeit setup and statement, with `torch` and `n` in scope); the
+fastest form is reported.
+
+Usage:
+    cargo bench                                   # writes target/criterion
+    ~/torch-venv/bin/python tools/bench_compare.py [--torch-only] [--variants default,avx2]
+                                                   [--repeat 7] [--criterion-dir DIR]
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import timeit
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SIZES = (2 ** 20, 2 ** 24)
+VARIANTS = ("default", "avx2")
+CAPABILITY_NAMES = {"default": "DEFAULT", "avx2": "AVX2", "avx512": "AVX512"}
+
+# op label, criterion group, element counts, {form: (setup, stmt)}
+BENCHES = [
+    ("rand float32", "rand_f32", SIZES, {
+        "torch.rand(n)": ("", "torch.rand(n)"),
+        "empty(n).uniform_()": ("buf = torch.empty(n)", "buf.uniform_()"),
+    }),
+    ("randn float32", "randn_f32", SIZES, {
+        "torch.randn(n)": ("", "torch.randn(n)"),
+        "empty(n).normal_()": ("buf = torch.empty(n)", "buf.normal_()"),
+    }),
+]
+
+
+def time_torch(variant, repeat):
+    """Child side: {"group/n": {"form": form, "ms": ms}} for every bench row."""
+    import torch
+
+    got = torch.backends.cpu.get_cpu_capability()
+    if got != CAPABILITY_NAMES[variant]:
+        sys.exit(f"bench_compare: asked for ATEN_CPU_CAPABILITY={variant} but PyTorch uses {got}")
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    out = {"torch": torch.__version__}
+    for _, group, sizes, forms in BENCHES:
+        for n in sizes:
+            best = None
+            for form, (setup, stmt) in forms.items():
+                timer = timeit.Timer(stmt, setup, globals={"torch": torch, "n": n})
+                number, _ = timer.autorange()
+                runs = timer.repeat(repeat=repeat, number=number)
+                ms = statistics.median(runs) / number * 1e3
+                if best is None or ms < best["ms"]:
+                    best = {"form": form, "ms": ms}
+            out[f"{group}/{n}"] = best
+    return out
+
+
+def run_variant(variant, repeat):
+    env = dict(os.environ, ATEN_CPU_CAPABILITY=variant, OMP_NUM_THREADS="1")
+    proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", variant,
+                           "--repeat", str(repeat)], env=env, stdout=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"bench_compare: the {variant} child failed (exit {proc.returncode})")
+    return json.loads(proc.stdout)
+
+
+def read_criterion(criterion_dir):
+    """{(group, function, param): ms} for every */new/estimates.json under criterion_dir."""
+    found = {}
+    for est in sorted(Path(criterion_dir).glob("**/new/estimates.json")):
+        bench_dir = est.parent
+        meta = bench_dir / "benchmark.json"
+        if meta.exists():
+            m = json.loads(meta.read_text())
+            key = (m.get("group_id"), m.get("function_id"), m.get("value_str"))
+        else:
+            parts = bench_dir.parent.relative_to(criterion_dir).parts
+            key = tuple(parts) + (None,) * (3 - len(parts)) if len(parts) <= 3 else None
+        if key is None:
+            continue
+        ns = json.loads(est.read_text())["median"]["point_estimate"]
+        found[key] = ns / 1e6
+    return found
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--torch-only", action="store_true", help="time PyTorch only")
+    ap.add_argument("--variants", default=",".join(VARIANTS),
+                    help="comma-separated ATEN_CPU_CAPABILITY values (default: default,avx2)")
+    ap.add_argument("--repeat", type=int, default=7, help="timeit runs per measurement (>= 5)")
+    ap.add_argument("--criterion-dir", type=Path,
+                    default=Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "criterion")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.repeat < 5:
+        ap.error("--repeat must be at least 5")
+    if args.child:
+        print(json.dumps(time_torch(args.child, args.repeat)))
+        return
+
+    variants = [v for v in args.variants.split(",") if v]
+    unknown = [v for v in variants if v not in CAPABILITY_NAMES]
+    if unknown:
+        ap.error(f"unknown variant(s) {', '.join(unknown)}")
+
+    rust = {}
+    if not args.torch_only:
+        rust = read_criterion(args.criterion_dir) if args.criterion_dir.is_dir() else {}
+        print(f"torch-rng criterion results in {args.criterion_dir}: {len(rust)}")
+        for (group, function, param), ms in sorted(rust.items(), key=str):
+            print(f"  {group}/{function}/{param}: {ms:.3f} ms")
+
+    torch_times = {}
+    for v in variants:
+        print(f"timing PyTorch with ATEN_CPU_CAPABILITY={v} ...", file=sys.stderr)
+        torch_times[v] = run_variant(v, args.repeat)
+    print(f"PyTorch {torch_times[variants[0]]['torch']}, 1 thread, median of {args.repeat} runs\n")
+
+    header = ["op", "n", "variant", "torch form", "torch ms"]
+    if not args.torch_only:
+        header += ["torch-rng ms", "torch-rng/torch"]
+    rows = []
+    for op, group, sizes, _ in BENCHES:
+        for n in sizes:
+            for v in variants:
+                t = torch_times[v][f"{group}/{n}"]
+                row = [op, str(n), v, t["form"], f"{t['ms']:.3f}"]
+                if not args.torch_only:
+                    r = rust.get((group, v, str(n)))
+                    row += ["-", "-"] if r is None else [f"{r:.3f}", f"{r / t['ms']:.2f}"]
+                rows.append(row)
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    for row in [header, ["-" * w for w in widths]] + rows:
+        print("  ".join(str(x).ljust(w) for x, w in zip(row, widths)).rstrip())
+
+
+if __name__ == "__main__":
+    main()
