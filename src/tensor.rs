@@ -121,15 +121,13 @@ impl Tensor {
         })
     }
 
-    pub(crate) fn from_parts(shape: Vec<usize>, data: Storage) -> Tensor {
-        debug_assert_eq!(shape.iter().product::<usize>(), {
-            let t = Tensor {
-                shape: vec![],
-                data: data.clone(),
-            };
-            t.data_len()
-        });
-        Tensor { shape, data }
+    /// A 1-D uint8 tensor holding `bytes` (as `get_rng_state` returns).
+    #[must_use]
+    pub fn from_bytes_u8(bytes: Vec<u8>) -> Tensor {
+        Tensor {
+            shape: vec![bytes.len()],
+            data: Storage::U8(bytes),
+        }
     }
 
     fn data_len(&self) -> usize {

@@ -164,7 +164,7 @@ PERMUTE = ("permute", None)
 def _target(torch, a):
     """The tensor an in-place or *_like op works on (README: `permute`)."""
     t = torch.empty(a["size"], dtype=a["dtype"])
-    if a.get("permute") is not None:
+    if a["permute"] is not None:
         t = t.permute(*a["permute"])
     return t
 
@@ -211,12 +211,12 @@ OPS = {
                     torch.nn.Linear(a["in_features"], a["out_features"], bias=a["bias"],
                                     device="cpu", dtype=a["dtype"]),
                     "state_dict", generator=False),
-    "nn.init.uniform_": Op({"size": SIZE, "dtype": DTYPE, "a": ("float", 0.0), "b": ("float", 1.0)},
-                           lambda torch, a, gen: torch.nn.init.uniform_(
+    "nn.init.uniform_": Op({"size": SIZE, "dtype": DTYPE, "a": ("float", 0.0), "b": ("float", 1.0),
+                            "permute": PERMUTE}, lambda torch, a, gen: torch.nn.init.uniform_(
                                _target(torch, a), a["a"], a["b"], **gen), "tensor"),
     "nn.init.kaiming_uniform_": Op(
         {"size": SIZE, "dtype": DTYPE, "a": ("float", 0.0), "mode": ("str", "fan_in"),
-         "nonlinearity": ("str", "leaky_relu")},
+         "nonlinearity": ("str", "leaky_relu"), "permute": PERMUTE},
         lambda torch, a, gen: torch.nn.init.kaiming_uniform_(
             _target(torch, a), a=a["a"], mode=a["mode"], nonlinearity=a["nonlinearity"], **gen),
         "tensor"),

@@ -476,6 +476,12 @@ def demo_cases():
           [seed(1), step("nn.init.kaiming_uniform_", size=[4, 3], nonlinearity="relu")])
     c.add("kaiming_uniform_float32_4x3_FAN_IN_seed1",
           [seed(1), step("nn.init.kaiming_uniform_", size=[4, 3], mode="FAN_IN")])
+    # A transposed target: fans come from the logical [4, 3] shape, the fill is in memory order.
+    c.add("kaiming_uniform_float32_3x4_perm10_asqrt5_seed1",
+          [seed(1), step("nn.init.kaiming_uniform_", size=[3, 4], a=math.sqrt(5), permute=[1, 0])])
+    c.add("init_uniform_float64_3x4_perm10_m0p3_0p7_seed1",
+          [seed(1), step("nn.init.uniform_", size=[3, 4], dtype="float64", a=-0.3, b=0.7,
+                         permute=[1, 0])])
     c.add("linear_3x4_seed1", [seed(1), step("nn.Linear", in_features=3, out_features=4)], AVX512)
     return c.cases
 

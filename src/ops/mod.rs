@@ -64,6 +64,26 @@ impl View {
         })
     }
 
+    /// The logical shape of the view (the permuted size).
+    ///
+    /// Negative sizes are clamped to 0 here; [`View::check_size`] reports them.
+    #[must_use]
+    pub fn shape(&self) -> Vec<usize> {
+        let size: Vec<usize> = self.size.iter().map(|&d| d.max(0) as usize).collect();
+        match &self.perm {
+            Some(p) => p.iter().map(|&i| size[i]).collect(),
+            None => size,
+        }
+    }
+
+    /// Checks the size as `torch.empty` would (negative dimensions, allocation limit).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] or [`Error::TooLarge`].
+    pub fn check_size(&self, op: &str) -> Result<()> {
+        checked_numel(op, &self.size, self.dtype).map(|_| ())
+    }
+
     /// Whether PyTorch's `is_contiguous()` holds for the view: strides match row-major order on
     /// every dimension of size other than 1 (an empty tensor is contiguous).
     #[must_use]
