@@ -3,6 +3,7 @@
 use serde_json::{Map, Value};
 
 use super::case_error;
+use super::ops::{Draws, StepOp};
 use crate::dtype::DType;
 use crate::error::Result;
 use crate::ops::View;
@@ -10,7 +11,7 @@ use crate::target::{Capability, Era, LATEST_RELEASE};
 use crate::tensor::Tensor;
 
 /// One parsed case.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Case {
     /// Unique name.
     pub name: String,
@@ -25,128 +26,12 @@ pub struct Case {
 }
 
 /// One step: an op and the generator it uses (`None`: the default generator).
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Step {
     /// The call.
-    pub op: Op,
+    pub op: Box<dyn StepOp>,
     /// Name of a private `torch.Generator()`, if the step names one.
     pub generator: Option<String>,
-}
-
-/// A PyTorch call with its arguments.
-#[non_exhaustive]
-#[derive(Debug, Clone)]
-pub enum Op {
-    /// `manual_seed(seed)`; the seed is range-checked when the step runs, as PyTorch does.
-    ManualSeed {
-        /// The Python integer.
-        seed: i128,
-    },
-    /// `initial_seed()`.
-    InitialSeed,
-    /// `get_rng_state()`.
-    GetRngState,
-    /// `set_rng_state(state)`.
-    SetRngState {
-        /// The state bytes.
-        state: Vec<u8>,
-    },
-    /// `torch.rand(size, dtype)`.
-    Rand {
-        /// Shape.
-        size: Vec<i64>,
-        /// Dtype.
-        dtype: DType,
-    },
-    /// `torch.randn(size, dtype)`.
-    Randn {
-        /// Shape.
-        size: Vec<i64>,
-        /// Dtype.
-        dtype: DType,
-    },
-    /// `torch.rand_like(x)`.
-    RandLike {
-        /// The tensor `x` is like.
-        view: View,
-    },
-    /// `torch.randn_like(x)`.
-    RandnLike {
-        /// The tensor `x` is like.
-        view: View,
-    },
-    /// `x.uniform_(from, to)`.
-    Uniform {
-        /// Target.
-        view: View,
-        /// Lower bound.
-        from: f64,
-        /// Upper bound.
-        to: f64,
-    },
-    /// `x.normal_(mean, std)`.
-    NormalInPlace {
-        /// Target.
-        view: View,
-        /// Mean.
-        mean: f64,
-        /// Standard deviation.
-        std: f64,
-    },
-    /// `torch.normal(mean, std, size, dtype)`.
-    Normal {
-        /// Mean.
-        mean: f64,
-        /// Standard deviation.
-        std: f64,
-        /// Shape.
-        size: Vec<i64>,
-        /// Dtype.
-        dtype: DType,
-    },
-    /// `nn.Linear(in_features, out_features, bias, dtype)`.
-    Linear {
-        /// Input features.
-        in_features: i64,
-        /// Output features.
-        out_features: i64,
-        /// Whether there is a bias.
-        bias: bool,
-        /// Dtype.
-        dtype: DType,
-    },
-    /// `nn.init.uniform_(x, a, b)`.
-    InitUniform {
-        /// Target.
-        view: View,
-        /// Lower bound.
-        a: f64,
-        /// Upper bound.
-        b: f64,
-    },
-    /// `nn.init.kaiming_uniform_(x, a, mode, nonlinearity)`.
-    KaimingUniform {
-        /// Target.
-        view: View,
-        /// Negative slope.
-        a: f64,
-        /// `fan_in` or `fan_out` (any case).
-        mode: String,
-        /// Nonlinearity name.
-        nonlinearity: String,
-    },
-}
-
-impl Op {
-    /// Whether the op draws from (or reads) its generator's stream.
-    fn uses_stream(&self) -> bool {
-        !matches!(self, Op::ManualSeed { .. } | Op::SetRngState { .. })
-    }
-
-    /// Whether the op seeds its generator.
-    fn seeds(&self) -> bool {
-        matches!(self, Op::ManualSeed { .. } | Op::SetRngState { .. })
-    }
 }
 
 impl View {
@@ -162,28 +47,28 @@ impl View {
 }
 
 /// Fields of one JSON object, consumed one by one so that leftovers can be reported.
-struct Fields<'a> {
+pub(crate) struct Fields<'a> {
     map: Map<String, Value>,
     at: &'a str,
 }
 
 impl Fields<'_> {
-    fn take(&mut self, key: &str) -> Option<Value> {
+    pub(crate) fn take(&mut self, key: &str) -> Option<Value> {
         self.map.remove(key)
     }
 
-    fn err(&self, reason: impl Into<String>) -> crate::error::Error {
+    pub(crate) fn err(&self, reason: impl Into<String>) -> crate::error::Error {
         case_error(self.at, reason)
     }
 
-    fn finish(self) -> Result<()> {
+    pub(crate) fn finish(self) -> Result<()> {
         if let Some(k) = self.map.keys().next() {
             return Err(self.err(format!("unknown field '{k}'")));
         }
         Ok(())
     }
 
-    fn int_of(&self, key: &str, v: &Value) -> Result<i128> {
+    pub(crate) fn int_of(&self, key: &str, v: &Value) -> Result<i128> {
         match v {
             Value::Number(n) => n
                 .to_string()
@@ -193,26 +78,26 @@ impl Fields<'_> {
         }
     }
 
-    fn req_int(&mut self, key: &str) -> Result<i128> {
+    pub(crate) fn req_int(&mut self, key: &str) -> Result<i128> {
         let v = self
             .take(key)
             .ok_or_else(|| self.err(format!("missing field '{key}'")))?;
         self.int_of(key, &v)
     }
 
-    fn req_i64(&mut self, key: &str) -> Result<i64> {
+    pub(crate) fn req_i64(&mut self, key: &str) -> Result<i64> {
         let v = self.req_int(key)?;
         i64::try_from(v).map_err(|_| self.err(format!("'{key}' = {v} does not fit in int64")))
     }
 
-    fn opt_f64(&mut self, key: &str, default: f64) -> Result<f64> {
+    pub(crate) fn opt_f64(&mut self, key: &str, default: f64) -> Result<f64> {
         match self.take(key) {
             None => Ok(default),
             Some(v) => self.float_of(key, &v),
         }
     }
 
-    fn req_f64(&mut self, key: &str) -> Result<f64> {
+    pub(crate) fn req_f64(&mut self, key: &str) -> Result<f64> {
         let v = self
             .take(key)
             .ok_or_else(|| self.err(format!("missing field '{key}'")))?;
@@ -221,7 +106,7 @@ impl Fields<'_> {
 
     /// A Python float: a JSON number, or one of the strings `inf`, `-inf`, `nan` (JSON has no
     /// literal for them).
-    fn float_of(&self, key: &str, v: &Value) -> Result<f64> {
+    pub(crate) fn float_of(&self, key: &str, v: &Value) -> Result<f64> {
         match v {
             Value::Number(n) => n
                 .to_string()
@@ -237,7 +122,7 @@ impl Fields<'_> {
         }
     }
 
-    fn opt_bool(&mut self, key: &str, default: bool) -> Result<bool> {
+    pub(crate) fn opt_bool(&mut self, key: &str, default: bool) -> Result<bool> {
         match self.take(key) {
             None => Ok(default),
             Some(Value::Bool(b)) => Ok(b),
@@ -245,7 +130,7 @@ impl Fields<'_> {
         }
     }
 
-    fn opt_str(&mut self, key: &str, default: &str) -> Result<String> {
+    pub(crate) fn opt_str(&mut self, key: &str, default: &str) -> Result<String> {
         match self.take(key) {
             None => Ok(default.to_string()),
             Some(Value::String(s)) => Ok(s),
@@ -253,7 +138,7 @@ impl Fields<'_> {
         }
     }
 
-    fn dtype(&mut self) -> Result<DType> {
+    pub(crate) fn dtype(&mut self) -> Result<DType> {
         match self.take("dtype") {
             None | Some(Value::Null) => Ok(DType::Float32),
             Some(Value::String(s)) => DType::parse(&s).map_err(|_| {
@@ -263,7 +148,7 @@ impl Fields<'_> {
         }
     }
 
-    fn size(&mut self) -> Result<Vec<i64>> {
+    pub(crate) fn size(&mut self) -> Result<Vec<i64>> {
         let v = self
             .take("size")
             .ok_or_else(|| self.err("missing field 'size'"))?;
@@ -281,7 +166,7 @@ impl Fields<'_> {
         }
     }
 
-    fn view(&mut self) -> Result<View> {
+    pub(crate) fn view(&mut self) -> Result<View> {
         let size = self.size()?;
         let dtype = self.dtype()?;
         match self.take("permute") {
@@ -301,7 +186,7 @@ impl Fields<'_> {
     }
 }
 
-fn parse_hex(s: &str) -> Option<Vec<u8>> {
+pub(crate) fn parse_hex(s: &str) -> Option<Vec<u8>> {
     if s.len() % 2 != 0 {
         return None;
     }
@@ -326,67 +211,10 @@ fn parse_step(value: Value, at: &str) -> Result<Step> {
         Some(Value::String(s)) => Some(s),
         Some(v) => return Err(f.err(format!("'generator' must be a string, found {v}"))),
     };
-    let op = match op_name.as_str() {
-        "manual_seed" => Op::ManualSeed {
-            seed: f.req_int("seed")?,
-        },
-        "initial_seed" => Op::InitialSeed,
-        "get_rng_state" => Op::GetRngState,
-        "set_rng_state" => {
-            let state = match f.take("state") {
-                Some(Value::String(s)) => {
-                    parse_hex(&s).ok_or_else(|| f.err("'state' must be lowercase hex bytes"))?
-                }
-                Some(v) => return Err(f.err(format!("'state' must be a hex string, found {v}"))),
-                None => return Err(f.err("missing field 'state'")),
-            };
-            Op::SetRngState { state }
-        }
-        "rand" => Op::Rand {
-            size: f.size()?,
-            dtype: f.dtype()?,
-        },
-        "randn" => Op::Randn {
-            size: f.size()?,
-            dtype: f.dtype()?,
-        },
-        "rand_like" => Op::RandLike { view: f.view()? },
-        "randn_like" => Op::RandnLike { view: f.view()? },
-        "uniform_" => Op::Uniform {
-            view: f.view()?,
-            from: f.opt_f64("from", 0.0)?,
-            to: f.opt_f64("to", 1.0)?,
-        },
-        "normal_" => Op::NormalInPlace {
-            view: f.view()?,
-            mean: f.opt_f64("mean", 0.0)?,
-            std: f.opt_f64("std", 1.0)?,
-        },
-        "normal" => Op::Normal {
-            mean: f.req_f64("mean")?,
-            std: f.req_f64("std")?,
-            size: f.size()?,
-            dtype: f.dtype()?,
-        },
-        "nn.Linear" => Op::Linear {
-            in_features: f.req_i64("in_features")?,
-            out_features: f.req_i64("out_features")?,
-            bias: f.opt_bool("bias", true)?,
-            dtype: f.dtype()?,
-        },
-        "nn.init.uniform_" => Op::InitUniform {
-            view: f.view()?,
-            a: f.opt_f64("a", 0.0)?,
-            b: f.opt_f64("b", 1.0)?,
-        },
-        "nn.init.kaiming_uniform_" => Op::KaimingUniform {
-            view: f.view()?,
-            a: f.opt_f64("a", 0.0)?,
-            mode: f.opt_str("mode", "fan_in")?,
-            nonlinearity: f.opt_str("nonlinearity", "leaky_relu")?,
-        },
-        other => return Err(f.err(format!("unknown op '{other}'"))),
-    };
+    let op = super::ops::parse(&op_name, &mut f)?;
+    if generator.is_some() && !op.takes_generator() {
+        return Err(f.err(format!("op '{op_name}' takes no generator")));
+    }
     f.finish()?;
     Ok(Step { op, generator })
 }
@@ -431,15 +259,20 @@ fn parse_case(value: Value, index: usize) -> Result<Case> {
     for (i, s) in steps.into_iter().enumerate() {
         let step_at = format!("case '{name}', step {i}");
         let step = parse_step(s, &step_at)?;
-        if step.generator.is_none() {
-            if step.op.uses_stream() && !default_seeded {
-                return Err(case_error(
-                    step_at,
-                    "uses the default generator before manual_seed or set_rng_state: PyTorch \
-                     seeds it from the operating system, so the result is not reproducible",
-                ));
-            }
-            default_seeded |= step.op.seeds();
+        let uses_default = match step.op.draws() {
+            Draws::Nothing | Draws::Seeds => false,
+            Draws::StepGenerator => step.generator.is_none(),
+            Draws::StepAndDefault => true,
+        };
+        if uses_default && !default_seeded {
+            return Err(case_error(
+                step_at,
+                "uses the default generator before manual_seed or set_rng_state: PyTorch \
+                 seeds it from the operating system, so the result is not reproducible",
+            ));
+        }
+        if step.generator.is_none() && step.op.draws() == Draws::Seeds {
+            default_seeded = true;
         }
         parsed.push(step);
     }

@@ -6,19 +6,20 @@
 //! it is refused with an [`Error::CaseFile`] naming the case and step. A step that PyTorch itself
 //! rejects (a bad argument) is not a malformed case: it yields `{"error": ...}` and ends its case.
 
-mod case;
+pub(crate) mod case;
 pub mod demo;
+pub mod ops;
 mod output;
 
 use serde_json::Value;
 
-pub use case::{parse_case_file, Case, Op, Step};
+pub use case::{parse_case_file, Case, Step};
+pub(crate) use case::Fields;
 pub use output::{compare_results, results_document, Mismatch, Output};
 
 use crate::error::{Error, Result};
 use crate::generator::CpuGenerator;
 use crate::target::{Target, LATEST_RELEASE};
-use crate::{init, modules, ops, state};
 
 /// The outputs of one case, one per step run.
 #[derive(Debug)]
@@ -34,13 +35,15 @@ pub struct CaseResult {
 }
 
 /// The generators a case uses: the default one and any named `torch.Generator()`s.
-struct Generators {
+#[derive(Debug)]
+pub struct Generators {
     default: CpuGenerator,
     named: Vec<(String, CpuGenerator)>,
 }
 
 impl Generators {
-    fn get(&mut self, name: Option<&str>) -> &mut CpuGenerator {
+    /// The named generator (created on first use as `torch.Generator()`), or the default one.
+    pub fn get(&mut self, name: Option<&str>) -> &mut CpuGenerator {
         let Some(name) = name else {
             return &mut self.default;
         };
@@ -52,6 +55,30 @@ impl Generators {
             }
         };
         &mut self.named[i].1
+    }
+}
+
+/// What a step sees while it runs.
+#[derive(Debug)]
+pub struct StepContext<'a> {
+    gens: &'a mut Generators,
+    generator: Option<&'a str>,
+    /// The build being reproduced.
+    pub target: Target,
+    /// The outputs of the case's earlier steps.
+    pub previous: &'a [Output],
+}
+
+impl StepContext<'_> {
+    /// The generator the step draws from (its `generator` field, or the default one).
+    pub fn gen(&mut self) -> &mut CpuGenerator {
+        self.gens.get(self.generator)
+    }
+
+    /// The default generator, whatever the step names (for calls such as `sparse_` that draw
+    /// from it regardless).
+    pub fn default_gen(&mut self) -> &mut CpuGenerator {
+        self.gens.get(None)
     }
 }
 
@@ -67,10 +94,15 @@ pub fn run_case(case: &Case) -> CaseResult {
         default: CpuGenerator::new(),
         named: Vec::new(),
     };
-    let mut outputs = Vec::with_capacity(case.steps.len());
+    let mut outputs: Vec<Output> = Vec::with_capacity(case.steps.len());
     for step in &case.steps {
-        let g = gens.get(step.generator.as_deref());
-        match run_step(g, &step.op, target) {
+        let mut ctx = StepContext {
+            gens: &mut gens,
+            generator: step.generator.as_deref(),
+            target,
+            previous: &outputs,
+        };
+        match step.op.run(&mut ctx) {
             Ok(out) => outputs.push(out),
             Err(e) => {
                 outputs.push(Output::Error(e.to_string()));
@@ -84,69 +116,6 @@ pub fn run_case(case: &Case) -> CaseResult {
         torch_version: case.torch_version.clone(),
         outputs,
     }
-}
-
-fn run_step(g: &mut CpuGenerator, op: &Op, target: Target) -> Result<Output> {
-    Ok(match op {
-        Op::ManualSeed { seed } => {
-            let s = crate::generator::seed_from_i128(*seed)?;
-            g.manual_seed(s);
-            Output::Null
-        }
-        Op::InitialSeed => Output::Int(i128::from(g.initial_seed())),
-        Op::GetRngState => {
-            let bytes = state::get_rng_state(g);
-            Output::Tensor(crate::tensor::Tensor::from_bytes_u8(bytes))
-        }
-        Op::SetRngState { state: bytes } => {
-            g.set_state(bytes)?;
-            Output::Null
-        }
-        Op::Rand { size, dtype } => Output::Tensor(ops::rand(g, size, *dtype, target)?),
-        Op::Randn { size, dtype } => Output::Tensor(ops::randn(g, size, *dtype, target)?),
-        Op::RandLike { view } => Output::Tensor(ops::rand_like(g, view, target)?),
-        Op::RandnLike { view } => Output::Tensor(ops::randn_like(g, view, target)?),
-        Op::Uniform { view, from, to } => {
-            Output::Tensor(ops::uniform_on_view(g, view, *from, *to, target)?)
-        }
-        Op::NormalInPlace { view, mean, std } => {
-            Output::Tensor(ops::normal_on_view(g, view, *mean, *std, target)?)
-        }
-        Op::Normal {
-            mean,
-            std,
-            size,
-            dtype,
-        } => Output::Tensor(ops::normal(g, *mean, *std, size, *dtype, target)?),
-        Op::Linear {
-            in_features,
-            out_features,
-            bias,
-            dtype,
-        } => Output::StateDict(modules::linear(
-            g,
-            *in_features,
-            *out_features,
-            *bias,
-            *dtype,
-            target,
-        )?),
-        Op::InitUniform { view, a, b } => {
-            Output::Tensor(ops::uniform_on_view(g, view, *a, *b, target)?)
-        }
-        Op::KaimingUniform {
-            view,
-            a,
-            mode,
-            nonlinearity,
-        } => {
-            view.check_size("nn.init.kaiming_uniform_")?;
-            match init::kaiming_uniform_params(&view.shape(), *a, mode, nonlinearity)? {
-                Some(p) => Output::Tensor(ops::uniform_on_view(g, view, p.from, p.to, target)?),
-                None => Output::Tensor(view.empty("nn.init.kaiming_uniform_")?),
-            }
-        }
-    })
 }
 
 /// Parses and runs a whole case file, returning the result document (`torch-rng-results/1`).

@@ -1,0 +1,224 @@
+//! Core ops: seeding, state bytes, rand/randn/uniform_/normal_, nn.Linear, basic inits.
+
+use super::{Draws, StepOp};
+use crate::dtype::DType;
+use crate::error::Result;
+use crate::ops::View;
+use crate::replay::{Fields, Output, StepContext};
+use crate::tensor::Tensor;
+use crate::{init, modules, ops, state};
+
+#[derive(Debug)]
+struct ManualSeed {
+    seed: i128,
+}
+impl StepOp for ManualSeed {
+    fn run(&self, ctx: &mut StepContext<'_>) -> Result<Output> {
+        // Range-checked here, not at parse time: PyTorch rejects the call, not the file.
+        let s = crate::generator::seed_from_i128(self.seed)?;
+        ctx.gen().manual_seed(s);
+        Ok(Output::Null)
+    }
+    fn draws(&self) -> Draws {
+        Draws::Seeds
+    }
+}
+
+#[derive(Debug)]
+struct SetRngState {
+    state: Vec<u8>,
+}
+impl StepOp for SetRngState {
+    fn run(&self, ctx: &mut StepContext<'_>) -> Result<Output> {
+        ctx.gen().set_state(&self.state)?;
+        Ok(Output::Null)
+    }
+    fn draws(&self) -> Draws {
+        Draws::Seeds
+    }
+}
+
+#[derive(Debug)]
+struct InitialSeed;
+impl StepOp for InitialSeed {
+    fn run(&self, ctx: &mut StepContext<'_>) -> Result<Output> {
+        Ok(Output::Int(i128::from(ctx.gen().initial_seed())))
+    }
+}
+
+#[derive(Debug)]
+struct GetRngState;
+impl StepOp for GetRngState {
+    fn run(&self, ctx: &mut StepContext<'_>) -> Result<Output> {
+        Ok(Output::Tensor(Tensor::from_bytes_u8(state::get_rng_state(ctx.gen()))))
+    }
+}
+
+/// Factories and in-place fills on a [`View`].
+#[derive(Debug)]
+enum Fill {
+    Rand { size: Vec<i64>, dtype: DType },
+    Randn { size: Vec<i64>, dtype: DType },
+    RandLike(View),
+    RandnLike(View),
+    Uniform { view: View, from: f64, to: f64 },
+    Normal { view: View, mean: f64, std: f64 },
+    NormalFactory { mean: f64, std: f64, size: Vec<i64>, dtype: DType },
+    InitUniform { view: View, a: f64, b: f64 },
+    KaimingUniform { view: View, a: f64, mode: String, nonlinearity: String },
+}
+
+impl StepOp for Fill {
+    fn run(&self, ctx: &mut StepContext<'_>) -> Result<Output> {
+        let target = ctx.target;
+        let g = ctx.gen();
+        let t = match self {
+            Fill::Rand { size, dtype } => ops::rand(g, size, *dtype, target)?,
+            Fill::Randn { size, dtype } => ops::randn(g, size, *dtype, target)?,
+            Fill::RandLike(v) => ops::rand_like(g, v, target)?,
+            Fill::RandnLike(v) => ops::randn_like(g, v, target)?,
+            Fill::Uniform { view, from, to } => ops::uniform_on_view(g, view, *from, *to, target)?,
+            Fill::Normal { view, mean, std } => ops::normal_on_view(g, view, *mean, *std, target)?,
+            Fill::NormalFactory {
+                mean,
+                std,
+                size,
+                dtype,
+            } => ops::normal(g, *mean, *std, size, *dtype, target)?,
+            Fill::InitUniform { view, a, b } => ops::uniform_on_view(g, view, *a, *b, target)?,
+            Fill::KaimingUniform {
+                view,
+                a,
+                mode,
+                nonlinearity,
+            } => {
+                view.check_size("nn.init.kaiming_uniform_")?;
+                match init::kaiming_uniform_params(&view.shape(), *a, mode, nonlinearity)? {
+                    Some(p) => ops::uniform_on_view(g, view, p.from, p.to, target)?,
+                    None => view.empty("nn.init.kaiming_uniform_")?,
+                }
+            }
+        };
+        Ok(Output::Tensor(t))
+    }
+}
+
+#[derive(Debug)]
+struct Linear {
+    in_features: i64,
+    out_features: i64,
+    bias: bool,
+    dtype: DType,
+}
+impl StepOp for Linear {
+    fn run(&self, ctx: &mut StepContext<'_>) -> Result<Output> {
+        let target = ctx.target;
+        Ok(Output::StateDict(modules::linear(
+            ctx.gen(),
+            self.in_features,
+            self.out_features,
+            self.bias,
+            self.dtype,
+            target,
+        )?))
+    }
+    fn takes_generator(&self) -> bool {
+        false
+    }
+}
+
+fn boxed(op: impl StepOp + 'static) -> Box<dyn StepOp> {
+    Box::new(op)
+}
+
+fn parse_inner(name: &str, f: &mut Fields<'_>) -> Option<Result<Box<dyn StepOp>>> {
+    let r = (|| -> Result<Box<dyn StepOp>> {
+        Ok(match name {
+            "manual_seed" => boxed(ManualSeed {
+                seed: f.req_int("seed")?,
+            }),
+            "initial_seed" => boxed(InitialSeed),
+            "get_rng_state" => boxed(GetRngState),
+            "set_rng_state" => {
+                let state = match f.take("state") {
+                    Some(serde_json::Value::String(s)) => crate::replay::case::parse_hex(&s)
+                        .ok_or_else(|| f.err("'state' must be lowercase hex bytes"))?,
+                    Some(v) => return Err(f.err(format!("'state' must be a hex string, found {v}"))),
+                    None => return Err(f.err("missing field 'state'")),
+                };
+                boxed(SetRngState { state })
+            }
+            "rand" => boxed(Fill::Rand {
+                size: f.size()?,
+                dtype: f.dtype()?,
+            }),
+            "randn" => boxed(Fill::Randn {
+                size: f.size()?,
+                dtype: f.dtype()?,
+            }),
+            "rand_like" => boxed(Fill::RandLike(f.view()?)),
+            "randn_like" => boxed(Fill::RandnLike(f.view()?)),
+            "uniform_" => boxed(Fill::Uniform {
+                view: f.view()?,
+                from: f.opt_f64("from", 0.0)?,
+                to: f.opt_f64("to", 1.0)?,
+            }),
+            "normal_" => boxed(Fill::Normal {
+                view: f.view()?,
+                mean: f.opt_f64("mean", 0.0)?,
+                std: f.opt_f64("std", 1.0)?,
+            }),
+            "normal" => boxed(Fill::NormalFactory {
+                mean: f.req_f64("mean")?,
+                std: f.req_f64("std")?,
+                size: f.size()?,
+                dtype: f.dtype()?,
+            }),
+            "nn.Linear" => boxed(Linear {
+                in_features: f.req_i64("in_features")?,
+                out_features: f.req_i64("out_features")?,
+                bias: f.opt_bool("bias", true)?,
+                dtype: f.dtype()?,
+            }),
+            "nn.init.uniform_" => boxed(Fill::InitUniform {
+                view: f.view()?,
+                a: f.opt_f64("a", 0.0)?,
+                b: f.opt_f64("b", 1.0)?,
+            }),
+            "nn.init.kaiming_uniform_" => boxed(Fill::KaimingUniform {
+                view: f.view()?,
+                a: f.opt_f64("a", 0.0)?,
+                mode: f.opt_str("mode", "fan_in")?,
+                nonlinearity: f.opt_str("nonlinearity", "leaky_relu")?,
+            }),
+            other => return Err(f.err(format!("unknown op '{other}'"))),
+        })
+    })();
+    Some(r)
+}
+
+const NAMES: &[&str] = &[
+    "manual_seed",
+    "initial_seed",
+    "get_rng_state",
+    "set_rng_state",
+    "rand",
+    "randn",
+    "rand_like",
+    "randn_like",
+    "uniform_",
+    "normal_",
+    "normal",
+    "nn.Linear",
+    "nn.init.uniform_",
+    "nn.init.kaiming_uniform_",
+];
+
+/// Recognises the core ops.
+pub(super) fn parse(name: &str, f: &mut Fields<'_>) -> Option<Result<Box<dyn StepOp>>> {
+    if NAMES.contains(&name) {
+        parse_inner(name, f)
+    } else {
+        None
+    }
+}

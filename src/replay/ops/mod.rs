@@ -1,0 +1,58 @@
+//! The ops a case file may name, one module per area.
+//!
+//! Each area module has a `parse` function that recognises its op names and reads their fields
+//! into a [`StepOp`]; [`parse`] asks each area in turn. Adding an op means adding it to its area's
+//! module (and to `tools/golden_ops/<area>.py` for the PyTorch side).
+
+mod core;
+
+use super::{Fields, Output, StepContext};
+use crate::error::Result;
+
+/// Which generators a step reads or advances (for the draw-before-seed check).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Draws {
+    /// No generator at all.
+    Nothing,
+    /// It (re)starts the step's generator (`manual_seed`, `set_rng_state`).
+    Seeds,
+    /// It reads or advances the step's generator.
+    StepGenerator,
+    /// It advances the step's generator and the default one (e.g. `sparse_` with `generator=`).
+    StepAndDefault,
+}
+
+/// One parsed step, ready to run.
+pub trait StepOp: std::fmt::Debug + Send + Sync {
+    /// Runs the call. An `Err` is a rejection of the kind PyTorch raises: it becomes
+    /// `{"error": ...}` and ends the case.
+    ///
+    /// # Errors
+    /// Whatever the call rejects.
+    fn run(&self, ctx: &mut StepContext<'_>) -> Result<Output>;
+
+    /// Which generators the step uses.
+    fn draws(&self) -> Draws {
+        Draws::StepGenerator
+    }
+
+    /// Whether the op accepts a `generator` field (module constructors do not).
+    fn takes_generator(&self) -> bool {
+        true
+    }
+}
+
+type Parser = fn(&str, &mut Fields<'_>) -> Option<Result<Box<dyn StepOp>>>;
+
+/// Every area's parser, tried in order.
+const PARSERS: &[Parser] = &[core::parse];
+
+/// Parses the op named `name`, reading its fields from `f`.
+pub(crate) fn parse(name: &str, f: &mut Fields<'_>) -> Result<Box<dyn StepOp>> {
+    for p in PARSERS {
+        if let Some(op) = p(name, f) {
+            return op;
+        }
+    }
+    Err(f.err(format!("unknown op '{name}'")))
+}
