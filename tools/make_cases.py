@@ -9,10 +9,14 @@ mid-stream (for set_rng_state cases); they are inputs too.
 Most cases are emitted once per kernel variant, with the capability as the name's
 suffix (`_default`, `_avx2`); a few run with `avx512` to check it behaves as avx2.
 
+Areas other than the core write their cases in tools/cases_<area>.py (a function
+``files()`` returning {file name: [case, ...]}); they may import the helpers below.
+
 Usage:
-    ~/torch-venv/bin/python tools/make_cases.py
+    ~/torch-venv/bin/python tools/make_cases.py [FILE.json ...]   # all files, or only these
 """
 
+import importlib
 import math
 import sys
 from pathlib import Path
@@ -498,6 +502,16 @@ def main():
         "core_errors.json": error_cases(states),
         "demo.json": demo_cases(),
     }
+    # Other areas live in tools/cases_<area>.py, each with files() -> {file name: [case, ...]}.
+    for path in sorted(Path(__file__).resolve().parent.glob("cases_*.py")):
+        module = importlib.import_module(path.stem)
+        for fname, cases in module.files().items():
+            if fname in files:
+                sys.exit(f"make_cases: {path.name} writes {fname}, which another area writes too")
+            files[fname] = cases
+    only = set(sys.argv[1:])
+    if only:
+        files = {k: v for k, v in files.items() if k in only}
     names = [case["name"] for cases in files.values() for case in cases]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
