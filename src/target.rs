@@ -62,11 +62,28 @@ impl std::fmt::Display for Capability {
 /// The newest PyTorch release torch-rng reproduces, and the default.
 pub const LATEST_RELEASE: &str = "2.15.0";
 
-/// A group of PyTorch releases whose CPU random streams are identical (see the README's era table).
+/// A group of PyTorch releases whose CPU random streams are identical (measured in
+/// `shared/reference/version-eras.md`; the README has the table).
+///
+/// Variants are ordered by time, so `era >= Era::R3` reads "2.12 or later".
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub enum Era {
-    /// 2.13.0 – 2.15.0.
+    /// 2.0: the legacy baseline (MKL scalar bernoulli/exponential, 11/8-bit half/bfloat16 uniforms,
+    /// the 2.0 float16 normal fill rule).
+    L0,
+    /// 2.1 – 2.5: as 2.0 except the float16 normal fill path.
+    L1,
+    /// 2.6: `randperm(n)` for n ≥ 214748364 becomes the 64-bit inside-out shuffle.
+    R1,
+    /// 2.7 – 2.11: `randint` uses 64-bit draws from range 2^28; scalar `bernoulli_`, dropout and
+    /// `exponential_` draw per element (the MKL paths are gone).
+    R2,
+    /// 2.12: 24-bit half/bfloat16 `uniform_`, the `to → from` replacement, rejection-sampling
+    /// `trunc_normal_`, a 2.12-only half/bfloat16 normal fill rule, Conv bias drawn when fan_in = 0.
+    R3,
+    /// 2.13 – 2.15: fused mean/std in the default variant's normal fill path; the 2.15 half/bfloat16
+    /// normal fill rule.
     #[default]
     R4,
 }
@@ -75,18 +92,39 @@ impl Era {
     /// The era a release belongs to, from `"2.15.0"`, `"2.13"` or `"2.14.1+cpu"`.
     ///
     /// # Errors
-    /// [`Error::Unsupported`] for a release outside the supported eras or an unparsable string.
+    /// [`Error::Unsupported`] for a release outside 2.0 – 2.15 or an unparsable string.
     pub fn of_release(release: &str) -> Result<Era> {
         let core = release.split('+').next().unwrap_or("");
-        let mut parts = core.split('.');
-        let major = parts.next().and_then(|p| p.parse::<u32>().ok());
-        let minor = parts.next().and_then(|p| p.parse::<u32>().ok());
-        let patch_ok = parts.next().is_none_or(|p| p.parse::<u32>().is_ok());
-        match (major, minor) {
-            (Some(2), Some(13..=15)) if patch_ok && parts.next().is_none() => Ok(Era::R4),
-            _ => Err(Error::unsupported(format!(
-                "torch_version '{release}' (supported: 2.13.0 to {LATEST_RELEASE})"
-            ))),
+        let parts: Vec<&str> = core.split('.').collect();
+        let num = |i: usize| parts.get(i).and_then(|p| p.parse::<u32>().ok());
+        let well_formed = (2..=3).contains(&parts.len())
+            && (0..parts.len()).all(|i| num(i).is_some());
+        let era = match (well_formed, num(0), num(1)) {
+            (true, Some(2), Some(0)) => Some(Era::L0),
+            (true, Some(2), Some(1..=5)) => Some(Era::L1),
+            (true, Some(2), Some(6)) => Some(Era::R1),
+            (true, Some(2), Some(7..=11)) => Some(Era::R2),
+            (true, Some(2), Some(12)) => Some(Era::R3),
+            (true, Some(2), Some(13..=15)) => Some(Era::R4),
+            _ => None,
+        };
+        era.ok_or_else(|| {
+            Error::unsupported(format!(
+                "torch_version '{release}' (supported: 2.0.0 to {LATEST_RELEASE})"
+            ))
+        })
+    }
+
+    /// The first release of the era.
+    #[must_use]
+    pub fn first_release(self) -> &'static str {
+        match self {
+            Era::L0 => "2.0.0",
+            Era::L1 => "2.1.0",
+            Era::R1 => "2.6.0",
+            Era::R2 => "2.7.0",
+            Era::R3 => "2.12.0",
+            Era::R4 => "2.13.0",
         }
     }
 }
@@ -129,6 +167,12 @@ mod tests {
         assert_eq!(Era::of_release("2.15.0").unwrap(), Era::R4);
         assert_eq!(Era::of_release("2.13").unwrap(), Era::R4);
         assert_eq!(Era::of_release("2.14.1+cpu").unwrap(), Era::R4);
+        assert_eq!(Era::of_release("2.0.1").unwrap(), Era::L0);
+        assert_eq!(Era::of_release("2.5.1").unwrap(), Era::L1);
+        assert_eq!(Era::of_release("2.6.0").unwrap(), Era::R1);
+        assert_eq!(Era::of_release("2.9.1").unwrap(), Era::R2);
+        assert_eq!(Era::of_release("2.12.1").unwrap(), Era::R3);
+        assert!(Era::L0 < Era::R4);
         assert!(Era::of_release("2.16.0").is_err());
         assert!(Era::of_release("1.13.1").is_err());
         assert!(Era::of_release("banana").is_err());
