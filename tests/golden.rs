@@ -1,3 +1,4 @@
+#![cfg(feature = "cli")]
 //! Replays every case file in `golden/cases/` in-process and compares each tensor's SHA-256 with the
 //! result file `tools/gen_golden.py` wrote from real PyTorch (`golden/results/`).
 //!

@@ -1,0 +1,193 @@
+//! The `torch-rng` command as a user runs it: exit codes, standard output and error messages.
+#![cfg(feature = "cli")]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_torch-rng"))
+}
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("the binary runs")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A case file with one case, written to a temporary path.
+fn case_file(name: &str, body: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("torch-rng-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, body).unwrap();
+    p
+}
+
+fn refused(body: &str, expect: &[&str]) {
+    let p = case_file("bad.json", body);
+    let out = run(&["replay", p.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "stdout: {}", text(&out.stdout));
+    assert!(
+        out.stdout.is_empty(),
+        "nothing is printed for a refused file"
+    );
+    let err = text(&out.stderr);
+    for e in expect {
+        assert!(err.contains(e), "stderr {err:?} lacks {e:?}");
+    }
+}
+
+#[test]
+fn demo_prints_the_posts_tensors() {
+    let out = run(&["demo"]);
+    assert!(out.status.success());
+    let s = text(&out.stdout);
+    assert!(s.contains("tensor([[ 0.2975, -0.2548, -0.1119],"));
+    assert!(s.contains("        [-0.0707,  0.1601,  0.0285]])"));
+    assert!(s.contains("0.5773502691896257"));
+    assert!(s.contains("tensor([[ 0.7287, -0.6242, -0.2742],"));
+}
+
+#[test]
+fn replay_reproduces_the_golden_result_file() {
+    let cases = root().join("golden/cases/demo.json");
+    let out = run(&["replay", cases.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let actual: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(actual["format"], "torch-rng-results/1");
+    let expected: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("golden/results/demo.json")).unwrap(),
+    )
+    .unwrap();
+    let mismatches = torch_rng::replay::compare_results(&expected, &actual);
+    assert!(mismatches.is_empty(), "{mismatches:?}");
+}
+
+#[test]
+fn compare_reports_mismatches_with_exit_2() {
+    let good = root().join("golden/results/demo.json");
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&good).unwrap()).unwrap();
+    doc["cases"][0]["outputs"][1]["state_dict"][0][1]["sha256"] = "00".repeat(32).into();
+    let bad = case_file("bad_results.json", &doc.to_string());
+    let out = run(&["compare", good.to_str().unwrap(), bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stdout).contains("step 1"),
+        "{}",
+        text(&out.stdout)
+    );
+    let same = run(&["compare", good.to_str().unwrap(), good.to_str().unwrap()]);
+    assert!(same.status.success());
+}
+
+#[test]
+fn a_rejected_argument_is_an_error_output_not_a_failure() {
+    let p = case_file(
+        "rejected.json",
+        r#"{"format": "torch-rng-cases/1", "cases": [{"name": "neg", "steps": [
+            {"op": "manual_seed", "seed": 0}, {"op": "rand", "size": [-1]}, {"op": "rand", "size": [2]}]}]}"#,
+    );
+    let out = run(&["replay", p.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let outputs = doc["cases"][0]["outputs"].as_array().unwrap();
+    assert_eq!(outputs.len(), 2, "the case ends at the rejected step");
+    assert!(outputs[1]["error"]
+        .as_str()
+        .unwrap()
+        .contains("negative dimension"));
+}
+
+#[test]
+fn malformed_case_files_are_refused_naming_case_and_step() {
+    let wrap = |steps: &str| {
+        format!(
+            r#"{{"format": "torch-rng-cases/1", "cases": [{{"name": "c1", "steps": [{steps}]}}]}}"#
+        )
+    };
+    refused(
+        &wrap(r#"{"op": "manual_seed", "seed": 1}, {"op": "frobnicate"}"#),
+        &["case 'c1', step 1", "unknown op 'frobnicate'"],
+    );
+    refused(
+        &wrap(r#"{"op": "manual_seed", "seed": 1}, {"op": "rand", "size": [2], "colour": "red"}"#),
+        &["case 'c1', step 1", "unknown field 'colour'"],
+    );
+    refused(
+        &wrap(r#"{"op": "rand", "size": [2]}"#),
+        &["case 'c1', step 0", "before manual_seed"],
+    );
+    refused(
+        &wrap(r#"{"op": "manual_seed", "seed": 1}, {"op": "rand", "size": "big"}"#),
+        &["case 'c1', step 1", "size"],
+    );
+    refused(
+        &wrap(r#"{"op": "manual_seed", "seed": 1}, {"op": "rand"}"#),
+        &["case 'c1', step 1", "missing field 'size'"],
+    );
+    refused(
+        &wrap(
+            r#"{"op": "manual_seed", "seed": 1}, {"op": "rand", "size": [2], "dtype": "float8"}"#,
+        ),
+        &["case 'c1', step 1", "unknown dtype"],
+    );
+    refused(
+        &wrap(r#"{"op": "manual_seed", "seed": 1.5}"#),
+        &["case 'c1', step 0", "integer"],
+    );
+    refused(
+        r#"{"format": "torch-rng-cases/1", "cases": [{"name": "a", "steps": []}, {"name": "a", "steps": []}]}"#,
+        &["case 'a'", "duplicate"],
+    );
+    refused(
+        r#"{"format": "torch-rng-cases/1", "cases": [{"name": "a", "capability": "neon", "steps": []}]}"#,
+        &["case 'a'", "capability"],
+    );
+    refused(
+        r#"{"format": "torch-rng-cases/1", "cases": [{"name": "a", "torch_version": "1.13.1", "steps": []}]}"#,
+        &["case 'a'", "torch_version"],
+    );
+    refused(
+        r#"{"format": "torch-rng-cases/1", "cases": [{"name": "a", "device": "cuda", "steps": []}]}"#,
+        &["case 'a'", "device"],
+    );
+    refused(
+        r#"{"format": "torch-rng-cases/2", "cases": []}"#,
+        &["format"],
+    );
+    refused("{not json", &["not valid JSON"]);
+}
+
+#[test]
+fn private_generators_need_no_seed() {
+    let p = case_file(
+        "gen.json",
+        r#"{"format": "torch-rng-cases/1", "cases": [{"name": "g", "steps": [
+            {"op": "initial_seed", "generator": "g"}, {"op": "rand", "size": [1], "generator": "g"}]}]}"#,
+    );
+    let out = run(&["replay", p.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["cases"][0]["outputs"][0]["int"], 67_280_421_310_721_u64);
+}
+
+#[test]
+fn usage_errors() {
+    let out = run(&["replay", "/nonexistent/cases.json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("/nonexistent/cases.json"));
+    let out = run(&["bogus"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("unknown command"));
+    let out = run(&[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(run(&["--help"]).status.success());
+    assert!(text(&run(&["--version"]).stdout).starts_with("torch-rng "));
+}
