@@ -97,8 +97,8 @@ impl Era {
         let core = release.split('+').next().unwrap_or("");
         let parts: Vec<&str> = core.split('.').collect();
         let num = |i: usize| parts.get(i).and_then(|p| p.parse::<u32>().ok());
-        let well_formed = (2..=3).contains(&parts.len())
-            && (0..parts.len()).all(|i| num(i).is_some());
+        let well_formed =
+            (2..=3).contains(&parts.len()) && (0..parts.len()).all(|i| num(i).is_some());
         let era = match (well_formed, num(0), num(1)) {
             (true, Some(2), Some(0)) => Some(Era::L0),
             (true, Some(2), Some(1..=5)) => Some(Era::L1),

@@ -102,7 +102,11 @@ impl Tensor {
         if t.data_len() != n {
             return Err(Error::arg(
                 "Tensor::new",
-                format!("shape {:?} needs {n} elements, got {}", t.shape, t.data_len()),
+                format!(
+                    "shape {:?} needs {n} elements, got {}",
+                    t.shape,
+                    t.data_len()
+                ),
             ));
         }
         Ok(t)

@@ -19,7 +19,7 @@ use half::{bf16, f16};
 
 use super::transform::{affine_f64, u24, u53};
 use super::{routed, Route};
-use crate::dtype::{f64_to_bf16, f64_to_f16, f32_to_bf16, f32_to_f16};
+use crate::dtype::{f32_to_bf16, f32_to_f16, f64_to_bf16, f64_to_f16};
 use crate::generator::CpuGenerator;
 use crate::math::{avx, libm};
 use crate::target::Capability;
@@ -248,7 +248,14 @@ pub fn standard_normal_f64(g: &mut CpuGenerator) -> f64 {
 
 /// The per-element path into any float type: `z * std + mean` in double (fused in the AVX2
 /// build), then narrowed by `narrow`.
-fn per_element<T>(g: &mut CpuGenerator, out: &mut [T], mean: f64, std: f64, fused: bool, narrow: fn(f64) -> T) {
+fn per_element<T>(
+    g: &mut CpuGenerator,
+    out: &mut [T],
+    mean: f64,
+    std: f64,
+    fused: bool,
+    narrow: fn(f64) -> T,
+) {
     for o in out {
         let z = standard_normal_f64(g);
         let v = if fused {
@@ -261,22 +268,46 @@ fn per_element<T>(g: &mut CpuGenerator, out: &mut [T], mean: f64, std: f64, fuse
 }
 
 /// Per-element path, float32 output.
-pub(crate) fn per_element_f32(g: &mut CpuGenerator, out: &mut [f32], mean: f64, std: f64, fused: bool) {
+pub(crate) fn per_element_f32(
+    g: &mut CpuGenerator,
+    out: &mut [f32],
+    mean: f64,
+    std: f64,
+    fused: bool,
+) {
     per_element(g, out, mean, std, fused, |v| v as f32);
 }
 
 /// Per-element path, float64 output.
-pub(crate) fn per_element_f64(g: &mut CpuGenerator, out: &mut [f64], mean: f64, std: f64, fused: bool) {
+pub(crate) fn per_element_f64(
+    g: &mut CpuGenerator,
+    out: &mut [f64],
+    mean: f64,
+    std: f64,
+    fused: bool,
+) {
     per_element(g, out, mean, std, fused, |v| v);
 }
 
 /// Per-element path, float16 output (double → float → half).
-pub(crate) fn per_element_f16(g: &mut CpuGenerator, out: &mut [f16], mean: f64, std: f64, fused: bool) {
+pub(crate) fn per_element_f16(
+    g: &mut CpuGenerator,
+    out: &mut [f16],
+    mean: f64,
+    std: f64,
+    fused: bool,
+) {
     per_element(g, out, mean, std, fused, f64_to_f16);
 }
 
 /// Per-element path, bfloat16 output (double → float → bfloat16).
-pub(crate) fn per_element_bf16(g: &mut CpuGenerator, out: &mut [bf16], mean: f64, std: f64, fused: bool) {
+pub(crate) fn per_element_bf16(
+    g: &mut CpuGenerator,
+    out: &mut [bf16],
+    mean: f64,
+    std: f64,
+    fused: bool,
+) {
     per_element(g, out, mean, std, fused, f64_to_bf16);
 }
 
@@ -292,14 +323,40 @@ mod tests {
     #[test]
     fn randn16_seed42() {
         let avx2 = [
-            0x3ff6_a529, 0x3fbe_5f53, 0x3f66_9567, 0xc006_c0db, 0x3f2d_acd5, 0xbf9e_0591,
-            0xbd30_6786, 0xbfcd_65ba, 0xbf40_8bf0, 0x3fd3_095b, 0xbec8_f2f6, 0xbfb3_a966,
-            0xbf3a_566e, 0xbf0f_36d1, 0xbf44_d2a0, 0x3f43_2f9f,
+            0x3ff6_a529,
+            0x3fbe_5f53,
+            0x3f66_9567,
+            0xc006_c0db,
+            0x3f2d_acd5,
+            0xbf9e_0591,
+            0xbd30_6786,
+            0xbfcd_65ba,
+            0xbf40_8bf0,
+            0x3fd3_095b,
+            0xbec8_f2f6,
+            0xbfb3_a966,
+            0xbf3a_566e,
+            0xbf0f_36d1,
+            0xbf44_d2a0,
+            0x3f43_2f9f,
         ];
         let def = [
-            0x3ff6_a527, 0x3fbe_5f54, 0x3f66_9567, 0xc006_c0dd, 0x3f2d_acd5, 0xbf9e_0592,
-            0xbd30_6787, 0xbfcd_65ba, 0xbf40_8bff, 0x3fd3_095a, 0xbec8_f2f6, 0xbfb3_a962,
-            0xbf3a_566d, 0xbf0f_36cc, 0xbf44_d2a1, 0x3f43_2f9f,
+            0x3ff6_a527,
+            0x3fbe_5f54,
+            0x3f66_9567,
+            0xc006_c0dd,
+            0x3f2d_acd5,
+            0xbf9e_0592,
+            0xbd30_6787,
+            0xbfcd_65ba,
+            0xbf40_8bff,
+            0x3fd3_095a,
+            0xbec8_f2f6,
+            0xbfb3_a962,
+            0xbf3a_566d,
+            0xbf0f_36cc,
+            0xbf44_d2a1,
+            0x3f43_2f9f,
         ];
         for route in Route::available() {
             for (cap, want) in [(Capability::Avx2, avx2), (Capability::Default, def)] {
@@ -321,7 +378,11 @@ mod tests {
             let mut g = CpuGenerator::with_seed(42);
             let mut out = [0f32; 17];
             fill_f32(&mut g, &mut out, 0.0, 1.0, cap, Route::detect());
-            assert_eq!([out[0].to_bits(), out[1].to_bits(), out[16].to_bits()], want, "{cap}");
+            assert_eq!(
+                [out[0].to_bits(), out[1].to_bits(), out[16].to_bits()],
+                want,
+                "{cap}"
+            );
             // 17 + 16 words consumed
             assert_eq!(g.engine().next_index(), 33);
         }
@@ -333,11 +394,17 @@ mod tests {
         let mut g = CpuGenerator::with_seed(42);
         let mut out = [0f32; 4];
         per_element_f32(&mut g, &mut out, 0.0, 1.0, true);
-        assert_eq!(bits(&out), [0x3eac_62ae, 0x3e03_e69d, 0x3e70_16e7, 0x3e6b_dc6c]);
+        assert_eq!(
+            bits(&out),
+            [0x3eac_62ae, 0x3e03_e69d, 0x3e70_16e7, 0x3e6b_dc6c]
+        );
         let mut g = CpuGenerator::with_seed(42);
         let mut out = [0f64; 2];
         per_element_f64(&mut g, &mut out, 0.0, 1.0, false);
-        assert_eq!(out.map(f64::to_bits), [0x3fd5_8c55_b33d_44cc, 0x3fc0_7cd3_9b3d_4b85]);
+        assert_eq!(
+            out.map(f64::to_bits),
+            [0x3fd5_8c55_b33d_44cc, 0x3fc0_7cd3_9b3d_4b85]
+        );
     }
 
     /// torch.manual_seed(42); torch.randn(16, dtype=torch.float64): elements 0 and 8.
@@ -355,7 +422,14 @@ mod tests {
     fn randn16_bf16() {
         let mut g = CpuGenerator::with_seed(42);
         let mut out = [bf16::ZERO; 16];
-        fill_bf16(&mut g, &mut out, 0.0, 1.0, Capability::Avx2, Route::detect());
+        fill_bf16(
+            &mut g,
+            &mut out,
+            0.0,
+            1.0,
+            Capability::Avx2,
+            Route::detect(),
+        );
         let got: Vec<u16> = out[..4].iter().map(|x| x.to_bits()).collect();
         assert_eq!(got, [0x3ff7, 0x3fbe, 0x3f67, 0xc007]);
     }
@@ -371,7 +445,11 @@ mod tests {
             fill_f32(&mut g, &mut b, 0.3, 1.7, Capability::Default, route);
             let mut c = vec![0f64; 100];
             fill_f64(&mut g, &mut c, 0.3, 1.7, route);
-            all.push((bits(&a), bits(&b), c.iter().map(|x| x.to_bits()).collect::<Vec<_>>()));
+            all.push((
+                bits(&a),
+                bits(&b),
+                c.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+            ));
         }
         assert!(all.windows(2).all(|w| w[0] == w[1]));
     }

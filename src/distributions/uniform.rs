@@ -141,7 +141,9 @@ pub(crate) fn fill_f16(
     fused: bool,
     route: Route,
 ) {
-    fill_reduced(g, out, from, to, fused, route, f32_to_f16, |h| h.to_f32_const());
+    fill_reduced(g, out, from, to, fused, route, f32_to_f16, |h| {
+        h.to_f32_const()
+    });
 }
 
 /// Fills `out` with bfloat16 `uniform_(from, to)` values.
@@ -153,7 +155,16 @@ pub(crate) fn fill_bf16(
     fused: bool,
     route: Route,
 ) {
-    fill_reduced(g, out, from, to, fused, route, f32_to_bf16, crate::dtype::bf16_to_f32);
+    fill_reduced(
+        g,
+        out,
+        from,
+        to,
+        fused,
+        route,
+        f32_to_bf16,
+        crate::dtype::bf16_to_f32,
+    );
 }
 
 #[cfg(test)]
@@ -165,8 +176,22 @@ mod tests {
     #[test]
     fn kaiming_like_bounds_both_capabilities() {
         let b = 0.182_574_185_835_055_36;
-        let avx2 = [0x3e0e_ef5f, 0x3e1b_2cc8, 0xbd2f_31ce, 0x3e2b_bd67, 0xbd23_d9d3, 0x3d16_e765];
-        let def = [0x3e0e_ef5e, 0x3e1b_2cc8, 0xbd2f_31cc, 0x3e2b_bd68, 0xbd23_d9d4, 0x3d16_e764];
+        let avx2 = [
+            0x3e0e_ef5f,
+            0x3e1b_2cc8,
+            0xbd2f_31ce,
+            0x3e2b_bd67,
+            0xbd23_d9d3,
+            0x3d16_e765,
+        ];
+        let def = [
+            0x3e0e_ef5e,
+            0x3e1b_2cc8,
+            0xbd2f_31cc,
+            0x3e2b_bd68,
+            0xbd23_d9d4,
+            0x3d16_e764,
+        ];
         for route in Route::available() {
             for (fused, want) in [(true, avx2), (false, def)] {
                 let mut g = CpuGenerator::with_seed(42);

@@ -276,7 +276,14 @@ mod tests {
 
     #[test]
     fn fill_matches_single_draws_across_twists() {
-        for &(pre, n) in &[(0usize, 1usize), (0, 624), (0, 625), (3, 1300), (623, 2), (624, 624)] {
+        for &(pre, n) in &[
+            (0usize, 1usize),
+            (0, 624),
+            (0, 625),
+            (3, 1300),
+            (623, 2),
+            (624, 624),
+        ] {
             let mut a = Mt19937::new(99);
             let mut b = a.clone();
             for _ in 0..pre {

@@ -39,11 +39,7 @@ pub fn seed_from_i128(seed: i128) -> Result<u64> {
     if seed < i128::from(i64::MIN) || seed > i128::from(u64::MAX) {
         return Err(Error::arg(
             "manual_seed",
-            format!(
-                "seed {seed} is out of range [{}, {}]",
-                i64::MIN,
-                u64::MAX
-            ),
+            format!("seed {seed} is out of range [{}, {}]", i64::MIN, u64::MAX),
         ));
     }
     Ok(seed as u64) // two's-complement wrap of the negative range, as PyTorch reinterprets it

@@ -259,12 +259,26 @@ mod tests {
     #[test]
     fn gains() {
         // init.md section 3.1, exact doubles
-        assert_eq!(calculate_gain("tanh", None).unwrap(), 1.666_666_666_666_666_7);
-        assert_eq!(calculate_gain("relu", None).unwrap().to_bits(), 0x3ff6_a09e_667f_3bcd);
-        assert_eq!(calculate_gain("leaky_relu", None).unwrap().to_bits(), 0x3ff6_a054_42aa_d7e4);
-        assert_eq!(calculate_gain("leaky_relu", Some(0.2)).unwrap().to_bits(), 0x3ff6_3021_484a_e2bb);
         assert_eq!(
-            calculate_gain("leaky_relu", Some(5f64.sqrt())).unwrap().to_bits(),
+            calculate_gain("tanh", None).unwrap(),
+            1.666_666_666_666_666_7
+        );
+        assert_eq!(
+            calculate_gain("relu", None).unwrap().to_bits(),
+            0x3ff6_a09e_667f_3bcd
+        );
+        assert_eq!(
+            calculate_gain("leaky_relu", None).unwrap().to_bits(),
+            0x3ff6_a054_42aa_d7e4
+        );
+        assert_eq!(
+            calculate_gain("leaky_relu", Some(0.2)).unwrap().to_bits(),
+            0x3ff6_3021_484a_e2bb
+        );
+        assert_eq!(
+            calculate_gain("leaky_relu", Some(5f64.sqrt()))
+                .unwrap()
+                .to_bits(),
             0x3fe2_79a7_4590_331c
         );
         assert_eq!(calculate_gain("conv_transpose2d", Some(3.0)).unwrap(), 1.0);
@@ -276,7 +290,10 @@ mod tests {
     #[test]
     fn fans() {
         assert_eq!(calculate_fan_in_and_fan_out(&[4, 3]).unwrap(), (3, 4));
-        assert_eq!(calculate_fan_in_and_fan_out(&[8, 2, 3, 3]).unwrap(), (18, 72));
+        assert_eq!(
+            calculate_fan_in_and_fan_out(&[8, 2, 3, 3]).unwrap(),
+            (18, 72)
+        );
         assert!(calculate_fan_in_and_fan_out(&[4]).is_err());
         assert_eq!(FanMode::parse("FAN_IN").unwrap(), FanMode::FanIn);
         assert!(FanMode::parse("fan_avg").is_err());
@@ -296,7 +313,15 @@ mod tests {
     fn zero_dim_draws_nothing() {
         let mut g = CpuGenerator::with_seed(0);
         let mut t = Tensor::zeros(&[0, 3], DType::Float32).unwrap();
-        kaiming_uniform_(&mut g, &mut t, 0.0, "fan_in", "leaky_relu", Target::default()).unwrap();
+        kaiming_uniform_(
+            &mut g,
+            &mut t,
+            0.0,
+            "fan_in",
+            "leaky_relu",
+            Target::default(),
+        )
+        .unwrap();
         assert_eq!(g, CpuGenerator::with_seed(0));
     }
 }

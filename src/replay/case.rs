@@ -141,9 +141,9 @@ impl Fields<'_> {
     pub(crate) fn dtype(&mut self) -> Result<DType> {
         match self.take("dtype") {
             None | Some(Value::Null) => Ok(DType::Float32),
-            Some(Value::String(s)) => DType::parse(&s).map_err(|_| {
-                self.err(format!("unknown dtype '{s}'"))
-            }),
+            Some(Value::String(s)) => {
+                DType::parse(&s).map_err(|_| self.err(format!("unknown dtype '{s}'")))
+            }
             Some(v) => Err(self.err(format!("'dtype' must be a string, found {v}"))),
         }
     }
@@ -157,7 +157,8 @@ impl Fields<'_> {
                 .iter()
                 .map(|d| {
                     let d = self.int_of("size", d)?;
-                    i64::try_from(d).map_err(|_| self.err(format!("size entry {d} does not fit in int64")))
+                    i64::try_from(d)
+                        .map_err(|_| self.err(format!("size entry {d} does not fit in int64")))
                 })
                 .collect(),
             Value::Number(_) => Ok(vec![i64::try_from(self.int_of("size", &v)?)
@@ -176,7 +177,8 @@ impl Fields<'_> {
                     .iter()
                     .map(|p| {
                         let p = self.int_of("permute", p)?;
-                        usize::try_from(p).map_err(|_| self.err(format!("permute entry {p} is negative")))
+                        usize::try_from(p)
+                            .map_err(|_| self.err(format!("permute entry {p} is negative")))
                     })
                     .collect::<Result<Vec<usize>>>()?;
                 View::permuted(&size, dtype, &perm).map_err(|e| self.err(e.to_string()))
@@ -293,7 +295,10 @@ pub fn parse_case_file(text: &str) -> Result<Vec<Case>> {
     let doc: Value = serde_json::from_str(text)
         .map_err(|e| case_error("case file", format!("not valid JSON: {e}")))?;
     let Value::Object(map) = doc else {
-        return Err(case_error("case file", "the document must be a JSON object"));
+        return Err(case_error(
+            "case file",
+            "the document must be a JSON object",
+        ));
     };
     let mut f = Fields {
         map,
@@ -301,11 +306,7 @@ pub fn parse_case_file(text: &str) -> Result<Vec<Case>> {
     };
     match f.take("format") {
         Some(Value::String(s)) if s == "torch-rng-cases/1" => {}
-        Some(v) => {
-            return Err(f.err(format!(
-                "format must be \"torch-rng-cases/1\", found {v}"
-            )))
-        }
+        Some(v) => return Err(f.err(format!("format must be \"torch-rng-cases/1\", found {v}"))),
         None => return Err(f.err("missing field 'format'")),
     }
     let cases = match f.take("cases") {

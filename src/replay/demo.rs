@@ -36,7 +36,13 @@ pub fn format_tensor(t: &Tensor) -> String {
     let sci = !finite_nonzero.is_empty() && (hi / lo > 1000.0 || hi > 1e8 || lo < 1e-4);
     let cells: Vec<String> = vals
         .iter()
-        .map(|v| if sci { format!("{v:.4e}") } else { format!("{v:.4}") })
+        .map(|v| {
+            if sci {
+                format!("{v:.4e}")
+            } else {
+                format!("{v:.4}")
+            }
+        })
         .collect();
     let width = cells.iter().map(String::len).max().unwrap_or(0);
     let pad = |c: &String| format!("{c:>width$}");
@@ -85,7 +91,9 @@ fn run(cap: Capability) -> Result<Experiments> {
     let target = Target::new(cap);
     // 1. torch.manual_seed(1); nn.Linear(3, 4).weight
     let mut g = CpuGenerator::with_seed(1);
-    let linear = modules::linear(&mut g, 3, 4, true, DType::Float32, target)?.remove(0).1;
+    let linear = modules::linear(&mut g, 3, 4, true, DType::Float32, target)?
+        .remove(0)
+        .1;
 
     // 2. The explicit formula: gain = sqrt(2 / (1 + a^2)), bound = gain * sqrt(3 / fan_in),
     //    w = (2 * bound) * torch.rand(4, 3) - bound: two float32 tensor ops, each rounding once.
@@ -147,8 +155,14 @@ pub fn demo_report() -> Result<String> {
     let mut s = String::new();
     let w = &mut s;
     // Writing to a String cannot fail.
-    let _ = writeln!(w, "torch-rng seed demo: torch.manual_seed(1), PyTorch 2.15.0 on CPU, avx2 variant\n");
-    let _ = writeln!(w, "1. nn.Linear(3, 4).weight (kaiming_uniform_ with a = sqrt(5)):");
+    let _ = writeln!(
+        w,
+        "torch-rng seed demo: torch.manual_seed(1), PyTorch 2.15.0 on CPU, avx2 variant\n"
+    );
+    let _ = writeln!(
+        w,
+        "1. nn.Linear(3, 4).weight (kaiming_uniform_ with a = sqrt(5)):"
+    );
     let _ = writeln!(w, "{}\n", format_tensor(&avx2.linear));
     let _ = writeln!(
         w,
@@ -156,7 +170,10 @@ pub fn demo_report() -> Result<String> {
         avx2.bound
     );
     let _ = writeln!(w, "{}\n", format_tensor(&avx2.formula));
-    let _ = writeln!(w, "3. kaiming_uniform_ with a = 0 (its default; bound sqrt(6 / fan_in)):");
+    let _ = writeln!(
+        w,
+        "3. kaiming_uniform_ with a = 0 (its default; bound sqrt(6 / fan_in)):"
+    );
     let _ = writeln!(w, "{}\n", format_tensor(&avx2.kaiming_a0));
     let _ = writeln!(w, "4. uniform_(-1/sqrt(3), 1/sqrt(3)):");
     let _ = writeln!(w, "{}\n", format_tensor(&avx2.uniform));
@@ -201,6 +218,9 @@ mod tests {
         assert!(s.contains("tensor([[ 0.7287, -0.6242, -0.2742],"), "{s}");
         assert!(s.contains("[-0.1732,  0.3922,  0.0698]])"), "{s}");
         assert!(s.contains("agree on 12 of 12 weights"), "{s}");
-        assert!(s.contains("they differ on 9 of 12 weights, by at most 2.980e-8"), "{s}");
+        assert!(
+            s.contains("they differ on 9 of 12 weights, by at most 2.980e-8"),
+            "{s}"
+        );
     }
 }

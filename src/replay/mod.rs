@@ -13,8 +13,8 @@ mod output;
 
 use serde_json::Value;
 
-pub use case::{parse_case_file, Case, Step};
 pub(crate) use case::Fields;
+pub use case::{parse_case_file, Case, Step};
 pub use output::{compare_results, results_document, Mismatch, Output};
 
 use crate::error::{Error, Result};

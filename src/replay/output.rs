@@ -172,7 +172,8 @@ fn compare_output(exp: &Value, act: &Value) -> Option<String> {
         "state_dict" => {
             let list = |v: &Value| v["state_dict"].as_array().cloned().unwrap_or_default();
             let (le, la) = (list(exp), list(act));
-            let names = |l: &[Value]| -> Vec<String> { l.iter().map(|p| int_text(&p[0])).collect() };
+            let names =
+                |l: &[Value]| -> Vec<String> { l.iter().map(|p| int_text(&p[0])).collect() };
             if names(&le) != names(&la) {
                 return Some(format!(
                     "state_dict names differ: expected {:?}, got {:?}",
@@ -193,7 +194,12 @@ fn compare_output(exp: &Value, act: &Value) -> Option<String> {
 /// messages are each side's own). Returns every mismatch.
 #[must_use]
 pub fn compare_results(expected: &Value, actual: &Value) -> Vec<Mismatch> {
-    let cases = |v: &Value| v.get("cases").and_then(Value::as_array).cloned().unwrap_or_default();
+    let cases = |v: &Value| {
+        v.get("cases")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
     let (ce, ca) = (cases(expected), cases(actual));
     let mut out = Vec::new();
     for e in &ce {

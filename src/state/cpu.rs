@@ -128,8 +128,8 @@ pub fn set_rng_state(bytes: &[u8]) -> Result<CpuGenerator> {
         *w = le_u64(bytes, OFF_STATE + 8 * i) as u32; // std::copy from u64 to u32 truncates
     }
     let engine = Mt19937::from_parts(seed, left as u32, next, state);
-    let double = (le_i32(bytes, OFF_NORMAL_VALID) != 0)
-        .then(|| f64::from_bits(le_u64(bytes, OFF_NORMAL_Y)));
+    let double =
+        (le_i32(bytes, OFF_NORMAL_VALID) != 0).then(|| f64::from_bits(le_u64(bytes, OFF_NORMAL_Y)));
     let float = (bytes[OFF_FLOAT_VALID] != 0).then(|| {
         let mut a = [0u8; 4];
         a.copy_from_slice(&bytes[OFF_FLOAT_SAMPLE..OFF_FLOAT_SAMPLE + 4]);
@@ -170,7 +170,13 @@ mod tests {
         assert_eq!(s.len(), 5056);
         assert_eq!(
             hex(&s[..32]),
-            concat!("2a00000000000000", "01000000", "01000000", "0000000000000000", "2a00000000000000")
+            concat!(
+                "2a00000000000000",
+                "01000000",
+                "01000000",
+                "0000000000000000",
+                "2a00000000000000"
+            )
         );
     }
 
@@ -208,10 +214,22 @@ mod tests {
         };
         assert!(matches!(
             set_rng_state(&good[..100]),
-            Err(Error::InvalidState { field: "length", .. })
+            Err(Error::InvalidState {
+                field: "length",
+                ..
+            })
         ));
-        assert!(matches!(bad(&|b| b[12] = 0), Error::InvalidState { field: "seeded", .. }));
-        assert!(matches!(bad(&|b| b[8] = 0), Error::InvalidState { field: "left", .. }));
+        assert!(matches!(
+            bad(&|b| b[12] = 0),
+            Error::InvalidState {
+                field: "seeded",
+                ..
+            }
+        ));
+        assert!(matches!(
+            bad(&|b| b[8] = 0),
+            Error::InvalidState { field: "left", .. }
+        ));
         assert!(matches!(
             bad(&|b| b[8..12].copy_from_slice(&625i32.to_le_bytes())),
             Error::InvalidState { field: "left", .. }
@@ -225,7 +243,10 @@ mod tests {
                 b[8..12].copy_from_slice(&2i32.to_le_bytes());
                 b[16..24].copy_from_slice(&624u64.to_le_bytes());
             }),
-            Error::InvalidState { field: "next + left - 1", .. }
+            Error::InvalidState {
+                field: "next + left - 1",
+                ..
+            }
         ));
     }
 
@@ -236,6 +257,9 @@ mod tests {
         b[24 + 7] = 0xff; // high byte of state word 0
         b[12] = 7; // any non-zero `seeded`
         let g = set_rng_state(&b).unwrap();
-        assert_eq!(get_rng_state(&g), get_rng_state(&CpuGenerator::with_seed(5)));
+        assert_eq!(
+            get_rng_state(&g),
+            get_rng_state(&CpuGenerator::with_seed(5))
+        );
     }
 }

@@ -50,22 +50,52 @@ impl StepOp for InitialSeed {
 struct GetRngState;
 impl StepOp for GetRngState {
     fn run(&self, ctx: &mut StepContext<'_>) -> Result<Output> {
-        Ok(Output::Tensor(Tensor::from_bytes_u8(state::get_rng_state(ctx.gen()))))
+        Ok(Output::Tensor(Tensor::from_bytes_u8(state::get_rng_state(
+            ctx.gen(),
+        ))))
     }
 }
 
 /// Factories and in-place fills on a [`View`].
 #[derive(Debug)]
 enum Fill {
-    Rand { size: Vec<i64>, dtype: DType },
-    Randn { size: Vec<i64>, dtype: DType },
+    Rand {
+        size: Vec<i64>,
+        dtype: DType,
+    },
+    Randn {
+        size: Vec<i64>,
+        dtype: DType,
+    },
     RandLike(View),
     RandnLike(View),
-    Uniform { view: View, from: f64, to: f64 },
-    Normal { view: View, mean: f64, std: f64 },
-    NormalFactory { mean: f64, std: f64, size: Vec<i64>, dtype: DType },
-    InitUniform { view: View, a: f64, b: f64 },
-    KaimingUniform { view: View, a: f64, mode: String, nonlinearity: String },
+    Uniform {
+        view: View,
+        from: f64,
+        to: f64,
+    },
+    Normal {
+        view: View,
+        mean: f64,
+        std: f64,
+    },
+    NormalFactory {
+        mean: f64,
+        std: f64,
+        size: Vec<i64>,
+        dtype: DType,
+    },
+    InitUniform {
+        view: View,
+        a: f64,
+        b: f64,
+    },
+    KaimingUniform {
+        view: View,
+        a: f64,
+        mode: String,
+        nonlinearity: String,
+    },
 }
 
 impl StepOp for Fill {
@@ -143,7 +173,9 @@ fn parse_inner(name: &str, f: &mut Fields<'_>) -> Option<Result<Box<dyn StepOp>>
                 let state = match f.take("state") {
                     Some(serde_json::Value::String(s)) => crate::replay::case::parse_hex(&s)
                         .ok_or_else(|| f.err("'state' must be lowercase hex bytes"))?,
-                    Some(v) => return Err(f.err(format!("'state' must be a hex string, found {v}"))),
+                    Some(v) => {
+                        return Err(f.err(format!("'state' must be a hex string, found {v}")))
+                    }
                     None => return Err(f.err("missing field 'state'")),
                 };
                 boxed(SetRngState { state })
