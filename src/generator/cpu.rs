@@ -178,21 +178,27 @@ mod rand_core_impl {
     impl_try_rng!(Mt19937);
     impl_try_rng!(CpuGenerator);
 
-    /// `from_seed` takes the 8 little-endian bytes of a `torch.manual_seed` value, so
-    /// `seed_from_u64(s)` is **not** `manual_seed(s)` (rand_core expands it through PCG32):
-    /// use [`CpuGenerator::with_seed`] for that.
+    /// Seeding matches `torch.manual_seed`: `from_seed` takes the 8 little-endian bytes of the
+    /// seed, and `seed_from_u64(s)` is overridden to be `manual_seed(s)` (rand_core's provided
+    /// version would first expand `s` through PCG32).
     impl rand_core::SeedableRng for CpuGenerator {
         type Seed = [u8; 8];
         fn from_seed(seed: [u8; 8]) -> CpuGenerator {
             CpuGenerator::with_seed(u64::from_le_bytes(seed))
         }
+        fn seed_from_u64(seed: u64) -> CpuGenerator {
+            CpuGenerator::with_seed(seed)
+        }
     }
 
-    /// As for [`CpuGenerator`]: the seed bytes are a little-endian `manual_seed` value.
+    /// As for [`CpuGenerator`]: seeding is `torch.manual_seed`'s.
     impl rand_core::SeedableRng for Mt19937 {
         type Seed = [u8; 8];
         fn from_seed(seed: [u8; 8]) -> Mt19937 {
             Mt19937::new(u64::from_le_bytes(seed))
+        }
+        fn seed_from_u64(seed: u64) -> Mt19937 {
+            Mt19937::new(seed)
         }
     }
 }
@@ -229,9 +235,12 @@ mod tests {
     #[cfg(feature = "rand_core")]
     #[test]
     fn rand_core_traits_follow_pytorch() {
+        use crate::engine::Mt19937;
         use rand_core::{Rng, SeedableRng};
         let mut g = CpuGenerator::from_seed(42u64.to_le_bytes());
         assert_eq!(g.next_u64(), 0x5fe1_dc66_cbea_3db3);
+        assert_eq!(CpuGenerator::seed_from_u64(42), CpuGenerator::with_seed(42));
+        assert_eq!(Mt19937::seed_from_u64(42), Mt19937::new(42));
         let mut h = CpuGenerator::with_seed(42);
         let mut bytes = [0u8; 6];
         h.fill_bytes(&mut bytes);
