@@ -6,6 +6,11 @@
 //! Each initialiser first derives its parameters (fan, gain, bound) in an explainable form
 //! ([`UniformInit`]) and then samples from it, so that what `explain` prints is what was drawn.
 
+mod buf;
+mod call;
+
+pub use call::{InitCall, Number, Plan, Quantity, Sampling};
+
 use crate::error::{Error, Result};
 use crate::generator::CpuGenerator;
 use crate::ops;
@@ -249,6 +254,123 @@ pub fn uniform_(
     target: Target,
 ) -> Result<()> {
     ops::uniform_(g, t, a, b, target)
+}
+
+/// `torch.nn.init.normal_(t, mean, std)`: `t.normal_(mean, std)`.
+///
+/// Consumes: as [`ops::normal_`] (the fill path for 16+ elements, else the per-element double path
+/// with the generator's cached sample).
+///
+/// # Errors
+/// As [`ops::normal_`].
+pub fn normal_(
+    g: &mut CpuGenerator,
+    t: &mut Tensor,
+    mean: f64,
+    std: f64,
+    target: Target,
+) -> Result<()> {
+    InitCall::Normal { mean, std }.apply(g, t, target)
+}
+
+/// Runs a call that draws nothing.
+fn no_draws(call: &InitCall, t: &mut Tensor) -> Result<()> {
+    // The generator is never touched by these calls.
+    let mut unused = CpuGenerator::new();
+    call.apply(&mut unused, t, Target::default())
+}
+
+/// `torch.nn.init.constant_(t, val)`: `t.fill_(val)`. No draws.
+///
+/// # Errors
+/// A value outside the dtype's range (as `fill_`'s conversion rejects it).
+pub fn constant_(t: &mut Tensor, val: f64) -> Result<()> {
+    no_draws(&InitCall::Constant { val }, t)
+}
+
+/// `torch.nn.init.ones_(t)`. No draws.
+///
+/// # Errors
+/// None in practice (kept for symmetry with the other initialisers).
+pub fn ones_(t: &mut Tensor) -> Result<()> {
+    no_draws(&InitCall::Ones, t)
+}
+
+/// `torch.nn.init.zeros_(t)`. No draws.
+///
+/// # Errors
+/// None in practice (kept for symmetry with the other initialisers).
+pub fn zeros_(t: &mut Tensor) -> Result<()> {
+    no_draws(&InitCall::Zeros, t)
+}
+
+/// `torch.nn.init.eye_(t)`: the identity matrix. No draws.
+///
+/// # Errors
+/// A tensor that is not 2-D.
+pub fn eye_(t: &mut Tensor) -> Result<()> {
+    no_draws(&InitCall::Eye, t)
+}
+
+/// `torch.nn.init.dirac_(t, groups)`. No draws.
+///
+/// # Errors
+/// A tensor that is not 3-, 4- or 5-D, `groups` 0, or `shape[0]` not divisible by `groups`.
+pub fn dirac_(t: &mut Tensor, groups: i64) -> Result<()> {
+    no_draws(&InitCall::Dirac { groups }, t)
+}
+
+/// `torch.nn.init.xavier_uniform_(t, gain)`: `std = gain * sqrt(2 / (fan_in + fan_out))`,
+/// `bound = sqrt(3) * std`, `t.uniform_(-bound, bound)`.
+///
+/// Consumes: one `uniform_` over the tensor.
+///
+/// # Errors
+/// Fewer than 2 dimensions, `fan_in + fan_out = 0`, or `uniform_`'s checks (a negative or NaN gain).
+pub fn xavier_uniform_(
+    g: &mut CpuGenerator,
+    t: &mut Tensor,
+    gain: f64,
+    target: Target,
+) -> Result<()> {
+    InitCall::XavierUniform { gain }.apply(g, t, target)
+}
+
+/// `torch.nn.init.xavier_normal_(t, gain)`: `t.normal_(0, gain * sqrt(2 / (fan_in + fan_out)))`.
+///
+/// Consumes: one `normal_` over the tensor.
+///
+/// # Errors
+/// Fewer than 2 dimensions, `fan_in + fan_out = 0`, or `normal_`'s checks (a negative gain).
+pub fn xavier_normal_(
+    g: &mut CpuGenerator,
+    t: &mut Tensor,
+    gain: f64,
+    target: Target,
+) -> Result<()> {
+    InitCall::XavierNormal { gain }.apply(g, t, target)
+}
+
+/// `torch.nn.init.kaiming_normal_(t, a, mode, nonlinearity)`: `t.normal_(0, gain / sqrt(fan))`.
+///
+/// Consumes: one `normal_` over the tensor; nothing if the tensor has a zero dimension.
+///
+/// # Errors
+/// As [`kaiming_uniform_params`].
+pub fn kaiming_normal_(
+    g: &mut CpuGenerator,
+    t: &mut Tensor,
+    a: f64,
+    mode: &str,
+    nonlinearity: &str,
+    target: Target,
+) -> Result<()> {
+    InitCall::KaimingNormal {
+        a,
+        mode: mode.to_string(),
+        nonlinearity: nonlinearity.to_string(),
+    }
+    .apply(g, t, target)
 }
 
 #[cfg(test)]

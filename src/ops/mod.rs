@@ -169,7 +169,7 @@ fn check_normal_std(op: &str, std: f64) -> Result<()> {
 }
 
 /// Fills `data` in element order with `uniform_(from, to)` values, after PyTorch's checks.
-fn fill_uniform(
+pub(crate) fn fill_uniform(
     g: &mut CpuGenerator,
     op: &str,
     data: &mut Storage,
@@ -194,7 +194,7 @@ fn fill_uniform(
 
 /// Fills `data` with `normal_(mean, std)` values after PyTorch's checks: the fill path when the
 /// target is contiguous with at least 16 elements, else the per-element path in element order.
-fn fill_normal(
+pub(crate) fn fill_normal(
     g: &mut CpuGenerator,
     op: &str,
     data: &mut Storage,

@@ -8,7 +8,6 @@ use crate::dtype::DType;
 use crate::error::Result;
 use crate::ops::View;
 use crate::target::{Capability, Era, LATEST_RELEASE};
-use crate::tensor::Tensor;
 
 /// One parsed case.
 #[derive(Debug)]
@@ -32,18 +31,6 @@ pub struct Step {
     pub op: Box<dyn StepOp>,
     /// Name of a private `torch.Generator()`, if the step names one.
     pub generator: Option<String>,
-}
-
-impl View {
-    /// `torch.empty` for this view, made contiguous (for init functions, which take any tensor;
-    /// the view's permutation only matters for the element order of in-place kernels).
-    pub(crate) fn empty(&self, op: &str) -> Result<Tensor> {
-        let t = Tensor::zeros_checked(op, &self.size, self.dtype)?;
-        Ok(match &self.perm {
-            Some(p) => t.permuted(p),
-            None => t,
-        })
-    }
 }
 
 /// Fields of one JSON object, consumed one by one so that leftovers can be reported.

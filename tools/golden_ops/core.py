@@ -1,4 +1,4 @@
-"""Core ops: seeding, state bytes, rand/randn/uniform_/normal_, nn.Linear, basic inits."""
+"""Core ops: seeding, state bytes, rand/randn/uniform_/normal_, nn.Linear (nn.init.*: init.py)."""
 
 from .common import DTYPE, PERMUTE, REQUIRED, SIZE, Op, _target
 
@@ -45,13 +45,4 @@ OPS = {
                     torch.nn.Linear(a["in_features"], a["out_features"], bias=a["bias"],
                                     device="cpu", dtype=a["dtype"]),
                     "state_dict", generator=False),
-    "nn.init.uniform_": Op({"size": SIZE, "dtype": DTYPE, "a": ("float", 0.0), "b": ("float", 1.0),
-                            "permute": PERMUTE}, lambda torch, a, gen: torch.nn.init.uniform_(
-                               _target(torch, a), a["a"], a["b"], **gen), "tensor"),
-    "nn.init.kaiming_uniform_": Op(
-        {"size": SIZE, "dtype": DTYPE, "a": ("float", 0.0), "mode": ("str", "fan_in"),
-         "nonlinearity": ("str", "leaky_relu"), "permute": PERMUTE},
-        lambda torch, a, gen: torch.nn.init.kaiming_uniform_(
-            _target(torch, a), a=a["a"], mode=a["mode"], nonlinearity=a["nonlinearity"], **gen),
-        "tensor"),
 }

@@ -1,4 +1,4 @@
-//! Core ops: seeding, state bytes, rand/randn/uniform_/normal_, nn.Linear, basic inits.
+//! Core ops: seeding, state bytes, rand/randn/uniform_/normal_, nn.Linear.
 
 use super::{Draws, StepOp};
 use crate::dtype::DType;
@@ -6,7 +6,7 @@ use crate::error::Result;
 use crate::ops::View;
 use crate::replay::{Fields, Output, StepContext};
 use crate::tensor::Tensor;
-use crate::{init, modules, ops, state};
+use crate::{modules, ops, state};
 
 #[derive(Debug)]
 struct ManualSeed {
@@ -85,17 +85,6 @@ enum Fill {
         size: Vec<i64>,
         dtype: DType,
     },
-    InitUniform {
-        view: View,
-        a: f64,
-        b: f64,
-    },
-    KaimingUniform {
-        view: View,
-        a: f64,
-        mode: String,
-        nonlinearity: String,
-    },
 }
 
 impl StepOp for Fill {
@@ -115,19 +104,6 @@ impl StepOp for Fill {
                 size,
                 dtype,
             } => ops::normal(g, *mean, *std, size, *dtype, target)?,
-            Fill::InitUniform { view, a, b } => ops::uniform_on_view(g, view, *a, *b, target)?,
-            Fill::KaimingUniform {
-                view,
-                a,
-                mode,
-                nonlinearity,
-            } => {
-                view.check_size("nn.init.kaiming_uniform_")?;
-                match init::kaiming_uniform_params(&view.shape(), *a, mode, nonlinearity)? {
-                    Some(p) => ops::uniform_on_view(g, view, p.from, p.to, target)?,
-                    None => view.empty("nn.init.kaiming_uniform_")?,
-                }
-            }
         };
         Ok(Output::Tensor(t))
     }
@@ -212,17 +188,6 @@ fn parse_inner(name: &str, f: &mut Fields<'_>) -> Option<Result<Box<dyn StepOp>>
                 bias: f.opt_bool("bias", true)?,
                 dtype: f.dtype()?,
             }),
-            "nn.init.uniform_" => boxed(Fill::InitUniform {
-                view: f.view()?,
-                a: f.opt_f64("a", 0.0)?,
-                b: f.opt_f64("b", 1.0)?,
-            }),
-            "nn.init.kaiming_uniform_" => boxed(Fill::KaimingUniform {
-                view: f.view()?,
-                a: f.opt_f64("a", 0.0)?,
-                mode: f.opt_str("mode", "fan_in")?,
-                nonlinearity: f.opt_str("nonlinearity", "leaky_relu")?,
-            }),
             other => return Err(f.err(format!("unknown op '{other}'"))),
         })
     })();
@@ -242,8 +207,6 @@ const NAMES: &[&str] = &[
     "normal_",
     "normal",
     "nn.Linear",
-    "nn.init.uniform_",
-    "nn.init.kaiming_uniform_",
 ];
 
 /// Recognises the core ops.

@@ -5,6 +5,7 @@
 //! module (and to `tools/golden_ops/<area>.py` for the PyTorch side).
 
 mod core;
+mod init;
 
 use super::{Fields, Output, StepContext};
 use crate::error::Result;
@@ -45,7 +46,7 @@ pub trait StepOp: std::fmt::Debug + Send + Sync {
 type Parser = fn(&str, &mut Fields<'_>) -> Option<Result<Box<dyn StepOp>>>;
 
 /// Every area's parser, tried in order.
-const PARSERS: &[Parser] = &[core::parse];
+const PARSERS: &[Parser] = &[core::parse, init::parse];
 
 /// Parses the op named `name`, reading its fields from `f`.
 pub(crate) fn parse(name: &str, f: &mut Fields<'_>) -> Result<Box<dyn StepOp>> {

@@ -1,0 +1,524 @@
+//! One `torch.nn.init` call as data ([`InitCall`]), what it derives from the tensor's shape
+//! ([`Plan`]: fans, gain, bounds, in Python's double arithmetic and order) and how it is sampled.
+//!
+//! The same [`Plan`] drives the sampling and `explain`, so the explanation cannot drift from what is
+//! drawn.
+
+use super::buf::{row_major, Buf, Elem};
+use super::{calculate_fan_in_and_fan_out, calculate_gain, FanMode};
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+use crate::generator::CpuGenerator;
+use crate::ops::{self, View};
+use crate::target::Target;
+use crate::tensor::Tensor;
+
+/// A `torch.nn.init` function and its arguments (all but the tensor and the generator).
+///
+/// Float arguments are Python floats (doubles).
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq)]
+pub enum InitCall {
+    /// `uniform_(t, a=0.0, b=1.0)`.
+    Uniform {
+        /// Lower bound.
+        a: f64,
+        /// Upper bound.
+        b: f64,
+    },
+    /// `normal_(t, mean=0.0, std=1.0)`.
+    Normal {
+        /// Mean.
+        mean: f64,
+        /// Standard deviation.
+        std: f64,
+    },
+    /// `constant_(t, val)`.
+    Constant {
+        /// The fill value.
+        val: f64,
+    },
+    /// `ones_(t)`.
+    Ones,
+    /// `zeros_(t)`.
+    Zeros,
+    /// `eye_(t)`.
+    Eye,
+    /// `dirac_(t, groups=1)`.
+    Dirac {
+        /// Number of groups (a Python int).
+        groups: i64,
+    },
+    /// `xavier_uniform_(t, gain=1.0)`.
+    XavierUniform {
+        /// Scaling factor.
+        gain: f64,
+    },
+    /// `xavier_normal_(t, gain=1.0)`.
+    XavierNormal {
+        /// Scaling factor.
+        gain: f64,
+    },
+    /// `kaiming_uniform_(t, a=0, mode='fan_in', nonlinearity='leaky_relu')`.
+    KaimingUniform {
+        /// Negative slope of the rectifier (`calculate_gain`'s param).
+        a: f64,
+        /// `fan_in` or `fan_out` (any case).
+        mode: String,
+        /// A `calculate_gain` name.
+        nonlinearity: String,
+    },
+    /// `kaiming_normal_(t, a=0, mode='fan_in', nonlinearity='leaky_relu')`.
+    KaimingNormal {
+        /// Negative slope of the rectifier (`calculate_gain`'s param).
+        a: f64,
+        /// `fan_in` or `fan_out` (any case).
+        mode: String,
+        /// A `calculate_gain` name.
+        nonlinearity: String,
+    },
+}
+
+/// A number derived by an initialiser.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Number {
+    /// A Python int (fans, counts).
+    Int(u64),
+    /// A Python float (a double).
+    Float(f64),
+}
+
+/// One named quantity an initialiser derives, with the formula PyTorch evaluates.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Quantity {
+    /// Its name (`fan_in`, `gain`, `std`, `bound`).
+    pub name: &'static str,
+    /// The formula, as `torch/nn/init.py` evaluates it.
+    pub formula: String,
+    /// Its value.
+    pub value: Number,
+}
+
+/// What is finally done to the tensor's elements.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq)]
+pub enum Sampling {
+    /// Nothing (a zero-element guard): no draws, the tensor is unchanged.
+    Nothing,
+    /// `t.uniform_(from, to)` with double bounds.
+    Uniform {
+        /// Lower bound (double).
+        from: f64,
+        /// Upper bound (double).
+        to: f64,
+    },
+    /// `t.normal_(mean, std)` with double parameters.
+    Normal {
+        /// Mean (double).
+        mean: f64,
+        /// Standard deviation (double).
+        std: f64,
+    },
+    /// `t.fill_(value)`.
+    Fill {
+        /// The fill value (double; converted to the dtype).
+        value: f64,
+    },
+    /// The identity matrix: ones at `[i, i]`, zeros elsewhere.
+    Eye,
+    /// Zeros, and a one at `[g·opg + d, d, k2/2, ...]` for each group `g` and `d < min(opg, shape[1])`.
+    Dirac {
+        /// Groups (≥ 1 here; a negative count only zeroes, as Python's empty ranges do).
+        groups: i64,
+    },
+}
+
+/// What an [`InitCall`] does to a tensor of a given shape: the derived quantities and the
+/// sampling, computed exactly as PyTorch computes them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plan {
+    /// The call.
+    pub call: InitCall,
+    /// The tensor's (logical) shape.
+    pub shape: Vec<usize>,
+    /// The tensor's dtype.
+    pub dtype: DType,
+    /// The derived quantities, in the order PyTorch computes them.
+    pub quantities: Vec<Quantity>,
+    /// What happens to the elements.
+    pub sampling: Sampling,
+}
+
+impl Plan {
+    /// The value of a derived quantity, by name.
+    #[must_use]
+    pub fn get(&self, name: &str) -> Option<Number> {
+        self.quantities
+            .iter()
+            .find(|q| q.name == name)
+            .map(|q| q.value)
+    }
+}
+
+fn float(name: &'static str, formula: impl Into<String>, v: f64) -> Quantity {
+    Quantity {
+        name,
+        formula: formula.into(),
+        value: Number::Float(v),
+    }
+}
+
+fn int(name: &'static str, formula: impl Into<String>, v: u64) -> Quantity {
+    Quantity {
+        name,
+        formula: formula.into(),
+        value: Number::Int(v),
+    }
+}
+
+const FANS_FORMULA_IN: &str = "shape[1] * prod(shape[2:])";
+const FANS_FORMULA_OUT: &str = "shape[0] * prod(shape[2:])";
+
+impl InitCall {
+    /// The op name as the case format spells it (`nn.init.xavier_uniform_`).
+    #[must_use]
+    pub fn op_name(&self) -> &'static str {
+        match self {
+            InitCall::Uniform { .. } => "nn.init.uniform_",
+            InitCall::Normal { .. } => "nn.init.normal_",
+            InitCall::Constant { .. } => "nn.init.constant_",
+            InitCall::Ones => "nn.init.ones_",
+            InitCall::Zeros => "nn.init.zeros_",
+            InitCall::Eye => "nn.init.eye_",
+            InitCall::Dirac { .. } => "nn.init.dirac_",
+            InitCall::XavierUniform { .. } => "nn.init.xavier_uniform_",
+            InitCall::XavierNormal { .. } => "nn.init.xavier_normal_",
+            InitCall::KaimingUniform { .. } => "nn.init.kaiming_uniform_",
+            InitCall::KaimingNormal { .. } => "nn.init.kaiming_normal_",
+        }
+    }
+
+    /// Whether PyTorch's function takes `generator=`.
+    #[must_use]
+    pub fn takes_generator(&self) -> bool {
+        !matches!(
+            self,
+            InitCall::Constant { .. }
+                | InitCall::Ones
+                | InitCall::Zeros
+                | InitCall::Eye
+                | InitCall::Dirac { .. }
+        )
+    }
+
+    /// Derives what the call does to a tensor of `shape` and `dtype`, with PyTorch's Python-level
+    /// checks in PyTorch's order (the kernels' own checks come when sampling).
+    ///
+    /// # Errors
+    /// What `torch/nn/init.py` raises: fewer than 2 dimensions for fan-based functions, a bad
+    /// mode or nonlinearity, a zero `fan_in + fan_out` (Python's `ZeroDivisionError`), the
+    /// dimension checks of `eye_` and `dirac_`, `dirac_`'s groups.
+    pub fn plan(&self, shape: &[usize], dtype: DType) -> Result<Plan> {
+        let op = self.op_name();
+        let mut q = Vec::new();
+        let sampling = match self {
+            InitCall::Uniform { a, b } => Sampling::Uniform { from: *a, to: *b },
+            InitCall::Normal { mean, std } => Sampling::Normal {
+                mean: *mean,
+                std: *std,
+            },
+            InitCall::Constant { val } => Sampling::Fill { value: *val },
+            InitCall::Ones => Sampling::Fill { value: 1.0 },
+            InitCall::Zeros => Sampling::Fill { value: 0.0 },
+            InitCall::Eye => {
+                if shape.len() != 2 {
+                    return Err(Error::arg(
+                        op,
+                        "only tensors with 2 dimensions are supported",
+                    ));
+                }
+                Sampling::Eye
+            }
+            InitCall::Dirac { groups } => {
+                if !(3..=5).contains(&shape.len()) {
+                    return Err(Error::arg(
+                        op,
+                        "only tensors with 3, 4, or 5 dimensions are supported",
+                    ));
+                }
+                if *groups == 0 {
+                    return Err(Error::arg(op, "integer modulo by zero (groups = 0)"));
+                }
+                // Divisibility does not depend on the sign; Python's `%` agrees.
+                if shape[0] as u64 % groups.unsigned_abs() != 0 {
+                    return Err(Error::arg(op, "dim 0 must be divisible by groups"));
+                }
+                Sampling::Dirac { groups: *groups }
+            }
+            InitCall::XavierUniform { gain } => xavier(op, shape, *gain, true, &mut q)?,
+            InitCall::XavierNormal { gain } => xavier(op, shape, *gain, false, &mut q)?,
+            InitCall::KaimingUniform {
+                a,
+                mode,
+                nonlinearity,
+            } => kaiming(shape, *a, mode, nonlinearity, true, &mut q)?,
+            InitCall::KaimingNormal {
+                a,
+                mode,
+                nonlinearity,
+            } => kaiming(shape, *a, mode, nonlinearity, false, &mut q)?,
+        };
+        Ok(Plan {
+            call: self.clone(),
+            shape: shape.to_vec(),
+            dtype,
+            quantities: q,
+            sampling,
+        })
+    }
+
+    /// Runs the call on a contiguous tensor, drawing from `g`.
+    ///
+    /// # Errors
+    /// As [`InitCall::plan`], then the kernels' checks (bounds, `std < 0`, dtype).
+    pub fn apply(&self, g: &mut CpuGenerator, t: &mut Tensor, target: Target) -> Result<()> {
+        let shape = t.shape().to_vec();
+        let strides = row_major(&shape);
+        let mut buf = Buf {
+            data: t.storage_mut(),
+            shape,
+            strides,
+            contiguous: true,
+        };
+        self.run(g, &mut buf, target)
+    }
+
+    /// Runs the call on `torch.empty(size, dtype=dtype)[.permute(perm)]` and returns the view made
+    /// contiguous. Random fills visit memory order, as PyTorch's kernels do.
+    ///
+    /// # Errors
+    /// A size error, then as [`InitCall::apply`].
+    pub fn apply_on_view(
+        &self,
+        g: &mut CpuGenerator,
+        view: &View,
+        target: Target,
+    ) -> Result<Tensor> {
+        let op = self.op_name();
+        let mut t = Tensor::zeros_checked(op, &view.size, view.dtype)?;
+        let storage_strides = row_major(t.shape());
+        let (shape, strides) = match &view.perm {
+            Some(p) => (
+                p.iter().map(|&i| t.shape()[i]).collect(),
+                p.iter().map(|&i| storage_strides[i]).collect(),
+            ),
+            None => (t.shape().to_vec(), storage_strides),
+        };
+        let mut buf = Buf {
+            data: t.storage_mut(),
+            shape,
+            strides,
+            contiguous: view.is_contiguous(),
+        };
+        self.run(g, &mut buf, target)?;
+        Ok(match &view.perm {
+            Some(p) => t.permuted(p),
+            None => t,
+        })
+    }
+
+    fn run(&self, g: &mut CpuGenerator, buf: &mut Buf<'_>, target: Target) -> Result<()> {
+        let plan = self.plan(&buf.shape, buf.dtype())?;
+        let op = self.op_name();
+        match plan.sampling {
+            Sampling::Nothing => Ok(()),
+            Sampling::Uniform { from, to } => ops::fill_uniform(g, op, buf.data, from, to, target),
+            Sampling::Normal { mean, std } => {
+                ops::fill_normal(g, op, buf.data, buf.contiguous, mean, std, target)
+            }
+            Sampling::Fill { value } => {
+                let e = Elem::of(op, buf.dtype(), value)?;
+                buf.fill(e);
+                Ok(())
+            }
+            Sampling::Eye => {
+                let (one, zero) = (Elem::one(buf.dtype()), Elem::zero(buf.dtype()));
+                buf.fill(zero);
+                for i in 0..buf.shape[0].min(buf.shape[1]) {
+                    let at = buf.offset(&[i, i]);
+                    buf.set(at, one);
+                }
+                Ok(())
+            }
+            Sampling::Dirac { groups } => {
+                let (one, zero) = (Elem::one(buf.dtype()), Elem::zero(buf.dtype()));
+                buf.fill(zero);
+                if groups > 0 {
+                    let g = groups as usize;
+                    let opg = buf.shape[0] / g;
+                    let m = opg.min(buf.shape[1]);
+                    let mut idx: Vec<usize> = buf.shape.iter().map(|&s| s / 2).collect();
+                    for gi in 0..g {
+                        for d in 0..m {
+                            idx[0] = gi * opg + d;
+                            idx[1] = d;
+                            let at = buf.offset(&idx);
+                            buf.set(at, one);
+                        }
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// `xavier_uniform_` / `xavier_normal_`: `std = gain * sqrt(2 / (fan_in + fan_out))`.
+fn xavier(
+    op: &str,
+    shape: &[usize],
+    gain: f64,
+    uniform: bool,
+    q: &mut Vec<Quantity>,
+) -> Result<Sampling> {
+    let (fan_in, fan_out) = calculate_fan_in_and_fan_out(shape)?;
+    q.push(int("fan_in", FANS_FORMULA_IN, fan_in));
+    q.push(int("fan_out", FANS_FORMULA_OUT, fan_out));
+    q.push(float("gain", "gain", gain));
+    if fan_in + fan_out == 0 {
+        return Err(Error::arg(
+            op,
+            "float division by zero (fan_in + fan_out = 0)",
+        ));
+    }
+    let std = gain * (2.0 / (fan_in + fan_out) as f64).sqrt();
+    q.push(float("std", "gain * sqrt(2 / (fan_in + fan_out))", std));
+    Ok(if uniform {
+        let bound = 3f64.sqrt() * std;
+        q.push(float("bound", "sqrt(3) * std", bound));
+        Sampling::Uniform {
+            from: -bound,
+            to: bound,
+        }
+    } else {
+        Sampling::Normal { mean: 0.0, std }
+    })
+}
+
+/// `kaiming_uniform_` / `kaiming_normal_`: the zero-element guard, then `std = gain / sqrt(fan)`.
+fn kaiming(
+    shape: &[usize],
+    a: f64,
+    mode: &str,
+    nonlinearity: &str,
+    uniform: bool,
+    q: &mut Vec<Quantity>,
+) -> Result<Sampling> {
+    if shape.contains(&0) {
+        return Ok(Sampling::Nothing);
+    }
+    let mode = FanMode::parse(mode)?;
+    let (fan_in, fan_out) = calculate_fan_in_and_fan_out(shape)?;
+    let fan = match mode {
+        FanMode::FanIn => {
+            q.push(int("fan_in", FANS_FORMULA_IN, fan_in));
+            fan_in
+        }
+        FanMode::FanOut => {
+            q.push(int("fan_out", FANS_FORMULA_OUT, fan_out));
+            fan_out
+        }
+    };
+    let gain = calculate_gain(nonlinearity, Some(a))?;
+    q.push(float("gain", gain_formula(nonlinearity), gain));
+    let std = gain / (fan as f64).sqrt();
+    q.push(float("std", format!("gain / sqrt({})", mode.name()), std));
+    Ok(if uniform {
+        let bound = 3f64.sqrt() * std;
+        q.push(float("bound", "sqrt(3) * std", bound));
+        Sampling::Uniform {
+            from: -bound,
+            to: bound,
+        }
+    } else {
+        Sampling::Normal { mean: 0.0, std }
+    })
+}
+
+fn gain_formula(nonlinearity: &str) -> &'static str {
+    match nonlinearity {
+        "leaky_relu" => "sqrt(2 / (1 + a^2))",
+        "relu" => "sqrt(2)",
+        "tanh" => "5 / 3",
+        "selu" => "3 / 4",
+        _ => "1",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xavier_bound_and_zero_fans() {
+        let p = InitCall::XavierUniform { gain: 1.0 }
+            .plan(&[3, 5], DType::Float32)
+            .unwrap();
+        let Sampling::Uniform { to, .. } = p.sampling else {
+            panic!("uniform")
+        };
+        assert_eq!(
+            to.to_bits(),
+            (3f64.sqrt() * (2.0f64 / 8.0).sqrt()).to_bits()
+        );
+        assert!(InitCall::XavierUniform { gain: 1.0 }
+            .plan(&[0, 0], DType::Float32)
+            .is_err());
+        assert!(InitCall::XavierNormal { gain: 1.0 }
+            .plan(&[5], DType::Float32)
+            .is_err());
+    }
+
+    #[test]
+    fn dirac_and_eye() {
+        let mut g = CpuGenerator::with_seed(0);
+        let mut t = Tensor::zeros(&[6, 2, 3, 3], DType::Float32).unwrap();
+        InitCall::Dirac { groups: 2 }
+            .apply(&mut g, &mut t, Target::default())
+            .unwrap();
+        let ones: Vec<usize> = t
+            .as_f32()
+            .unwrap()
+            .iter()
+            .enumerate()
+            .filter(|(_, &v)| v == 1.0)
+            .map(|(i, _)| i)
+            .collect();
+        // (0,0,1,1), (1,1,1,1), (3,0,1,1), (4,1,1,1) in a (6,2,3,3) tensor (init.md 4.5)
+        assert_eq!(ones, [4, 18 + 9 + 4, 54 + 4, 72 + 9 + 4]);
+        let mut e = Tensor::zeros(&[2, 3], DType::Int64).unwrap();
+        InitCall::Eye
+            .apply(&mut g, &mut e, Target::default())
+            .unwrap();
+        assert_eq!(e.bits(), [1, 0, 0, 0, 1, 0]);
+        assert!(InitCall::Dirac { groups: 4 }
+            .plan(&[6, 2, 3], DType::Float32)
+            .is_err());
+        assert!(InitCall::Eye.plan(&[6, 2, 3], DType::Float32).is_err());
+        assert_eq!(g, CpuGenerator::with_seed(0));
+    }
+
+    #[test]
+    fn constant_conversions() {
+        let mut g = CpuGenerator::with_seed(0);
+        let mut t = Tensor::zeros(&[2], DType::Int32).unwrap();
+        InitCall::Constant { val: -2.7 }
+            .apply(&mut g, &mut t, Target::default())
+            .unwrap();
+        assert_eq!(t.bits(), [0xffff_fffe, 0xffff_fffe]);
+        let mut h = Tensor::zeros(&[1], DType::Float16).unwrap();
+        assert!(InitCall::Constant { val: 1e6 }
+            .apply(&mut g, &mut h, Target::default())
+            .is_err());
+    }
+}

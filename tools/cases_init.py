@@ -1,0 +1,179 @@
+"""Case files for torch.nn.init (golden/cases/init_*.json); see tools/make_cases.py."""
+
+import math
+
+from make_cases import AVX2, BOTH, CaseList, rand, randn, seed, shape_tok, step
+
+FLOATS = ("float32", "float64", "float16", "bfloat16")
+# 2-D to 5-D weights: Linear, a 16+ element matrix, Bilinear, Conv1d/2d/3d.
+SHAPES = ([4, 3], [3, 5], [20, 30], [2, 3, 5], [8, 2, 3, 3], [4, 2, 2, 2, 2])
+
+
+def init(fn, size, dtype=None, permute=None, gen=None, **params):
+    fields = {"size": size}
+    if dtype:
+        fields["dtype"] = dtype
+    fields.update(params)
+    if permute is not None:
+        fields["permute"] = permute
+    return step(f"nn.init.{fn}", gen, **fields)
+
+
+def basic_cases():
+    c = CaseList()
+    # uniform_ and normal_ with their defaults and with other parameters.
+    for dtype in FLOATS:
+        for size in ([4, 3], [20, 30]):
+            tok = f"{dtype}_{shape_tok(size)}"
+            c.add(f"init_uniform_{tok}_default_seed0", [seed(0), init("uniform_", size, dtype)])
+            c.add(f"init_uniform_{tok}_m0p2_0p9_seed0",
+                  [seed(0), init("uniform_", size, dtype, a=-0.2, b=0.9)])
+            c.add(f"init_normal_{tok}_default_seed0", [seed(0), init("normal_", size, dtype)])
+            c.add(f"init_normal_{tok}_mean0p3_std1p7_seed0",
+                  [seed(0), init("normal_", size, dtype, mean=0.3, std=1.7)])
+    # No draws: constant_, ones_, zeros_ (any dtype), then a draw shows the stream is untouched.
+    for dtype in FLOATS + ("int64", "int32", "uint8", "bool"):
+        c.add(f"init_constant_{dtype}_2x3_2p7_seed0",
+              [seed(0), init("constant_", [2, 3], dtype, val=2.7), rand([2])], AVX2)
+        c.add(f"init_constant_{dtype}_2x3_m1p5_seed0",
+              [seed(0), init("constant_", [2, 3], dtype, val=-1.5)], AVX2)
+        c.add(f"init_ones_zeros_{dtype}_3x2_seed0",
+              [seed(0), init("ones_", [3, 2], dtype), init("zeros_", [3, 2], dtype), rand([2])],
+              AVX2)
+    c.add("init_constant_float32_4_inf_seed0",
+          [seed(0), init("constant_", [4], "float32", val="inf")], AVX2)
+    c.add("init_constant_float32_4_nan_seed0",
+          [seed(0), init("constant_", [4], "float32", val="nan")], AVX2)
+    c.add("init_constant_float16_4_65519_seed0",
+          [seed(0), init("constant_", [4], "float16", val=65519.0)], AVX2)
+    c.add("init_constant_float32_4_1em40_seed0",
+          [seed(0), init("constant_", [4], "float32", val=1e-40)], AVX2)
+    c.add("init_constant_float32_3x4_perm10_0p1_seed0",
+          [seed(0), init("constant_", [3, 4], "float32", permute=[1, 0], val=0.1)], AVX2)
+    # eye_ and dirac_.
+    for size in ([3, 3], [2, 5], [5, 2], [0, 3]):
+        for dtype in ("float32", "float64", "int64", "bfloat16"):
+            c.add(f"init_eye_{dtype}_{shape_tok(size)}_seed0",
+                  [seed(0), init("eye_", size, dtype), rand([2])], AVX2)
+    c.add("init_eye_float32_3x4_perm10_seed0",
+          [seed(0), init("eye_", [3, 4], "float32", permute=[1, 0])], AVX2)
+    for size, groups in (([4, 3, 5], 1), ([6, 2, 3, 3], 2), ([6, 2, 3, 3], 1), ([4, 6, 2, 3, 4], 2),
+                         ([3, 5, 4, 4], 3), ([6, 2, 3, 3], -2), ([2, 4, 1, 1], 1)):
+        for dtype in ("float32", "float16"):
+            g = str(groups).replace("-", "m")
+            c.add(f"init_dirac_{dtype}_{shape_tok(size)}_groups{g}_seed0",
+                  [seed(0), init("dirac_", size, dtype, groups=groups), rand([2])], AVX2)
+    c.add("init_dirac_float32_2x3x3x3_perm0231_seed0",
+          [seed(0), init("dirac_", [2, 3, 3, 3], "float32", permute=[0, 2, 3, 1])], AVX2)
+    return c.cases
+
+
+def fan_cases():
+    c = CaseList()
+    for size in SHAPES:
+        for dtype in FLOATS:
+            tok = f"{dtype}_{shape_tok(size)}"
+            c.add(f"xavier_uniform_{tok}_seed0", [seed(0), init("xavier_uniform_", size, dtype)])
+            c.add(f"xavier_normal_{tok}_seed0", [seed(0), init("xavier_normal_", size, dtype)])
+            c.add(f"kaiming_uniform_{tok}_seed0", [seed(0), init("kaiming_uniform_", size, dtype)])
+            c.add(f"kaiming_normal_{tok}_seed0", [seed(0), init("kaiming_normal_", size, dtype)])
+    # Gains, modes and nonlinearities (float32).
+    for size in ([4, 3], [20, 30], [8, 2, 3, 3]):
+        tok = shape_tok(size)
+        for gain, gtok in ((math.sqrt(2.0), "sqrt2"), (5.0 / 3, "5over3"), (0.0, "0")):
+            c.add(f"xavier_uniform_float32_{tok}_gain{gtok}_seed3",
+                  [seed(3), init("xavier_uniform_", size, "float32", gain=gain)])
+            c.add(f"xavier_normal_float32_{tok}_gain{gtok}_seed3",
+                  [seed(3), init("xavier_normal_", size, "float32", gain=gain)])
+        for fn in ("kaiming_uniform_", "kaiming_normal_"):
+            for a, mode, nl, label in ((math.sqrt(5), "fan_in", "leaky_relu", "asqrt5"),
+                                       (0.2, "fan_out", "leaky_relu", "a0p2_fan_out"),
+                                       (0.0, "fan_out", "relu", "fan_out_relu"),
+                                       (0.0, "FAN_IN", "tanh", "FAN_IN_tanh"),
+                                       (3.0, "fan_in", "selu", "selu"),
+                                       (0.0, "fan_in", "conv_transpose2d", "conv_transpose2d"),
+                                       (0.0, "fan_in", "sigmoid", "sigmoid"),
+                                       (-1.0, "fan_in", "leaky_relu", "am1"),
+                                       ("inf", "fan_in", "leaky_relu", "ainf")):
+                c.add(f"{fn[:-1]}_float32_{tok}_{label}_seed3",
+                      [seed(3), init(fn, size, "float32", a=a, mode=mode, nonlinearity=nl)])
+    # Zero-element tensors: kaiming draws nothing (even 1-D), xavier of (0, 5) draws nothing.
+    for fn in ("kaiming_uniform_", "kaiming_normal_", "xavier_uniform_", "xavier_normal_"):
+        c.add(f"{fn[:-1]}_float32_0x5_then_rand_seed0",
+              [seed(0), init(fn, [0, 5], "float32"), rand([3])])
+    c.add("kaiming_normal_float32_0_then_rand_seed0",
+          [seed(0), init("kaiming_normal_", [0], "float32"), rand([3])])
+    # Non-contiguous targets: fans from the logical shape, fills in memory order, and normal_
+    # takes the per-element path however large the tensor.
+    for fn in ("xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_"):
+        c.add(f"{fn[:-1]}_float32_30x20_perm10_seed0",
+              [seed(0), init(fn, [30, 20], "float32", permute=[1, 0])])
+        c.add(f"{fn[:-1]}_float32_8x3x3x2_perm0312_seed0",
+              [seed(0), init(fn, [8, 3, 3, 2], "float32", permute=[0, 3, 1, 2])])
+    # The normal cache: a 3x5 kaiming_normal_ (15 elements, per-element path) leaves a cached
+    # sample that the next small normal uses.
+    c.add("kaiming_normal_float32_3x5_fan_out_relu_then_randn3_seed0",
+          [seed(0), init("kaiming_normal_", [3, 5], "float32", mode="fan_out", nonlinearity="relu"),
+           randn([3], "float64")])
+    c.add("xavier_normal_float32_1x1x7_twice_seed0",
+          [seed(0), init("xavier_normal_", [1, 1, 7], "float32"),
+           init("xavier_normal_", [1, 1, 7], "float32")])
+    # generator=: the private generator is used, the default one is untouched.
+    for fn in ("uniform_", "normal_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_",
+               "kaiming_normal_"):
+        c.add(f"{fn[:-1]}_float32_20x30_generator_seed5",
+              [seed(5), step("manual_seed", "g", seed=5), init(fn, [20, 30], "float32", gen="g"),
+               rand([4]), init(fn, [4, 3], "float32", gen="g"), rand([4])])
+    return c.cases
+
+
+def error_cases():
+    c = CaseList()
+
+    def rejected(name, *steps):
+        c.add(f"rejected_{name}", [seed(0), rand([2])] + list(steps) + [rand([2])])
+
+    for fn in ("xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_"):
+        rejected(f"{fn[:-1]}_1d_5", init(fn, [5]))
+        rejected(f"{fn[:-1]}_scalar", init(fn, []))
+    for fn in ("kaiming_uniform_", "kaiming_normal_"):
+        rejected(f"{fn[:-1]}_mode_fan_avg", init(fn, [4, 3], mode="fan_avg"))
+        rejected(f"{fn[:-1]}_nonlinearity_gelu", init(fn, [4, 3], nonlinearity="gelu"))
+        rejected(f"{fn[:-1]}_nonlinearity_Relu", init(fn, [4, 3], nonlinearity="Relu"))
+        rejected(f"{fn[:-1]}_a_nan", init(fn, [4, 3], a="nan"))
+    rejected("kaiming_uniform_int64", init("kaiming_uniform_", [4, 3], "int64"))
+    rejected("kaiming_normal_int32", init("kaiming_normal_", [4, 3], "int32"))
+    rejected("xavier_uniform_0x0", init("xavier_uniform_", [0, 0]))
+    rejected("xavier_normal_0x0", init("xavier_normal_", [0, 0]))
+    rejected("xavier_uniform_gain_m1", init("xavier_uniform_", [4, 3], gain=-1.0))
+    rejected("xavier_normal_gain_m1", init("xavier_normal_", [4, 3], gain=-1.0))
+    rejected("xavier_normal_20x30_gain_m1", init("xavier_normal_", [20, 30], gain=-1.0))
+    rejected("xavier_uniform_gain_nan", init("xavier_uniform_", [4, 3], gain="nan"))
+    rejected("xavier_uniform_float16_gain_1e5", init("xavier_uniform_", [4, 3], "float16",
+                                                     gain=1e5))
+    rejected("init_uniform_a_gt_b", init("uniform_", [4], a=1.0, b=0.0))
+    rejected("init_uniform_b_inf", init("uniform_", [4], a=0.0, b="inf"))
+    rejected("init_uniform_int64", init("uniform_", [4], "int64"))
+    rejected("init_normal_std_m1", init("normal_", [4], std=-1.0))
+    rejected("init_normal_20_std_m1", init("normal_", [20], std=-1.0))
+    rejected("init_normal_negative_size", init("normal_", [-1, 3]))
+    rejected("init_constant_float32_1e39", init("constant_", [4], "float32", val=1e39))
+    rejected("init_constant_float16_65520", init("constant_", [4], "float16", val=65520.0))
+    rejected("init_constant_int8_200", init("constant_", [4], "int8", val=200.0))
+    rejected("init_constant_int64_inf", init("constant_", [4], "int64", val="inf"))
+    rejected("init_constant_uint8_m1", init("constant_", [4], "uint8", val=-1.0))
+    rejected("init_eye_1d", init("eye_", [4]))
+    rejected("init_eye_3d", init("eye_", [2, 2, 2]))
+    rejected("init_dirac_2d", init("dirac_", [4, 4]))
+    rejected("init_dirac_6d", init("dirac_", [1, 1, 1, 1, 1, 1]))
+    rejected("init_dirac_groups_4_of_6", init("dirac_", [6, 2, 3], groups=4))
+    rejected("init_dirac_groups_0", init("dirac_", [6, 2, 3], groups=0))
+    return c.cases
+
+
+def files():
+    return {
+        "init_basic.json": basic_cases(),
+        "init_fans.json": fan_cases(),
+        "init_errors.json": error_cases(),
+    }
