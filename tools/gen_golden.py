@@ -73,10 +73,12 @@ def validate_step(step):
     if not isinstance(name, str) or name not in OPS:
         raise CaseError(f"unknown op {name!r}")
     op = OPS[name]
-    unknown = sorted(set(step) - set(op.fields) - {"op"})
+    unknown = sorted(set(step) - set(op.fields) - {"op", "tolerance"})
     if unknown:
         raise CaseError(f"unknown field(s) {', '.join(map(repr, unknown))} for op {name!r} "
                         f"(allowed: {', '.join(sorted(op.fields))})")
+    if "tolerance" in step:
+        check_tolerance(step["tolerance"], op)
     args = {}
     for field, (kind, default) in op.fields.items():
         if field not in step:
@@ -164,6 +166,30 @@ def tensor_record(torch, t):
             "sha256": hashlib.sha256(data).hexdigest(), "head": head}
 
 
+def check_tolerance(tol, op):
+    """A step's optional "tolerance" (golden/README.md): {"max_ulps": N, "max_abs": X}."""
+    if op.output != "tensor":
+        raise CaseError("'tolerance' is only allowed on ops whose output is a tensor")
+    if not isinstance(tol, dict) or not tol or set(tol) - {"max_ulps", "max_abs"}:
+        raise CaseError("'tolerance' must be an object with max_ulps and/or max_abs")
+    ulps = tol.get("max_ulps", 0)
+    if isinstance(ulps, bool) or not isinstance(ulps, int) or ulps < 0:
+        raise CaseError("'tolerance.max_ulps' must be a non-negative integer")
+    absv = tol.get("max_abs", 0.0)
+    if isinstance(absv, bool) or not isinstance(absv, (int, float)) or not absv >= 0:
+        raise CaseError("'tolerance.max_abs' must be a non-negative number")
+
+
+def bounded_record(torch, rec, t, tol):
+    """A tensor record for a step with a tolerance: the tolerance and every element's bits."""
+    data = t.contiguous().reshape(-1).view(torch.uint8).numpy().tobytes()
+    width = t.element_size()
+    rec = dict(rec)
+    rec["tolerance"] = tol
+    rec["values"] = [data[i * width:(i + 1) * width][::-1].hex() for i in range(t.numel())]
+    return rec
+
+
 def int_record(n):
     return {"int": n if abs(n) <= INT_EXACT_LIMIT else str(n)}
 
@@ -202,7 +228,10 @@ def run_case(torch, case):
             outputs.append({"error": str(e)})
             break
         try:
-            outputs.append(record(torch, op.output, value))
+            rec = record(torch, op.output, value)
+            if "tolerance" in step:
+                rec = bounded_record(torch, rec, value, step["tolerance"])
+            outputs.append(rec)
         except Exception as e:
             raise RuntimeError(f"case {case['name']!r} step {i}: cannot record output: {e}") from e
     return outputs

@@ -4,6 +4,7 @@ use serde_json::{Map, Value};
 
 use super::case_error;
 use super::ops::{Draws, StepOp};
+use super::output::Tolerance;
 use crate::dtype::DType;
 use crate::error::Result;
 use crate::ops::View;
@@ -31,6 +32,8 @@ pub struct Step {
     pub op: Box<dyn StepOp>,
     /// Name of a private `torch.Generator()`, if the step names one.
     pub generator: Option<String>,
+    /// The step's `tolerance`, if its output is compared within a bound instead of by sha256.
+    pub tolerance: Option<Tolerance>,
 }
 
 /// Fields of one JSON object, consumed one by one so that leftovers can be reported.
@@ -200,12 +203,20 @@ fn parse_step(value: Value, at: &str) -> Result<Step> {
         Some(Value::String(s)) => Some(s),
         Some(v) => return Err(f.err(format!("'generator' must be a string, found {v}"))),
     };
+    let tolerance = match f.take("tolerance") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(Tolerance::from_json(&v).map_err(|reason| f.err(reason))?),
+    };
     let op = super::ops::parse(&op_name, &mut f)?;
     if generator.is_some() && !op.takes_generator() {
         return Err(f.err(format!("op '{op_name}' takes no generator")));
     }
     f.finish()?;
-    Ok(Step { op, generator })
+    Ok(Step {
+        op,
+        generator,
+        tolerance,
+    })
 }
 
 fn parse_case(value: Value, index: usize) -> Result<Case> {

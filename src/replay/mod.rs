@@ -15,7 +15,7 @@ use serde_json::Value;
 
 pub(crate) use case::Fields;
 pub use case::{parse_case_file, Case, Step};
-pub use output::{compare_results, results_document, Mismatch, Output};
+pub use output::{compare_results, results_document, Mismatch, Output, Tolerance};
 
 use crate::error::{Error, Result};
 use crate::generator::CpuGenerator;
@@ -103,6 +103,12 @@ pub fn run_case(case: &Case) -> CaseResult {
             previous: &outputs,
         };
         match step.op.run(&mut ctx) {
+            Ok(Output::Tensor(t)) if step.tolerance.is_some() => {
+                outputs.push(Output::Bounded(
+                    t,
+                    step.tolerance.clone().unwrap_or_default(),
+                ));
+            }
             Ok(out) => outputs.push(out),
             Err(e) => {
                 outputs.push(Output::Error(e.to_string()));

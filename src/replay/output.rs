@@ -19,6 +19,67 @@ pub enum Output {
     Int(i128),
     /// A step that was rejected, with torch-rng's message.
     Error(String),
+    /// A tensor whose case step carries a `tolerance`: recorded with every element's bits, and
+    /// compared within the bound instead of by sha256.
+    Bounded(Tensor, Tolerance),
+}
+
+/// A step's `tolerance` (golden/README.md, "Outputs compared within a bound"): an element passes
+/// if it is bit-identical, or within `max_ulps` units in the last place, or within `max_abs` of
+/// the expected value. Used only where reproducing PyTorch exactly is not possible (a LAPACK QR,
+/// an MKL routine); the README's fidelity table states each such bound.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Tolerance {
+    /// Largest allowed distance in ulps (adjacent representable values; +0 and -0 are 1 apart).
+    pub max_ulps: Option<u64>,
+    /// Largest allowed absolute difference.
+    pub max_abs: Option<f64>,
+}
+
+impl Tolerance {
+    /// Parses `{"max_ulps": N, "max_abs": X}` (at least one key).
+    ///
+    /// # Errors
+    /// A message naming what is wrong.
+    pub fn from_json(v: &Value) -> Result<Tolerance, String> {
+        let Value::Object(m) = v else {
+            return Err(format!("'tolerance' must be an object, found {v}"));
+        };
+        let mut t = Tolerance::default();
+        for (k, x) in m {
+            match k.as_str() {
+                "max_ulps" => {
+                    t.max_ulps = Some(x.as_u64().ok_or_else(|| {
+                        format!("'tolerance.max_ulps' must be a non-negative integer, found {x}")
+                    })?);
+                }
+                "max_abs" => {
+                    let a = x.as_f64().filter(|a| *a >= 0.0).ok_or_else(|| {
+                        format!("'tolerance.max_abs' must be a non-negative number, found {x}")
+                    })?;
+                    t.max_abs = Some(a);
+                }
+                other => return Err(format!("unknown tolerance key '{other}'")),
+            }
+        }
+        if t.max_ulps.is_none() && t.max_abs.is_none() {
+            return Err("'tolerance' needs max_ulps or max_abs".into());
+        }
+        Ok(t)
+    }
+
+    /// The JSON form.
+    #[must_use]
+    pub fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        if let Some(u) = self.max_ulps {
+            m.insert("max_ulps".into(), json!(u));
+        }
+        if let Some(a) = self.max_abs {
+            m.insert("max_abs".into(), json!(a));
+        }
+        Value::Object(m)
+    }
 }
 
 /// The contract's tensor record: dtype, shape, sha256 and the first 16 elements' bit patterns.
@@ -53,6 +114,17 @@ impl Output {
                 }
             }
             Output::Error(e) => json!({ "error": e }),
+            Output::Bounded(t, tol) => {
+                let mut rec = tensor_record(t);
+                rec["tolerance"] = tol.to_json();
+                let width = t.dtype().size() * 2;
+                rec["values"] = t
+                    .bits()
+                    .into_iter()
+                    .map(|b| Value::String(format!("{b:0width$x}")))
+                    .collect();
+                rec
+            }
         }
     }
 }
@@ -122,6 +194,9 @@ fn compare_tensor(exp: &Value, act: &Value) -> Option<String> {
     if exp.get("sha256") == act.get("sha256") {
         return None;
     }
+    if let Some(tol) = exp.get("tolerance") {
+        return compare_bounded(exp, act, tol);
+    }
     let head = |v: &Value| -> Vec<String> {
         v.get("head")
             .and_then(Value::as_array)
@@ -141,6 +216,88 @@ fn compare_tensor(exp: &Value, act: &Value) -> Option<String> {
         int_text(exp.get("sha256").unwrap_or(&Value::Null)),
         int_text(act.get("sha256").unwrap_or(&Value::Null))
     ))
+}
+
+/// A float's bits mapped to an integer that orders like the value (so that adjacent floats differ
+/// by one, and +0 and -0 by one).
+fn ordered(bits: u64, width_bits: u32) -> i128 {
+    let sign = 1u64 << (width_bits - 1);
+    if bits & sign == 0 {
+        i128::from(bits)
+    } else {
+        -i128::from(bits & !sign) - 1
+    }
+}
+
+fn value_of(bits: u64, dtype: &str) -> f64 {
+    match dtype {
+        "float64" => f64::from_bits(bits),
+        "float32" => f64::from(f32::from_bits(bits as u32)),
+        "float16" => f64::from(half::f16::from_bits(bits as u16).to_f32()),
+        "bfloat16" => f64::from(f32::from_bits((bits as u32) << 16)),
+        _ => f64::NAN,
+    }
+}
+
+/// Compares a tensor recorded with a `tolerance` element by element (both sides carry `values`).
+fn compare_bounded(exp: &Value, act: &Value, tol: &Value) -> Option<String> {
+    let tol = match Tolerance::from_json(tol) {
+        Ok(t) => t,
+        Err(e) => return Some(format!("bad tolerance in the expected record: {e}")),
+    };
+    let bits = |v: &Value| -> Option<Vec<u64>> {
+        v.get("values")?
+            .as_array()?
+            .iter()
+            .map(|x| u64::from_str_radix(x.as_str()?, 16).ok())
+            .collect()
+    };
+    let (Some(be), Some(ba)) = (bits(exp), bits(act)) else {
+        return Some("a bounded comparison needs \"values\" on both sides".into());
+    };
+    if be.len() != ba.len() {
+        return Some(format!("{} values expected, {} given", be.len(), ba.len()));
+    }
+    let dtype = exp.get("dtype").and_then(Value::as_str).unwrap_or("");
+    let width = match dtype {
+        "float64" => 64,
+        "float32" => 32,
+        "float16" | "bfloat16" => 16,
+        other => {
+            return Some(format!(
+                "a bounded comparison needs a float dtype, not {other}"
+            ))
+        }
+    };
+    let (mut worst_ulps, mut worst_abs, mut inexact) = (0u128, 0f64, 0usize);
+    let mut failed = None;
+    for (i, (&e, &a)) in be.iter().zip(&ba).enumerate() {
+        if e == a {
+            continue;
+        }
+        inexact += 1;
+        let ulps = (ordered(e, width) - ordered(a, width)).unsigned_abs();
+        let abs = (value_of(e, dtype) - value_of(a, dtype)).abs();
+        worst_ulps = worst_ulps.max(ulps);
+        if abs.is_nan() {
+            worst_abs = f64::NAN;
+        } else if abs > worst_abs {
+            worst_abs = abs;
+        }
+        let ok = tol.max_ulps.is_some_and(|m| ulps <= u128::from(m))
+            || tol.max_abs.is_some_and(|m| abs <= m);
+        if !ok && failed.is_none() {
+            failed = Some((i, e, a, ulps, abs));
+        }
+    }
+    failed.map(|(i, e, a, ulps, abs)| {
+        format!(
+            "element #{i} is outside the tolerance: expected 0x{e:x}, got 0x{a:x} ({ulps} ulps, \
+             |diff| {abs:e}); {inexact} of {} elements inexact, worst {worst_ulps} ulps, \
+             |diff| {worst_abs:e}",
+            be.len()
+        )
+    })
 }
 
 fn kind(v: &Value) -> &'static str {
@@ -241,4 +398,33 @@ pub fn compare_results(expected: &Value, actual: &Value) -> Vec<Mismatch> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tolerance_tests {
+    use super::*;
+
+    fn rec(values: &[&str], tol: Option<&str>) -> Value {
+        let mut r = json!({"dtype": "float32", "shape": [values.len()], "sha256": values.concat(),
+                           "head": values, "values": values});
+        if let Some(t) = tol {
+            r["tolerance"] = serde_json::from_str(t).unwrap();
+        }
+        r
+    }
+
+    #[test]
+    fn bounded_comparison() {
+        let exp = rec(&["3f800000", "00000000"], Some(r#"{"max_ulps": 2}"#));
+        assert!(compare_tensor(&exp, &rec(&["3f800002", "80000000"], None)).is_none());
+        assert!(compare_tensor(&exp, &rec(&["3f800003", "00000000"], None)).is_some());
+        let exp = rec(&["3f800000"], Some(r#"{"max_abs": 1e-6}"#));
+        assert!(compare_tensor(&exp, &rec(&["3f800008"], None)).is_none());
+        assert!(compare_tensor(&exp, &rec(&["3f800010"], None)).is_some());
+        // without a tolerance, sha256 decides
+        assert!(compare_tensor(&rec(&["3f800000"], None), &rec(&["3f800001"], None)).is_some());
+        assert!(Tolerance::from_json(&json!({})).is_err());
+        assert!(Tolerance::from_json(&json!({"max_ulps": -1})).is_err());
+        assert!(Tolerance::from_json(&json!({"ulps": 1})).is_err());
+    }
 }
