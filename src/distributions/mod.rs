@@ -9,6 +9,7 @@
 //! route whose `mul_add` is a correctly rounded library call.
 
 pub mod normal;
+pub mod perm;
 pub mod transform;
 pub mod uniform;
 

@@ -16,6 +16,8 @@ use crate::generator::CpuGenerator;
 use crate::target::Target;
 use crate::tensor::{checked_numel, Storage, Tensor};
 
+pub mod samplers;
+
 fn not_implemented(kernel: &str, dtype: DType) -> String {
     format!("\"{kernel}\" not implemented for '{}'", dtype.cpp_name())
 }
