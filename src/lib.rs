@@ -20,6 +20,8 @@ pub mod distributions;
 pub mod dtype;
 pub mod engine;
 pub mod error;
+#[cfg(feature = "cli")]
+pub mod export;
 pub mod generator;
 pub mod init;
 pub mod math;

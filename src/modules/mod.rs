@@ -1,63 +1,270 @@
 //! Built-in `torch.nn` modules: default initialisation in PyTorch's construction order, returned as
-//! an ordered `state_dict`.
+//! a [`Module`] tree whose [`Module::state_dict`] is PyTorch's `state_dict()`, names and order
+//! included.
 //!
 //! Mirrors: `torch/nn/modules/*.py` (`__init__` and `reset_parameters`).
+//!
+//! Every constructor draws from the generator exactly what PyTorch's constructor draws, in the same
+//! order, so that building modules one after another reproduces a Python `__init__`. Tensors that
+//! PyTorch leaves uninitialised (a Conv bias with `fan_in = 0` before 2.12) are zeros here and must
+//! not be compared.
+//!
+//! [`model`] builds whole models from a JSON description and runs post-construction init passes
+//! (`model.apply(_init_weights)`, per-parameter inits).
 
-use crate::dtype::DType;
-use crate::error::Result;
+// Docs name PyTorch classes and arguments (LayerNorm, fan_in) that are not Rust items.
+#![allow(clippy::doc_markdown)]
+
+mod attention;
+mod conv;
+mod embedding;
+mod linear;
+#[cfg(feature = "json")]
+pub mod model;
+mod norm;
+mod rnn;
+mod transformer;
+
+pub use attention::multihead_attention;
+pub use conv::{conv, ConvOptions, Padding};
+pub use embedding::{embedding, embedding_bag};
+pub use linear::{bilinear, identity, lazy_linear, linear, linear_module};
+pub use norm::{batch_norm, group_norm, instance_norm, layer_norm, prelu, rms_norm};
+pub use rnn::{rnn, rnn_cell, RnnMode, RnnOptions};
+pub use transformer::{
+    transformer, transformer_decoder, transformer_decoder_layer, transformer_encoder,
+    transformer_encoder_layer, TransformerLayerOptions, TransformerOptions,
+};
+
+use crate::dtype::{f64_to_bf16, f64_to_f16, f64_to_f32, DType};
+use crate::error::{Error, Result};
 use crate::generator::CpuGenerator;
 use crate::init;
+use crate::ops;
 use crate::target::Target;
-use crate::tensor::Tensor;
+use crate::tensor::{Storage, Tensor};
 
 /// An ordered `state_dict`: names and tensors in PyTorch's order.
 pub type StateDict = Vec<(String, Tensor)>;
 
-/// `nn.Linear(in_features, out_features, bias, dtype=dtype)`.
+/// A constructed module: its PyTorch class, its own parameters and buffers in registration order,
+/// and its child modules in registration order.
 ///
-/// Mirrors: `torch/nn/modules/linear.py`, `Linear.reset_parameters`.
-/// Consumes: `kaiming_uniform_(weight, a=sqrt(5))` (out·in words; none if either is 0), then the
-/// bias `uniform_(-1/sqrt(in), 1/sqrt(in))` (out words; bound 0 and zeros when `in_features` is 0).
-///
-/// # Errors
-/// A negative feature count, a size over the allocation limit, or a non-float dtype.
-pub fn linear(
-    g: &mut CpuGenerator,
-    in_features: i64,
-    out_features: i64,
-    bias: bool,
-    dtype: DType,
-    target: Target,
-) -> Result<StateDict> {
-    let mut weight = Tensor::zeros_checked("nn.Linear", &[out_features, in_features], dtype)?;
-    let mut b = if bias {
-        Some(Tensor::zeros_checked("nn.Linear", &[out_features], dtype)?)
-    } else {
-        None
-    };
-    init::kaiming_uniform_(g, &mut weight, 5f64.sqrt(), "fan_in", "leaky_relu", target)?;
-    if let Some(b) = &mut b {
-        let (from, to) = linear_bias_bounds(weight.shape())?;
-        init::uniform_(g, b, from, to, target)?;
-    }
-    let mut sd = vec![("weight".to_string(), weight)];
-    if let Some(b) = b {
-        sd.push(("bias".to_string(), b));
-    }
-    Ok(sd)
+/// [`Module::state_dict`] lists, as PyTorch does, a module's own parameters, then its buffers,
+/// then each child's entries under `child.`; construction (draw) order can differ (a
+/// MultiheadAttention's `out_proj` draws first but is listed last).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Module {
+    /// PyTorch's class name (`Linear`, `Conv2d`, `Sequential`, ...; `Module` for a custom class).
+    pub class: String,
+    /// Parameters, in registration order (absent ones, such as `bias=False`, are not listed).
+    pub params: Vec<(String, Tensor)>,
+    /// Persistent buffers, in registration order.
+    pub buffers: Vec<(String, Tensor)>,
+    /// Child modules, in registration order.
+    pub children: Vec<(String, Module)>,
+    /// `Embedding`/`EmbeddingBag`: the normalised `padding_idx`, if any.
+    pub padding_idx: Option<usize>,
 }
 
-/// The bias bounds of Linear and Conv: `±1 / sqrt(fan_in)` of the weight, or `(0, 0)` when
-/// `fan_in` is 0. There Python's bound is the *integer* 0, so `-bound` is `+0.0`, not `-0.0`: the
-/// kernel swaps a value equal to `to` for `from`, and the sign of that zero is what gets stored.
-pub(crate) fn linear_bias_bounds(weight_shape: &[usize]) -> Result<(f64, f64)> {
-    let (fan_in, _) = init::calculate_fan_in_and_fan_out(weight_shape)?;
-    Ok(if fan_in > 0 {
-        let bound = 1.0 / (fan_in as f64).sqrt();
-        (-bound, bound)
+impl Module {
+    /// An empty module of class `class`.
+    #[must_use]
+    pub fn new(class: impl Into<String>) -> Module {
+        Module {
+            class: class.into(),
+            params: Vec::new(),
+            buffers: Vec::new(),
+            children: Vec::new(),
+            padding_idx: None,
+        }
+    }
+
+    /// `module.state_dict()`: own parameters, own buffers, then each child's under its name.
+    #[must_use]
+    pub fn state_dict(&self) -> StateDict {
+        let mut out = Vec::new();
+        self.collect_state("", &mut out);
+        out
+    }
+
+    /// Consumes the module, returning its `state_dict` without copying tensors.
+    #[must_use]
+    pub fn into_state_dict(self) -> StateDict {
+        let mut out = Vec::new();
+        self.into_state("", &mut out);
+        out
+    }
+
+    fn collect_state(&self, prefix: &str, out: &mut StateDict) {
+        for (n, t) in self.params.iter().chain(&self.buffers) {
+            out.push((format!("{prefix}{n}"), t.clone()));
+        }
+        for (n, c) in &self.children {
+            c.collect_state(&format!("{prefix}{n}."), out);
+        }
+    }
+
+    fn into_state(self, prefix: &str, out: &mut StateDict) {
+        for (n, t) in self.params.into_iter().chain(self.buffers) {
+            out.push((format!("{prefix}{n}"), t));
+        }
+        for (n, c) in self.children {
+            c.into_state(&format!("{prefix}{n}."), out);
+        }
+    }
+
+    /// Whether `isinstance(module, nn.<class>)` holds (`Module` matches every module; the
+    /// attention's `out_proj` is a `Linear`).
+    #[must_use]
+    pub fn is_instance(&self, class: &str) -> bool {
+        self.class == class
+            || class == "Module"
+            || (class == "Linear" && self.class == "NonDynamicallyQuantizableLinear")
+    }
+
+    /// The total number of parameter elements (`sum(p.numel() for p in parameters())`).
+    #[must_use]
+    pub fn num_parameters(&self) -> usize {
+        self.params.iter().map(|(_, t)| t.numel()).sum::<usize>()
+            + self
+                .children
+                .iter()
+                .map(|(_, c)| c.num_parameters())
+                .sum::<usize>()
+    }
+
+    /// The parameter `name` of this module (not of its children).
+    pub fn param_mut(&mut self, name: &str) -> Option<&mut Tensor> {
+        self.params
+            .iter_mut()
+            .find(|(n, _)| n == name)
+            .map(|(_, t)| t)
+    }
+
+    /// Calls `f` on every parameter in `named_parameters()` order with its dotted name.
+    ///
+    /// # Errors
+    /// The first error `f` returns.
+    pub fn for_each_parameter_mut(
+        &mut self,
+        f: &mut dyn FnMut(&str, &mut Tensor) -> Result<()>,
+    ) -> Result<()> {
+        self.params_rec("", f)
+    }
+
+    fn params_rec(
+        &mut self,
+        prefix: &str,
+        f: &mut dyn FnMut(&str, &mut Tensor) -> Result<()>,
+    ) -> Result<()> {
+        for (n, t) in &mut self.params {
+            f(&format!("{prefix}{n}"), t)?;
+        }
+        for (n, c) in &mut self.children {
+            c.params_rec(&format!("{prefix}{n}."), f)?;
+        }
+        Ok(())
+    }
+
+    /// `module.apply(f)`: children first (each in registration order, recursively), then the
+    /// module itself.
+    ///
+    /// # Errors
+    /// The first error `f` returns.
+    pub fn apply(&mut self, f: &mut dyn FnMut(&mut Module) -> Result<()>) -> Result<()> {
+        for (_, c) in &mut self.children {
+            c.apply(f)?;
+        }
+        f(self)
+    }
+}
+
+/// PyTorch refuses a `Parameter` of a non-float dtype ("Only Tensors of floating point and complex
+/// dtype can require gradients"); it does so before any draw.
+pub(crate) fn check_param_dtype(op: &str, dtype: DType) -> Result<()> {
+    if dtype.is_float() {
+        Ok(())
     } else {
-        (0.0, 0.0)
-    })
+        Err(Error::arg(
+            op,
+            format!("only tensors of floating point dtype can require gradients, not {dtype}"),
+        ))
+    }
+}
+
+/// `torch.empty(size, dtype=dtype)` for a parameter (zeros here).
+pub(crate) fn empty(op: &str, size: &[i64], dtype: DType) -> Result<Tensor> {
+    Tensor::zeros_checked(op, size, dtype)
+}
+
+/// `tensor.fill_(v)`: the double `v` converted to the dtype as c10 converts a scalar.
+pub(crate) fn fill(t: &mut Tensor, v: f64) {
+    match t.storage_mut() {
+        Storage::F32(x) => x.fill(f64_to_f32(v)),
+        Storage::F64(x) => x.fill(v),
+        Storage::F16(x) => x.fill(f64_to_f16(v)),
+        Storage::BF16(x) => x.fill(f64_to_bf16(v)),
+        Storage::I64(x) => x.fill(v as i64),
+        Storage::I32(x) => x.fill(v as i32),
+        Storage::I16(x) => x.fill(v as i16),
+        Storage::I8(x) => x.fill(v as i8),
+        Storage::U8(x) => x.fill(v as u8),
+        Storage::Bool(x) => x.fill(v != 0.0),
+    }
+}
+
+/// `weight[row].zero_()` on a 2-D tensor.
+pub(crate) fn zero_row(t: &mut Tensor, row: usize) {
+    let cols = t.shape().get(1).copied().unwrap_or(1);
+    let range = row * cols..(row + 1) * cols;
+    match t.storage_mut() {
+        Storage::F32(x) => x[range].fill(0.0),
+        Storage::F64(x) => x[range].fill(0.0),
+        Storage::F16(x) => x[range].fill(half::f16::ZERO),
+        Storage::BF16(x) => x[range].fill(half::bf16::ZERO),
+        _ => {}
+    }
+}
+
+/// `nn.init.xavier_uniform_(t, gain)`: `std = gain * sqrt(2.0 / float(fan_in + fan_out))`,
+/// `bound = sqrt(3.0) * std`, then `uniform_(-bound, bound)`.
+pub(crate) fn xavier_uniform_(
+    g: &mut CpuGenerator,
+    t: &mut Tensor,
+    gain: f64,
+    target: Target,
+) -> Result<()> {
+    let std = xavier_std(t.shape(), gain)?;
+    let bound = 3f64.sqrt() * std;
+    ops::uniform_(g, t, -bound, bound, target)
+}
+
+/// `nn.init.xavier_normal_(t, gain)`: `normal_(0, gain * sqrt(2.0 / float(fan_in + fan_out)))`.
+pub(crate) fn xavier_normal_(
+    g: &mut CpuGenerator,
+    t: &mut Tensor,
+    gain: f64,
+    target: Target,
+) -> Result<()> {
+    let std = xavier_std(t.shape(), gain)?;
+    ops::normal_(g, t, 0.0, std, target)
+}
+
+fn xavier_std(shape: &[usize], gain: f64) -> Result<f64> {
+    let (fan_in, fan_out) = init::calculate_fan_in_and_fan_out(shape)?;
+    if fan_in + fan_out == 0 {
+        return Err(Error::arg(
+            "xavier",
+            "float division by zero (fan_in + fan_out = 0)",
+        ));
+    }
+    Ok(gain * (2.0 / (fan_in + fan_out) as f64).sqrt())
+}
+
+/// Python's `a % b` and `a // b` for a positive divisor.
+pub(crate) fn py_divmod(a: i64, b: i64) -> (i64, i64) {
+    (a.div_euclid(b), a.rem_euclid(b))
 }
 
 #[cfg(test)]
@@ -122,5 +329,64 @@ mod tests {
         assert_eq!(sd[1].1.bits(), [0, 0, 0]);
         assert_eq!(g.engine().next_index(), 3);
         assert!(linear(&mut g, -1, 3, true, DType::Float32, Target::default()).is_err());
+    }
+
+    /// init.md section 9, vectors 3, 8, 10 and 11.
+    #[test]
+    fn spec_vectors() {
+        let t = Target::default();
+        let f = DType::Float32;
+        let mut g = CpuGenerator::with_seed(0);
+        let m = conv(&mut g, 2, 2, 3, &[3, 3], &ConvOptions::default(), f, t).unwrap();
+        assert_eq!(
+            m.params[0].1.bits()[..3],
+            [0xbae7_4c2e, 0x3e01_79be, 0xbe46_a642]
+        );
+        assert_eq!(
+            m.params[1].1.bits(),
+            [0x3e21_d3f7, 0xbe0e_1ce1, 0x3d33_e740]
+        );
+
+        let mut g = CpuGenerator::with_seed(0);
+        let m = embedding(&mut g, 3, 4, Some(1), f, t).unwrap();
+        assert_eq!(
+            m.params[0].1.bits(),
+            [
+                0x3fc5_3f5c,
+                0xbe96_3c50,
+                0xc00b_7149,
+                0x3f11_84b6,
+                0,
+                0,
+                0,
+                0,
+                0xbf38_2144,
+                0xbece_830b,
+                0xbf18_bd18,
+                0x3e3a_67c6
+            ]
+        );
+
+        let mut g = CpuGenerator::with_seed(0);
+        let m = rnn(&mut g, RnnMode::Lstm, 2, 3, &RnnOptions::default(), f, t).unwrap();
+        assert_eq!(
+            m.params[0].1.bits()[..4],
+            [0xbb8d_a3e8, 0x3e9e_9313, 0xbef3_4b7e, 0xbed9_8bc9]
+        );
+        assert_eq!(m.params[3].0, "bias_hh_l0");
+
+        let mut g = CpuGenerator::with_seed(0);
+        let m = multihead_attention(&mut g, 4, 2, true, false, None, None, f, t).unwrap();
+        let sd = m.state_dict();
+        assert_eq!(sd[0].0, "in_proj_weight");
+        assert_eq!(
+            sd[0].1.bits()[..4],
+            [0x3e63_c329, 0x3f02_2d7f, 0xbe01_0d0e, 0x3eea_9f28]
+        );
+        assert_eq!(sd[2].0, "out_proj.weight");
+        assert_eq!(
+            sd[2].1.bits()[..4],
+            [0xbb75_5400, 0x3e89_545e, 0xbed2_b316, 0xbebc_6680]
+        );
     }
 }

@@ -1,4 +1,4 @@
-"""Core ops: seeding, state bytes, rand/randn/uniform_/normal_, nn.Linear (nn.init.*: init.py)."""
+"""Core ops: seeding, state bytes, rand/randn/uniform_/normal_ (nn.Linear: modules.py; nn.init.*: init.py)."""
 
 from .common import DTYPE, PERMUTE, REQUIRED, SIZE, Op, _target
 
@@ -39,10 +39,4 @@ OPS = {
     "normal": Op({"mean": ("float", REQUIRED), "std": ("float", REQUIRED), "size": SIZE,
                   "dtype": DTYPE}, lambda torch, a, gen:
                  torch.normal(a["mean"], a["std"], a["size"], dtype=a["dtype"], **gen), "tensor"),
-    # Modules take no generator: their reset_parameters() draws from the default one.
-    "nn.Linear": Op({"in_features": ("int", REQUIRED), "out_features": ("int", REQUIRED),
-                     "bias": ("bool", True), "dtype": DTYPE}, lambda torch, a, gen:
-                    torch.nn.Linear(a["in_features"], a["out_features"], bias=a["bias"],
-                                    device="cpu", dtype=a["dtype"]),
-                    "state_dict", generator=False),
 }

@@ -1,4 +1,4 @@
-//! Core ops: seeding, state bytes, rand/randn/uniform_/normal_, nn.Linear.
+//! Core ops: seeding, state bytes, rand/randn/uniform_/normal_.
 
 use super::{Draws, StepOp};
 use crate::dtype::DType;
@@ -6,7 +6,7 @@ use crate::error::Result;
 use crate::ops::View;
 use crate::replay::{Fields, Output, StepContext};
 use crate::tensor::Tensor;
-use crate::{modules, ops, state};
+use crate::{ops, state};
 
 #[derive(Debug)]
 struct ManualSeed {
@@ -109,30 +109,6 @@ impl StepOp for Fill {
     }
 }
 
-#[derive(Debug)]
-struct Linear {
-    in_features: i64,
-    out_features: i64,
-    bias: bool,
-    dtype: DType,
-}
-impl StepOp for Linear {
-    fn run(&self, ctx: &mut StepContext<'_>) -> Result<Output> {
-        let target = ctx.target;
-        Ok(Output::StateDict(modules::linear(
-            ctx.gen(),
-            self.in_features,
-            self.out_features,
-            self.bias,
-            self.dtype,
-            target,
-        )?))
-    }
-    fn takes_generator(&self) -> bool {
-        false
-    }
-}
-
 fn boxed(op: impl StepOp + 'static) -> Box<dyn StepOp> {
     Box::new(op)
 }
@@ -182,12 +158,6 @@ fn parse_inner(name: &str, f: &mut Fields<'_>) -> Option<Result<Box<dyn StepOp>>
                 size: f.size()?,
                 dtype: f.dtype()?,
             }),
-            "nn.Linear" => boxed(Linear {
-                in_features: f.req_i64("in_features")?,
-                out_features: f.req_i64("out_features")?,
-                bias: f.opt_bool("bias", true)?,
-                dtype: f.dtype()?,
-            }),
             other => return Err(f.err(format!("unknown op '{other}'"))),
         })
     })();
@@ -206,7 +176,6 @@ const NAMES: &[&str] = &[
     "uniform_",
     "normal_",
     "normal",
-    "nn.Linear",
 ];
 
 /// Recognises the core ops.

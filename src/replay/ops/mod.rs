@@ -6,6 +6,7 @@
 
 mod core;
 mod init;
+mod modules;
 
 use super::{Fields, Output, StepContext};
 use crate::error::Result;
@@ -46,7 +47,7 @@ pub trait StepOp: std::fmt::Debug + Send + Sync {
 type Parser = fn(&str, &mut Fields<'_>) -> Option<Result<Box<dyn StepOp>>>;
 
 /// Every area's parser, tried in order.
-const PARSERS: &[Parser] = &[core::parse, init::parse];
+const PARSERS: &[Parser] = &[core::parse, init::parse, modules::parse];
 
 /// Parses the op named `name`, reading its fields from `f`.
 pub(crate) fn parse(name: &str, f: &mut Fields<'_>) -> Result<Box<dyn StepOp>> {

@@ -1,0 +1,178 @@
+//! `nn.Linear`, `nn.LazyLinear`, `nn.Bilinear`, `nn.Identity`.
+
+use super::{check_param_dtype, empty, Module, StateDict};
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+use crate::generator::CpuGenerator;
+use crate::init;
+use crate::target::Target;
+
+/// `nn.Linear(in_features, out_features, bias, dtype=dtype)` as an ordered `state_dict`.
+///
+/// Mirrors: `torch/nn/modules/linear.py`, `Linear.reset_parameters`.
+/// Consumes: `kaiming_uniform_(weight, a=sqrt(5))` (out·in words; none if either is 0), then the
+/// bias `uniform_(-1/sqrt(in), 1/sqrt(in))` (out words; bound 0 and zeros when `in_features` is 0).
+///
+/// # Errors
+/// A negative feature count, a size over the allocation limit, or a non-float dtype.
+pub fn linear(
+    g: &mut CpuGenerator,
+    in_features: i64,
+    out_features: i64,
+    bias: bool,
+    dtype: DType,
+    target: Target,
+) -> Result<StateDict> {
+    Ok(linear_module(g, in_features, out_features, bias, dtype, target)?.into_state_dict())
+}
+
+/// `nn.Linear(...)` as a [`Module`] (class `Linear`); see [`linear`].
+///
+/// # Errors
+/// As [`linear`].
+pub fn linear_module(
+    g: &mut CpuGenerator,
+    in_features: i64,
+    out_features: i64,
+    bias: bool,
+    dtype: DType,
+    target: Target,
+) -> Result<Module> {
+    linear_as(
+        "Linear",
+        "nn.Linear",
+        g,
+        in_features,
+        out_features,
+        bias,
+        dtype,
+        target,
+    )
+}
+
+pub(crate) fn linear_as(
+    class: &str,
+    op: &str,
+    g: &mut CpuGenerator,
+    in_features: i64,
+    out_features: i64,
+    bias: bool,
+    dtype: DType,
+    target: Target,
+) -> Result<Module> {
+    check_param_dtype(op, dtype)?;
+    let mut weight = empty(op, &[out_features, in_features], dtype)?;
+    let mut b = if bias {
+        Some(empty(op, &[out_features], dtype)?)
+    } else {
+        None
+    };
+    init::kaiming_uniform_(g, &mut weight, 5f64.sqrt(), "fan_in", "leaky_relu", target)?;
+    if let Some(b) = &mut b {
+        let (from, to) = linear_bias_bounds(weight.shape())?;
+        init::uniform_(g, b, from, to, target)?;
+    }
+    let mut m = Module::new(class);
+    m.params.push(("weight".to_string(), weight));
+    if let Some(b) = b {
+        m.params.push(("bias".to_string(), b));
+    }
+    Ok(m)
+}
+
+/// `nn.LazyLinear(out_features, bias)` materialised by a first input whose last dimension is
+/// `in_features`: no draws at construction, then exactly [`linear_module`]'s draws.
+///
+/// Mirrors: `LazyLinear.initialize_parameters` in `torch/nn/modules/linear.py`.
+///
+/// # Errors
+/// As [`linear`]; `in_features` 0 leaves PyTorch's parameters uninitialised, so it is refused as
+/// unsupported.
+pub fn lazy_linear(
+    g: &mut CpuGenerator,
+    in_features: i64,
+    out_features: i64,
+    bias: bool,
+    dtype: DType,
+    target: Target,
+) -> Result<Module> {
+    if in_features == 0 {
+        return Err(Error::unsupported(
+            "nn.LazyLinear materialised with in_features 0 (PyTorch leaves it uninitialised)",
+        ));
+    }
+    // The materialised module's class becomes Linear (`cls_to_become`).
+    linear_as(
+        "Linear",
+        "nn.LazyLinear",
+        g,
+        in_features,
+        out_features,
+        bias,
+        dtype,
+        target,
+    )
+}
+
+/// The bias bounds of Linear and Conv: `±1 / sqrt(fan_in)` of the weight, or `(0, 0)` when
+/// `fan_in` is 0. There Python's bound is the *integer* 0, so `-bound` is `+0.0`, not `-0.0`: the
+/// kernel swaps a value equal to `to` for `from`, and the sign of that zero is what gets stored.
+pub(crate) fn linear_bias_bounds(weight_shape: &[usize]) -> Result<(f64, f64)> {
+    let (fan_in, _) = init::calculate_fan_in_and_fan_out(weight_shape)?;
+    Ok(if fan_in > 0 {
+        let bound = 1.0 / (fan_in as f64).sqrt();
+        (-bound, bound)
+    } else {
+        (0.0, 0.0)
+    })
+}
+
+/// `nn.Bilinear(in1_features, in2_features, out_features, bias)`.
+///
+/// Mirrors: `Bilinear.reset_parameters` in `torch/nn/modules/linear.py`.
+/// Consumes: weight (out, in1, in2) `uniform_(±1/sqrt(in1))`, then the bias (out) with the same
+/// bound.
+///
+/// # Errors
+/// `in1_features ≤ 0` (PyTorch 2.15 raises `ValueError`, after allocating), sizes, dtype.
+pub fn bilinear(
+    g: &mut CpuGenerator,
+    in1_features: i64,
+    in2_features: i64,
+    out_features: i64,
+    bias: bool,
+    dtype: DType,
+    target: Target,
+) -> Result<Module> {
+    let op = "nn.Bilinear";
+    check_param_dtype(op, dtype)?;
+    let mut weight = empty(op, &[out_features, in1_features, in2_features], dtype)?;
+    let mut b = if bias {
+        Some(empty(op, &[out_features], dtype)?)
+    } else {
+        None
+    };
+    if in1_features <= 0 {
+        return Err(Error::arg(
+            op,
+            format!("in1_features must be > 0, but got (in1_features={in1_features})"),
+        ));
+    }
+    let bound = 1.0 / (in1_features as f64).sqrt();
+    init::uniform_(g, &mut weight, -bound, bound, target)?;
+    if let Some(b) = &mut b {
+        init::uniform_(g, b, -bound, bound, target)?;
+    }
+    let mut m = Module::new("Bilinear");
+    m.params.push(("weight".to_string(), weight));
+    if let Some(b) = b {
+        m.params.push(("bias".to_string(), b));
+    }
+    Ok(m)
+}
+
+/// `nn.Identity()`: no parameters, no draws.
+#[must_use]
+pub fn identity() -> Module {
+    Module::new("Identity")
+}

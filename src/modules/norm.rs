@@ -1,0 +1,190 @@
+//! Normalisation layers and `nn.PReLU`: constant initialisation, no draws.
+
+use super::{check_param_dtype, empty, fill, py_divmod, Module};
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+use crate::tensor::Tensor;
+
+fn affine(
+    m: &mut Module,
+    op: &str,
+    shape: &[i64],
+    weight: bool,
+    bias: bool,
+    dtype: DType,
+) -> Result<()> {
+    if weight {
+        let mut w = empty(op, shape, dtype)?;
+        fill(&mut w, 1.0);
+        m.params.push(("weight".to_string(), w));
+    }
+    if bias {
+        m.params
+            .push(("bias".to_string(), empty(op, shape, dtype)?));
+    }
+    Ok(())
+}
+
+/// `nn.BatchNorm{1,2,3}d(num_features, affine, track_running_stats, bias=...)` (`class` names
+/// the exact class) or `nn.InstanceNorm*d`, whose defaults are `affine=False`,
+/// `track_running_stats=False` (see [`instance_norm`]).
+///
+/// Mirrors: `_NormBase.__init__` and `reset_parameters` in `torch/nn/modules/batchnorm.py`.
+/// Consumes: nothing. Weight 1, bias 0; buffers `running_mean` 0, `running_var` 1 (the module's
+/// dtype) and `num_batches_tracked` 0 (int64).
+///
+/// # Errors
+/// A negative size or a non-float dtype.
+pub fn batch_norm(
+    class: &str,
+    num_features: i64,
+    affine_: bool,
+    track_running_stats: bool,
+    bias: bool,
+    dtype: DType,
+) -> Result<Module> {
+    let op = format!("nn.{class}");
+    check_param_dtype(&op, dtype)?;
+    let mut m = Module::new(class);
+    affine(
+        &mut m,
+        &op,
+        &[num_features],
+        affine_,
+        affine_ && bias,
+        dtype,
+    )?;
+    if track_running_stats {
+        m.buffers.push((
+            "running_mean".to_string(),
+            empty(&op, &[num_features], dtype)?,
+        ));
+        let mut var = empty(&op, &[num_features], dtype)?;
+        fill(&mut var, 1.0);
+        m.buffers.push(("running_var".to_string(), var));
+        m.buffers.push((
+            "num_batches_tracked".to_string(),
+            Tensor::zeros(&[], DType::Int64)?,
+        ));
+    }
+    Ok(m)
+}
+
+/// `nn.InstanceNorm{1,2,3}d(num_features, affine=False, track_running_stats=False)`: as
+/// [`batch_norm`] with those defaults.
+///
+/// # Errors
+/// As [`batch_norm`].
+pub fn instance_norm(
+    class: &str,
+    num_features: i64,
+    affine_: bool,
+    track_running_stats: bool,
+    dtype: DType,
+) -> Result<Module> {
+    batch_norm(
+        class,
+        num_features,
+        affine_,
+        track_running_stats,
+        true,
+        dtype,
+    )
+}
+
+/// `nn.LayerNorm(normalized_shape, elementwise_affine, bias)`: weight 1, bias 0, no draws.
+///
+/// Mirrors: `LayerNorm.__init__` in `torch/nn/modules/normalization.py`.
+///
+/// # Errors
+/// A negative size or a non-float dtype.
+pub fn layer_norm(
+    normalized_shape: &[i64],
+    elementwise_affine: bool,
+    bias: bool,
+    dtype: DType,
+) -> Result<Module> {
+    let op = "nn.LayerNorm";
+    check_param_dtype(op, dtype)?;
+    let mut m = Module::new("LayerNorm");
+    affine(
+        &mut m,
+        op,
+        normalized_shape,
+        elementwise_affine,
+        elementwise_affine && bias,
+        dtype,
+    )?;
+    Ok(m)
+}
+
+/// `nn.RMSNorm(normalized_shape, elementwise_affine)`: weight 1, no bias, no draws.
+///
+/// # Errors
+/// A negative size or a non-float dtype.
+pub fn rms_norm(
+    normalized_shape: &[i64],
+    elementwise_affine: bool,
+    dtype: DType,
+) -> Result<Module> {
+    let op = "nn.RMSNorm";
+    check_param_dtype(op, dtype)?;
+    let mut m = Module::new("RMSNorm");
+    affine(
+        &mut m,
+        op,
+        normalized_shape,
+        elementwise_affine,
+        false,
+        dtype,
+    )?;
+    Ok(m)
+}
+
+/// `nn.GroupNorm(num_groups, num_channels, affine, bias=...)`: weight 1, bias 0, no draws.
+///
+/// # Errors
+/// `num_channels` not divisible by `num_groups` (PyTorch's `ValueError`; a zero `num_groups`
+/// raises `ZeroDivisionError`, reported the same way), sizes, dtype.
+pub fn group_norm(
+    num_groups: i64,
+    num_channels: i64,
+    affine_: bool,
+    bias: bool,
+    dtype: DType,
+) -> Result<Module> {
+    let op = "nn.GroupNorm";
+    if num_groups == 0 {
+        return Err(Error::arg(op, "integer modulo by zero (num_groups = 0)"));
+    }
+    // Python's % takes the divisor's sign.
+    let rem = if num_groups > 0 {
+        py_divmod(num_channels, num_groups).1
+    } else {
+        -py_divmod(-num_channels, -num_groups).1
+    };
+    if rem != 0 {
+        return Err(Error::arg(
+            op,
+            format!("num_channels ({num_channels}) must be divisible by num_groups ({num_groups})"),
+        ));
+    }
+    check_param_dtype(op, dtype)?;
+    let mut m = Module::new("GroupNorm");
+    affine(&mut m, op, &[num_channels], affine_, affine_ && bias, dtype)?;
+    Ok(m)
+}
+
+/// `nn.PReLU(num_parameters, init)`: weight `constant_(init)` (cast to the dtype), no draws.
+///
+/// # Errors
+/// A negative size or a non-float dtype.
+pub fn prelu(num_parameters: i64, init: f64, dtype: DType) -> Result<Module> {
+    let op = "nn.PReLU";
+    check_param_dtype(op, dtype)?;
+    let mut w = empty(op, &[num_parameters], dtype)?;
+    fill(&mut w, init);
+    let mut m = Module::new("PReLU");
+    m.params.push(("weight".to_string(), w));
+    Ok(m)
+}

@@ -1,0 +1,63 @@
+//! Module ops: `nn.<Class>` (every built-in module of [`crate::modules`]) and `model` (a whole
+//! model description inline). Modules take no `generator`: they draw from the default one.
+
+use serde_json::{Map, Value};
+
+use super::StepOp;
+use crate::error::{Error, Result};
+use crate::modules::model::{argument_names, ModelDesc, BUILTIN_CLASSES};
+use crate::replay::{Fields, Output, StepContext};
+
+#[derive(Debug)]
+struct Build(ModelDesc);
+
+impl StepOp for Build {
+    fn run(&self, ctx: &mut StepContext<'_>) -> Result<Output> {
+        let target = ctx.target;
+        Ok(Output::StateDict(self.0.state_dict(ctx.gen(), target)?))
+    }
+    fn takes_generator(&self) -> bool {
+        false
+    }
+}
+
+/// A description error becomes a case-file error at the step, keeping the place inside the
+/// description.
+fn located(f: &Fields<'_>, e: Error) -> Error {
+    match e {
+        Error::CaseFile { location, reason } if location.is_empty() => f.err(reason),
+        Error::CaseFile { location, reason } => f.err(format!("{location}: {reason}")),
+        other => other,
+    }
+}
+
+/// Recognises `nn.<Class>` for the built-in modules, and `model`.
+pub(super) fn parse(name: &str, f: &mut Fields<'_>) -> Option<Result<Box<dyn StepOp>>> {
+    if name == "model" {
+        let r = match f.take("model") {
+            None => Err(f.err("missing field 'model'")),
+            Some(v) => ModelDesc::from_json(&v)
+                .map(|d| Box::new(Build(d)) as Box<dyn StepOp>)
+                .map_err(|e| located(f, e)),
+        };
+        return Some(r);
+    }
+    let class = name.strip_prefix("nn.")?;
+    if !BUILTIN_CLASSES.contains(&class) {
+        return None;
+    }
+    let mut args = Map::new();
+    for key in argument_names(class).unwrap_or_default() {
+        if let Some(v) = f.take(key) {
+            if key == "dtype" && v == Value::Null {
+                continue;
+            }
+            args.insert(key.to_string(), v);
+        }
+    }
+    Some(
+        ModelDesc::single(class, args, "")
+            .map(|d| Box::new(Build(d)) as Box<dyn StepOp>)
+            .map_err(|e| located(f, e)),
+    )
+}
