@@ -72,7 +72,9 @@ pub enum Era {
     /// 2.0: the legacy baseline (MKL scalar bernoulli/exponential, 11/8-bit half/bfloat16 uniforms,
     /// the 2.0 float16 normal fill rule).
     L0,
-    /// 2.1 – 2.5: as 2.0 except the float16 normal fill path.
+    /// 2.1 – 2.5: as 2.0 except the float16 normal fill path. Only 2.5.1 was measured; 2.1 – 2.4
+    /// are mapped here on the assumption that they behave as 2.5.1 (the switch from the 2.0 rule
+    /// lies somewhere in 2.1 – 2.5).
     L1,
     /// 2.6: `randperm(n)` for n ≥ 214748364 becomes the 64-bit inside-out shuffle.
     R1,
@@ -80,7 +82,7 @@ pub enum Era {
     /// `exponential_` draw per element (the MKL paths are gone).
     R2,
     /// 2.12: 24-bit half/bfloat16 `uniform_`, the `to → from` replacement, rejection-sampling
-    /// `trunc_normal_`, a 2.12-only half/bfloat16 normal fill rule, Conv bias drawn when fan_in = 0.
+    /// `trunc_normal_`, a 2.12-only half/bfloat16 normal fill rule, Conv bias drawn when `fan_in` = 0.
     R3,
     /// 2.13 – 2.15: fused mean/std in the default variant's normal fill path; the 2.15 half/bfloat16
     /// normal fill rule.
@@ -115,6 +117,35 @@ impl Era {
         })
     }
 
+    /// Every era, oldest first.
+    pub const ALL: [Era; 6] = [Era::L0, Era::L1, Era::R1, Era::R2, Era::R3, Era::R4];
+
+    /// The era's name as the README's era table spells it (`L0` … `R4`).
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Era::L0 => "L0",
+            Era::L1 => "L1",
+            Era::R1 => "R1",
+            Era::R2 => "R2",
+            Era::R3 => "R3",
+            Era::R4 => "R4",
+        }
+    }
+
+    /// The minor releases the era spans, as text (`"2.7 – 2.11"`).
+    #[must_use]
+    pub fn releases(self) -> &'static str {
+        match self {
+            Era::L0 => "2.0",
+            Era::L1 => "2.1 – 2.5",
+            Era::R1 => "2.6",
+            Era::R2 => "2.7 – 2.11",
+            Era::R3 => "2.12",
+            Era::R4 => "2.13 – 2.15",
+        }
+    }
+
     /// The first release of the era.
     #[must_use]
     pub fn first_release(self) -> &'static str {
@@ -126,6 +157,12 @@ impl Era {
             Era::R3 => "2.12.0",
             Era::R4 => "2.13.0",
         }
+    }
+}
+
+impl std::fmt::Display for Era {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -146,6 +183,24 @@ impl Target {
             capability,
             era: Era::default(),
         }
+    }
+
+    /// The given capability in the era of a PyTorch release (`"2.5.1"`, `"2.12"`).
+    ///
+    /// ```
+    /// use torch_rng::{Capability, Era, Target};
+    /// let t = Target::for_release(Capability::Default, "2.9.1").unwrap();
+    /// assert_eq!(t.era, Era::R2);
+    /// assert!(Target::for_release(Capability::Avx2, "1.13.1").is_err());
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] for a release outside 2.0 – 2.15 (see [`Era::of_release`]).
+    pub fn for_release(capability: Capability, release: &str) -> Result<Target> {
+        Ok(Target {
+            capability,
+            era: Era::of_release(release)?,
+        })
     }
 }
 
@@ -177,5 +232,23 @@ mod tests {
         assert!(Era::of_release("1.13.1").is_err());
         assert!(Era::of_release("banana").is_err());
         assert!(Era::of_release("2.15.0.1").is_err());
+        assert!(Era::of_release("2.5.1a0").is_err());
+        assert!(Era::of_release("").is_err());
+    }
+
+    #[test]
+    fn every_minor_release_has_one_era_in_order() {
+        // version-eras.md section 1: switch points 2.1 (float16 normal), 2.6, 2.7, 2.12, 2.13.
+        let eras: Vec<Era> = (0..=15)
+            .map(|m| Era::of_release(&format!("2.{m}.0")).unwrap())
+            .collect();
+        assert!(eras.windows(2).all(|w| w[0] <= w[1]));
+        for era in Era::ALL {
+            assert_eq!(Era::of_release(era.first_release()).unwrap(), era);
+            assert_eq!(era.to_string(), era.name());
+        }
+        assert_eq!(Era::of_release(LATEST_RELEASE).unwrap(), Era::default());
+        let t = Target::for_release(Capability::Default, "2.0.1").unwrap();
+        assert_eq!((t.capability, t.era), (Capability::Default, Era::L0));
     }
 }

@@ -7,9 +7,13 @@ This is the only writer of ``golden/results``. For every case file
 ``shared/case-format.md``; the ops and the optional fields it understands are listed
 in ``golden/README.md``.
 
-Cases run in one child process per CPU capability, with ``ATEN_CPU_CAPABILITY`` set
-in the child's environment before ``import torch``. The child checks that PyTorch
-reports the capability it was asked for and runs with one thread.
+Cases run in one child process per (PyTorch release, CPU capability), with
+``ATEN_CPU_CAPABILITY`` set in the child's environment before ``import torch``. A case's
+``torch_version`` (absent: the pinned release) picks the release: the pinned one runs
+with this interpreter, any other with ``$TORCH_RNG_VENVS/<release>/bin/python``
+(default ``~/torch-venvs``), one virtual environment per release. The child checks that
+it imported that release and that PyTorch reports the capability it was asked for, and
+runs with one thread.
 
 A malformed case (unknown op or field, missing or ill-typed field, a draw from the
 unseeded default generator) aborts the script with a message naming the file, the
@@ -30,8 +34,16 @@ import tempfile
 import warnings
 from pathlib import Path
 
-# The PyTorch release whose behaviour the fixtures record.
+# The PyTorch release whose behaviour the fixtures record by default (a case without
+# "torch_version"), and the release of the interpreter that runs this script.
 PINNED_TORCH = "2.15.0"
+
+# Older releases (a case's "torch_version") run in $TORCH_RNG_VENVS/<release>/bin/python.
+VENVS_ENV = "TORCH_RNG_VENVS"
+DEFAULT_VENVS = "~/torch-venvs"
+
+# Releases torch-rng reproduces: 2.0.x to 2.15.x (src/target.rs, Era::of_release).
+SUPPORTED_MINORS = range(0, 16)
 
 CASES_FORMAT = "torch-rng-cases/1"
 RESULTS_FORMAT = "torch-rng-results/1"
@@ -97,7 +109,7 @@ def validate_step(step):
 
 
 def validate_case(case, installed_release):
-    """Check one case; return its effective capability."""
+    """Check one case; return its effective (release, capability)."""
     if not isinstance(case, dict):
         raise CaseError("a case must be a JSON object")
     unknown = sorted(set(case) - set(CASE_FIELDS))
@@ -108,10 +120,10 @@ def validate_case(case, installed_release):
     cap = case.get("capability", DEFAULT_CAPABILITY)
     if cap not in CAPABILITIES:
         raise CaseError(f"unknown capability {cap!r} (expected one of {', '.join(CAPABILITIES)})")
-    version = case.get("torch_version")
-    if version is not None and version != installed_release:
-        raise CaseError(f"case wants torch_version {version!r} but the installed release is "
-                        f"{installed_release!r}; other releases are not supported yet")
+    version = case.get("torch_version", installed_release)
+    if not supported_release(version):
+        raise CaseError(f"torch_version {version!r} is not a supported release "
+                        f"(2.0.0 to {PINNED_TORCH}, spelled MAJOR.MINOR.PATCH)")
     if case.get("device", "cpu") != "cpu":
         raise CaseError(f"device {case['device']!r} is not supported (only 'cpu')")
     steps = case.get("steps")
@@ -130,11 +142,11 @@ def validate_case(case, installed_release):
                 raise CaseError(f"step {i}: op {step['op']!r} uses the default generator before "
                                 "the case seeds it (manual_seed or set_rng_state); its result "
                                 "would not be reproducible")
-    return cap
+    return version, cap
 
 
 def validate_file(doc, installed_release, where):
-    """Check a whole case document; return the list of effective capabilities."""
+    """Check a whole case document; return the list of effective (release, capability)."""
     if not isinstance(doc, dict) or doc.get("format") != CASES_FORMAT:
         raise CaseError(f"{where}: 'format' must be {CASES_FORMAT!r}")
     if sorted(doc) != ["cases", "format"]:
@@ -210,13 +222,22 @@ def record(torch, kind, value):
 # Child process: runs the cases of one capability.
 # ---------------------------------------------------------------------------
 
+class ApiGap(Exception):
+    """The release lacks something the case needs (a dtype, a keyword): the case is wrong for
+    this release, so the run stops instead of recording an error PyTorch never meant."""
+
+
 def run_case(torch, case):
     generators = {}  # private generators are fresh in every case
     outputs = []
     for i, step in enumerate(case["steps"]):
         op, args, gen_name = validate_step(step)
+        where = f"case {case['name']!r} step {i} ({step['op']})"
         if args.get("dtype") is not None:
-            args["dtype"] = getattr(torch, args["dtype"])
+            dtype = getattr(torch, args["dtype"], None)
+            if not isinstance(dtype, torch.dtype):
+                raise ApiGap(f"{where}: torch {torch.__version__} has no dtype {args['dtype']}")
+            args["dtype"] = dtype
         gen = {}
         if gen_name is not None:
             if gen_name not in generators:
@@ -225,6 +246,10 @@ def run_case(torch, case):
         try:
             value = op.call(torch, args, gen)
         except TORCH_ERRORS as e:  # PyTorch rejected the step: record it, end the case.
+            if gen and isinstance(e, TypeError) and "'generator'" in str(e):
+                # e.g. nn.init functions before 2.1 take no generator=.
+                raise ApiGap(f"{where}: torch {torch.__version__} does not accept generator= "
+                             f"here ({e}); name no generator in this case") from e
             outputs.append({"error": str(e)})
             break
         try:
@@ -237,41 +262,90 @@ def run_case(torch, case):
     return outputs
 
 
-def child_main(capability, in_path, out_path):
+def cpu_capability(torch):
+    """The kernel variant PyTorch dispatches to, spelled as CAPABILITIES' values. Releases
+    such as 2.0.1 have no torch.backends.cpu (their build summary says it), and some (2.5.1)
+    call the default variant "NO AVX"."""
+    backends_cpu = getattr(torch.backends, "cpu", None)
+    if backends_cpu is not None and hasattr(backends_cpu, "get_cpu_capability"):
+        got = backends_cpu.get_cpu_capability()
+    else:
+        marker = "CPU capability usage:"
+        lines = [ln for ln in torch.__config__.show().splitlines() if marker in ln]
+        got = lines[0].split(marker, 1)[1].strip() if lines else "unknown"
+    return "DEFAULT" if got == "NO AVX" else got
+
+
+def child_main(release, capability, in_path, out_path):
     import torch
 
-    got = torch.backends.cpu.get_cpu_capability()
+    if torch.__version__.split("+")[0] != release:
+        sys.exit(f"gen_golden: child sees torch {torch.__version__}, expected {release}")
+    got = cpu_capability(torch)
     if got != CAPABILITIES[capability]:
         sys.exit(f"gen_golden: asked for ATEN_CPU_CAPABILITY={capability} but PyTorch uses {got}")
-    if torch.__version__.split("+")[0] != PINNED_TORCH:
-        sys.exit(f"gen_golden: child sees torch {torch.__version__}, expected {PINNED_TORCH}")
     torch.set_num_threads(1)
     warnings.simplefilter("ignore")
     cases = json.loads(Path(in_path).read_text(encoding="utf-8"))
-    results = [run_case(torch, case) for case in cases]
-    Path(out_path).write_text(json.dumps(results), encoding="utf-8")
+    try:
+        results = [run_case(torch, case) for case in cases]
+    except ApiGap as e:
+        sys.exit(f"gen_golden: {e}")
+    Path(out_path).write_text(json.dumps({"build": torch.__version__, "results": results}),
+                              encoding="utf-8")
+
+
+def release_key(release):
+    return tuple(int(p) for p in release.split("."))
+
+
+def supported_release(release):
+    """MAJOR.MINOR.PATCH inside 2.0.0 .. 2.15.x (the releases torch-rng maps to an era)."""
+    parts = release.split(".") if isinstance(release, str) else []
+    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+        return False
+    major, minor, _ = release_key(release)
+    return major == 2 and minor in SUPPORTED_MINORS
+
+
+def python_for(release):
+    """The interpreter whose torch is `release`: this one for the pinned release, else the
+    release's own virtual environment."""
+    if release == PINNED_TORCH:
+        return sys.executable
+    root = Path(os.environ.get(VENVS_ENV, DEFAULT_VENVS)).expanduser()
+    python = root / release / "bin" / "python"
+    if not python.exists():
+        sys.exit(f"gen_golden: cases want torch {release}, which is not installed: expected "
+                 f"{python} (python3 -m venv {root / release} && "
+                 f"{root / release}/bin/pip install torch=={release} \"numpy<2\"; "
+                 f"${VENVS_ENV} moves the root)")
+    return str(python)
 
 
 def run_children(jobs):
-    """jobs: {capability: [case, ...]} -> {capability: [outputs, ...]}."""
+    """jobs: {(release, capability): [case, ...]} -> {(release, capability): (build, [outputs])}."""
     out = {}
     with tempfile.TemporaryDirectory(prefix="gen_golden.") as tmp:
-        for cap, cases in jobs.items():
-            in_path = Path(tmp) / f"{cap}.in.json"
-            out_path = Path(tmp) / f"{cap}.out.json"
+        for (release, cap), cases in jobs.items():
+            python = python_for(release)
+            in_path = Path(tmp) / f"{release}.{cap}.in.json"
+            out_path = Path(tmp) / f"{release}.{cap}.out.json"
             in_path.write_text(json.dumps(cases), encoding="utf-8")
             env = dict(os.environ, ATEN_CPU_CAPABILITY=cap, OMP_NUM_THREADS="1")
             env.pop("TORCH_SHOW_CPP_STACKTRACES", None)  # keeps error messages stable
-            print(f"gen_golden: running {len(cases)} case(s) with ATEN_CPU_CAPABILITY={cap}",
-                  file=sys.stderr)
-            proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", cap,
+            print(f"gen_golden: running {len(cases)} case(s) with torch {release}, "
+                  f"ATEN_CPU_CAPABILITY={cap}", file=sys.stderr)
+            proc = subprocess.run([python, str(Path(__file__).resolve()), "--child", release, cap,
                                    str(in_path), str(out_path)], env=env)
             if proc.returncode != 0:
-                sys.exit(f"gen_golden: the {cap} child failed (exit {proc.returncode})")
-            out[cap] = json.loads(out_path.read_text(encoding="utf-8"))
-            if len(out[cap]) != len(cases):
-                sys.exit(f"gen_golden: the {cap} child returned {len(out[cap])} results "
-                         f"for {len(cases)} cases")
+                sys.exit(f"gen_golden: the torch {release} {cap} child failed "
+                         f"(exit {proc.returncode})")
+            got = json.loads(out_path.read_text(encoding="utf-8"))
+            if len(got["results"]) != len(cases):
+                sys.exit(f"gen_golden: the torch {release} {cap} child returned "
+                         f"{len(got['results'])} results for {len(cases)} cases")
+            out[(release, cap)] = (got["build"], got["results"])
     return out
 
 
@@ -317,27 +391,34 @@ def main(argv):
         except (OSError, ValueError) as e:
             sys.exit(f"gen_golden: {path}: {e}")
         try:
-            caps = validate_file(doc, release, str(path))
+            keys = validate_file(doc, release, str(path))
         except CaseError as e:
             sys.exit(f"gen_golden: malformed case: {e}")
-        files.append((path, doc["cases"], caps))
+        files.append((path, doc["cases"], keys))
 
     jobs = {}
-    for _, cases, caps in files:
-        for case, cap in zip(cases, caps):
-            jobs.setdefault(cap, []).append(case)
-    results = run_children({cap: jobs[cap] for cap in CAPABILITIES if cap in jobs})
+    for _, cases, keys in files:
+        for case, key in zip(cases, keys):
+            jobs.setdefault(key, []).append(case)
+    order = sorted(jobs, key=lambda k: (release_key(k[0]), list(CAPABILITIES).index(k[1])))
+    results = run_children({key: jobs[key] for key in order})
 
-    cursor = {cap: 0 for cap in results}
+    cursor = {key: 0 for key in results}
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    for path, cases, caps in files:
-        out_cases = []
-        for case, cap in zip(cases, caps):
-            outputs = results[cap][cursor[cap]]
-            cursor[cap] += 1
-            out_cases.append({"name": case["name"], "capability": cap,
-                              "torch_version": release, "outputs": outputs})
-        doc = {"format": RESULTS_FORMAT, "torch_version": release, "torch_build": build,
+    for path, cases, keys in files:
+        out_cases, builds = [], {}
+        for case, key in zip(cases, keys):
+            builds[key[0]] = results[key][0]
+            outputs = results[key][1][cursor[key]]
+            cursor[key] += 1
+            out_cases.append({"name": case["name"], "capability": key[1],
+                              "torch_version": key[0], "outputs": outputs})
+        if len(builds) <= 1:
+            (file_release, file_build), = builds.items() or [(release, build)]
+        else:  # a file that spans releases: each case names its own (golden/README.md)
+            file_release = "mixed"
+            file_build = dict(sorted(builds.items(), key=lambda kv: release_key(kv[0])))
+        doc = {"format": RESULTS_FORMAT, "torch_version": file_release, "torch_build": file_build,
                "cases": out_cases}
         out_path = RESULTS_DIR / path.name
         with open(out_path, "w", encoding="utf-8", newline="\n") as f:

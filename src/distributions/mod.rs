@@ -8,6 +8,10 @@
 //! compiled with the `fma` target feature and chosen at run time when the CPU has it, and a portable
 //! route whose `mul_add` is a correctly rounded library call.
 
+// The `routed!` bodies must be inlined into their `fma`-enabled wrapper to be compiled with
+// FMA, hence `#[inline(always)]` on them and on the helpers they call.
+#![allow(clippy::inline_always)]
+
 pub mod normal;
 pub mod perm;
 pub mod transform;

@@ -2,7 +2,8 @@
 //!
 //! Mirrors: `aten/src/ATen/native/cpu/DistributionTemplates.h` (`normal_kernel`, `normal_fill`,
 //! `normal_fill_16`, `normal_fill_AVX2`, `normal_fill_16_AVX2`) and `at::normal_distribution<double>`
-//! (`aten/src/ATen/core/DistributionsHelper.h`), PyTorch 2.13–2.15.
+//! (`aten/src/ATen/core/DistributionsHelper.h`), PyTorch 2.0–2.15 ([`NormalRule`] says which
+//! release does what).
 //!
 //! Two paths, chosen by the caller exactly as PyTorch chooses:
 //!
@@ -10,19 +11,20 @@
 //!   `j` with lane `j + 8`. When the size is not a multiple of 16, PyTorch *recomputes the last 16*:
 //!   it draws 16 fresh uniforms and overwrites the last 16 outputs, already transformed ones
 //!   included. float32 draws every uniform first (n words) and then the 16 tail words; float16 and
-//!   bfloat16 draw 16 words per block (16·⌈n/16⌉ words in all); float64 as float32 with `random64`.
+//!   bfloat16 draw 16 words per block (16·⌈n/16⌉ words in all) since 2.12, and as float32 before;
+//!   float64 as float32 with `random64`.
 //! * **Per-element path** (fewer than 16 elements, or a non-contiguous target). Box–Muller in double
 //!   with the generator's cached second sample, shared across calls and dtypes. The fill path
-//!   neither reads nor clears that cache.
+//!   neither reads nor clears that cache. It is the same in every release.
 
 use half::{bf16, f16};
 
-use super::transform::{affine_f64, u24, u53};
+use super::transform::{affine_f32, affine_f64, u24, u53};
 use super::{routed, Route};
-use crate::dtype::{f32_to_bf16, f32_to_f16, f64_to_bf16, f64_to_f16};
+use crate::dtype::{f32_to_bf16, f32_to_f16, f64_to_bf16, f64_to_f16, DType};
 use crate::generator::CpuGenerator;
 use crate::math::{avx, libm};
-use crate::target::Capability;
+use crate::target::{Capability, Era};
 
 /// `2.0f * c10::pi<double>` rounded to float, as the AVX2 kernel broadcasts it (`0x40c90fdb`).
 const TWO_PI_F32: f32 = f32::from_bits(0x40c9_0fdb);
@@ -31,6 +33,54 @@ const TWO_PI_F64: f64 = 2.0 * std::f64::consts::PI;
 
 /// Elements per fill-path chunk: a multiple of 16.
 const CHUNK: usize = 1024;
+
+/// The float16/bfloat16 fill-path rule of a release era (`version-eras.md` section 3.6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ReducedNormal {
+    /// 2.0 – 2.11: the generic `normal_fill<T>` template run in the reduced type. Draws as float32
+    /// (n words of `digits` bits, then 16 for the tail); each step of the block is rounded to the
+    /// dtype where c10 has a math overload for it. `typed_math` is false only for float16 in 2.0,
+    /// whose `std::log`/`std::cos` resolve to the float functions and whose final
+    /// `radius * cos * std + mean` stays in float (fused under AVX2).
+    Legacy {
+        /// Whether c10's reduced-type overloads round `log`, `-2 * log`, `cos`/`sin` and each
+        /// product and sum to the dtype.
+        typed_math: bool,
+    },
+    /// 2.12 only: per-block 24-bit draws; the DEFAULT block without mean/std in both
+    /// capabilities, then `z * T(std) + T(mean)` in float (fused under AVX2).
+    Transitional,
+    /// 2.13 – 2.15: per-block 24-bit draws, the capability's float32 block with `f32(mean)` and
+    /// `f32(std)`.
+    Current,
+}
+
+/// What the fill path does in a release era.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct NormalRule {
+    /// Whether the DEFAULT build applies mean and std to float32/float64 with one fused rounding
+    /// (2.13+); before, `z * std + mean` is rounded twice there. The AVX2 build always fuses.
+    pub(crate) default_fused: bool,
+    /// The float16/bfloat16 rule, for float16 (`.0`) and bfloat16 (`.1`).
+    pub(crate) reduced: (ReducedNormal, ReducedNormal),
+}
+
+impl NormalRule {
+    /// The rule of `era`.
+    pub(crate) fn of(era: Era) -> NormalRule {
+        let legacy = |typed_math| ReducedNormal::Legacy { typed_math };
+        let reduced = match era {
+            Era::L0 => (legacy(false), legacy(true)),
+            Era::L1 | Era::R1 | Era::R2 => (legacy(true), legacy(true)),
+            Era::R3 => (ReducedNormal::Transitional, ReducedNormal::Transitional),
+            Era::R4 => (ReducedNormal::Current, ReducedNormal::Current),
+        };
+        NormalRule {
+            default_fused: era >= Era::R4,
+            reduced,
+        }
+    }
+}
 
 /// One AVX2 Box–Muller block on 16 floats in place (`normal_fill_16_AVX2`).
 #[inline(always)]
@@ -46,17 +96,29 @@ fn block_avx2(d: &mut [f32], mean: f32, std: f32) {
     }
 }
 
-/// One default-build Box–Muller block on 16 floats in place (`normal_fill_16<float>`): glibc
-/// `logf`/`cosf`/`sinf`, theta formed in double, mean and std applied with one fused rounding.
+/// The default-build standard normals of one block in place (`normal_fill_16<float>` before mean
+/// and std): glibc `logf`/`cosf`/`sinf`, theta formed in double.
 #[inline(always)]
-fn block_default(d: &mut [f32], mean: f32, std: f32) {
+fn block_default_raw(d: &mut [f32]) {
     let (lo, hi) = d.split_at_mut(8);
     for (a, b) in lo.iter_mut().zip(hi.iter_mut()) {
         let u1 = 1.0 - *a;
         let radius = libm::sqrtf(-2.0 * libm::logf(u1));
         let theta = (TWO_PI_F64 * f64::from(*b)) as f32;
-        *a = (radius * libm::cosf(theta)).mul_add(std, mean);
-        *b = (radius * libm::sinf(theta)).mul_add(std, mean);
+        *a = radius * libm::cosf(theta);
+        *b = radius * libm::sinf(theta);
+    }
+}
+
+/// One default-build block (`normal_fill_16<float>`): the raw block, then mean and std with one
+/// fused rounding (`FUSED`, 2.13+) or two.
+#[inline(always)]
+fn blocks_default<const FUSED: bool>(d: &mut [f32], mean: f32, std: f32) {
+    for blk in d.chunks_exact_mut(16) {
+        block_default_raw(blk);
+        for x in blk {
+            *x = affine_f32::<FUSED>(*x, std, mean);
+        }
     }
 }
 
@@ -68,52 +130,62 @@ fn blocks_avx2(d: &mut [f32], mean: f32, std: f32) {
 }
 
 #[inline(always)]
-fn blocks_default(d: &mut [f32], mean: f32, std: f32) {
-    for blk in d.chunks_exact_mut(16) {
-        block_default(blk, mean, std);
-    }
+fn blocks_default_fused(d: &mut [f32], mean: f32, std: f32) {
+    blocks_default::<true>(d, mean, std);
 }
 
 routed!(fn blocks_avx2_routed(d: &mut [f32], mean: f32, std: f32) => blocks_avx2);
-routed!(fn blocks_default_routed(d: &mut [f32], mean: f32, std: f32) => blocks_default);
+routed!(fn blocks_default_routed(d: &mut [f32], mean: f32, std: f32) => blocks_default_fused);
 
-/// One float64 block (`normal_fill_16<double>`), explicit `fma` in every build.
+/// One float64 block (`normal_fill_16<double>`): explicit `fma` in every build since 2.13; before,
+/// only the AVX2 build contracts `radius * cos * std + mean`.
 #[inline(always)]
-fn block_f64(d: &mut [f64], mean: f64, std: f64) {
+fn block_f64<const FUSED: bool>(d: &mut [f64], mean: f64, std: f64) {
     let (lo, hi) = d.split_at_mut(8);
     for (a, b) in lo.iter_mut().zip(hi.iter_mut()) {
         let u1 = 1.0 - *a;
         let radius = libm::sqrt(-2.0 * libm::log(u1));
         let theta = TWO_PI_F64 * *b;
-        *a = (radius * libm::cos(theta)).mul_add(std, mean);
-        *b = (radius * libm::sin(theta)).mul_add(std, mean);
+        *a = affine_f64::<FUSED>(radius * libm::cos(theta), std, mean);
+        *b = affine_f64::<FUSED>(radius * libm::sin(theta), std, mean);
     }
 }
 
 #[inline(always)]
 fn blocks_f64(d: &mut [f64], mean: f64, std: f64) {
     for blk in d.chunks_exact_mut(16) {
-        block_f64(blk, mean, std);
+        block_f64::<true>(blk, mean, std);
     }
 }
 
 routed!(fn blocks_f64_routed(d: &mut [f64], mean: f64, std: f64) => blocks_f64);
 
-fn blocks_f32(cap: Capability, route: Route, d: &mut [f32], mean: f32, std: f32) {
+/// The float32 blocks of `cap` in `rule`'s release.
+fn blocks_f32(cap: Capability, rule: NormalRule, route: Route, d: &mut [f32], mean: f32, std: f32) {
     if cap.fused() {
-        blocks_avx2_routed(route, d, mean, std);
-    } else {
+        // The 8-lane twin gives the scalar route's bits (tested on every generator input).
+        if route == Route::Portable || !crate::math::avx_simd::normal_blocks(d, mean, std) {
+            blocks_avx2_routed(route, d, mean, std);
+        }
+    } else if rule.default_fused {
         blocks_default_routed(route, d, mean, std);
+    } else {
+        blocks_default::<false>(d, mean, std);
     }
 }
 
-fn draw_u24(g: &mut CpuGenerator, out: &mut [f32]) {
+/// Draws one uniform per element: the low `digits` bits of a `random()` word times 2^-digits
+/// (24 for float32; 11 and 8 for the legacy float16/bfloat16 path).
+fn draw_uniform(g: &mut CpuGenerator, out: &mut [f32], digits: u32) {
+    // (w & mask) * 2^-digits is exactly u24 of (w & mask) << (24 - digits).
+    let mask = (1u32 << digits) - 1;
+    let shift = 24 - digits;
     let mut words = [0u32; CHUNK];
     for chunk in out.chunks_mut(CHUNK) {
         let w = &mut words[..chunk.len()];
         g.fill_u32(w);
         for (o, &x) in chunk.iter_mut().zip(w.iter()) {
-            *o = u24(x);
+            *o = u24((x & mask) << shift);
         }
     }
 }
@@ -125,6 +197,7 @@ pub(crate) fn fill_f32(
     mean: f64,
     std: f64,
     cap: Capability,
+    rule: NormalRule,
     route: Route,
 ) {
     let n = out.len();
@@ -134,23 +207,41 @@ pub(crate) fn fill_f32(
     // Drawing and transforming chunk by chunk gives the same values as PyTorch's draw-all-then-
     // transform loop: block k only reads its own 16 uniforms.
     for chunk in out[..full].chunks_mut(CHUNK) {
-        draw_u24(g, chunk);
-        blocks_f32(cap, route, chunk, mean, std);
+        draw_uniform(g, chunk, 24);
+        blocks_f32(cap, rule, route, chunk, mean, std);
     }
     if full != n {
         // The leftover elements still draw their uniforms before the tail is recomputed.
         g.engine_mut().discard((n - full) as u64);
         let mut tail = [0f32; 16];
-        draw_u24(g, &mut tail);
-        blocks_f32(cap, route, &mut tail, mean, std);
+        draw_uniform(g, &mut tail, 24);
+        blocks_f32(cap, rule, route, &mut tail, mean, std);
         out[n - 16..].copy_from_slice(&tail);
     }
 }
 
 /// The float64 fill path (`out.len() >= 16`). Consumes twice the words of [`fill_f32`].
-pub(crate) fn fill_f64(g: &mut CpuGenerator, out: &mut [f64], mean: f64, std: f64, route: Route) {
+pub(crate) fn fill_f64(
+    g: &mut CpuGenerator,
+    out: &mut [f64],
+    mean: f64,
+    std: f64,
+    cap: Capability,
+    rule: NormalRule,
+    route: Route,
+) {
     let n = out.len();
     debug_assert!(n >= 16);
+    let fused = cap.fused() || rule.default_fused;
+    let blocks = |d: &mut [f64]| {
+        if fused {
+            blocks_f64_routed(route, d, mean, std);
+        } else {
+            for blk in d.chunks_exact_mut(16) {
+                block_f64::<false>(blk, mean, std);
+            }
+        }
+    };
     let full = n / 16 * 16;
     let mut draws = [0u64; CHUNK];
     for chunk in out[..full].chunks_mut(CHUNK) {
@@ -159,48 +250,134 @@ pub(crate) fn fill_f64(g: &mut CpuGenerator, out: &mut [f64], mean: f64, std: f6
         for (o, &x) in chunk.iter_mut().zip(w.iter()) {
             *o = u53(x);
         }
-        blocks_f64_routed(route, chunk, mean, std);
+        blocks(chunk);
     }
     if full != n {
         g.engine_mut().discard(2 * (n - full) as u64);
         let mut w = [0u64; 16];
         g.fill_u64(&mut w);
         let mut tail = w.map(u53);
-        blocks_f64_routed(route, &mut tail, mean, std);
+        blocks(&mut tail);
         out[n - 16..].copy_from_slice(&tail);
     }
 }
 
-/// The float16/bfloat16 fill path (`out.len() >= 16`): 16 fresh words per block, computed with the
-/// float32 block of `cap` and rounded. Consumes `16 * ceil(n / 16)` words.
+/// A reduced float type as the fill path sees it.
+struct Reduced<T> {
+    narrow: fn(f32) -> T,
+    widen: fn(T) -> f32,
+    digits: u32,
+}
+
+impl<T: Copy> Reduced<T> {
+    /// Rounds a float to the dtype and back (c10's `T(x)` used as a float).
+    fn round(&self, x: f32) -> f32 {
+        (self.widen)((self.narrow)(x))
+    }
+}
+
+/// One legacy reduced-type block (`normal_fill_16<T>` before 2.12) on 16 uniforms that are
+/// already dtype values, leaving float values that `narrow` turns into the outputs.
+///
+/// `u1 = T(1 - d)` is exact for 11- and 8-bit draws; theta is `2π` (double) times `u2`, rounded to
+/// the dtype through float.
+fn block_legacy<T: Copy>(
+    d: &mut [f32],
+    ty: &Reduced<T>,
+    typed_math: bool,
+    fused: bool,
+    mean_t: f32,
+    std_t: f32,
+) {
+    let r = |x: f32| ty.round(x);
+    let (lo, hi) = d.split_at_mut(8);
+    for (a, b) in lo.iter_mut().zip(hi.iter_mut()) {
+        let u1 = r(1.0 - *a);
+        let theta = r((TWO_PI_F64 * f64::from(*b)) as f32);
+        let (c, s) = (libm::cosf(theta), libm::sinf(theta));
+        if typed_math {
+            let lg = r(libm::logf(u1));
+            let radius = r(libm::sqrtf(r(-2.0 * lg)));
+            *a = r(r(r(radius * r(c)) * std_t) + mean_t);
+            *b = r(r(r(radius * r(s)) * std_t) + mean_t);
+        } else {
+            let radius = r(libm::sqrtf(-2.0 * libm::logf(u1)));
+            *a = affine(radius * c, std_t, mean_t, fused);
+            *b = affine(radius * s, std_t, mean_t, fused);
+        }
+    }
+}
+
+/// `x * s + m` in float, fused when `fused` (the compiler contracted it in the AVX2 build).
+fn affine(x: f32, s: f32, m: f32, fused: bool) -> f32 {
+    if fused {
+        affine_f32::<true>(x, s, m)
+    } else {
+        affine_f32::<false>(x, s, m)
+    }
+}
+
+/// The float16/bfloat16 fill path (`out.len() >= 16`), in the era's rule.
+///
+/// Consumes `n + (n % 16 != 0 ? 16 : 0)` words before 2.12 (every uniform first, as float32), and
+/// `16 * ceil(n / 16)` since (16 fresh words per block).
 fn fill_reduced<T: Copy>(
     g: &mut CpuGenerator,
     out: &mut [T],
     mean: f64,
     std: f64,
     cap: Capability,
+    rule: NormalRule,
+    reduced: ReducedNormal,
     route: Route,
-    narrow: fn(f32) -> T,
+    ty: &Reduced<T>,
 ) {
     let n = out.len();
     debug_assert!(n >= 16);
-    let (mean, std) = (mean as f32, std as f32);
+    let (mean_f, std_f) = (mean as f32, std as f32);
+    // c10 rounds double mean/std to the dtype through float.
+    let (mean_t, std_t) = (ty.round(mean_f), ty.round(std_f));
+    let fused = cap.fused();
+    let (digits, draw_all_first) = match reduced {
+        ReducedNormal::Legacy { .. } => (ty.digits, true),
+        ReducedNormal::Transitional | ReducedNormal::Current => (24, false),
+    };
+    let transform = |b: &mut [f32]| match reduced {
+        ReducedNormal::Legacy { typed_math } => {
+            for blk in b.chunks_exact_mut(16) {
+                block_legacy(blk, ty, typed_math, fused, mean_t, std_t);
+            }
+        }
+        ReducedNormal::Transitional => {
+            for blk in b.chunks_exact_mut(16) {
+                block_default_raw(blk);
+                for x in blk {
+                    *x = affine(*x, std_t, mean_t, fused);
+                }
+            }
+        }
+        ReducedNormal::Current => blocks_f32(cap, rule, route, b, mean_f, std_f),
+    };
     let full = n / 16 * 16;
     let mut buf = [0f32; CHUNK];
     for chunk in out[..full].chunks_mut(CHUNK) {
         let b = &mut buf[..chunk.len()];
-        draw_u24(g, b);
-        blocks_f32(cap, route, b, mean, std);
+        draw_uniform(g, b, digits);
+        transform(b);
         for (o, &v) in chunk.iter_mut().zip(b.iter()) {
-            *o = narrow(v);
+            *o = (ty.narrow)(v);
         }
     }
     if full != n {
+        if draw_all_first {
+            // The leftover elements drew their uniforms in the first pass.
+            g.engine_mut().discard((n - full) as u64);
+        }
         let mut tail = [0f32; 16];
-        draw_u24(g, &mut tail);
-        blocks_f32(cap, route, &mut tail, mean, std);
+        draw_uniform(g, &mut tail, digits);
+        transform(&mut tail);
         for (o, &v) in out[n - 16..].iter_mut().zip(tail.iter()) {
-            *o = narrow(v);
+            *o = (ty.narrow)(v);
         }
     }
 }
@@ -212,9 +389,15 @@ pub(crate) fn fill_f16(
     mean: f64,
     std: f64,
     cap: Capability,
+    rule: NormalRule,
     route: Route,
 ) {
-    fill_reduced(g, out, mean, std, cap, route, f32_to_f16);
+    let ty = Reduced {
+        narrow: f32_to_f16,
+        widen: crate::dtype::f16_to_f32,
+        digits: DType::Float16.digits().expect("float16 is a float dtype"),
+    };
+    fill_reduced(g, out, mean, std, cap, rule, rule.reduced.0, route, &ty);
 }
 
 /// The bfloat16 fill path.
@@ -224,9 +407,15 @@ pub(crate) fn fill_bf16(
     mean: f64,
     std: f64,
     cap: Capability,
+    rule: NormalRule,
     route: Route,
 ) {
-    fill_reduced(g, out, mean, std, cap, route, f32_to_bf16);
+    let ty = Reduced {
+        narrow: f32_to_bf16,
+        widen: crate::dtype::bf16_to_f32,
+        digits: DType::BFloat16.digits().expect("bfloat16 is a float dtype"),
+    };
+    fill_reduced(g, out, mean, std, cap, rule, rule.reduced.1, route, &ty);
 }
 
 /// One standard normal in double, from the cache or a fresh Box–Muller pair.
@@ -315,11 +504,15 @@ pub(crate) fn per_element_bf16(
 mod tests {
     use super::*;
 
+    fn latest() -> NormalRule {
+        NormalRule::of(Era::R4)
+    }
+
     fn bits(v: &[f32]) -> Vec<u32> {
         v.iter().map(|x| x.to_bits()).collect()
     }
 
-    /// torch.manual_seed(42); torch.randn(16) (cpu-rng.md section 14), both capabilities.
+    // torch.manual_seed(42); torch.randn(16) (cpu-rng.md section 14), both capabilities.
     #[test]
     fn randn16_seed42() {
         let avx2 = [
@@ -362,13 +555,13 @@ mod tests {
             for (cap, want) in [(Capability::Avx2, avx2), (Capability::Default, def)] {
                 let mut g = CpuGenerator::with_seed(42);
                 let mut out = [0f32; 16];
-                fill_f32(&mut g, &mut out, 0.0, 1.0, cap, route);
+                fill_f32(&mut g, &mut out, 0.0, 1.0, cap, latest(), route);
                 assert_eq!(bits(&out), want, "{cap} {route:?}");
             }
         }
     }
 
-    /// torch.manual_seed(42); torch.randn(17): elements 0, 1 and 16 (cpu-rng.md section 14).
+    // torch.manual_seed(42); torch.randn(17): elements 0, 1 and 16 (cpu-rng.md section 14).
     #[test]
     fn randn17_tail_is_recomputed() {
         for (cap, want) in [
@@ -377,7 +570,7 @@ mod tests {
         ] {
             let mut g = CpuGenerator::with_seed(42);
             let mut out = [0f32; 17];
-            fill_f32(&mut g, &mut out, 0.0, 1.0, cap, Route::detect());
+            fill_f32(&mut g, &mut out, 0.0, 1.0, cap, latest(), Route::detect());
             assert_eq!(
                 [out[0].to_bits(), out[1].to_bits(), out[16].to_bits()],
                 want,
@@ -388,7 +581,7 @@ mod tests {
         }
     }
 
-    /// torch.manual_seed(42); torch.randn(4) and torch.randn(2, dtype=torch.float64).
+    // torch.manual_seed(42); torch.randn(4) and torch.randn(2, dtype=torch.float64).
     #[test]
     fn per_element_path_and_cache() {
         let mut g = CpuGenerator::with_seed(42);
@@ -407,17 +600,17 @@ mod tests {
         );
     }
 
-    /// torch.manual_seed(42); torch.randn(16, dtype=torch.float64): elements 0 and 8.
+    // torch.manual_seed(42); torch.randn(16, dtype=torch.float64): elements 0 and 8.
     #[test]
     fn randn16_f64() {
         let mut g = CpuGenerator::with_seed(42);
         let mut out = [0f64; 16];
-        fill_f64(&mut g, &mut out, 0.0, 1.0, Route::detect());
+        fill_f64(&mut g, &mut out, 0.0, 1.0, Capability::Avx2, latest(), Route::detect());
         assert_eq!(out[0].to_bits(), 0x3fd3_2bee_22cc_b503);
         assert_eq!(out[8].to_bits(), 0x3fc6_3479_875e_ff86);
     }
 
-    /// torch.manual_seed(42); torch.randn(16, dtype=torch.bfloat16): first four.
+    // torch.manual_seed(42); torch.randn(16, dtype=torch.bfloat16): first four.
     #[test]
     fn randn16_bf16() {
         let mut g = CpuGenerator::with_seed(42);
@@ -428,6 +621,7 @@ mod tests {
             0.0,
             1.0,
             Capability::Avx2,
+            latest(),
             Route::detect(),
         );
         let got: Vec<u16> = out[..4].iter().map(|x| x.to_bits()).collect();
@@ -440,11 +634,11 @@ mod tests {
         for route in Route::available() {
             let mut g = CpuGenerator::with_seed(3);
             let mut a = vec![0f32; 1000];
-            fill_f32(&mut g, &mut a, 0.3, 1.7, Capability::Avx2, route);
+            fill_f32(&mut g, &mut a, 0.3, 1.7, Capability::Avx2, latest(), route);
             let mut b = vec![0f32; 1000];
-            fill_f32(&mut g, &mut b, 0.3, 1.7, Capability::Default, route);
+            fill_f32(&mut g, &mut b, 0.3, 1.7, Capability::Default, latest(), route);
             let mut c = vec![0f64; 100];
-            fill_f64(&mut g, &mut c, 0.3, 1.7, route);
+            fill_f64(&mut g, &mut c, 0.3, 1.7, Capability::Default, latest(), route);
             all.push((
                 bits(&a),
                 bits(&b),

@@ -1,22 +1,60 @@
 //! `uniform_` fill kernels (and so `rand`, `rand_like`, `nn.init.uniform_`).
 //!
 //! Mirrors: `aten/src/ATen/native/cpu/DistributionTemplates.h` (`uniform_kernel`) with
-//! `at::uniform_real_distribution` (`aten/src/ATen/core/DistributionsHelper.h`), PyTorch 2.13–2.15.
+//! `at::uniform_real_distribution` (`aten/src/ATen/core/DistributionsHelper.h`), PyTorch 2.0–2.15.
 //!
-//! Consumes: one `random()` per element for float32/float16/bfloat16 (low 24 bits), one
-//! `random64()` (two words, first high) per element for float64 (low 53 bits), in element order.
+//! Consumes: one `random()` per element for float32/float16/bfloat16, one `random64()` (two words,
+//! first high) per element for float64 (low 53 bits), in element order, in every release.
 //!
-//! Arithmetic: float32, float16 and bfloat16 compute in float with `a = f32(from)`,
-//! `d = f32(to) - a`, `v = x * d + a` (one fused rounding in the AVX2 build, two in the default
-//! build) and round `v` to the dtype; float64 computes the same in double. A value that lands on
-//! `to` (after rounding to the dtype) is replaced by `from`, so the interval stays half-open.
+//! Arithmetic since 2.12 ([`UniformRule::Current`]): float32, float16 and bfloat16 compute in float
+//! with `a = f32(from)`, `d = f32(to) - a`, `x` = the low 24 bits of the word times 2^-24,
+//! `v = x * d + a` (one fused rounding in the AVX2 build, two in the default build) and round `v`
+//! to the dtype; float64 computes the same in double. A value that lands on `to` (after rounding to
+//! the dtype) is replaced by `from`, so the interval stays half-open.
+//!
+//! Before 2.12 ([`UniformRule::Legacy`]) nothing is replaced, so `to` can come out (for bounds
+//! such as `(2^24, 2^24 + 2)`). float16 and bfloat16 then keep only the low 11 and 8 bits of the
+//! word (their `digits`) and compute with bounds rounded to the dtype first:
+//! `a = T(from)`, `d = T(T(to) - a)`, `v = x * d + a` in float (fused under AVX2), result `T(v)`.
 
 use half::{bf16, f16};
 
 use super::transform::{affine_f32, affine_f64, u24, u53};
 use super::{routed, Route};
-use crate::dtype::{f32_to_bf16, f32_to_f16};
+use crate::dtype::{f32_to_bf16, f32_to_f16, DType};
 use crate::generator::CpuGenerator;
+use crate::target::Era;
+
+/// How `uniform_` turns words into values in a release era (`version-eras.md` section 3.5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum UniformRule {
+    /// 2.0 – 2.11: no `to → from` replacement; float16/bfloat16 use 11/8-bit draws and bounds
+    /// rounded to the dtype.
+    Legacy,
+    /// 2.12 – 2.15: 24-bit draws for every float dtype but float64, opmath bounds, and the
+    /// `to → from` replacement for every float dtype.
+    Current,
+}
+
+impl UniformRule {
+    /// The rule of `era`.
+    pub(crate) fn of(era: Era) -> UniformRule {
+        if era >= Era::R3 {
+            UniformRule::Current
+        } else {
+            UniformRule::Legacy
+        }
+    }
+
+    /// The value that is replaced by `from`: `to` itself, or NaN (never equal) when the era does
+    /// not replace.
+    fn replaced<F: From<f32>>(self, to: F) -> F {
+        match self {
+            UniformRule::Current => to,
+            UniformRule::Legacy => F::from(f32::NAN),
+        }
+    }
+}
 
 /// Words drawn per block: large enough to amortise the engine, small enough for the stack.
 const BLOCK: usize = 1024;
@@ -55,18 +93,20 @@ pub(crate) fn fill_f32(
     to: f64,
     fused: bool,
     route: Route,
+    rule: UniformRule,
 ) {
     let a = from as f32;
     let b = to as f32;
     let d = b - a;
+    let replaced = rule.replaced(b);
     let mut words = [0u32; BLOCK];
     for chunk in out.chunks_mut(BLOCK) {
         let w = &mut words[..chunk.len()];
         g.fill_u32(w);
         if fused {
-            uniform_f32_fused_routed(route, w, chunk, a, d, b);
+            uniform_f32_fused_routed(route, w, chunk, a, d, replaced);
         } else {
-            uniform_f32_body::<false>(w, chunk, a, d, b);
+            uniform_f32_body::<false>(w, chunk, a, d, replaced);
         }
     }
 }
@@ -79,25 +119,38 @@ pub(crate) fn fill_f64(
     to: f64,
     fused: bool,
     route: Route,
+    rule: UniformRule,
 ) {
     let d = to - from;
+    let replaced = rule.replaced(to);
     let mut draws = [0u64; BLOCK / 2];
     for chunk in out.chunks_mut(BLOCK / 2) {
         let w = &mut draws[..chunk.len()];
         g.fill_u64(w);
         if fused {
-            uniform_f64_fused_routed(route, w, chunk, from, d, to);
+            uniform_f64_fused_routed(route, w, chunk, from, d, replaced);
         } else {
             for (o, &x) in chunk.iter_mut().zip(w.iter()) {
                 let v = affine_f64::<false>(u53(x), d, from);
-                *o = if v == to { from } else { v };
+                *o = if v == replaced { from } else { v };
             }
         }
     }
 }
 
-/// Shared body of the float16 and bfloat16 kernels: values in float, rounded by `narrow`, and
-/// compared with the rounded `to` (PyTorch compares in the dtype).
+/// A reduced float type as the kernels see it: its rounding from float, its widening back, and
+/// its `digits` (the legacy draw width).
+struct Reduced<T> {
+    narrow: fn(f32) -> T,
+    widen: fn(T) -> f32,
+    digits: u32,
+}
+
+/// Shared body of the float16 and bfloat16 kernels: values in float, rounded by `narrow`.
+///
+/// Both eras reuse the float32 body. A legacy `digits`-bit draw `(w & mask) * 2^-digits` equals
+/// the 24-bit draw of the word `(w & mask) << (24 - digits)`, so the words are shifted into place
+/// first; the legacy bounds are the dtype-rounded ones.
 fn fill_reduced<T: Copy + PartialEq>(
     g: &mut CpuGenerator,
     out: &mut [T],
@@ -105,29 +158,41 @@ fn fill_reduced<T: Copy + PartialEq>(
     to: f64,
     fused: bool,
     route: Route,
-    narrow: fn(f32) -> T,
-    widen: fn(T) -> f32,
+    rule: UniformRule,
+    ty: &Reduced<T>,
 ) {
-    let a = from as f32;
-    let b = to as f32;
-    let d = b - a;
-    let to_t = widen(narrow(b));
-    let from_t = narrow(a);
+    let round = |x: f32| (ty.widen)((ty.narrow)(x));
+    let (a, d, shift) = match rule {
+        UniformRule::Current => (from as f32, to as f32 - from as f32, None),
+        UniformRule::Legacy => {
+            let (a, b) = (round(from as f32), round(to as f32));
+            (a, round(b - a), Some(24 - ty.digits))
+        }
+    };
+    // PyTorch compares the rounded value with the rounded `to`.
+    let to_t = rule.replaced(round(to as f32));
+    let from_t = (ty.narrow)(from as f32);
     let mut words = [0u32; BLOCK];
     let mut vals = [0f32; BLOCK];
     for chunk in out.chunks_mut(BLOCK) {
         let n = chunk.len();
-        g.fill_u32(&mut words[..n]);
-        // `to` as float is never hit before rounding only if d > 0; the check below is on the
-        // rounded value, so pass an unreachable float `to` to the shared body.
+        let w = &mut words[..n];
+        g.fill_u32(w);
+        if let Some(shift) = shift {
+            let mask = (1u32 << ty.digits) - 1;
+            for x in w.iter_mut() {
+                *x = (*x & mask) << shift;
+            }
+        }
+        // The float body's own check would compare before rounding: give it a NaN `to`.
         if fused {
-            uniform_f32_fused_routed(route, &words[..n], &mut vals[..n], a, d, f32::NAN);
+            uniform_f32_fused_routed(route, w, &mut vals[..n], a, d, f32::NAN);
         } else {
-            uniform_f32_body::<false>(&words[..n], &mut vals[..n], a, d, f32::NAN);
+            uniform_f32_body::<false>(w, &mut vals[..n], a, d, f32::NAN);
         }
         for (o, &v) in chunk.iter_mut().zip(&vals[..n]) {
-            let r = narrow(v);
-            *o = if widen(r) == to_t { from_t } else { r };
+            let r = (ty.narrow)(v);
+            *o = if (ty.widen)(r) == to_t { from_t } else { r };
         }
     }
 }
@@ -140,10 +205,14 @@ pub(crate) fn fill_f16(
     to: f64,
     fused: bool,
     route: Route,
+    rule: UniformRule,
 ) {
-    fill_reduced(g, out, from, to, fused, route, f32_to_f16, |h| {
-        h.to_f32_const()
-    });
+    let ty = Reduced {
+        narrow: f32_to_f16,
+        widen: crate::dtype::f16_to_f32,
+        digits: DType::Float16.digits().expect("float16 is a float dtype"),
+    };
+    fill_reduced(g, out, from, to, fused, route, rule, &ty);
 }
 
 /// Fills `out` with bfloat16 `uniform_(from, to)` values.
@@ -154,25 +223,22 @@ pub(crate) fn fill_bf16(
     to: f64,
     fused: bool,
     route: Route,
+    rule: UniformRule,
 ) {
-    fill_reduced(
-        g,
-        out,
-        from,
-        to,
-        fused,
-        route,
-        f32_to_bf16,
-        crate::dtype::bf16_to_f32,
-    );
+    let ty = Reduced {
+        narrow: f32_to_bf16,
+        widen: crate::dtype::bf16_to_f32,
+        digits: DType::BFloat16.digits().expect("bfloat16 is a float dtype"),
+    };
+    fill_reduced(g, out, from, to, fused, route, rule, &ty);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// torch.manual_seed(42); torch.empty(6).uniform_(-b, b), b = 0.18257418583505536
-    /// (cpu-rng.md section 14), both capabilities.
+    // torch.manual_seed(42); torch.empty(6).uniform_(-b, b), b = 0.18257418583505536
+    // (cpu-rng.md section 14), both capabilities.
     #[test]
     fn kaiming_like_bounds_both_capabilities() {
         let b = 0.182_574_185_835_055_36;
@@ -196,7 +262,7 @@ mod tests {
             for (fused, want) in [(true, avx2), (false, def)] {
                 let mut g = CpuGenerator::with_seed(42);
                 let mut out = [0f32; 6];
-                fill_f32(&mut g, &mut out, -b, b, fused, route);
+                fill_f32(&mut g, &mut out, -b, b, fused, route, UniformRule::Current);
                 let got: Vec<u32> = out.iter().map(|x| x.to_bits()).collect();
                 assert_eq!(got, want, "fused {fused} route {route:?}");
             }
@@ -210,9 +276,9 @@ mod tests {
         for &route in &routes {
             let mut g = CpuGenerator::with_seed(7);
             let mut out = vec![0f32; 5000];
-            fill_f32(&mut g, &mut out, -0.123, 0.456, true, route);
+            fill_f32(&mut g, &mut out, -0.123, 0.456, true, route, UniformRule::Current);
             let mut out64 = vec![0f64; 3000];
-            fill_f64(&mut g, &mut out64, -0.123, 0.456, true, route);
+            fill_f64(&mut g, &mut out64, -0.123, 0.456, true, route, UniformRule::Current);
             results.push((
                 out.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
                 out64.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
@@ -227,7 +293,7 @@ mod tests {
         let mut g = CpuGenerator::with_seed(5);
         let mut out = vec![0f32; 1000];
         let lo = 16_777_216.0;
-        fill_f32(&mut g, &mut out, lo, lo + 2.0, true, Route::Portable);
+        fill_f32(&mut g, &mut out, lo, lo + 2.0, true, Route::Portable, UniformRule::Current);
         assert!(out.iter().all(|&v| v < (lo + 2.0) as f32));
     }
 }

@@ -182,11 +182,12 @@ pub(crate) fn fill_uniform(
     let (from, to) = check_uniform_bounds(op, data.dtype(), from, to)?;
     let fused = target.capability.fused();
     let route = Route::detect();
+    let rule = uniform::UniformRule::of(target.era);
     match data {
-        Storage::F32(v) => uniform::fill_f32(g, v, from, to, fused, route),
-        Storage::F64(v) => uniform::fill_f64(g, v, from, to, fused, route),
-        Storage::F16(v) => uniform::fill_f16(g, v, from, to, fused, route),
-        Storage::BF16(v) => uniform::fill_bf16(g, v, from, to, fused, route),
+        Storage::F32(v) => uniform::fill_f32(g, v, from, to, fused, route, rule),
+        Storage::F64(v) => uniform::fill_f64(g, v, from, to, fused, route, rule),
+        Storage::F16(v) => uniform::fill_f16(g, v, from, to, fused, route, rule),
+        Storage::BF16(v) => uniform::fill_bf16(g, v, from, to, fused, route, rule),
         other => {
             return Err(Error::arg(op, not_implemented("uniform_kernel_cpu", other.dtype())));
         }
@@ -214,11 +215,12 @@ pub(crate) fn fill_normal(
     let cap = target.capability;
     let fused = cap.fused();
     let route = Route::detect();
+    let rule = normal::NormalRule::of(target.era);
     match data {
-        Storage::F32(v) if fill_path => normal::fill_f32(g, v, mean, std, cap, route),
-        Storage::F64(v) if fill_path => normal::fill_f64(g, v, mean, std, route),
-        Storage::F16(v) if fill_path => normal::fill_f16(g, v, mean, std, cap, route),
-        Storage::BF16(v) if fill_path => normal::fill_bf16(g, v, mean, std, cap, route),
+        Storage::F32(v) if fill_path => normal::fill_f32(g, v, mean, std, cap, rule, route),
+        Storage::F64(v) if fill_path => normal::fill_f64(g, v, mean, std, cap, rule, route),
+        Storage::F16(v) if fill_path => normal::fill_f16(g, v, mean, std, cap, rule, route),
+        Storage::BF16(v) if fill_path => normal::fill_bf16(g, v, mean, std, cap, rule, route),
         Storage::F32(v) => normal::per_element_f32(g, v, mean, std, fused),
         Storage::F64(v) => normal::per_element_f64(g, v, mean, std, fused),
         Storage::F16(v) => normal::per_element_f16(g, v, mean, std, fused),
