@@ -127,6 +127,49 @@ def fan_cases():
     return c.cases
 
 
+TRUNC_PARAMS = (
+    # (label, mean, std, a, b): p > 0.3 takes normal proposals, p <= 0.3 uniform ones.
+    ("default", 0.0, 1.0, -2.0, 2.0),
+    ("std0p02", 0.0, 0.02, -2.0, 2.0),
+    ("mean0p3_std1p7_m1_2", 0.3, 1.7, -1.0, 2.0),
+    ("m0p5_0p5", 0.0, 1.0, -0.5, 0.5),          # p = 0.38: normal proposals, several rounds
+    ("m0p1_0p1", 0.0, 1.0, -0.1, 0.1),          # p = 0.08: uniform proposals
+    ("0p5_1p2", 0.0, 1.0, 0.5, 1.2),            # p = 0.19, mode at a
+    ("2_3", 0.0, 1.0, 2.0, 3.0),                # p = 0.021, a tail
+    ("mean5_m1_1", 5.0, 1.0, -1.0, 1.0),        # far from the mean: p ~ 1e-9, warns
+)
+
+
+def trunc_cases():
+    c = CaseList()
+    for label, mean, std, a, b in TRUNC_PARAMS:
+        params = dict(mean=mean, std=std, a=a, b=b)
+        for dtype in FLOATS:
+            for size in ([20], [4, 3], [1000], [3, 5, 7]):
+                c.add(f"trunc_normal_{dtype}_{shape_tok(size)}_{label}_seed0",
+                      [seed(0), init("trunc_normal_", size, dtype, **params), rand([3])])
+        c.add(f"trunc_normal_float32_40x30_perm10_{label}_seed1",
+              [seed(1), init("trunc_normal_", [40, 30], "float32", permute=[1, 0], **params)])
+        c.add(f"trunc_normal_float32_20x30_{label}_generator_seed5",
+              [seed(5), step("manual_seed", "g", seed=5),
+               init("trunc_normal_", [20, 30], "float32", gen="g", **params), rand([4])])
+    # Many elements and seeds in the uniform branch, where a decision can hinge on the last bit of
+    # PyTorch's log.
+    for s in range(4):
+        for label, a, b in (("m0p1_0p1", -0.1, 0.1), ("2_3", 2.0, 3.0)):
+            for dtype in ("float32", "float64"):
+                c.add(f"trunc_normal_{dtype}_100000_{label}_seed{s}",
+                      [seed(s), init("trunc_normal_", [100000], dtype, a=a, b=b)], AVX2)
+    c.add("trunc_normal_float32_1000_std_m1_seed0",
+          [seed(0), init("trunc_normal_", [1000], "float32", std=-1.0)])
+    # Small tensors use the per-element normal path and its cache.
+    for n in (1, 5, 7, 12, 15, 16, 17):
+        c.add(f"trunc_normal_float32_{n}_m0p5_0p5_then_randn3_seed2",
+              [seed(2), init("trunc_normal_", [n], "float32", a=-0.5, b=0.5),
+               randn([3], "float64")])
+    return c.cases
+
+
 def error_cases():
     c = CaseList()
 
@@ -162,6 +205,12 @@ def error_cases():
     rejected("init_constant_int8_200", init("constant_", [4], "int8", val=200.0))
     rejected("init_constant_int64_inf", init("constant_", [4], "int64", val="inf"))
     rejected("init_constant_uint8_m1", init("constant_", [4], "uint8", val=-1.0))
+    rejected("trunc_normal_std_0", init("trunc_normal_", [4], std=0.0))
+    rejected("trunc_normal_a_gt_b", init("trunc_normal_", [4], a=1.0, b=-1.0))
+    rejected("trunc_normal_int64", init("trunc_normal_", [4], "int64"))
+    rejected("trunc_normal_int64_uniform_branch", init("trunc_normal_", [4], "int64", a=2.0, b=3.0))
+    rejected("trunc_normal_b_inf_uniform_branch", init("trunc_normal_", [4], a=3.0, b="inf"))
+    rejected("trunc_normal_float16_b_1e5", init("trunc_normal_", [4], "float16", a=3.0, b=1e5))
     rejected("init_eye_1d", init("eye_", [4]))
     rejected("init_eye_3d", init("eye_", [2, 2, 2]))
     rejected("init_dirac_2d", init("dirac_", [4, 4]))
@@ -176,4 +225,5 @@ def files():
         "init_basic.json": basic_cases(),
         "init_fans.json": fan_cases(),
         "init_errors.json": error_cases(),
+        "init_trunc.json": trunc_cases(),
     }

@@ -5,6 +5,7 @@
 //! drawn.
 
 use super::buf::{row_major, Buf, Elem};
+use super::trunc::{self, TruncAlgorithm};
 use super::{calculate_fan_in_and_fan_out, calculate_gain, FanMode};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
@@ -32,6 +33,17 @@ pub enum InitCall {
         mean: f64,
         /// Standard deviation.
         std: f64,
+    },
+    /// `trunc_normal_(t, mean=0.0, std=1.0, a=-2.0, b=2.0)`.
+    TruncNormal {
+        /// Mean.
+        mean: f64,
+        /// Standard deviation.
+        std: f64,
+        /// Lower truncation bound.
+        a: f64,
+        /// Upper truncation bound.
+        b: f64,
     },
     /// `constant_(t, val)`.
     Constant {
@@ -119,6 +131,19 @@ pub enum Sampling {
         /// Standard deviation (double).
         std: f64,
     },
+    /// `trunc_normal_`: the algorithm of the target's release, with its derived parameters.
+    TruncNormal {
+        /// Mean (double).
+        mean: f64,
+        /// Standard deviation (double).
+        std: f64,
+        /// Lower bound (double).
+        a: f64,
+        /// Upper bound (double).
+        b: f64,
+        /// The algorithm and what it derived.
+        algorithm: TruncAlgorithm,
+    },
     /// `t.fill_(value)`.
     Fill {
         /// The fill value (double; converted to the dtype).
@@ -186,6 +211,7 @@ impl InitCall {
         match self {
             InitCall::Uniform { .. } => "nn.init.uniform_",
             InitCall::Normal { .. } => "nn.init.normal_",
+            InitCall::TruncNormal { .. } => "nn.init.trunc_normal_",
             InitCall::Constant { .. } => "nn.init.constant_",
             InitCall::Ones => "nn.init.ones_",
             InitCall::Zeros => "nn.init.zeros_",
@@ -218,7 +244,7 @@ impl InitCall {
     /// What `torch/nn/init.py` raises: fewer than 2 dimensions for fan-based functions, a bad
     /// mode or nonlinearity, a zero `fan_in + fan_out` (Python's `ZeroDivisionError`), the
     /// dimension checks of `eye_` and `dirac_`, `dirac_`'s groups.
-    pub fn plan(&self, shape: &[usize], dtype: DType) -> Result<Plan> {
+    pub fn plan(&self, shape: &[usize], dtype: DType, target: Target) -> Result<Plan> {
         let op = self.op_name();
         let mut q = Vec::new();
         let sampling = match self {
@@ -227,6 +253,9 @@ impl InitCall {
                 mean: *mean,
                 std: *std,
             },
+            InitCall::TruncNormal { mean, std, a, b } => {
+                trunc_plan(dtype, (*mean, *std, *a, *b), target, &mut q)?
+            }
             InitCall::Constant { val } => Sampling::Fill { value: *val },
             InitCall::Ones => Sampling::Fill { value: 1.0 },
             InitCall::Zeros => Sampling::Fill { value: 0.0 },
@@ -328,7 +357,7 @@ impl InitCall {
     }
 
     fn run(&self, g: &mut CpuGenerator, buf: &mut Buf<'_>, target: Target) -> Result<()> {
-        let plan = self.plan(&buf.shape, buf.dtype())?;
+        let plan = self.plan(&buf.shape, buf.dtype(), target)?;
         let op = self.op_name();
         match plan.sampling {
             Sampling::Nothing => Ok(()),
@@ -336,6 +365,21 @@ impl InitCall {
             Sampling::Normal { mean, std } => {
                 ops::fill_normal(g, op, buf.data, buf.contiguous, mean, std, target)
             }
+            Sampling::TruncNormal {
+                mean,
+                std,
+                a,
+                b,
+                algorithm,
+            } => trunc::run(
+                g,
+                buf.data,
+                buf.contiguous,
+                (mean, std),
+                algorithm,
+                (a, b),
+                target,
+            ),
             Sampling::Fill { value } => {
                 let e = Elem::of(op, buf.dtype(), value)?;
                 buf.fill(e);
@@ -371,6 +415,61 @@ impl InitCall {
             }
         }
     }
+}
+
+/// `trunc_normal_`'s Python-level derivation for the target's release.
+fn trunc_plan(
+    dtype: DType,
+    (mean, std, a, b): (f64, f64, f64, f64),
+    target: Target,
+    q: &mut Vec<Quantity>,
+) -> Result<Sampling> {
+    let (algorithm, cdf_a, cdf_b) = trunc::algorithm(dtype, (mean, std, a, b), target.era)?;
+    q.push(float(
+        "ncdf_a",
+        "(1 + erf((a - mean) / std / sqrt(2))) / 2",
+        cdf_a,
+    ));
+    q.push(float(
+        "ncdf_b",
+        "(1 + erf((b - mean) / std / sqrt(2))) / 2",
+        cdf_b,
+    ));
+    match algorithm {
+        TruncAlgorithm::InverseCdf { from, to, scale } => {
+            q.push(float("from", "2 * ncdf_a - 1", from));
+            q.push(float("to", "2 * ncdf_b - 1", to));
+            q.push(float("scale", "std * sqrt(2)", scale));
+        }
+        TruncAlgorithm::RejectNormal { lo, hi } => {
+            q.push(float(
+                "p",
+                "ncdf_b - ncdf_a (> 0.3: normal proposals)",
+                cdf_b - cdf_a,
+            ));
+            q.push(float("lo", "a rounded to the dtype", lo));
+            q.push(float("hi", "b rounded to the dtype", hi));
+        }
+        TruncAlgorithm::RejectUniform { log_peak } => {
+            q.push(float(
+                "p",
+                "ncdf_b - ncdf_a (<= 0.3: uniform proposals)",
+                cdf_b - cdf_a,
+            ));
+            q.push(float(
+                "log_peak",
+                "-0.5 * ((max(a, min(mean, b)) - mean) / std)^2",
+                log_peak,
+            ));
+        }
+    }
+    Ok(Sampling::TruncNormal {
+        mean,
+        std,
+        a,
+        b,
+        algorithm,
+    })
 }
 
 /// `xavier_uniform_` / `xavier_normal_`: `std = gain * sqrt(2 / (fan_in + fan_out))`.
@@ -462,7 +561,7 @@ mod tests {
     #[test]
     fn xavier_bound_and_zero_fans() {
         let p = InitCall::XavierUniform { gain: 1.0 }
-            .plan(&[3, 5], DType::Float32)
+            .plan(&[3, 5], DType::Float32, Target::default())
             .unwrap();
         let Sampling::Uniform { to, .. } = p.sampling else {
             panic!("uniform")
@@ -472,10 +571,10 @@ mod tests {
             (3f64.sqrt() * (2.0f64 / 8.0).sqrt()).to_bits()
         );
         assert!(InitCall::XavierUniform { gain: 1.0 }
-            .plan(&[0, 0], DType::Float32)
+            .plan(&[0, 0], DType::Float32, Target::default())
             .is_err());
         assert!(InitCall::XavierNormal { gain: 1.0 }
-            .plan(&[5], DType::Float32)
+            .plan(&[5], DType::Float32, Target::default())
             .is_err());
     }
 
@@ -502,9 +601,11 @@ mod tests {
             .unwrap();
         assert_eq!(e.bits(), [1, 0, 0, 0, 1, 0]);
         assert!(InitCall::Dirac { groups: 4 }
-            .plan(&[6, 2, 3], DType::Float32)
+            .plan(&[6, 2, 3], DType::Float32, Target::default())
             .is_err());
-        assert!(InitCall::Eye.plan(&[6, 2, 3], DType::Float32).is_err());
+        assert!(InitCall::Eye
+            .plan(&[6, 2, 3], DType::Float32, Target::default())
+            .is_err());
         assert_eq!(g, CpuGenerator::with_seed(0));
     }
 

@@ -8,8 +8,10 @@
 
 mod buf;
 mod call;
+mod trunc;
 
 pub use call::{InitCall, Number, Plan, Quantity, Sampling};
+pub use trunc::TruncAlgorithm;
 
 use crate::error::{Error, Result};
 use crate::generator::CpuGenerator;
@@ -371,6 +373,28 @@ pub fn kaiming_normal_(
         nonlinearity: nonlinearity.to_string(),
     }
     .apply(g, t, target)
+}
+
+/// `torch.nn.init.trunc_normal_(t, mean, std, a, b)`: the inverse-CDF chain before 2.12
+/// (`target.era < Era::R3`), rejection sampling from 2.12.
+///
+/// Consumes: before 2.12 one `uniform_` over the tensor. From 2.12, with `p > 0.3` one full-tensor
+/// `normal_` per round (the first, then one per redraw round); else two full-tensor `uniform_`s per
+/// round (candidates, then acceptance uniforms).
+///
+/// # Errors
+/// `std = 0` (Python's `ZeroDivisionError`), the kernels' checks (`std < 0`, `a > b`, bounds outside
+/// the dtype), a non-float dtype, or no acceptance after 100000 rounds.
+pub fn trunc_normal_(
+    g: &mut CpuGenerator,
+    t: &mut Tensor,
+    mean: f64,
+    std: f64,
+    a: f64,
+    b: f64,
+    target: Target,
+) -> Result<()> {
+    InitCall::TruncNormal { mean, std, a, b }.apply(g, t, target)
 }
 
 #[cfg(test)]

@@ -30,6 +30,8 @@ KAIMING = {"a": ("float", 0.0), "mode": ("str", "fan_in"), "nonlinearity": ("str
 OPS = {
     "nn.init.uniform_": _op("uniform_", {"a": ("float", 0.0), "b": ("float", 1.0)}),
     "nn.init.normal_": _op("normal_", {"mean": ("float", 0.0), "std": ("float", 1.0)}),
+    "nn.init.trunc_normal_": _op("trunc_normal_", {"mean": ("float", 0.0), "std": ("float", 1.0),
+                                                   "a": ("float", -2.0), "b": ("float", 2.0)}),
     "nn.init.constant_": _op("constant_", {"val": ("float", REQUIRED)}, generator=False),
     "nn.init.ones_": _op("ones_", {}, generator=False),
     "nn.init.zeros_": _op("zeros_", {}, generator=False),

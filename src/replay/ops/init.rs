@@ -51,6 +51,12 @@ fn call_of(name: &str, f: &mut Fields<'_>) -> Option<Result<InitCall>> {
                 mean: f.opt_f64("mean", 0.0)?,
                 std: f.opt_f64("std", 1.0)?,
             },
+            "nn.init.trunc_normal_" => InitCall::TruncNormal {
+                mean: f.opt_f64("mean", 0.0)?,
+                std: f.opt_f64("std", 1.0)?,
+                a: f.opt_f64("a", -2.0)?,
+                b: f.opt_f64("b", 2.0)?,
+            },
             "nn.init.constant_" => InitCall::Constant {
                 val: f.req_f64("val")?,
             },

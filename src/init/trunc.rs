@@ -1,0 +1,385 @@
+//! `nn.init.trunc_normal_`: the two algorithms PyTorch has used.
+//!
+//! Mirrors: `torch/nn/init.py`, `_no_grad_trunc_normal_` (2.12+ rejection sampling; before 2.12 the
+//! inverse-CDF chain), and the elementwise kernels it calls (`sub_`, `div_`, `pow_`, `mul_`, `log_`,
+//! `gt`, `where`, `erfinv_`, `add_`, `clamp_`), which round once per op in the tensor's dtype.
+
+use crate::dtype::{bf16_to_f32, f16_to_f32, f32_to_bf16, f32_to_f16, DType};
+use crate::error::{Error, Result};
+use crate::generator::CpuGenerator;
+use crate::math::{libm, special};
+use crate::ops;
+use crate::target::{Era, Target};
+use crate::tensor::Storage;
+
+/// Which algorithm `trunc_normal_` runs, with the parameters it derived in Python.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum TruncAlgorithm {
+    /// Before 2.12: `uniform_(2l−1, 2u−1)`, `erfinv_`, `mul_(std·√2)`, `add_(mean)`,
+    /// `clamp_(a, b)`.
+    InverseCdf {
+        /// `2·ncdf((a−mean)/std) − 1`.
+        from: f64,
+        /// `2·ncdf((b−mean)/std) − 1`.
+        to: f64,
+        /// `std * sqrt(2.0)`.
+        scale: f64,
+    },
+    /// 2.12+, `p > 0.3`: whole-tensor `normal_(mean, std)` rounds, each rejected element taking
+    /// the next round's value, until every element lies in `[lo, hi]`.
+    RejectNormal {
+        /// `a` rounded to the dtype.
+        lo: f64,
+        /// `b` rounded to the dtype.
+        hi: f64,
+    },
+    /// 2.12+, `p ≤ 0.3`: uniform proposals on `[a, b]` accepted when `log(U) ≤ log_pdf − log_peak`.
+    RejectUniform {
+        /// `-0.5 * ((mode − mean) / std)**2`, `mode = max(a, min(mean, b))`.
+        log_peak: f64,
+    },
+}
+
+/// Python's `norm_cdf(x) = (1 + erf(x / sqrt(2))) / 2`.
+pub(crate) fn norm_cdf(x: f64) -> f64 {
+    // Python's order of operations, not `f64::midpoint`.
+    #[allow(clippy::manual_midpoint)]
+    let v = (1.0 + special::erf(x / 2f64.sqrt())) / 2.0;
+    v
+}
+
+/// The most rounds torch-rng runs before giving up (PyTorch would loop for ever).
+const MAX_ROUNDS: usize = 100_000;
+
+fn element(s: &Storage, i: usize) -> f64 {
+    match s {
+        Storage::F32(v) => f64::from(v[i]),
+        Storage::F64(v) => v[i],
+        Storage::F16(v) => f64::from(f16_to_f32(v[i])),
+        Storage::BF16(v) => f64::from(bf16_to_f32(v[i])),
+        _ => f64::NAN,
+    }
+}
+
+fn copy_element(dst: &mut Storage, src: &Storage, i: usize) {
+    match (dst, src) {
+        (Storage::F32(d), Storage::F32(s)) => d[i] = s[i],
+        (Storage::F64(d), Storage::F64(s)) => d[i] = s[i],
+        (Storage::F16(d), Storage::F16(s)) => d[i] = s[i],
+        (Storage::BF16(d), Storage::BF16(s)) => d[i] = s[i],
+        _ => {}
+    }
+}
+
+fn len(s: &Storage) -> usize {
+    match s {
+        Storage::F32(v) => v.len(),
+        Storage::F64(v) => v.len(),
+        Storage::F16(v) => v.len(),
+        Storage::BF16(v) => v.len(),
+        _ => 0,
+    }
+}
+
+/// Rounds a float result to the storage's dtype (identity for float32).
+fn round_to(dtype: DType) -> fn(f32) -> f32 {
+    match dtype {
+        DType::Float16 => |x| f16_to_f32(f32_to_f16(x)),
+        DType::BFloat16 => |x| bf16_to_f32(f32_to_bf16(x)),
+        _ => |x| x,
+    }
+}
+
+/// `tensor.new_tensor(v).item()`: `v` rounded to the dtype, as a double.
+pub(crate) fn rounded_scalar(dtype: DType, v: f64) -> f64 {
+    match dtype {
+        DType::Float64 => v,
+        d => f64::from(round_to(d)(v as f32)),
+    }
+}
+
+/// Runs `trunc_normal_` on `data` (memory order; `contiguous` decides the `normal_` path).
+pub(crate) fn run(
+    g: &mut CpuGenerator,
+    data: &mut Storage,
+    contiguous: bool,
+    (mean, std): (f64, f64),
+    algorithm: TruncAlgorithm,
+    (a, b): (f64, f64),
+    target: Target,
+) -> Result<()> {
+    const OP: &str = "nn.init.trunc_normal_";
+    let dtype = data.dtype();
+    if !dtype.is_float() {
+        // The first kernel PyTorch calls rejects the dtype.
+        return match algorithm {
+            TruncAlgorithm::RejectNormal { .. } => {
+                ops::fill_normal(g, OP, data, contiguous, mean, std, target)
+            }
+            _ => ops::fill_uniform(g, OP, data, 0.0, 1.0, target),
+        };
+    }
+    match algorithm {
+        TruncAlgorithm::RejectNormal { lo, hi } => {
+            ops::fill_normal(g, OP, data, contiguous, mean, std, target)?;
+            let n = len(data);
+            for _ in 0..MAX_ROUNDS {
+                let bad: Vec<usize> = (0..n)
+                    .filter(|&i| {
+                        let v = element(data, i);
+                        v < lo || v > hi
+                    })
+                    .collect();
+                if bad.is_empty() {
+                    return Ok(());
+                }
+                let mut fresh = Storage::zeros(dtype, n);
+                ops::fill_normal(g, OP, &mut fresh, contiguous, mean, std, target)?;
+                for i in bad {
+                    copy_element(data, &fresh, i);
+                }
+            }
+            Err(too_many_rounds())
+        }
+        TruncAlgorithm::RejectUniform { log_peak } => {
+            reject_uniform(g, data, (mean, std, log_peak), (a, b), target)
+        }
+        TruncAlgorithm::InverseCdf { from, to, scale } => {
+            ops::fill_uniform(g, OP, data, from, to, target)?;
+            inverse_cdf_tail(data, scale, mean, (a, b));
+            Ok(())
+        }
+    }
+}
+
+fn too_many_rounds() -> Error {
+    Error::arg(
+        "nn.init.trunc_normal_",
+        format!("no sample accepted after {MAX_ROUNDS} rounds (PyTorch would loop for ever)"),
+    )
+}
+
+/// The log-density chain of the uniform branch, one rounding per op:
+/// `((((x − m) / s) ** 2) * −0.5) − lp`.
+fn log_pdf_f32(x: f32, m: f32, s: f32, lp: f32, round: fn(f32) -> f32) -> f32 {
+    let d = round(x - m);
+    let q = round(d / s);
+    let sq = round(q * q);
+    let h = round(sq * -0.5);
+    round(h - lp)
+}
+
+fn log_pdf_f64(x: f64, m: f64, s: f64, lp: f64) -> f64 {
+    let q = (x - m) / s;
+    q * q * -0.5 - lp
+}
+
+/// `log_` of the acceptance uniforms. PyTorch's float kernel is MKL's `vsLn`/`vdLn`; glibc's
+/// `logf`/`log` differ from it on 15372 of the 2^24 float32 uniforms, by one ulp, which changes an
+/// accept/reject decision only if the log-density lands on that ulp.
+fn log_of(x: f64, dtype: DType) -> f64 {
+    match dtype {
+        DType::Float64 => libm::log(x),
+        d => f64::from(round_to(d)(libm::logf(x as f32))),
+    }
+}
+
+/// The uniform-proposal branch of the 2.12+ sampler.
+fn reject_uniform(
+    g: &mut CpuGenerator,
+    data: &mut Storage,
+    (mean, std, log_peak): (f64, f64, f64),
+    (a, b): (f64, f64),
+    target: Target,
+) -> Result<()> {
+    const OP: &str = "nn.init.trunc_normal_";
+    let dtype = data.dtype();
+    let n = len(data);
+    let round = round_to(dtype);
+    let (m, s, lp) = (mean as f32, std as f32, log_peak as f32);
+    let log_pdf = |x: f64| -> f64 {
+        match dtype {
+            DType::Float64 => log_pdf_f64(x, mean, std, log_peak),
+            _ => f64::from(log_pdf_f32(x as f32, m, s, lp, round)),
+        }
+    };
+    ops::fill_uniform(g, OP, data, a, b, target)?;
+    let mut accept = Storage::zeros(dtype, n);
+    ops::fill_uniform(g, OP, &mut accept, 0.0, 1.0, target)?;
+    let mut pending: Vec<bool> = (0..n)
+        .map(|i| log_of(element(&accept, i), dtype) > log_pdf(element(data, i)))
+        .collect();
+    let mut candidates = Storage::zeros(dtype, n);
+    for _ in 0..MAX_ROUNDS {
+        if !pending.iter().any(|&p| p) {
+            return Ok(());
+        }
+        ops::fill_uniform(g, OP, &mut candidates, a, b, target)?;
+        for (i, &p) in pending.iter().enumerate() {
+            if p {
+                copy_element(data, &candidates, i);
+            }
+        }
+        ops::fill_uniform(g, OP, &mut accept, 0.0, 1.0, target)?;
+        for (i, p) in pending.iter_mut().enumerate() {
+            if *p {
+                *p = log_of(element(&accept, i), dtype) > log_pdf(element(&candidates, i));
+            }
+        }
+    }
+    Err(too_many_rounds())
+}
+
+/// `erfinv_()`, `mul_(scale)`, `add_(mean)`, `clamp_(a, b)` in the tensor's dtype.
+fn inverse_cdf_tail(data: &mut Storage, scale: f64, mean: f64, (a, b): (f64, f64)) {
+    match data {
+        Storage::F64(v) => {
+            for x in v.iter_mut() {
+                let y = special::erfinv(*x) * scale + mean;
+                *x = clamp(y, a, b);
+            }
+        }
+        Storage::F32(v) => tail_f32(v, |x| x, |x| x, scale, mean, (a, b)),
+        Storage::F16(v) => tail_f32(v, f16_to_f32, f32_to_f16, scale, mean, (a, b)),
+        Storage::BF16(v) => tail_f32(v, bf16_to_f32, f32_to_bf16, scale, mean, (a, b)),
+        _ => {}
+    }
+}
+
+fn tail_f32<T: Copy>(
+    v: &mut [T],
+    widen: fn(T) -> f32,
+    narrow: fn(f32) -> T,
+    scale: f64,
+    mean: f64,
+    (a, b): (f64, f64),
+) {
+    let r = |x: f32| widen(narrow(x));
+    let (s, m, lo, hi) = (scale as f32, mean as f32, r(a as f32), r(b as f32));
+    for x in v.iter_mut() {
+        let e = r(special::erfinv(f64::from(widen(*x))) as f32);
+        let y = r(r(e * s) + m);
+        *x = narrow(clamp(y, lo, hi));
+    }
+}
+
+/// `clamp_(min=lo, max=hi)`: NaN stays NaN.
+fn clamp<F: PartialOrd + Copy>(x: F, lo: F, hi: F) -> F {
+    if x.partial_cmp(&x).is_none() {
+        return x;
+    }
+    let y = if x < lo { lo } else { x };
+    if y > hi {
+        hi
+    } else {
+        y
+    }
+}
+
+/// Derives the algorithm and its Python-level parameters, checking what Python checks.
+pub(crate) fn algorithm(
+    dtype: DType,
+    (mean, std, a, b): (f64, f64, f64, f64),
+    era: Era,
+) -> Result<(TruncAlgorithm, f64, f64)> {
+    if std == 0.0 {
+        return Err(Error::arg(
+            "nn.init.trunc_normal_",
+            "float division by zero (std = 0)",
+        ));
+    }
+    let cdf_a = norm_cdf((a - mean) / std);
+    let cdf_b = norm_cdf((b - mean) / std);
+    if era < Era::R3 {
+        let from = 2.0 * cdf_a - 1.0;
+        let to = 2.0 * cdf_b - 1.0;
+        return Ok((
+            TruncAlgorithm::InverseCdf {
+                from,
+                to,
+                scale: std * 2f64.sqrt(),
+            },
+            cdf_a,
+            cdf_b,
+        ));
+    }
+    let p = cdf_b - cdf_a;
+    if p > 0.3 {
+        let lo = rounded_scalar(dtype, a);
+        let hi = rounded_scalar(dtype, b);
+        Ok((TruncAlgorithm::RejectNormal { lo, hi }, cdf_a, cdf_b))
+    } else {
+        let mode = a.max(mean.min(b));
+        let z = (mode - mean) / std;
+        Ok((
+            TruncAlgorithm::RejectUniform {
+                log_peak: -0.5 * (z * z),
+            },
+            cdf_a,
+            cdf_b,
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_take_the_normal_branch() {
+        let (alg, l, u) = algorithm(DType::Float32, (0.0, 1.0, -2.0, 2.0), Era::R4).unwrap();
+        assert!(matches!(alg, TruncAlgorithm::RejectNormal { lo, hi } if lo == -2.0 && hi == 2.0));
+        assert!(u - l > 0.95);
+        let (alg, _, _) = algorithm(DType::Float32, (0.0, 1.0, -2.0, 2.0), Era::L1).unwrap();
+        let TruncAlgorithm::InverseCdf { from, .. } = alg else {
+            panic!("inverse cdf")
+        };
+        // init.md 4.11: 2l-1 rounds to float32 0xbf745a18
+        assert_eq!((from as f32).to_bits(), 0xbf74_5a18);
+        assert!(algorithm(DType::Float32, (0.0, 0.0, -2.0, 2.0), Era::R4).is_err());
+    }
+
+    #[test]
+    fn seed0_std0p02_vectors() {
+        use crate::target::Capability::{Avx2, Default};
+
+        // init.md section 9, vector 12: trunc_normal_(empty(20), std=0.02), seed 0
+        let run_it = |era: Era, cap: crate::target::Capability| {
+            let mut g = CpuGenerator::with_seed(0);
+            let mut s = Storage::zeros(DType::Float32, 20);
+            let (alg, _, _) = algorithm(DType::Float32, (0.0, 0.02, -2.0, 2.0), era).unwrap();
+            let target = Target {
+                capability: cap,
+                era,
+            };
+            run(&mut g, &mut s, true, (0.0, 0.02), alg, (-2.0, 2.0), target).unwrap();
+            match s {
+                Storage::F32(v) => v[..6].iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+                _ => unreachable!(),
+            }
+        };
+        let b = [
+            0xbcb8_7525,
+            0xbcbc_cd7d,
+            0xbba4_381c,
+            0xbc0e_2c64,
+            0x3c44_3a4b,
+            0xbcfe_c96a,
+        ];
+        assert_eq!(run_it(Era::R4, Avx2), b);
+        let mut d = b;
+        d[3] = 0xbc0e_2c65;
+        assert_eq!(run_it(Era::R4, Default), d);
+        let a = [
+            0xb944_c926,
+            0x3c70_30c6,
+            0xbcdd_3718,
+            0xbcb6_fbd6,
+            0xbc24_e0da,
+            0x3be0_9365,
+        ];
+        assert_eq!(run_it(Era::L1, Avx2), a);
+        assert_eq!(run_it(Era::L1, Default), a);
+    }
+}
