@@ -12,6 +12,10 @@
 // FMA, hence `#[inline(always)]` on them and on the helpers they call.
 #![allow(clippy::inline_always)]
 
+pub mod bernoulli;
+pub mod continuous;
+pub mod ints;
+pub mod multinomial;
 pub mod normal;
 pub mod perm;
 pub mod transform;

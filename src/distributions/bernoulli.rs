@@ -1,0 +1,98 @@
+//! Bernoulli draws: scalar `p` (per element, or the legacy MKL MCG31 stream) and tensor `p`.
+//!
+//! Mirrors: `at::bernoulli_distribution` (`aten/src/ATen/core/DistributionsHelper.h`),
+//! `bernoulli_kernel` (`aten/src/ATen/native/cpu/DistributionTemplates.h`) and, for 2.0–2.6, the
+//! MKL `bernoulli_scalar_kernel` of `aten/src/ATen/native/cpu/DistributionKernels.cpp`.
+//!
+//! * Scalar `p`, 2.7+: `u53 < p` per element. Consumes: one `random64()` per element, whatever
+//!   `p` (0 and 1 included).
+//! * Scalar `p`, 2.0–2.6 ([`Mcg31`]): one `random()` seeds MKL's `VSL_BRNG_MCG31` for the whole
+//!   tensor; element `i` (row-major over the logical shape) compares the stream's `i`-th value,
+//!   rounded to float, with `f32(p)`. Consumes: one word per call (none for an empty tensor).
+//! * Tensor `p` (every release): float64 `p` → `u53 < p` (one `random64()`); float32, float16 or
+//!   bfloat16 `p` → `u24 < f32(p)` (one `random()`).
+
+use super::transform::{u24, u53};
+use crate::generator::CpuGenerator;
+
+/// The MCG31 modulus, 2^31 − 1.
+pub const MCG31_M: u64 = 0x7fff_ffff;
+/// The MCG31 multiplier.
+pub const MCG31_A: u64 = 1_132_489_760;
+
+/// Scalar-`p` Bernoulli (2.7+). Consumes: one `random64()`.
+#[inline]
+pub fn scalar(g: &mut CpuGenerator, p: f64) -> bool {
+    u53(g.random64()) < p
+}
+
+/// Tensor-`p` Bernoulli for a float64 `p`. Consumes: one `random64()`.
+#[inline]
+pub fn tensor_f64(g: &mut CpuGenerator, p: f64) -> bool {
+    u53(g.random64()) < p
+}
+
+/// Tensor-`p` Bernoulli for a float32/float16/bfloat16 `p` (widened to float). Consumes: one
+/// `random()`.
+#[inline]
+pub fn tensor_f32(g: &mut CpuGenerator, p: f32) -> bool {
+    u24(g.random()) < p
+}
+
+/// MKL's `VSL_BRNG_MCG31` stream as PyTorch 2.0–2.6 seeded it: `x_0 = seed mod (2^31 − 1)` (1 if
+/// that is 0), `x_{i+1} = 1132489760 · x_i mod (2^31 − 1)`; value `i` is `x_i / (2^31 − 1)`.
+#[derive(Clone, Debug)]
+pub struct Mcg31 {
+    x: u64,
+}
+
+impl Mcg31 {
+    /// The stream seeded by one 32-bit word.
+    #[must_use]
+    pub fn new(seed: u32) -> Mcg31 {
+        let x = u64::from(seed) % MCG31_M;
+        Mcg31 {
+            x: if x == 0 { 1 } else { x },
+        }
+    }
+
+    /// The current state `x_i` divided by 2^31 − 1 in double, then the state advances.
+    pub fn next_f64(&mut self) -> f64 {
+        let u = self.x as f64 / MCG31_M as f64;
+        self.x = self.x * MCG31_A % MCG31_M;
+        u
+    }
+
+    /// [`Mcg31::next_f64`] rounded to float, as MKL's single-precision routines see it.
+    pub fn next_f32(&mut self) -> f32 {
+        self.next_f64() as f32
+    }
+}
+
+/// Legacy scalar Bernoulli: the stream's next float against `f32(p)`.
+#[inline]
+pub fn legacy(stream: &mut Mcg31, p: f64) -> bool {
+    stream.next_f32() < p as f32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bernoulli_half_seed42() {
+        // torch.manual_seed(42); torch.empty(12).bernoulli_(0.5) (cpu-rng.md section 14)
+        let mut g = CpuGenerator::with_seed(42);
+        let v: Vec<u8> = (0..12).map(|_| u8::from(scalar(&mut g, 0.5))).collect();
+        assert_eq!(v, [1, 1, 1, 1, 0, 1, 0, 0, 1, 1, 1, 1]);
+    }
+
+    #[test]
+    fn legacy_bernoulli_half_seed42() {
+        // the same call in 2.0.1/2.5.1 (MKL): [0,0,1,1,1,1,1,0,1,0,1,0]
+        let mut g = CpuGenerator::with_seed(42);
+        let mut s = Mcg31::new(g.random());
+        let v: Vec<u8> = (0..12).map(|_| u8::from(legacy(&mut s, 0.5))).collect();
+        assert_eq!(v, [0, 0, 1, 1, 1, 1, 1, 0, 1, 0, 1, 0]);
+    }
+}

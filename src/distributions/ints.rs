@@ -1,0 +1,167 @@
+//! Integer sampling: `random_`, `randint`, `randint_like` (word → value, and the bound rules).
+//!
+//! Mirrors: `aten/src/ATen/core/TransformationHelper.h` (`uniform_int_from_to`,
+//! `uniform_int_full_range`, `uniform_int`), `aten/src/ATen/core/DistributionsHelper.h`
+//! (`uniform_int_from_to_distribution`, `uniform_int_distribution`) and
+//! `aten/src/ATen/native/DistributionTemplates.h` (`update_from`, `update_to`).
+//!
+//! Consumes, per element in iteration order:
+//! * `random_(from, to)`: one `random64()` when the 64-bit rule holds ([`use_random64`]),
+//!   otherwise one `random()`;
+//! * `random_(-2^63, None)`: one `random64()`;
+//! * `random_()`: one `random64()` for int64 and float64, one `random()` otherwise.
+
+use crate::dtype::DType;
+use crate::target::Era;
+
+/// Whether `random_(from, to)` draws 64 bits per element for this range, dtype and release.
+///
+/// From 2.7 any range of at least 2^28 does (PyTorch accepts about 5 % skew from `%` below
+/// that). Before, only a range of at least 2^32 in int64, float64, float32 or bfloat16 did, so an
+/// int32 range of exactly 2^32 drew 32 bits.
+#[must_use]
+pub fn use_random64(range: u64, dtype: DType, era: Era) -> bool {
+    if era >= Era::R2 {
+        range >= 1 << 28
+    } else {
+        range >= 1 << 32
+            && matches!(
+                dtype,
+                DType::Int64 | DType::Float64 | DType::Float32 | DType::BFloat16
+            )
+    }
+}
+
+/// `uniform_int_from_to`: `(v mod range) + base`, wrapping in 64 bits, as a signed value.
+#[inline]
+#[must_use]
+pub fn from_to(v: u64, range: u64, base: i64) -> i64 {
+    (v % range).wrapping_add(base as u64) as i64
+}
+
+/// `uniform_int` (the argument-less `random_()`): the modulus per dtype.
+///
+/// bool keeps the low bit; integers take `v mod (max + 1)`; float dtypes `v mod (2^digits + 1)`,
+/// so every integer of `[0, 2^digits]` can appear.
+#[must_use]
+pub fn unbounded_modulus(dtype: DType) -> u64 {
+    match dtype {
+        DType::Bool => 2,
+        DType::UInt8 => 1 << 8,
+        DType::Int8 => 1 << 7,
+        DType::Int16 => 1 << 15,
+        DType::Int32 => 1 << 31,
+        DType::Int64 => 1 << 63,
+        other => (1u64 << other.digits().unwrap_or(24)) + 1,
+    }
+}
+
+/// Whether the argument-less `random_()` draws `random64()` for `dtype` (int64 and float64).
+#[must_use]
+pub fn unbounded_uses_random64(dtype: DType) -> bool {
+    matches!(dtype, DType::Int64 | DType::Float64)
+}
+
+/// C++ `static_cast<int64_t>(x)` on x86-64 (`cvttsd2si`): truncation, and `INT64_MIN` for NaN or
+/// anything outside the int64 range (where C++ leaves it undefined).
+#[inline]
+#[must_use]
+pub fn f64_to_i64_c(x: f64) -> i64 {
+    if x.is_nan() || !(-9.223_372_036_854_775_808e18..9.223_372_036_854_775_808e18).contains(&x) {
+        i64::MIN
+    } else {
+        x as i64
+    }
+}
+
+/// `static_cast<int64_t>(static_cast<T>(v))` for a float dtype: `v` rounded to the dtype (int64 →
+/// float32 → float16/bfloat16 for the reduced types) and truncated back.
+fn round_trip(v: i64, dtype: DType) -> i64 {
+    let x = match dtype {
+        DType::Float64 => v as f64,
+        DType::Float16 => f64::from(crate::dtype::f32_to_f16(v as f32).to_f32_const()),
+        DType::BFloat16 => f64::from(crate::dtype::bf16_to_f32(crate::dtype::f32_to_bf16(
+            v as f32,
+        ))),
+        _ => f64::from(v as f32),
+    };
+    f64_to_i64_c(x)
+}
+
+/// floor(log2 |x|) as PyTorch's shift loop computes it (0 for |x| <= 1).
+fn floor_log2(x: i64) -> u32 {
+    let a = x.unsigned_abs();
+    if a == 0 {
+        0
+    } else {
+        63 - a.leading_zeros()
+    }
+}
+
+/// `update_from<T>`: moves `from` right to the next value whose successor survives the cast to
+/// the float dtype, so no sample can round below `from`.
+#[must_use]
+pub fn update_from(from: i64, dtype: DType) -> i64 {
+    let digits = dtype.digits().unwrap_or(53);
+    let plus1 = round_trip(from.wrapping_add(1), dtype);
+    if plus1 < from {
+        let n = floor_log2(from.wrapping_add(1));
+        return plus1.wrapping_add(1i64 << (n + 1).saturating_sub(digits));
+    }
+    from
+}
+
+/// `update_to<T>`: moves `to` left so that no sample can round up to `to` in the float dtype
+/// (float32 `randint(0, 2^30)` samples from a range of 2^30 − 64).
+#[must_use]
+pub fn update_to(to: i64, dtype: DType) -> i64 {
+    let digits = dtype.digits().unwrap_or(53);
+    let minus1 = round_trip(to.wrapping_sub(1), dtype);
+    if minus1 >= to {
+        let n = floor_log2(to.wrapping_sub(1));
+        return minus1.wrapping_sub(1i64 << (n + 1).saturating_sub(digits));
+    }
+    to
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generator::CpuGenerator;
+
+    #[test]
+    fn randint_0_10_seed42() {
+        // torch.manual_seed(42); torch.randint(0, 10, (8,)) (cpu-rng.md section 14)
+        let mut g = CpuGenerator::with_seed(42);
+        let v: Vec<i64> = (0..8)
+            .map(|_| from_to(u64::from(g.random()), 10, 0))
+            .collect();
+        assert_eq!(v, [2, 7, 6, 4, 6, 5, 0, 4]);
+    }
+
+    #[test]
+    fn threshold_by_era() {
+        // randint(0, 2**30, (2,)): 2.15 draws 64 bits, 2.5 draws 32.
+        let mut g = CpuGenerator::with_seed(42);
+        assert!(use_random64(1 << 30, DType::Int64, Era::R4));
+        let v: Vec<i64> = (0..2).map(|_| from_to(g.random64(), 1 << 30, 0)).collect();
+        assert_eq!(v, [199_900_595, 787_846_414]);
+        assert!(!use_random64(1 << 30, DType::Int64, Era::L1));
+        let mut g = CpuGenerator::with_seed(42);
+        let v: Vec<i64> = (0..2)
+            .map(|_| from_to(u64::from(g.random()), 1 << 30, 0))
+            .collect();
+        assert_eq!(v, [534_895_718, 199_900_595]);
+        assert!(!use_random64(1 << 32, DType::Int32, Era::L1));
+        assert!(use_random64(1 << 32, DType::Float32, Era::L1));
+    }
+
+    #[test]
+    fn bound_nudging() {
+        assert_eq!(update_to(1 << 30, DType::Float32), (1 << 30) - 64);
+        assert_eq!(update_to(65504, DType::Float16), 65472);
+        assert_eq!(update_to(10, DType::Float32), 10);
+        assert_eq!(update_from(-(1 << 30) - 70, DType::Float32), -(1 << 30));
+        assert_eq!(update_from(5, DType::BFloat16), 5);
+    }
+}
