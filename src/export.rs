@@ -137,9 +137,10 @@ pub fn read_safetensors(bytes: &[u8]) -> Result<SafetensorsFile> {
                 .ok_or_else(|| bad("bad offsets"))? as usize,
         );
         let slice = data.get(b..end).ok_or_else(|| bad("data past the end"))?;
-        tensors.push((k.clone(), dtype, shape, slice.to_vec()));
+        tensors.push((b, (k.clone(), dtype, shape, slice.to_vec())));
     }
-    tensors.sort_by_key(|t| t.3.as_ptr() as usize);
+    tensors.sort_by_key(|t| t.0);
+    let tensors = tensors.into_iter().map(|(_, t)| t).collect();
     Ok((tensors, meta))
 }
 

@@ -12,6 +12,9 @@ USAGE:
     torch-rng demo                     the blog post's four experiments, and what 4 decimals hide
     torch-rng replay CASES.json        run a case file, print the result document (JSON)
     torch-rng compare EXPECTED ACTUAL  compare two result documents, list every mismatch
+    torch-rng init MODEL.json --seed N [--variant avx2] [--torch-version 2.15.0] -o OUT
+                                       build a model description's starting weights; OUT is
+                                       .safetensors or .npz, keyed by state_dict names
     torch-rng --help | --version
 
 Case and result files follow shared/case-format.md; golden/README.md lists the ops.";
@@ -50,6 +53,7 @@ fn run(args: &[String]) -> Result<(), String> {
                 Err(format!("{} mismatches", mismatches.len()))
             }
         }
+        ["init", args @ ..] => init(args),
         ["--help" | "-h" | "help"] => {
             println!("{USAGE}");
             Ok(())
@@ -64,6 +68,78 @@ fn run(args: &[String]) -> Result<(), String> {
             rest.join(" ")
         )),
     }
+}
+
+/// `torch-rng init`: parse the arguments, build the model, write the file.
+fn init(args: &[&str]) -> Result<(), String> {
+    use torch_rng::modules::model::ModelDesc;
+    use torch_rng::{Capability, CpuGenerator, Era, Target};
+    let usage = "usage: torch-rng init MODEL.json --seed N [--variant default|avx2|avx512] \
+                 [--torch-version X.Y.Z] -o OUT.safetensors|OUT.npz";
+    let (mut model, mut seed, mut variant, mut release, mut out) =
+        (None, None, "avx2", torch_rng::target::LATEST_RELEASE, None);
+    let mut it = args.iter();
+    while let Some(&a) = it.next() {
+        let mut value = || it.next().copied().ok_or(format!("{a} needs a value\n{usage}"));
+        match a {
+            "--seed" => seed = Some(value()?),
+            "--variant" => variant = value()?,
+            "--torch-version" => release = value()?,
+            "-o" | "--output" => out = Some(value()?),
+            _ if a.starts_with('-') => return Err(format!("unknown option {a}\n{usage}")),
+            _ if model.is_none() => model = Some(a),
+            _ => return Err(format!("unexpected argument {a}\n{usage}")),
+        }
+    }
+    let (Some(model), Some(seed), Some(out)) = (model, seed, out) else {
+        return Err(usage.to_string());
+    };
+    let seed_value: i128 = seed.parse().map_err(|_| format!("--seed: not an integer: {seed}"))?;
+    let seed_u64 = torch_rng::generator::seed_from_i128(seed_value).map_err(|e| e.to_string())?;
+    let capability = Capability::parse(variant).map_err(|e| e.to_string())?;
+    let era = Era::of_release(release).map_err(|e| e.to_string())?;
+    let npz = std::path::Path::new(out)
+        .extension()
+        .is_some_and(|x| x.eq_ignore_ascii_case("npz"));
+    if !npz && !out.to_ascii_lowercase().ends_with(".safetensors") {
+        return Err(format!("{out}: the output must end in .safetensors or .npz"));
+    }
+    let desc = ModelDesc::parse(&read(model)?).map_err(|e| format!("{model}: {e}"))?;
+    let mut g = CpuGenerator::with_seed(seed_u64);
+    let start = std::time::Instant::now();
+    let mut shown = false;
+    let mut bar = |done: usize, total: usize| {
+        if start.elapsed().as_secs_f64() > 1.0 || (shown && done <= total) {
+            shown = true;
+            let width = 30;
+            let filled = if total == 0 { width } else { done * width / total };
+            eprint!(
+                "\rtorch-rng init [{}{}] {done}/{total}",
+                "#".repeat(filled),
+                " ".repeat(width - filled)
+            );
+        }
+    };
+    let m = desc
+        .build_with_progress(&mut g, Target { capability, era }, &mut bar)
+        .map_err(|e| format!("{model}: {e}"))?;
+    if shown {
+        eprintln!();
+    }
+    let sd = m.into_state_dict();
+    let bytes = if npz {
+        torch_rng::export::npz_bytes(&sd).map_err(|e| e.to_string())?
+    } else {
+        let meta = vec![
+            ("format".to_string(), "pt".to_string()),
+            ("seed".to_string(), seed.to_string()),
+            ("variant".to_string(), capability.name().to_string()),
+            ("torch_version".to_string(), release.to_string()),
+            ("torch_rng_version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
+        ];
+        torch_rng::export::safetensors_bytes(&sd, &meta)
+    };
+    std::fs::write(out, bytes).map_err(|e| format!("{out}: {e}"))
 }
 
 fn main() -> ExitCode {

@@ -42,6 +42,15 @@ BENCHES = [
         "torch.randn(n)": ("", "torch.randn(n)"),
         "empty(n).normal_()": ("buf = torch.empty(n)", "buf.normal_()"),
     }),
+    # A GPT-2 small shaped model (examples/gpt2_124m.json), built by the golden fixtures'
+    # reference builder: construction, GPT-2 apply init, scaled c_proj init.
+    ("GPT-2 124M model init", "model_gpt2_124m", (124439808,), {
+        "build_model(gpt2_124m.json)": (
+            f"import json, sys; sys.path.insert(0, {str(ROOT / 'tools')!r}); "
+            "from golden_ops.modules import build_model; "
+            f"desc = json.loads(open({str(ROOT / 'examples' / 'gpt2_124m.json')!r}).read())",
+            "build_model(torch, desc)"),
+    }),
 ]
 
 

@@ -1080,10 +1080,38 @@ impl ModelDesc {
     /// # Errors
     /// Whatever a constructor or an init rejects (PyTorch raises there too).
     pub fn build(&self, g: &mut CpuGenerator, target: Target) -> Result<Module> {
+        self.build_with_progress(g, target, &mut |_, _| {})
+    }
+
+    /// [`ModelDesc::build`], calling `progress(done, total)` after each module with parameters
+    /// (built-in or `Parameter`/`Buffer`) and after each init pass.
+    ///
+    /// # Errors
+    /// As [`ModelDesc::build`].
+    pub fn build_with_progress(
+        &self,
+        g: &mut CpuGenerator,
+        target: Target,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<Module> {
+        let total = self.root.iter().map(count_leaves).sum::<usize>() + self.passes.len();
+        let mut p = Progress {
+            done: 0,
+            total,
+            f: progress,
+        };
         let mut lazies = Vec::new();
         let mut root = Module::new("Module");
         for n in &self.root {
-            build_into(&mut root, n, g, target, &mut lazies, &mut Vec::new())?;
+            build_into(
+                &mut root,
+                n,
+                g,
+                target,
+                &mut lazies,
+                &mut Vec::new(),
+                &mut p,
+            )?;
         }
         for (path, in_f, out_f, bias, dtype) in lazies {
             let m = lazy_linear(g, in_f, out_f, bias, dtype, target)?;
@@ -1091,6 +1119,7 @@ impl ModelDesc {
         }
         for pass in &self.passes {
             run_pass(&mut root, pass, g, target)?;
+            p.step();
         }
         Ok(root)
     }
@@ -1113,6 +1142,26 @@ impl ModelDesc {
 
 type Lazy = (Vec<usize>, i64, i64, bool, DType);
 
+struct Progress<'a> {
+    done: usize,
+    total: usize,
+    f: &'a mut dyn FnMut(usize, usize),
+}
+
+impl Progress<'_> {
+    fn step(&mut self) {
+        self.done += 1;
+        (self.f)(self.done, self.total);
+    }
+}
+
+fn count_leaves(n: &Node) -> usize {
+    match &n.kind {
+        NodeKind::Container { children, .. } => children.iter().map(count_leaves).sum(),
+        _ => 1,
+    }
+}
+
 fn module_at<'a>(root: &'a mut Module, path: &[usize]) -> &'a mut Module {
     let mut m = root;
     for &i in path {
@@ -1128,6 +1177,7 @@ fn build_into(
     target: Target,
     lazies: &mut Vec<Lazy>,
     path: &mut Vec<usize>,
+    progress: &mut Progress<'_>,
 ) -> Result<()> {
     match &n.kind {
         NodeKind::Tensor {
@@ -1156,13 +1206,14 @@ fn build_into(
                 super::check_param_dtype("nn.Parameter", *dtype)?;
                 parent.params.push((n.name.clone(), t));
             }
+            progress.step();
             Ok(())
         }
         NodeKind::Container { class, children } => {
             let mut m = Module::new(class.clone());
             path.push(parent.children.len());
             for c in children {
-                build_into(&mut m, c, g, target, lazies, path)?;
+                build_into(&mut m, c, g, target, lazies, path, progress)?;
             }
             path.pop();
             parent.children.push((n.name.clone(), m));
@@ -1177,10 +1228,12 @@ fn build_into(
                 parent
                     .children
                     .push((n.name.clone(), Module::new("LazyLinear")));
+                progress.step();
                 return Ok(());
             }
             let m = build_builtin(n, g, target)?;
             parent.children.push((n.name.clone(), m));
+            progress.step();
             Ok(())
         }
     }
@@ -1475,7 +1528,21 @@ fn build_builtin(n: &Node, g: &mut CpuGenerator, target: Target) -> Result<Modul
 fn build_sub(n: &Node, g: &mut CpuGenerator, target: Target) -> Result<Module> {
     let mut holder = Module::new("Module");
     let mut lazies = Vec::new();
-    build_into(&mut holder, n, g, target, &mut lazies, &mut Vec::new())?;
+    let mut quiet = |_: usize, _: usize| {};
+    let mut p = Progress {
+        done: 0,
+        total: 0,
+        f: &mut quiet,
+    };
+    build_into(
+        &mut holder,
+        n,
+        g,
+        target,
+        &mut lazies,
+        &mut Vec::new(),
+        &mut p,
+    )?;
     if !lazies.is_empty() {
         return Err(Error::unsupported(
             "a lazy module given as a constructor argument",

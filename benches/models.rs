@@ -1,0 +1,32 @@
+//! Whole-model initialisation: a GPT-2 small shaped model (124,439,808 parameters,
+//! `examples/gpt2_124m.json`: construction draws, then the GPT-2 `apply` init and the scaled
+//! `c_proj` init) on one thread, per kernel variant. `tools/bench_compare.py` times the same model
+//! built in PyTorch.
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use torch_rng::modules::model::ModelDesc;
+use torch_rng::{Capability, CpuGenerator, Target};
+
+fn gpt2(c: &mut Criterion) {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/gpt2_124m.json");
+    let desc = ModelDesc::parse(&std::fs::read_to_string(path).expect("examples/gpt2_124m.json"))
+        .expect("valid description");
+    let params = 124_439_808u64;
+    let mut group = c.benchmark_group("model_gpt2_124m");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(params));
+    for cap in [Capability::Default, Capability::Avx2] {
+        group.bench_with_input(BenchmarkId::new(cap.name(), params), &cap, |b, &cap| {
+            b.iter(|| {
+                let mut g = CpuGenerator::with_seed(0);
+                let m = desc.build(&mut g, Target::new(cap)).expect("builds");
+                assert_eq!(m.num_parameters() as u64, params);
+                m
+            });
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, gpt2);
+criterion_main!(benches);
