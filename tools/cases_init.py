@@ -137,6 +137,7 @@ TRUNC_PARAMS = (
     ("0p5_1p2", 0.0, 1.0, 0.5, 1.2),            # p = 0.19, mode at a
     ("2_3", 0.0, 1.0, 2.0, 3.0),                # p = 0.021, a tail
     ("mean5_m1_1", 5.0, 1.0, -1.0, 1.0),        # far from the mean: p ~ 1e-9, warns
+    ("mean0p3_std0p7_0p9_1p4", 0.3, 0.7, 0.9, 1.4),  # p = 0.18: uniform proposals, m, s inexact
 )
 
 
@@ -168,6 +169,43 @@ def trunc_cases():
               [seed(2), init("trunc_normal_", [n], "float32", a=-0.5, b=0.5),
                randn([3], "float64")])
     return c.cases
+
+
+# Releases whose trunc_normal_ differs: the inverse-CDF chain (2.0, 2.5 with generator=, 2.9) and
+# the first rejection-sampling release (2.12). MKL's erfinv is not reproduced to the bit, so the
+# inverse-CDF steps carry a tolerance (golden/README.md, "Outputs compared within a bound").
+OLD_TRUNC_RELEASES = ("2.0.1", "2.5.1", "2.9.1", "2.12.1")
+ERFINV_TOLERANCE = {"float32": {"max_ulps": 2}, "float64": {"max_ulps": 64, "max_abs": 1e-12},
+                    "float16": {"max_ulps": 1}, "bfloat16": {"max_ulps": 1}}
+
+
+def old_trunc_cases():
+    cases = []
+    for release in OLD_TRUNC_RELEASES:
+        inverse_cdf = release != "2.12.1"
+        vtok = "v" + release.replace(".", "_")
+        for label, mean, std, a, b in TRUNC_PARAMS[:5] + TRUNC_PARAMS[6:7]:
+            for dtype in FLOATS:
+                if release == "2.0.1" and dtype == "float16":
+                    continue  # erfinv has no Half kernel in 2.0.1: an API gap, not a rejection
+                for size in ([20], [1000], [3, 5, 7]):
+                    st = init("trunc_normal_", size, dtype, mean=mean, std=std, a=a, b=b)
+                    if inverse_cdf:
+                        st["tolerance"] = ERFINV_TOLERANCE[dtype]
+                    for cap in BOTH:
+                        cases.append({
+                            "name": f"trunc_normal_{vtok}_{dtype}_{shape_tok(size)}_{label}_"
+                                    f"seed0_{cap}",
+                            "capability": cap, "torch_version": release,
+                            "steps": [seed(0), st, rand([3])]})
+        if release != "2.0.1":  # generator= on nn.init arrived in 2.1
+            st = init("trunc_normal_", [20, 30], "float32", gen="g")
+            if inverse_cdf:
+                st["tolerance"] = ERFINV_TOLERANCE["float32"]
+            cases.append({"name": f"trunc_normal_{vtok}_float32_20x30_generator_seed5_avx2",
+                          "capability": "avx2", "torch_version": release,
+                          "steps": [seed(5), step("manual_seed", "g", seed=5), st, rand([4])]})
+    return cases
 
 
 def error_cases():
@@ -226,4 +264,5 @@ def files():
         "init_fans.json": fan_cases(),
         "init_errors.json": error_cases(),
         "init_trunc.json": trunc_cases(),
+        "init_trunc_eras.json": old_trunc_cases(),
     }

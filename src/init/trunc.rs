@@ -147,7 +147,7 @@ pub(crate) fn run(
         }
         TruncAlgorithm::InverseCdf { from, to, scale } => {
             ops::fill_uniform(g, OP, data, from, to, target)?;
-            inverse_cdf_tail(data, scale, mean, (a, b));
+            inverse_cdf_tail(data, scale, mean, (a, b), target.era);
             Ok(())
         }
     }
@@ -197,7 +197,8 @@ fn reject_uniform(
     let dtype = data.dtype();
     let n = len(data);
     let round = round_to(dtype);
-    let (m, s, lp) = (mean as f32, std as f32, log_peak as f32);
+    // add_/sub_ round their scalar to a float16/bfloat16 dtype, div_ keeps it in float.
+    let (m, s, lp) = (round(mean as f32), std as f32, round(log_peak as f32));
     let log_pdf = |x: f64| -> f64 {
         match dtype {
             DType::Float64 => log_pdf_f64(x, mean, std, log_peak),
@@ -232,7 +233,7 @@ fn reject_uniform(
 }
 
 /// `erfinv_()`, `mul_(scale)`, `add_(mean)`, `clamp_(a, b)` in the tensor's dtype.
-fn inverse_cdf_tail(data: &mut Storage, scale: f64, mean: f64, (a, b): (f64, f64)) {
+fn inverse_cdf_tail(data: &mut Storage, scale: f64, mean: f64, (a, b): (f64, f64), era: Era) {
     match data {
         Storage::F64(v) => {
             for x in v.iter_mut() {
@@ -240,23 +241,33 @@ fn inverse_cdf_tail(data: &mut Storage, scale: f64, mean: f64, (a, b): (f64, f64
                 *x = clamp(y, a, b);
             }
         }
-        Storage::F32(v) => tail_f32(v, |x| x, |x| x, scale, mean, (a, b)),
-        Storage::F16(v) => tail_f32(v, f16_to_f32, f32_to_f16, scale, mean, (a, b)),
-        Storage::BF16(v) => tail_f32(v, bf16_to_f32, f32_to_bf16, scale, mean, (a, b)),
+        Storage::F32(v) => tail_f32(v, (|x| x, |x| x), scale, mean, (a, b), era),
+        Storage::F16(v) => tail_f32(v, (f16_to_f32, f32_to_f16), scale, mean, (a, b), era),
+        Storage::BF16(v) => tail_f32(v, (bf16_to_f32, f32_to_bf16), scale, mean, (a, b), era),
         _ => {}
     }
 }
 
+/// Widening to float and rounding back.
+type Conversions<T> = (fn(T) -> f32, fn(f32) -> T);
+
 fn tail_f32<T: Copy>(
     v: &mut [T],
-    widen: fn(T) -> f32,
-    narrow: fn(f32) -> T,
+    (widen, narrow): Conversions<T>,
     scale: f64,
     mean: f64,
     (a, b): (f64, f64),
+    era: Era,
 ) {
     let r = |x: f32| widen(narrow(x));
-    let (s, m, lo, hi) = (scale as f32, mean as f32, r(a as f32), r(b as f32));
+    // On float16/bfloat16 tensors, add_/sub_ round their scalar to the dtype; mul_/div_ keep it in
+    // float, except in 2.0 where every scalar is rounded (measured on 2.0.1, 2.5.1 – 2.15.0).
+    let s = if era == Era::L0 {
+        r(scale as f32)
+    } else {
+        scale as f32
+    };
+    let (m, lo, hi) = (r(mean as f32), r(a as f32), r(b as f32));
     for x in v.iter_mut() {
         let e = r(special::erfinv(f64::from(widen(*x))) as f32);
         let y = r(r(e * s) + m);
