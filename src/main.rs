@@ -9,7 +9,7 @@ const USAGE: &str = "\
 torch-rng: PyTorch's CPU random streams and weight initialisation, bit for bit
 
 USAGE:
-    torch-rng demo                     the blog post's four experiments, and what 4 decimals hide
+    torch-rng demo [--torch-version X] the blog post's four experiments, and what 4 decimals hide
     torch-rng replay CASES.json        run a case file, print the result document (JSON)
     torch-rng compare EXPECTED ACTUAL  compare two result documents, list every mismatch
     torch-rng init MODEL.json --seed N [--variant avx2] [--torch-version 2.15.0] -o OUT
@@ -28,6 +28,11 @@ fn run(args: &[String]) -> Result<(), String> {
     match rest.as_slice() {
         ["demo"] => {
             let text = replay::demo::demo_report().map_err(|e| e.to_string())?;
+            print!("{text}");
+            Ok(())
+        }
+        ["demo", "--torch-version", release] => {
+            let text = replay::demo::demo_report_for(release).map_err(|e| e.to_string())?;
             print!("{text}");
             Ok(())
         }

@@ -77,6 +77,7 @@ def probes():
                     [seed(s), normal_([n], dtype, mean, std), get_state()])
         # The 2.13 change of the AVX2 raw normal survives rounding on ~0.1 % of elements.
         add(f"randn_{dtype}_4096_seed3", [seed(3), randn([4096], dtype)])
+        add(f"randn_{dtype}_65536_seed3", [seed(3), randn([65536], dtype)])
         add(f"randn_like_{dtype}_5x9_seed4", [seed(4), like("randn_like", [5, 9], dtype)])
 
     # --- float32 / float64 fill path with mean/std: the DEFAULT build fuses since 2.13.
@@ -120,11 +121,19 @@ def release_tok(release):
     return "v" + release.replace(".", "_")
 
 
+# Probes also run under avx512, which behaves as avx2 in every release (version-eras.md section 0).
+AVX512_PROBES = ("rand_float16_1000_seed4", "rand_bfloat16_1000_seed4",
+                 "uniform_float32_1000_2p24_2p24p2_seed5", "randn_float16_1000_seed2",
+                 "randn_bfloat16_65536_seed3", "normal_float16_1000_mean0p3_std1p7_seed1",
+                 "normal_float32_1000_mean0p3_std1p7_seed8")
+
+
 def eras_core():
     cases = []
     for release in RELEASES:
         for name, steps in probes():
-            for cap in BOTH:
+            caps = BOTH + (("avx512",) if name in AVX512_PROBES else ())
+            for cap in caps:
                 cases.append({"name": f"eras_{release_tok(release)}_{name}_{cap}",
                               "capability": cap, "torch_version": release, "steps": steps})
     return cases

@@ -247,7 +247,7 @@ def run_case(torch, case):
             value = op.call(torch, args, gen)
         except TORCH_ERRORS as e:  # PyTorch rejected the step: record it, end the case.
             if gen and isinstance(e, TypeError) and "'generator'" in str(e):
-                # e.g. nn.init functions before 2.1 take no generator=.
+                # e.g. nn.init functions take no generator= in 2.0.1.
                 raise ApiGap(f"{where}: torch {torch.__version__} does not accept generator= "
                              f"here ({e}); name no generator in this case") from e
             outputs.append({"error": str(e)})

@@ -605,7 +605,15 @@ mod tests {
     fn randn16_f64() {
         let mut g = CpuGenerator::with_seed(42);
         let mut out = [0f64; 16];
-        fill_f64(&mut g, &mut out, 0.0, 1.0, Capability::Avx2, latest(), Route::detect());
+        fill_f64(
+            &mut g,
+            &mut out,
+            0.0,
+            1.0,
+            Capability::Avx2,
+            latest(),
+            Route::detect(),
+        );
         assert_eq!(out[0].to_bits(), 0x3fd3_2bee_22cc_b503);
         assert_eq!(out[8].to_bits(), 0x3fc6_3479_875e_ff86);
     }
@@ -636,9 +644,25 @@ mod tests {
             let mut a = vec![0f32; 1000];
             fill_f32(&mut g, &mut a, 0.3, 1.7, Capability::Avx2, latest(), route);
             let mut b = vec![0f32; 1000];
-            fill_f32(&mut g, &mut b, 0.3, 1.7, Capability::Default, latest(), route);
+            fill_f32(
+                &mut g,
+                &mut b,
+                0.3,
+                1.7,
+                Capability::Default,
+                latest(),
+                route,
+            );
             let mut c = vec![0f64; 100];
-            fill_f64(&mut g, &mut c, 0.3, 1.7, Capability::Default, latest(), route);
+            fill_f64(
+                &mut g,
+                &mut c,
+                0.3,
+                1.7,
+                Capability::Default,
+                latest(),
+                route,
+            );
             all.push((
                 bits(&a),
                 bits(&b),
@@ -646,5 +670,87 @@ mod tests {
             ));
         }
         assert!(all.windows(2).all(|w| w[0] == w[1]));
+    }
+
+    /// Words drawn by the float16/bfloat16 fill path, per era (version-eras.md section 2.4:
+    /// `randn_f16_17` 33 -> 32, `randn_f16_1000` 1016 -> 1008 at 2.12).
+    #[test]
+    fn reduced_fill_draw_counts_by_era() {
+        let after = |words: u64| {
+            let mut g = CpuGenerator::with_seed(1);
+            g.engine_mut().discard(words);
+            g
+        };
+        for (era, want17, want1000) in [
+            (Era::L0, 33, 1016),
+            (Era::L1, 33, 1016),
+            (Era::R2, 33, 1016),
+            (Era::R3, 32, 1008),
+            (Era::R4, 32, 1008),
+        ] {
+            for cap in [Capability::Default, Capability::Avx2] {
+                for (n, want) in [(17usize, want17), (1000, want1000)] {
+                    let mut g = CpuGenerator::with_seed(1);
+                    let mut h = vec![f16::ZERO; n];
+                    fill_f16(
+                        &mut g,
+                        &mut h,
+                        0.3,
+                        1.7,
+                        cap,
+                        NormalRule::of(era),
+                        Route::detect(),
+                    );
+                    assert_eq!(g, after(want), "f16 {era} {cap} n={n}");
+                    let mut g = CpuGenerator::with_seed(1);
+                    let mut b = vec![bf16::ZERO; n];
+                    fill_bf16(
+                        &mut g,
+                        &mut b,
+                        0.3,
+                        1.7,
+                        cap,
+                        NormalRule::of(era),
+                        Route::detect(),
+                    );
+                    assert_eq!(g, after(want), "bf16 {era} {cap} n={n}");
+                }
+            }
+        }
+    }
+
+    /// Before 2.13 only the default variant's mean/std step differs; mean 0, std 1 is exact
+    /// either way (randn float32/float64 never changed).
+    #[test]
+    fn default_variant_fuses_from_2_13() {
+        let run = |era: Era, mean: f64, std: f64| {
+            let mut g = CpuGenerator::with_seed(8);
+            let mut a = vec![0f32; 1000];
+            fill_f32(
+                &mut g,
+                &mut a,
+                mean,
+                std,
+                Capability::Default,
+                NormalRule::of(era),
+                Route::detect(),
+            );
+            let mut d = vec![0f64; 1000];
+            fill_f64(
+                &mut g,
+                &mut d,
+                mean,
+                std,
+                Capability::Default,
+                NormalRule::of(era),
+                Route::detect(),
+            );
+            (bits(&a), d.iter().map(|x| x.to_bits()).collect::<Vec<_>>())
+        };
+        assert_eq!(run(Era::R3, 0.0, 1.0), run(Era::R4, 0.0, 1.0));
+        let (old, new) = (run(Era::R3, 0.3, 1.7), run(Era::R4, 0.3, 1.7));
+        assert_ne!(old.0, new.0);
+        assert_ne!(old.1, new.1);
+        assert_eq!(run(Era::L0, 0.3, 1.7), old);
     }
 }

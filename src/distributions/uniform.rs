@@ -276,9 +276,25 @@ mod tests {
         for &route in &routes {
             let mut g = CpuGenerator::with_seed(7);
             let mut out = vec![0f32; 5000];
-            fill_f32(&mut g, &mut out, -0.123, 0.456, true, route, UniformRule::Current);
+            fill_f32(
+                &mut g,
+                &mut out,
+                -0.123,
+                0.456,
+                true,
+                route,
+                UniformRule::Current,
+            );
             let mut out64 = vec![0f64; 3000];
-            fill_f64(&mut g, &mut out64, -0.123, 0.456, true, route, UniformRule::Current);
+            fill_f64(
+                &mut g,
+                &mut out64,
+                -0.123,
+                0.456,
+                true,
+                route,
+                UniformRule::Current,
+            );
             results.push((
                 out.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
                 out64.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
@@ -293,7 +309,70 @@ mod tests {
         let mut g = CpuGenerator::with_seed(5);
         let mut out = vec![0f32; 1000];
         let lo = 16_777_216.0;
-        fill_f32(&mut g, &mut out, lo, lo + 2.0, true, Route::Portable, UniformRule::Current);
+        fill_f32(
+            &mut g,
+            &mut out,
+            lo,
+            lo + 2.0,
+            true,
+            Route::Portable,
+            UniformRule::Current,
+        );
         assert!(out.iter().all(|&v| v < (lo + 2.0) as f32));
+    }
+
+    /// Before 2.12 a float32 value that rounds to `to` is returned as is; since, it becomes `from`.
+    #[test]
+    fn replacement_only_from_2_12() {
+        let lo = 16_777_216.0;
+        let count_to = |rule: UniformRule| {
+            let mut g = CpuGenerator::with_seed(5);
+            let mut out = vec![0f32; 1000];
+            fill_f32(&mut g, &mut out, lo, lo + 2.0, true, Route::Portable, rule);
+            out.iter().filter(|&&v| v == (lo + 2.0) as f32).count()
+        };
+        assert!(count_to(UniformRule::Legacy) > 400);
+        assert_eq!(count_to(UniformRule::Current), 0);
+    }
+
+    /// torch 2.0 - 2.11: rand(float16) keeps the low 11 bits of each word, bfloat16 the low 8.
+    #[test]
+    fn legacy_reduced_draws_keep_digits_bits() {
+        let mut words = CpuGenerator::with_seed(42);
+        let w: Vec<u32> = (0..64).map(|_| words.random()).collect();
+        let mut g = CpuGenerator::with_seed(42);
+        let mut h = vec![f16::ZERO; 64];
+        fill_f16(
+            &mut g,
+            &mut h,
+            0.0,
+            1.0,
+            true,
+            Route::Portable,
+            UniformRule::Legacy,
+        );
+        let mut g = CpuGenerator::with_seed(42);
+        let mut b = vec![bf16::ZERO; 64];
+        fill_bf16(
+            &mut g,
+            &mut b,
+            0.0,
+            1.0,
+            false,
+            Route::Portable,
+            UniformRule::Legacy,
+        );
+        for i in 0..64 {
+            assert_eq!(
+                h[i].to_f32_const(),
+                (w[i] & 0x7ff) as f32 / 2048.0,
+                "f16 {i}"
+            );
+            assert_eq!(
+                crate::dtype::bf16_to_f32(b[i]),
+                (w[i] & 0xff) as f32 / 256.0,
+                "bf16 {i}"
+            );
+        }
     }
 }

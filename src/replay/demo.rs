@@ -9,7 +9,7 @@ use crate::generator::CpuGenerator;
 use crate::init;
 use crate::modules;
 use crate::ops;
-use crate::target::{Capability, Target};
+use crate::target::{Capability, Target, LATEST_RELEASE};
 use crate::tensor::Tensor;
 
 /// Formats a float tensor of up to two dimensions as PyTorch prints it: four decimals, every
@@ -87,8 +87,8 @@ struct Experiments {
     uniform: Tensor,
 }
 
-fn run(cap: Capability) -> Result<Experiments> {
-    let target = Target::new(cap);
+fn run(cap: Capability, release: &str) -> Result<Experiments> {
+    let target = Target::for_release(cap, release)?;
     // 1. torch.manual_seed(1); nn.Linear(3, 4).weight
     let mut g = CpuGenerator::with_seed(1);
     let linear = modules::linear(&mut g, 3, 4, true, DType::Float32, target)?
@@ -161,14 +161,24 @@ fn agreement(a: &Tensor, b: &Tensor) -> Agreement {
 /// # Errors
 /// Never in practice: every call uses fixed, valid arguments.
 pub fn demo_report() -> Result<String> {
-    let avx2 = run(Capability::Avx2)?;
-    let default = run(Capability::Default)?;
+    demo_report_for(LATEST_RELEASE)
+}
+
+/// [`demo_report`] as PyTorch `release` would print it (`torch-rng demo --torch-version X`). The
+/// experiments are float32 `uniform_` draws, which no release from 2.0 to 2.15 changed, so only
+/// the header differs.
+///
+/// # Errors
+/// [`crate::Error::Unsupported`] for a release outside 2.0 – 2.15.
+pub fn demo_report_for(release: &str) -> Result<String> {
+    let avx2 = run(Capability::Avx2, release)?;
+    let default = run(Capability::Default, release)?;
     let mut s = String::new();
     let w = &mut s;
     // Writing to a String cannot fail.
     let _ = writeln!(
         w,
-        "torch-rng seed demo: torch.manual_seed(1), PyTorch 2.15.0 on CPU, avx2 variant\n"
+        "torch-rng seed demo: torch.manual_seed(1), PyTorch {release} on CPU, avx2 variant\n"
     );
     let _ = writeln!(
         w,

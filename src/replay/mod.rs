@@ -131,7 +131,19 @@ pub fn run_case(case: &Case) -> CaseResult {
 pub fn replay_str(text: &str) -> Result<Value> {
     let cases = parse_case_file(text)?;
     let results: Vec<CaseResult> = cases.iter().map(run_case).collect();
-    Ok(results_document(LATEST_RELEASE, &results))
+    Ok(results_document(&document_release(&cases), &results))
+}
+
+/// The top-level `torch_version` of a result document: the cases' release when they share one (the
+/// latest for an empty file), else `"mixed"`, as `tools/gen_golden.py` writes it.
+fn document_release(cases: &[Case]) -> String {
+    match cases.split_first() {
+        None => LATEST_RELEASE.to_string(),
+        Some((first, rest)) if rest.iter().all(|c| c.torch_version == first.torch_version) => {
+            first.torch_version.clone()
+        }
+        Some(_) => "mixed".to_string(),
+    }
 }
 
 /// Formats a result document as the golden files are written: two-space indentation, key order
