@@ -90,6 +90,21 @@ def probes():
     add("normal_fn_0p3_1p7_float32_1000_seed9",
         [seed(9), step("normal", mean=0.3, std=1.7, size=[1000], dtype="float32")])
 
+    # --- nn.init functions built on uniform_/normal_ follow their eras (version-eras.md 2.2:
+    # init_normal_ under default, xavier_normal_ on float16, kaiming_uniform_ on bfloat16).
+    for dtype in ("float32", "float16", "bfloat16"):
+        add(f"init_normal_{dtype}_20x30_mean0p3_std1p7_seed15",
+            [seed(15), step("nn.init.normal_", size=[20, 30], dtype=dtype, mean=0.3, std=1.7)])
+        add(f"init_kaiming_normal_{dtype}_20x30_seed15",
+            [seed(15), step("nn.init.kaiming_normal_", size=[20, 30], dtype=dtype)])
+    for dtype in ("float16", "bfloat16"):
+        add(f"init_xavier_normal_{dtype}_20x30_seed16",
+            [seed(16), step("nn.init.xavier_normal_", size=[20, 30], dtype=dtype)])
+        add(f"init_xavier_uniform_{dtype}_20x30_seed16",
+            [seed(16), step("nn.init.xavier_uniform_", size=[20, 30], dtype=dtype)])
+        add(f"init_uniform_{dtype}_20x30_m0p2_0p9_seed16",
+            [seed(16), step("nn.init.uniform_", size=[20, 30], dtype=dtype, a=-0.2, b=0.9)])
+
     # --- Never changed in any release (version-eras.md section 4).
     for dtype in ("float32", "float64"):
         add(f"rand_{dtype}_1000_seed10", [seed(10), rand([1000], dtype), get_state()])
