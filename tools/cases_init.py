@@ -208,6 +208,54 @@ def old_trunc_cases():
     return cases
 
 
+EPS32 = 2.0 ** -23
+EPS64 = 2.0 ** -52
+# orthogonal_'s QR is LAPACK's (MKL); torch-rng's Householder QR in double lands within a few
+# float32 eps of it (README fidelity table), so its steps carry a bound in units of eps * |gain|.
+ORTHO_BOUND = {"float32": 32 * EPS32, "float64": 64 * EPS64}
+ORTHO_SHAPES = ([4, 3], [3, 5], [3, 3], [1, 5], [5, 1], [20, 30], [30, 20], [8, 2, 3, 3],
+                [4, 3, 5], [6, 4, 2, 2, 2])
+ORTHO_BIG = ([64, 64], [128, 32], [32, 128])
+
+
+def ortho(size, dtype, gain=None, permute=None, gen=None):
+    params = {} if gain is None else {"gain": gain}
+    st = init("orthogonal_", size, dtype, permute=permute, gen=gen, **params)
+    g = abs(1 if gain is None else gain)
+    if dtype in ORTHO_BOUND:
+        st["tolerance"] = {"max_abs": ORTHO_BOUND[dtype] * max(g, 1e-300)}
+    return st
+
+
+def orthogonal_cases():
+    c = CaseList()
+    for size in ORTHO_SHAPES:
+        for dtype in ("float32", "float64"):
+            for s in (0, 1):
+                c.add(f"orthogonal_{dtype}_{shape_tok(size)}_seed{s}",
+                      [seed(s), ortho(size, dtype), rand([3])])
+    # Larger matrices once (their full values make big result files).
+    for size in ORTHO_BIG:
+        for dtype in ("float32", "float64"):
+            c.add(f"orthogonal_{dtype}_{shape_tok(size)}_seed0", [seed(0), ortho(size, dtype)], AVX2)
+    c.add("orthogonal_float32_256x256_seed0", [seed(0), ortho([256, 256], "float32")], AVX2)
+    for gain in (2.0, 0.5, -1.5, 5.0 / 3):
+        gtok = str(gain).replace("-", "m").replace(".", "p")[:6]
+        c.add(f"orthogonal_float32_20x30_gain{gtok}_seed0", [seed(0), ortho([20, 30], "float32", gain)])
+    c.add("orthogonal_float32_20x30_generator_seed5",
+          [seed(5), step("manual_seed", "g", seed=5), ortho([20, 30], "float32", gen="g"),
+           rand([4])])
+    # A transposed 2-D target is filled at its logical positions; the draw is a new contiguous
+    # tensor either way.
+    c.add("orthogonal_float32_5x3_perm10_seed0",
+          [seed(0), ortho([5, 3], "float32", permute=[1, 0])])
+    c.add("orthogonal_float32_4x2x3_perm021_seed0",
+          [seed(0), ortho([4, 2, 3], "float32", permute=[0, 2, 1])])
+    c.add("orthogonal_float32_0x5_then_rand_seed0",
+          [seed(0), init("orthogonal_", [0, 5], "float32"), rand([3])])
+    return c.cases
+
+
 def error_cases():
     c = CaseList()
 
@@ -249,6 +297,11 @@ def error_cases():
     rejected("trunc_normal_int64_uniform_branch", init("trunc_normal_", [4], "int64", a=2.0, b=3.0))
     rejected("trunc_normal_b_inf_uniform_branch", init("trunc_normal_", [4], a=3.0, b="inf"))
     rejected("trunc_normal_float16_b_1e5", init("trunc_normal_", [4], "float16", a=3.0, b=1e5))
+    rejected("orthogonal_1d", init("orthogonal_", [4]))
+    rejected("orthogonal_float16", init("orthogonal_", [4, 3], "float16"))
+    rejected("orthogonal_bfloat16", init("orthogonal_", [4, 3], "bfloat16"))
+    rejected("orthogonal_int64", init("orthogonal_", [4, 3], "int64"))
+    rejected("orthogonal_2x3x4_perm102_no_view", init("orthogonal_", [2, 3, 4], permute=[1, 0, 2]))
     rejected("init_eye_1d", init("eye_", [4]))
     rejected("init_eye_3d", init("eye_", [2, 2, 2]))
     rejected("init_dirac_2d", init("dirac_", [4, 4]))
@@ -265,4 +318,5 @@ def files():
         "init_errors.json": error_cases(),
         "init_trunc.json": trunc_cases(),
         "init_trunc_eras.json": old_trunc_cases(),
+        "init_orthogonal.json": orthogonal_cases(),
     }

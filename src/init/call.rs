@@ -5,6 +5,7 @@
 //! drawn.
 
 use super::buf::{row_major, Buf, Elem};
+use super::orthogonal;
 use super::trunc::{self, TruncAlgorithm};
 use super::{calculate_fan_in_and_fan_out, calculate_gain, FanMode};
 use crate::dtype::DType;
@@ -80,6 +81,11 @@ pub enum InitCall {
         /// A `calculate_gain` name.
         nonlinearity: String,
     },
+    /// `orthogonal_(t, gain=1)`.
+    Orthogonal {
+        /// Scaling factor.
+        gain: f64,
+    },
     /// `kaiming_normal_(t, a=0, mode='fan_in', nonlinearity='leaky_relu')`.
     KaimingNormal {
         /// Negative slope of the rectifier (`calculate_gain`'s param).
@@ -143,6 +149,16 @@ pub enum Sampling {
         b: f64,
         /// The algorithm and what it derived.
         algorithm: TruncAlgorithm,
+    },
+    /// `orthogonal_`: a `(rows, cols)` standard normal draw, its QR (of the transpose when
+    /// `rows < cols`), `Q` with column signs fixed by `diag(R)`, times `gain`.
+    Orthogonal {
+        /// `shape[0]`.
+        rows: usize,
+        /// `numel // rows`.
+        cols: usize,
+        /// Scaling factor.
+        gain: f64,
     },
     /// `t.fill_(value)`.
     Fill {
@@ -221,6 +237,7 @@ impl InitCall {
             InitCall::XavierNormal { .. } => "nn.init.xavier_normal_",
             InitCall::KaimingUniform { .. } => "nn.init.kaiming_uniform_",
             InitCall::KaimingNormal { .. } => "nn.init.kaiming_normal_",
+            InitCall::Orthogonal { .. } => "nn.init.orthogonal_",
         }
     }
 
@@ -255,6 +272,28 @@ impl InitCall {
             },
             InitCall::TruncNormal { mean, std, a, b } => {
                 trunc_plan(dtype, (*mean, *std, *a, *b), target, &mut q)?
+            }
+            InitCall::Orthogonal { gain } => {
+                if shape.len() < 2 {
+                    return Err(Error::arg(
+                        op,
+                        "only tensors with 2 or more dimensions are supported",
+                    ));
+                }
+                let numel: usize = shape.iter().product();
+                if numel == 0 {
+                    Sampling::Nothing
+                } else {
+                    let rows = shape[0];
+                    q.push(int("rows", "shape[0]", rows as u64));
+                    q.push(int("cols", "numel // rows", (numel / rows) as u64));
+                    q.push(float("gain", "gain", *gain));
+                    Sampling::Orthogonal {
+                        rows,
+                        cols: numel / rows,
+                        gain: *gain,
+                    }
+                }
             }
             InitCall::Constant { val } => Sampling::Fill { value: *val },
             InitCall::Ones => Sampling::Fill { value: 1.0 },
@@ -380,6 +419,7 @@ impl InitCall {
                 (a, b),
                 target,
             ),
+            Sampling::Orthogonal { gain, .. } => orthogonal::run(g, buf, gain, target),
             Sampling::Fill { value } => {
                 let e = Elem::of(op, buf.dtype(), value)?;
                 buf.fill(e);

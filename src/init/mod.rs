@@ -8,6 +8,7 @@
 
 mod buf;
 mod call;
+mod orthogonal;
 mod trunc;
 
 pub use call::{InitCall, Number, Plan, Quantity, Sampling};
@@ -395,6 +396,20 @@ pub fn trunc_normal_(
     target: Target,
 ) -> Result<()> {
     InitCall::TruncNormal { mean, std, a, b }.apply(g, t, target)
+}
+
+/// `torch.nn.init.orthogonal_(t, gain)`: a `(rows, numel / rows)` standard normal draw, its QR
+/// (of the transpose when `rows < cols`), `Q` with the signs of `diag(R)`, times `gain`.
+///
+/// The QR is a Householder QR in double rounded once to the dtype, not LAPACK's; the README states
+/// the measured distance to PyTorch.
+///
+/// Consumes: one `normal_(0, 1)` over a new contiguous `(rows, cols)` tensor; nothing if empty.
+///
+/// # Errors
+/// Fewer than 2 dimensions; float16/bfloat16 (LAPACK has no such QR; PyTorch draws first).
+pub fn orthogonal_(g: &mut CpuGenerator, t: &mut Tensor, gain: f64, target: Target) -> Result<()> {
+    InitCall::Orthogonal { gain }.apply(g, t, target)
 }
 
 #[cfg(test)]

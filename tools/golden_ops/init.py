@@ -32,6 +32,7 @@ OPS = {
     "nn.init.normal_": _op("normal_", {"mean": ("float", 0.0), "std": ("float", 1.0)}),
     "nn.init.trunc_normal_": _op("trunc_normal_", {"mean": ("float", 0.0), "std": ("float", 1.0),
                                                    "a": ("float", -2.0), "b": ("float", 2.0)}),
+    "nn.init.orthogonal_": _op("orthogonal_", {"gain": ("float", 1)}),
     "nn.init.constant_": _op("constant_", {"val": ("float", REQUIRED)}, generator=False),
     "nn.init.ones_": _op("ones_", {}, generator=False),
     "nn.init.zeros_": _op("zeros_", {}, generator=False),

@@ -57,6 +57,9 @@ fn call_of(name: &str, f: &mut Fields<'_>) -> Option<Result<InitCall>> {
                 a: f.opt_f64("a", -2.0)?,
                 b: f.opt_f64("b", 2.0)?,
             },
+            "nn.init.orthogonal_" => InitCall::Orthogonal {
+                gain: f.opt_f64("gain", 1.0)?,
+            },
             "nn.init.constant_" => InitCall::Constant {
                 val: f.req_f64("val")?,
             },
