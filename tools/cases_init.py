@@ -256,6 +256,30 @@ def orthogonal_cases():
     return c.cases
 
 
+def sparse_cases():
+    c = CaseList()
+    for size in ([5, 3], [10, 4], [20, 30], [1, 7], [7, 1], [0, 4], [4, 0]):
+        for sparsity in (0.1, 0.5, 0.9, 0.0, 1.0):
+            stok = str(sparsity).replace(".", "p")
+            c.add(f"sparse_float32_{shape_tok(size)}_sparsity{stok}_seed0",
+                  [seed(0), init("sparse_", size, "float32", sparsity=sparsity), rand([3])])
+    for dtype in FLOATS:
+        c.add(f"sparse_{dtype}_10x6_sparsity0p3_std0p5_seed1",
+              [seed(1), init("sparse_", [10, 6], dtype, sparsity=0.3, std=0.5), rand([3])])
+    # Python slice semantics: a negative count keeps all but the last |n|; more than rows keeps all.
+    for sparsity, stok in ((-0.3, "m0p3"), (-2.0, "m2"), (3.0, "3")):
+        c.add(f"sparse_float32_5x3_sparsity{stok}_seed0",
+              [seed(0), init("sparse_", [5, 3], "float32", sparsity=sparsity), rand([3])])
+    c.add("sparse_float32_30x20_perm10_sparsity0p25_seed0",
+          [seed(0), init("sparse_", [30, 20], "float32", permute=[1, 0], sparsity=0.25)])
+    # generator=: the normals come from it, the permutations from the default generator.
+    c.add("sparse_float32_20x30_sparsity0p2_generator_seed5",
+          [seed(5), step("manual_seed", "g", seed=5),
+           init("sparse_", [20, 30], "float32", gen="g", sparsity=0.2), rand([4]),
+           rand([4], gen="g")])
+    return c.cases
+
+
 def error_cases():
     c = CaseList()
 
@@ -302,6 +326,12 @@ def error_cases():
     rejected("orthogonal_bfloat16", init("orthogonal_", [4, 3], "bfloat16"))
     rejected("orthogonal_int64", init("orthogonal_", [4, 3], "int64"))
     rejected("orthogonal_2x3x4_perm102_no_view", init("orthogonal_", [2, 3, 4], permute=[1, 0, 2]))
+    rejected("sparse_1d", init("sparse_", [4], sparsity=0.1))
+    rejected("sparse_3d", init("sparse_", [4, 3, 2], sparsity=0.1))
+    rejected("sparse_sparsity_nan", init("sparse_", [4, 3], sparsity="nan"))
+    rejected("sparse_sparsity_inf", init("sparse_", [4, 3], sparsity="inf"))
+    rejected("sparse_std_m1", init("sparse_", [4, 3], sparsity=0.1, std=-1.0))
+    rejected("sparse_int64", init("sparse_", [4, 3], "int64", sparsity=0.1))
     rejected("init_eye_1d", init("eye_", [4]))
     rejected("init_eye_3d", init("eye_", [2, 2, 2]))
     rejected("init_dirac_2d", init("dirac_", [4, 4]))
@@ -319,4 +349,5 @@ def files():
         "init_trunc.json": trunc_cases(),
         "init_trunc_eras.json": old_trunc_cases(),
         "init_orthogonal.json": orthogonal_cases(),
+        "init_sparse.json": sparse_cases(),
     }

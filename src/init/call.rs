@@ -5,9 +5,9 @@
 //! drawn.
 
 use super::buf::{row_major, Buf, Elem};
-use super::orthogonal;
 use super::trunc::{self, TruncAlgorithm};
 use super::{calculate_fan_in_and_fan_out, calculate_gain, FanMode};
+use super::{orthogonal, sparse};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::generator::CpuGenerator;
@@ -86,6 +86,13 @@ pub enum InitCall {
         /// Scaling factor.
         gain: f64,
     },
+    /// `sparse_(t, sparsity, std=0.01)`.
+    Sparse {
+        /// Fraction of each column set to zero.
+        sparsity: f64,
+        /// Standard deviation of the non-zero values.
+        std: f64,
+    },
     /// `kaiming_normal_(t, a=0, mode='fan_in', nonlinearity='leaky_relu')`.
     KaimingNormal {
         /// Negative slope of the rectifier (`calculate_gain`'s param).
@@ -159,6 +166,14 @@ pub enum Sampling {
         cols: usize,
         /// Scaling factor.
         gain: f64,
+    },
+    /// `sparse_`: `normal_(0, std)`, then per column the first `zeros` entries of a
+    /// `randperm(rows)` drawn from the default generator are zeroed.
+    Sparse {
+        /// Zeros per column (`ceil(sparsity * rows)` with Python's slice semantics).
+        zeros: usize,
+        /// Standard deviation.
+        std: f64,
     },
     /// `t.fill_(value)`.
     Fill {
@@ -238,6 +253,7 @@ impl InitCall {
             InitCall::KaimingUniform { .. } => "nn.init.kaiming_uniform_",
             InitCall::KaimingNormal { .. } => "nn.init.kaiming_normal_",
             InitCall::Orthogonal { .. } => "nn.init.orthogonal_",
+            InitCall::Sparse { .. } => "nn.init.sparse_",
         }
     }
 
@@ -293,6 +309,20 @@ impl InitCall {
                         cols: numel / rows,
                         gain: *gain,
                     }
+                }
+            }
+            InitCall::Sparse { sparsity, std } => {
+                if shape.len() != 2 {
+                    return Err(Error::arg(
+                        op,
+                        "only tensors with 2 dimensions are supported",
+                    ));
+                }
+                let n = sparse::num_zeros(*sparsity, shape[0])?;
+                q.push(float("num_zeros", "ceil(sparsity * rows)", n as f64));
+                Sampling::Sparse {
+                    zeros: sparse::kept(n, shape[0]),
+                    std: *std,
                 }
             }
             InitCall::Constant { val } => Sampling::Fill { value: *val },
@@ -358,7 +388,7 @@ impl InitCall {
             strides,
             contiguous: true,
         };
-        self.run(g, &mut buf, target)
+        self.run(g, None, &mut buf, target)
     }
 
     /// Runs the call on `torch.empty(size, dtype=dtype)[.permute(perm)]` and returns the view made
@@ -369,6 +399,21 @@ impl InitCall {
     pub fn apply_on_view(
         &self,
         g: &mut CpuGenerator,
+        view: &View,
+        target: Target,
+    ) -> Result<Tensor> {
+        self.apply_on_view_with(g, None, view, target)
+    }
+
+    /// [`InitCall::apply_on_view`] with an explicit `generator=` (`g`) and the default generator,
+    /// for the calls that draw from both (`sparse_` takes its permutations from the default one).
+    ///
+    /// # Errors
+    /// As [`InitCall::apply_on_view`].
+    pub fn apply_on_view_with(
+        &self,
+        g: &mut CpuGenerator,
+        default: Option<&mut CpuGenerator>,
         view: &View,
         target: Target,
     ) -> Result<Tensor> {
@@ -388,14 +433,20 @@ impl InitCall {
             strides,
             contiguous: view.is_contiguous(),
         };
-        self.run(g, &mut buf, target)?;
+        self.run(g, default, &mut buf, target)?;
         Ok(match &view.perm {
             Some(p) => t.permuted(p),
             None => t,
         })
     }
 
-    fn run(&self, g: &mut CpuGenerator, buf: &mut Buf<'_>, target: Target) -> Result<()> {
+    fn run(
+        &self,
+        g: &mut CpuGenerator,
+        default: Option<&mut CpuGenerator>,
+        buf: &mut Buf<'_>,
+        target: Target,
+    ) -> Result<()> {
         let plan = self.plan(&buf.shape, buf.dtype(), target)?;
         let op = self.op_name();
         match plan.sampling {
@@ -420,6 +471,12 @@ impl InitCall {
                 target,
             ),
             Sampling::Orthogonal { gain, .. } => orthogonal::run(g, buf, gain, target),
+            Sampling::Sparse { .. } => {
+                let InitCall::Sparse { sparsity, std } = *self else {
+                    unreachable!("only sparse_ plans a sparse sampling")
+                };
+                sparse::run(g, default, buf, (sparsity, std), target)
+            }
             Sampling::Fill { value } => {
                 let e = Elem::of(op, buf.dtype(), value)?;
                 buf.fill(e);

@@ -9,6 +9,7 @@
 mod buf;
 mod call;
 mod orthogonal;
+mod sparse;
 mod trunc;
 
 pub use call::{InitCall, Number, Plan, Quantity, Sampling};
@@ -410,6 +411,33 @@ pub fn trunc_normal_(
 /// Fewer than 2 dimensions; float16/bfloat16 (LAPACK has no such QR; PyTorch draws first).
 pub fn orthogonal_(g: &mut CpuGenerator, t: &mut Tensor, gain: f64, target: Target) -> Result<()> {
     InitCall::Orthogonal { gain }.apply(g, t, target)
+}
+
+/// `torch.nn.init.sparse_(t, sparsity, std)`: `normal_(0, std)` from `g`, then for each column the
+/// first `ceil(sparsity * rows)` rows of a `randperm(rows)` are zeroed.
+///
+/// PyTorch draws those permutations from the **default** generator even when `generator=` is
+/// given: pass it as `default` (with `g` the explicit generator); `None` means `g` is the default
+/// generator.
+///
+/// Consumes: one `normal_` over the tensor from `g`, then one `randperm(rows)` per column.
+///
+/// # Errors
+/// A tensor that is not 2-D, a NaN or infinite `sparsity * rows`, `std < 0`.
+pub fn sparse_(
+    g: &mut CpuGenerator,
+    default: Option<&mut CpuGenerator>,
+    t: &mut Tensor,
+    sparsity: f64,
+    std: f64,
+    target: Target,
+) -> Result<()> {
+    let view = ops::View::contiguous(
+        &t.shape().iter().map(|&d| d as i64).collect::<Vec<_>>(),
+        t.dtype(),
+    );
+    *t = InitCall::Sparse { sparsity, std }.apply_on_view_with(g, default, &view, target)?;
+    Ok(())
 }
 
 #[cfg(test)]

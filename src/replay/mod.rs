@@ -80,6 +80,23 @@ impl StepContext<'_> {
     pub fn default_gen(&mut self) -> &mut CpuGenerator {
         self.gens.get(None)
     }
+
+    /// The name of the step's `generator`, if it names one.
+    #[must_use]
+    pub fn generator_name(&self) -> Option<&str> {
+        self.generator
+    }
+
+    /// The step's named generator and the default generator, both at once (for `sparse_` with
+    /// `generator=`, which draws from both). Without a named generator the first is a fresh
+    /// `torch.Generator()` that nothing should use: call [`StepContext::gen`] instead.
+    pub fn step_and_default(&mut self) -> (&mut CpuGenerator, &mut CpuGenerator) {
+        let name = self.generator.unwrap_or("");
+        self.gens.get(Some(name));
+        let Generators { default, named } = &mut *self.gens;
+        let i = named.iter().position(|(n, _)| n == name).unwrap_or(0);
+        (&mut named[i].1, default)
+    }
 }
 
 /// Runs one parsed case.

@@ -1,8 +1,8 @@
 """nn.init ops: every torch.nn.init function on torch.empty(size, dtype)[.permute(...)].
 
-Python's own ZeroDivisionError inside torch/nn/init.py (xavier_* on a (0, 0) tensor,
-dirac_ with groups=0, trunc_normal_ with std=0) is PyTorch rejecting the call, so it is
-re-raised as a ValueError and recorded as an "error" output like any other rejection.
+Python's own ZeroDivisionError or OverflowError inside torch/nn/init.py (xavier_* on a
+(0, 0) tensor, dirac_ with groups=0, trunc_normal_ with std=0, sparse_ with an infinite
+sparsity) is PyTorch rejecting the call, so it is re-raised as a ValueError and recorded as an "error" output like any other rejection.
 """
 
 from .common import DTYPE, PERMUTE, REQUIRED, SIZE, Op, _target
@@ -14,8 +14,8 @@ def _init(fn_name, *names):
         fn = getattr(torch.nn.init, fn_name)
         try:
             return fn(_target(torch, a), **{n: a[n] for n in names}, **gen)
-        except ZeroDivisionError as e:
-            raise ValueError(f"ZeroDivisionError: {e}") from None
+        except (ZeroDivisionError, OverflowError) as e:
+            raise ValueError(f"{type(e).__name__}: {e}") from None
     return call
 
 
@@ -33,6 +33,7 @@ OPS = {
     "nn.init.trunc_normal_": _op("trunc_normal_", {"mean": ("float", 0.0), "std": ("float", 1.0),
                                                    "a": ("float", -2.0), "b": ("float", 2.0)}),
     "nn.init.orthogonal_": _op("orthogonal_", {"gain": ("float", 1)}),
+    "nn.init.sparse_": _op("sparse_", {"sparsity": ("float", REQUIRED), "std": ("float", 0.01)}),
     "nn.init.constant_": _op("constant_", {"val": ("float", REQUIRED)}, generator=False),
     "nn.init.ones_": _op("ones_", {}, generator=False),
     "nn.init.zeros_": _op("zeros_", {}, generator=False),

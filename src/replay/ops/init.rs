@@ -15,12 +15,20 @@ struct Init {
 impl StepOp for Init {
     fn run(&self, ctx: &mut StepContext<'_>) -> Result<Output> {
         let target = ctx.target;
-        let t = self.call.apply_on_view(ctx.gen(), &self.view, target)?;
+        let t = if let (InitCall::Sparse { .. }, Some(_)) = (&self.call, ctx.generator_name()) {
+            // sparse_ draws its normals from generator= and its permutations from the default
+            // generator: the two phases run one after the other, each with its own generator.
+            sparse_with_generator(ctx, &self.call, &self.view)?
+        } else {
+            self.call.apply_on_view(ctx.gen(), &self.view, target)?
+        };
         Ok(Output::Tensor(t))
     }
 
     fn draws(&self) -> Draws {
-        if self.call.takes_generator() {
+        if matches!(self.call, InitCall::Sparse { .. }) {
+            Draws::StepAndDefault
+        } else if self.call.takes_generator() {
             Draws::StepGenerator
         } else {
             Draws::Nothing
@@ -30,6 +38,18 @@ impl StepOp for Init {
     fn takes_generator(&self) -> bool {
         self.call.takes_generator()
     }
+}
+
+/// `sparse_(..., generator=g)`: the normal fill from `g`, then the permutations from the default
+/// generator.
+fn sparse_with_generator(
+    ctx: &mut StepContext<'_>,
+    call: &InitCall,
+    view: &View,
+) -> Result<crate::tensor::Tensor> {
+    let target = ctx.target;
+    let (g, default) = ctx.step_and_default();
+    call.apply_on_view_with(g, Some(default), view, target)
 }
 
 fn kaiming(f: &mut Fields<'_>) -> Result<(f64, String, String)> {
@@ -59,6 +79,10 @@ fn call_of(name: &str, f: &mut Fields<'_>) -> Option<Result<InitCall>> {
             },
             "nn.init.orthogonal_" => InitCall::Orthogonal {
                 gain: f.opt_f64("gain", 1.0)?,
+            },
+            "nn.init.sparse_" => InitCall::Sparse {
+                sparsity: f.req_f64("sparsity")?,
+                std: f.opt_f64("std", 0.01)?,
             },
             "nn.init.constant_" => InitCall::Constant {
                 val: f.req_f64("val")?,
