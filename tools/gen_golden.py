@@ -243,8 +243,11 @@ def run_case(torch, case):
             if gen_name not in generators:
                 generators[gen_name] = torch.Generator()
             gen = {"generator": generators[gen_name]}
+        if getattr(op, "previous", False):
+            args["previous"] = values
         try:
             value = op.call(torch, args, gen)
+            values.append(value)
         except TORCH_ERRORS as e:  # PyTorch rejected the step: record it, end the case.
             if gen and isinstance(e, TypeError) and "'generator'" in str(e):
                 # e.g. nn.init functions take no generator= in 2.0.1.

@@ -89,7 +89,7 @@ impl LegacyExponential {
     }
 
     /// The next value, in double (the float kernel's value is exact in float after rounding).
-    pub fn next(&mut self) -> f64 {
+    pub fn sample(&mut self) -> f64 {
         if self.single {
             let u = f64::from(self.stream.next_f32());
             let beta = f64::from(self.beta as f32);

@@ -67,7 +67,8 @@ pub fn unbounded_uses_random64(dtype: DType) -> bool {
 #[inline]
 #[must_use]
 pub fn f64_to_i64_c(x: f64) -> i64 {
-    if x.is_nan() || !(-9.223_372_036_854_775_808e18..9.223_372_036_854_775_808e18).contains(&x) {
+    let two63 = (1u64 << 63) as f64;
+    if x.is_nan() || !(-two63..two63).contains(&x) {
         i64::MIN
     } else {
         x as i64
@@ -90,12 +91,7 @@ fn round_trip(v: i64, dtype: DType) -> i64 {
 
 /// floor(log2 |x|) as PyTorch's shift loop computes it (0 for |x| <= 1).
 fn floor_log2(x: i64) -> u32 {
-    let a = x.unsigned_abs();
-    if a == 0 {
-        0
-    } else {
-        63 - a.leading_zeros()
-    }
+    x.unsigned_abs().checked_ilog2().unwrap_or(0)
 }
 
 /// `update_from<T>`: moves `from` right to the next value whose successor survives the cast to

@@ -9,6 +9,9 @@
 //! the last entry is set to exactly 1, then each sample draws `u = u53` and takes the first `j`
 //! with `cum[j] >= u` (the comparison in double). Consumes: one `random64()` per sample.
 
+// `!(v >= 0.0)` is deliberate: NaN must fail the check, as in PyTorch.
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
+
 use super::transform::u53;
 use crate::generator::CpuGenerator;
 

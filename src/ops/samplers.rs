@@ -12,6 +12,9 @@
 //! anyway. In-place ops on a [`View`] fill in memory order, like every element-wise kernel; the
 //! legacy MKL kernels (2.0–2.6) fill a contiguous buffer in logical order and copy it back.
 
+// `!(x >= 0.0)` and friends are deliberate: NaN must fail PyTorch's checks.
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
+
 use half::{bf16, f16};
 
 use super::{fill_normal, not_implemented, View};
@@ -763,10 +766,7 @@ pub fn dropout(g: &mut CpuGenerator, x: &Tensor, p: f64, target: Target) -> Resu
     let xs = values_f64(x)?;
     if p == 1.0 {
         if !dtype.is_float() {
-            return Ok(Tensor::new(
-                x.shape().to_vec(),
-                Storage::zeros(dtype, x.numel()),
-            )?);
+            return Tensor::new(x.shape().to_vec(), Storage::zeros(dtype, x.numel()));
         }
         let v: Vec<f64> = xs
             .iter()
@@ -784,11 +784,17 @@ pub fn dropout(g: &mut CpuGenerator, x: &Tensor, p: f64, target: Target) -> Resu
     }
     // noise = keep / (1 - p), stored in the dtype; the divisor is the scalar rounded to float
     // unless the tensor is float64.
+    // 2.0 rounds the divisor to float16/bfloat16 first; later releases divide by f32(1 - p).
+    let divisor = if target.era == Era::L0 {
+        single(dtype, q)
+    } else {
+        q
+    };
     let scaled = single(
         dtype,
         match dtype {
             DType::Float64 => 1.0 / q,
-            _ => f64::from(1.0f32 / q as f32),
+            _ => f64::from(1.0f32 / divisor as f32),
         },
     );
     let v: Vec<f64> = xs
@@ -809,7 +815,7 @@ fn single(dtype: DType, v: f64) -> f64 {
     }
 }
 
-/// `torch.native_dropout(x, p, train)`: `(x * mask * f32(1 / (1 − p)), mask)` with a bool
+/// `torch.native_dropout(x, p, train)`: `(x * mask * T(1 / (1 − p)), mask)` with a bool
 /// `mask = bernoulli_(1 − p)`; `train = false` gives `(x, ones)`. Unlike `F.dropout`, `p = 0` and
 /// `p = 1` still draw (the scale is 0 when `p = 1`), and an empty `x` gives a mask of `x`'s dtype.
 ///
@@ -843,12 +849,14 @@ pub fn native_dropout(
         ));
     }
     let xs = values_f64(x)?;
+    // `mul_(scale)` converts the double scalar to the tensor's dtype first (float16 too).
+    let scale_t = single(dtype, scale);
     let v: Vec<f64> = xs
         .iter()
         .zip(&keep)
         .map(|(&a, &k)| {
             let masked = arith(dtype, dtype, a, if k { 1.0 } else { 0.0 }, mul64, mul32);
-            arith(dtype, dtype, single(dtype, masked), scale, mul64, mul32)
+            arith(dtype, dtype, single(dtype, masked), scale_t, mul64, mul32)
         })
         .collect();
     let out = tensor_from_f64(shape.clone(), dtype, &v)?;
@@ -898,7 +906,7 @@ pub fn exponential_(
         let mut t = Tensor::zeros_checked(OP, &view_shape_i64(view), view.dtype)?;
         if !empty {
             let mut e = LegacyExponential::new(g, lambd, view.dtype != DType::Float64);
-            each_storage!(t.storage_mut(), v => fill_each(v, || Elem::from_f64(e.next())));
+            each_storage!(t.storage_mut(), v => fill_each(v, || Elem::from_f64(e.sample())));
         }
         return Ok(t);
     }
@@ -1087,7 +1095,7 @@ pub fn multinomial(
         }
         return Tensor::new(out_shape, Storage::I64(out));
     }
-    if !pv.iter().all(|&x| x >= 0.0 && x < f64::INFINITY) {
+    if !pv.iter().all(|x| (0.0..f64::INFINITY).contains(x)) {
         return Err(Error::arg(
             OP,
             "probability tensor contains either `inf`, `nan` or element < 0",

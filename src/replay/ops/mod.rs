@@ -47,7 +47,7 @@ pub trait StepOp: std::fmt::Debug + Send + Sync {
 type Parser = fn(&str, &mut Fields<'_>) -> Option<Result<Box<dyn StepOp>>>;
 
 /// Every area's parser, tried in order.
-const PARSERS: &[Parser] = &[core::parse, init::parse, modules::parse];
+const PARSERS: &[Parser] = &[core::parse, init::parse, modules::parse, samplers::parse];
 
 /// Parses the op named `name`, reading its fields from `f`.
 pub(crate) fn parse(name: &str, f: &mut Fields<'_>) -> Result<Box<dyn StepOp>> {

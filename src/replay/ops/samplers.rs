@@ -1,0 +1,523 @@
+//! Sampler ops: `randperm`, `randint`/`randint_like`/`random_`, `bernoulli`, dropout,
+//! `exponential_`, `geometric_`, `log_normal_`, `cauchy_`, `multinomial` and the tensor overloads
+//! of `normal`.
+//!
+//! Tensor arguments are `{"dtype": D, "data": nested list}` or `{"step": K}` (with `"output":
+//! NAME` for a step with several outputs), as `golden/README.md` documents.
+
+use serde_json::Value;
+
+use super::{Draws, StepOp};
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+use crate::ops::{samplers, View};
+use crate::replay::{Fields, Output, StepContext};
+use crate::tensor::Tensor;
+
+/// A tensor argument: a literal, or an earlier step's output.
+#[derive(Debug, Clone)]
+enum TensorArg {
+    Literal(Tensor),
+    Step {
+        index: usize,
+        output: Option<String>,
+    },
+}
+
+impl TensorArg {
+    fn resolve(&self, ctx: &StepContext<'_>) -> Result<Tensor> {
+        let (index, output) = match self {
+            TensorArg::Literal(t) => return Ok(t.clone()),
+            TensorArg::Step { index, output } => (*index, output.as_deref()),
+        };
+        let bad = |why: &str| Error::CaseFile {
+            location: format!("step reference {index}"),
+            reason: why.to_string(),
+        };
+        match (ctx.previous.get(index), output) {
+            (Some(Output::Tensor(t) | Output::Bounded(t, _)), None) => Ok(t.clone()),
+            (Some(Output::StateDict(sd)), Some(name)) => sd
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, t)| t.clone())
+                .ok_or_else(|| bad("no output of that name")),
+            (Some(Output::StateDict(_)), None) => bad_named(index),
+            (Some(_), _) => Err(bad("that step did not produce a single tensor")),
+            (None, _) => Err(bad("not an earlier step of this case")),
+        }
+    }
+}
+
+fn bad_named(index: usize) -> Result<Tensor> {
+    Err(Error::CaseFile {
+        location: format!("step reference {index}"),
+        reason: "that step has several outputs; name one with \"output\"".into(),
+    })
+}
+
+/// Shape and row-major values of a nested JSON list.
+fn flatten(
+    f: &Fields<'_>,
+    key: &str,
+    v: &Value,
+    depth: usize,
+    shape: &mut Vec<usize>,
+    out: &mut Vec<f64>,
+) -> Result<()> {
+    match v {
+        Value::Array(items) => {
+            if shape.len() == depth {
+                shape.push(items.len());
+            } else if shape[depth] != items.len() {
+                return Err(f.err(format!("'{key}': ragged nested list")));
+            }
+            for x in items {
+                flatten(f, key, x, depth + 1, shape, out)?;
+            }
+            Ok(())
+        }
+        other => {
+            if shape.len() != depth {
+                return Err(f.err(format!("'{key}': ragged nested list")));
+            }
+            out.push(f.float_of(key, other)?);
+            Ok(())
+        }
+    }
+}
+
+fn tensor_arg_of(f: &Fields<'_>, key: &str, v: Value) -> Result<TensorArg> {
+    let Value::Object(mut m) = v else {
+        return Err(f.err(format!("'{key}' must be a tensor object, found {v}")));
+    };
+    if let Some(step) = m.remove("step") {
+        let index = f.int_of(key, &step)?;
+        let index = usize::try_from(index).map_err(|_| f.err(format!("'{key}': negative step")))?;
+        let output = match m.remove("output") {
+            None => None,
+            Some(Value::String(s)) => Some(s),
+            Some(o) => return Err(f.err(format!("'{key}.output' must be a string, found {o}"))),
+        };
+        if let Some(k) = m.keys().next() {
+            return Err(f.err(format!("'{key}': unknown key '{k}' in a step reference")));
+        }
+        return Ok(TensorArg::Step { index, output });
+    }
+    let dtype = match m.remove("dtype") {
+        Some(Value::String(s)) => {
+            DType::parse(&s).map_err(|_| f.err(format!("unknown dtype '{s}'")))?
+        }
+        _ => return Err(f.err(format!("'{key}' needs \"dtype\" (a string) and \"data\""))),
+    };
+    let data = m
+        .remove("data")
+        .ok_or_else(|| f.err(format!("'{key}' needs \"data\"")))?;
+    if let Some(k) = m.keys().next() {
+        return Err(f.err(format!("'{key}': unknown key '{k}' in a tensor literal")));
+    }
+    let (mut shape, mut vals) = (Vec::new(), Vec::new());
+    flatten(f, key, &data, 0, &mut shape, &mut vals)?;
+    // torch.tensor converts each Python number to the dtype as a C++ static_cast would.
+    let t = samplers::tensor_from_f64(shape, dtype, &vals).map_err(|e| f.err(e.to_string()))?;
+    Ok(TensorArg::Literal(t))
+}
+
+fn req_tensor(f: &mut Fields<'_>, key: &str) -> Result<TensorArg> {
+    let v = f
+        .take(key)
+        .ok_or_else(|| f.err(format!("missing field '{key}'")))?;
+    tensor_arg_of(f, key, v)
+}
+
+/// `random_`'s `from`/`to` as given: `None` when absent; `Some(None)` for `"to": null`.
+// `to: Some(None)` is Python's explicit `to=None`, distinct from an absent `to`.
+#[allow(clippy::option_option)]
+#[derive(Debug)]
+struct RandomArgs {
+    from: Option<i64>,
+    to: Option<Option<i64>>,
+}
+
+#[derive(Debug)]
+enum Sampler {
+    Randperm {
+        n: i64,
+        dtype: DType,
+    },
+    Randint {
+        low: i64,
+        high: i64,
+        size: Vec<i64>,
+        dtype: DType,
+    },
+    RandintLike {
+        view: View,
+        low: i64,
+        high: i64,
+    },
+    Random {
+        view: View,
+        args: RandomArgs,
+    },
+    BernoulliScalar {
+        view: View,
+        p: f64,
+    },
+    BernoulliTensor {
+        view: View,
+        p: TensorArg,
+    },
+    Bernoulli {
+        input: TensorArg,
+        p: Option<f64>,
+    },
+    Exponential {
+        view: View,
+        lambd: f64,
+    },
+    Geometric {
+        view: View,
+        p: f64,
+    },
+    LogNormal {
+        view: View,
+        mean: f64,
+        std: f64,
+    },
+    Cauchy {
+        view: View,
+        median: f64,
+        sigma: f64,
+    },
+    Multinomial {
+        input: TensorArg,
+        n: i64,
+        replacement: bool,
+    },
+    NormalTT {
+        mean: TensorArg,
+        std: TensorArg,
+    },
+    NormalTF {
+        mean: TensorArg,
+        std: f64,
+    },
+    NormalFT {
+        mean: f64,
+        std: TensorArg,
+    },
+}
+
+impl StepOp for Sampler {
+    fn run(&self, ctx: &mut StepContext<'_>) -> Result<Output> {
+        let target = ctx.target;
+        let t = match self {
+            Sampler::Randperm { n, dtype } => samplers::randperm(ctx.gen(), *n, *dtype, target)?,
+            Sampler::Randint {
+                low,
+                high,
+                size,
+                dtype,
+            } => samplers::randint(ctx.gen(), *low, *high, size, *dtype, target)?,
+            Sampler::RandintLike { view, low, high } => {
+                samplers::randint_like(ctx.gen(), view, *low, *high, target)?
+            }
+            Sampler::Random { view, args } => match (args.from, args.to) {
+                (None, None) => samplers::random_(ctx.gen(), view, target)?,
+                (None, Some(Some(to))) => {
+                    samplers::random_from_to(ctx.gen(), view, 0, Some(to), target)?
+                }
+                (None, Some(None)) => {
+                    return Err(Error::arg("random_", "'to' = None needs 'from'"));
+                }
+                (Some(from), to) => {
+                    samplers::random_from_to(ctx.gen(), view, from, to.flatten(), target)?
+                }
+            },
+            Sampler::BernoulliScalar { view, p } => {
+                samplers::bernoulli_scalar_(ctx.gen(), view, *p, target)?
+            }
+            Sampler::BernoulliTensor { view, p } => {
+                let p = p.resolve(ctx)?;
+                samplers::bernoulli_tensor_(ctx.gen(), &view.size, view.dtype, &p)?
+            }
+            Sampler::Bernoulli { input, p } => {
+                let x = input.resolve(ctx)?;
+                match p {
+                    Some(p) => samplers::bernoulli_p(ctx.gen(), &x, *p, target)?,
+                    None => samplers::bernoulli(ctx.gen(), &x)?,
+                }
+            }
+            Sampler::Exponential { view, lambd } => {
+                samplers::exponential_(ctx.gen(), view, *lambd, target)?
+            }
+            Sampler::Geometric { view, p } => samplers::geometric_(ctx.gen(), view, *p, target)?,
+            Sampler::LogNormal { view, mean, std } => {
+                samplers::log_normal_(ctx.gen(), view, *mean, *std, target)?
+            }
+            Sampler::Cauchy {
+                view,
+                median,
+                sigma,
+            } => samplers::cauchy_(ctx.gen(), view, *median, *sigma, target)?,
+            Sampler::Multinomial {
+                input,
+                n,
+                replacement,
+            } => {
+                let x = input.resolve(ctx)?;
+                samplers::multinomial(ctx.gen(), &x, *n, *replacement, target)?
+            }
+            Sampler::NormalTT { mean, std } => {
+                let (m, s) = (mean.resolve(ctx)?, std.resolve(ctx)?);
+                samplers::normal_tensor_tensor(ctx.gen(), &m, &s, target)?
+            }
+            Sampler::NormalTF { mean, std } => {
+                let m = mean.resolve(ctx)?;
+                samplers::normal_tensor_float(ctx.gen(), &m, *std, target)?
+            }
+            Sampler::NormalFT { mean, std } => {
+                let s = std.resolve(ctx)?;
+                samplers::normal_float_tensor(ctx.gen(), *mean, &s, target)?
+            }
+        };
+        Ok(Output::Tensor(t))
+    }
+}
+
+/// The dropouts: no `generator` (they draw from the default generator).
+#[derive(Debug)]
+enum Dropout {
+    Functional {
+        input: TensorArg,
+        p: f64,
+        training: bool,
+    },
+    Native {
+        input: TensorArg,
+        p: f64,
+        train: bool,
+    },
+}
+
+impl StepOp for Dropout {
+    fn run(&self, ctx: &mut StepContext<'_>) -> Result<Output> {
+        let target = ctx.target;
+        match self {
+            Dropout::Functional { input, p, training } => {
+                let x = input.resolve(ctx)?;
+                if !(0.0..=1.0).contains(p) || *training {
+                    return Ok(Output::Tensor(samplers::dropout(
+                        ctx.gen(),
+                        &x,
+                        *p,
+                        target,
+                    )?));
+                }
+                Ok(Output::Tensor(x))
+            }
+            Dropout::Native { input, p, train } => {
+                let x = input.resolve(ctx)?;
+                let (out, mask) = samplers::native_dropout(ctx.gen(), &x, *p, *train, target)?;
+                Ok(Output::StateDict(vec![
+                    ("output".into(), out),
+                    ("mask".into(), mask),
+                ]))
+            }
+        }
+    }
+    fn draws(&self) -> Draws {
+        Draws::StepGenerator
+    }
+    fn takes_generator(&self) -> bool {
+        false
+    }
+}
+
+fn boxed(op: impl StepOp + 'static) -> Box<dyn StepOp> {
+    Box::new(op)
+}
+
+fn opt_i64(f: &mut Fields<'_>, key: &str, default: i64) -> Result<i64> {
+    match f.take(key) {
+        None => Ok(default),
+        Some(v) => {
+            let n = f.int_of(key, &v)?;
+            i64::try_from(n).map_err(|_| f.err(format!("'{key}' = {n} does not fit in int64")))
+        }
+    }
+}
+
+fn req_i64(f: &mut Fields<'_>, key: &str) -> Result<i64> {
+    let v = f
+        .take(key)
+        .ok_or_else(|| f.err(format!("missing field '{key}'")))?;
+    let n = f.int_of(key, &v)?;
+    i64::try_from(n).map_err(|_| f.err(format!("'{key}' = {n} does not fit in int64")))
+}
+
+fn opt_bool(f: &mut Fields<'_>, key: &str, default: bool) -> Result<bool> {
+    match f.take(key) {
+        None => Ok(default),
+        Some(Value::Bool(b)) => Ok(b),
+        Some(v) => Err(f.err(format!("'{key}' must be true or false, found {v}"))),
+    }
+}
+
+fn dtype_or(f: &mut Fields<'_>, default: DType) -> Result<DType> {
+    match f.take("dtype") {
+        None | Some(Value::Null) => Ok(default),
+        Some(Value::String(s)) => {
+            DType::parse(&s).map_err(|_| f.err(format!("unknown dtype '{s}'")))
+        }
+        Some(v) => Err(f.err(format!("'dtype' must be a string, found {v}"))),
+    }
+}
+
+#[allow(clippy::too_many_lines)] // one arm per op, as in the other areas
+fn parse_inner(name: &str, f: &mut Fields<'_>) -> Result<Box<dyn StepOp>> {
+    Ok(match name {
+        "randperm" => boxed(Sampler::Randperm {
+            n: req_i64(f, "n")?,
+            dtype: dtype_or(f, DType::Int64)?,
+        }),
+        "randint" => boxed(Sampler::Randint {
+            low: opt_i64(f, "low", 0)?,
+            high: req_i64(f, "high")?,
+            size: f.size()?,
+            dtype: dtype_or(f, DType::Int64)?,
+        }),
+        "randint_like" => boxed(Sampler::RandintLike {
+            view: f.view()?,
+            low: opt_i64(f, "low", 0)?,
+            high: req_i64(f, "high")?,
+        }),
+        "random_" => {
+            let view = f.view()?;
+            let from = match f.take("from") {
+                None => None,
+                Some(v) => Some(
+                    i64::try_from(f.int_of("from", &v)?)
+                        .map_err(|_| f.err("'from' does not fit in int64"))?,
+                ),
+            };
+            let to = match f.take("to") {
+                None => None,
+                Some(Value::Null) => Some(None),
+                Some(v) => Some(Some(
+                    i64::try_from(f.int_of("to", &v)?)
+                        .map_err(|_| f.err("'to' does not fit in int64"))?,
+                )),
+            };
+            boxed(Sampler::Random {
+                view,
+                args: RandomArgs { from, to },
+            })
+        }
+        "bernoulli_" => {
+            let view = f.view()?;
+            match f.take("p") {
+                None => boxed(Sampler::BernoulliScalar { view, p: 0.5 }),
+                Some(v @ Value::Object(_)) => boxed(Sampler::BernoulliTensor {
+                    view,
+                    p: tensor_arg_of(f, "p", v)?,
+                }),
+                Some(v) => boxed(Sampler::BernoulliScalar {
+                    view,
+                    p: f.float_of("p", &v)?,
+                }),
+            }
+        }
+        "bernoulli" => boxed(Sampler::Bernoulli {
+            input: req_tensor(f, "input")?,
+            p: match f.take("p") {
+                None => None,
+                Some(v) => Some(f.float_of("p", &v)?),
+            },
+        }),
+        "nn.functional.dropout" => {
+            let input = req_tensor(f, "input")?;
+            let p = f.opt_f64("p", 0.5)?;
+            let training = opt_bool(f, "training", true)?;
+            // `inplace` changes nothing in the values.
+            opt_bool(f, "inplace", false)?;
+            boxed(Dropout::Functional { input, p, training })
+        }
+        "nn.Dropout" => {
+            let input = req_tensor(f, "input")?;
+            let p = f.opt_f64("p", 0.5)?;
+            opt_bool(f, "inplace", false)?;
+            boxed(Dropout::Functional {
+                input,
+                p,
+                training: true,
+            })
+        }
+        "native_dropout" => boxed(Dropout::Native {
+            input: req_tensor(f, "input")?,
+            p: f.req_f64("p")?,
+            train: opt_bool(f, "train", true)?,
+        }),
+        "exponential_" => boxed(Sampler::Exponential {
+            view: f.view()?,
+            lambd: f.opt_f64("lambd", 1.0)?,
+        }),
+        "geometric_" => boxed(Sampler::Geometric {
+            view: f.view()?,
+            p: f.req_f64("p")?,
+        }),
+        "log_normal_" => boxed(Sampler::LogNormal {
+            view: f.view()?,
+            mean: f.opt_f64("mean", 1.0)?,
+            std: f.opt_f64("std", 2.0)?,
+        }),
+        "cauchy_" => boxed(Sampler::Cauchy {
+            view: f.view()?,
+            median: f.opt_f64("median", 0.0)?,
+            sigma: f.opt_f64("sigma", 1.0)?,
+        }),
+        "multinomial" => boxed(Sampler::Multinomial {
+            input: req_tensor(f, "input")?,
+            n: req_i64(f, "num_samples")?,
+            replacement: opt_bool(f, "replacement", false)?,
+        }),
+        "normal.Tensor_Tensor" => boxed(Sampler::NormalTT {
+            mean: req_tensor(f, "mean")?,
+            std: req_tensor(f, "std")?,
+        }),
+        "normal.Tensor_float" => boxed(Sampler::NormalTF {
+            mean: req_tensor(f, "mean")?,
+            std: f.opt_f64("std", 1.0)?,
+        }),
+        "normal.float_Tensor" => boxed(Sampler::NormalFT {
+            mean: f.opt_f64("mean", 0.0)?,
+            std: req_tensor(f, "std")?,
+        }),
+        other => return Err(f.err(format!("unknown op '{other}'"))),
+    })
+}
+
+const NAMES: &[&str] = &[
+    "randperm",
+    "randint",
+    "randint_like",
+    "random_",
+    "bernoulli_",
+    "bernoulli",
+    "nn.functional.dropout",
+    "nn.Dropout",
+    "native_dropout",
+    "exponential_",
+    "geometric_",
+    "log_normal_",
+    "cauchy_",
+    "multinomial",
+    "normal.Tensor_Tensor",
+    "normal.Tensor_float",
+    "normal.float_Tensor",
+];
+
+/// Recognises the sampler ops.
+pub(super) fn parse(name: &str, f: &mut Fields<'_>) -> Option<Result<Box<dyn StepOp>>> {
+    NAMES.contains(&name).then(|| parse_inner(name, f))
+}
