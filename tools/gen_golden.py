@@ -230,6 +230,7 @@ class ApiGap(Exception):
 def run_case(torch, case):
     generators = {}  # private generators are fresh in every case
     outputs = []
+    values = []  # each step's PyTorch result, for ops that read an earlier step's output
     for i, step in enumerate(case["steps"]):
         op, args, gen_name = validate_step(step)
         where = f"case {case['name']!r} step {i} ({step['op']})"

@@ -7,6 +7,7 @@
 mod core;
 mod init;
 mod modules;
+mod samplers;
 
 use super::{Fields, Output, StepContext};
 use crate::error::Result;
