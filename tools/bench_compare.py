@@ -51,6 +51,18 @@ BENCHES = [
             f"desc = json.loads(open({str(ROOT / 'examples' / 'gpt2_124m.json')!r}).read())",
             "build_model(torch, desc)"),
     }),
+    ("randint(0, 1000) int64", "randint_i64", SIZES, {
+        "torch.randint(0, 1000, (n,))": ("", "torch.randint(0, 1000, (n,))"),
+    }),
+    ("randint(0, 2^30) int64", "randint_i64_2p30", SIZES, {
+        "torch.randint(0, 2**30, (n,))": ("", "torch.randint(0, 2**30, (n,))"),
+    }),
+    ("randperm int64", "randperm_i64", SIZES, {
+        "torch.randperm(n)": ("", "torch.randperm(n)"),
+    }),
+    ("bernoulli_(0.3) float32", "bernoulli_f32", SIZES, {
+        "empty(n).bernoulli_(0.3)": ("buf = torch.empty(n)", "buf.bernoulli_(0.3)"),
+    }),
 ]
 
 
