@@ -72,9 +72,9 @@ pub enum Era {
     /// 2.0: the legacy baseline (MKL scalar bernoulli/exponential, 11/8-bit half/bfloat16 uniforms,
     /// the 2.0 float16 normal fill rule).
     L0,
-    /// 2.1 – 2.5: as 2.0 except the float16 normal fill path. Only 2.5.1 was measured; 2.1 – 2.4
-    /// are mapped here on the assumption that they behave as 2.5.1 (the switch from the 2.0 rule
-    /// lies somewhere in 2.1 – 2.5).
+    /// 2.1 – 2.5: as 2.0 except the float16 normal fill path. Measured: 2.1.2, 2.3.1 and 2.5.1
+    /// (2.2 and 2.4 are assumed to behave alike). 2.1.2 still rejects float16 scalar
+    /// `bernoulli_`/dropout, as 2.0 does; 2.3.1 accepts them.
     L1,
     /// 2.6: `randperm(n)` for n ≥ 214748364 becomes the 64-bit inside-out shuffle.
     R1,

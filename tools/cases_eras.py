@@ -2,8 +2,9 @@
 
 Every probe runs once per (release, kernel variant), with the case's "torch_version" naming
 the release; tools/gen_golden.py runs each release in its own virtual environment. The
-releases are one per era of shared/reference/version-eras.md (2.6.0 for R1 too) and the
-pinned 2.15.0. The probes are the rand/randn/uniform_/normal_ calls whose bits change
+releases are one per era of shared/reference/version-eras.md (2.6.0 for R1 too), the
+pinned 2.15.0, and 2.1.2 and 2.3.1, which version-eras.md did not probe (they show that era L1
+starts at 2.1). The probes are the rand/randn/uniform_/normal_ calls whose bits change
 between eras, plus probes that never change, to show that they do not.
 
 Names: eras_<release>_<probe>_<capability>, release spelled v2_0_1.
@@ -13,7 +14,7 @@ import math
 
 from make_cases import BOTH, kaiming_bound, normal_, rand, randn, seed, step, uniform_
 
-RELEASES = ("2.0.1", "2.5.1", "2.6.0", "2.9.1", "2.12.1", "2.15.0")
+RELEASES = ("2.0.1", "2.1.2", "2.3.1", "2.5.1", "2.6.0", "2.9.1", "2.12.1", "2.15.0")
 
 KAIMING_B3 = kaiming_bound(3)
 KAIMING_B30 = kaiming_bound(30)
