@@ -465,5 +465,24 @@ def files():
         "samplers_errors.json": error_cases(),
         "samplers_eras.json": era_cases(),
         "samplers_eras_exponential.json": exponential_era_cases(),
-        "samplers_randperm_large.json": large_cases(),
     }
+
+
+def main():
+    """Writes golden/cases_large/samplers_randperm_large.json, kept out of golden/cases (and so
+    out of the default golden run) because it needs 1.7 GB and 20 s: tests/randperm_large.rs
+    replays it with --ignored."""
+    import gen_golden
+
+    doc = {"format": gen_golden.CASES_FORMAT, "cases": large_cases()}
+    release, _ = gen_golden.installed_torch()
+    gen_golden.validate_file(doc, release, "samplers_randperm_large.json")
+    out = gen_golden.ROOT / "golden" / "cases_large" / "samplers_randperm_large.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out, "w", encoding="utf-8", newline="\n") as f:
+        f.write(gen_golden.dump(doc))
+    print(f"cases_samplers: wrote {out.relative_to(gen_golden.ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
