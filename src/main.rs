@@ -12,6 +12,9 @@ USAGE:
     torch-rng demo [--torch-version X] the blog post's four experiments, and what 4 decimals hide
     torch-rng replay CASES.json        run a case file, print the result document (JSON)
     torch-rng compare EXPECTED ACTUAL  compare two result documents, list every mismatch
+    torch-rng explain nn.init.FUNCTION --size 4,3 [--a 2.2360679774997896 ...] [--json]
+                                       what an init call derives (fans, gain, bounds), draws and
+                                       stores in the dtype, and how many words it consumes
     torch-rng init MODEL.json --seed N [--variant avx2] [--torch-version 2.15.0] -o OUT
                                        build a model description's starting weights; OUT is
                                        .safetensors or .npz, keyed by state_dict names
@@ -59,6 +62,11 @@ fn run(args: &[String]) -> Result<(), String> {
             }
         }
         ["init", args @ ..] => init(args),
+        ["explain", args @ ..] => {
+            let text = torch_rng::init::explain::cli(args).map_err(|e| e.to_string())?;
+            print!("{text}");
+            Ok(())
+        }
         ["--help" | "-h" | "help"] => {
             println!("{USAGE}");
             Ok(())

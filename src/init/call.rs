@@ -108,7 +108,7 @@ pub enum InitCall {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Number {
     /// A Python int (fans, counts).
-    Int(u64),
+    Int(i64),
     /// A Python float (a double).
     Float(f64),
 }
@@ -228,7 +228,7 @@ fn int(name: &'static str, formula: impl Into<String>, v: u64) -> Quantity {
     Quantity {
         name,
         formula: formula.into(),
-        value: Number::Int(v),
+        value: Number::Int(v as i64),
     }
 }
 
@@ -319,7 +319,11 @@ impl InitCall {
                     ));
                 }
                 let n = sparse::num_zeros(*sparsity, shape[0])?;
-                q.push(float("num_zeros", "ceil(sparsity * rows)", n as f64));
+                q.push(Quantity {
+                    name: "num_zeros",
+                    formula: "ceil(sparsity * rows)".into(),
+                    value: Number::Int(n),
+                });
                 Sampling::Sparse {
                     zeros: sparse::kept(n, shape[0]),
                     std: *std,

@@ -8,11 +8,13 @@
 
 mod buf;
 mod call;
+pub mod explain;
 mod orthogonal;
 mod sparse;
 mod trunc;
 
 pub use call::{InitCall, Number, Plan, Quantity, Sampling};
+pub use explain::{Explanation, ParamExplanation};
 pub use trunc::TruncAlgorithm;
 
 use crate::error::{Error, Result};

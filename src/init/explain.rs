@@ -1,0 +1,892 @@
+//! `explain`: what an initialiser really does to a tensor, derived by the code that samples.
+//!
+//! An [`Explanation`] has a subject (an init call, or a module) and one [`ParamExplanation`] per
+//! tensor it initialises. Each entry shows the quantities PyTorch derives in Python (fans, gain,
+//! std, bounds: [`super::Plan`]), the distribution or fill, the values the kernel actually uses in
+//! the tensor's dtype, and the number of 32-bit words drawn, counted by running the call on a
+//! generator seeded with 0. Modules add their parameters with [`ParamExplanation::of_init`].
+
+use std::fmt::Write as _;
+
+use super::call::{InitCall, Number, Quantity, Sampling};
+use super::trunc::TruncAlgorithm;
+use crate::dtype::{f64_to_bf16, f64_to_f16, DType};
+use crate::error::{Error, Result};
+use crate::generator::CpuGenerator;
+use crate::ops::View;
+use crate::target::Target;
+
+/// The seed the word counts are measured from.
+pub const EXPLAIN_SEED: u64 = 0;
+
+/// A value as the kernel uses it in the tensor's dtype.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DtypeValue {
+    /// What it is (`from`, `to`, `std (fill path)`).
+    pub name: String,
+    /// The value, printed as the dtype rounds it.
+    pub value: f64,
+    /// Its bit pattern in the dtype, as lowercase hex.
+    pub bits: String,
+}
+
+/// What one tensor's initialisation does.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParamExplanation {
+    /// The parameter's name (`weight`) or `tensor` for a bare init call.
+    pub name: String,
+    /// The init call, as Python spells it.
+    pub call: String,
+    /// The tensor's shape.
+    pub shape: Vec<usize>,
+    /// The tensor's dtype.
+    pub dtype: DType,
+    /// The quantities derived in Python, in PyTorch's order.
+    pub quantities: Vec<Quantity>,
+    /// The distribution or fill, in words (`U(-0.5773502691896257, 0.5773502691896257)`).
+    pub distribution: String,
+    /// The values the kernel uses in the dtype.
+    pub dtype_values: Vec<DtypeValue>,
+    /// 32-bit words drawn from the generator seeded with [`EXPLAIN_SEED`] (`None` when the count
+    /// exceeds 2^32).
+    pub words: Option<u64>,
+    /// 32-bit words drawn from the default generator too (`sparse_`'s permutations), counted in
+    /// `words` when no generator is given.
+    pub notes: Vec<String>,
+}
+
+/// What a call or module does to each of its tensors.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Explanation {
+    /// The call or module (`nn.init.kaiming_uniform_`, `nn.Linear(3, 4)`).
+    pub subject: String,
+    /// The build reproduced.
+    pub target: Target,
+    /// One entry per initialised tensor, in draw order.
+    pub params: Vec<ParamExplanation>,
+}
+
+fn format_f64(v: f64) -> String {
+    if v.is_nan() {
+        "nan".into()
+    } else if v.is_infinite() {
+        if v > 0.0 { "inf" } else { "-inf" }.into()
+    } else {
+        format!("{v:?}")
+    }
+}
+
+impl Number {
+    /// The value as Python would print it.
+    #[must_use]
+    pub fn to_python(&self) -> String {
+        match self {
+            Number::Int(i) => i.to_string(),
+            Number::Float(f) => format_f64(*f),
+        }
+    }
+}
+
+/// A double as the kernel sees it in `dtype`.
+fn in_dtype(name: &str, dtype: DType, v: f64) -> DtypeValue {
+    let (value, bits) = match dtype {
+        DType::Float64 => (v, format!("{:016x}", v.to_bits())),
+        DType::Float16 => {
+            let h = f64_to_f16(v);
+            (f64::from(h.to_f32()), format!("{:04x}", h.to_bits()))
+        }
+        DType::BFloat16 => {
+            let h = f64_to_bf16(v);
+            (f64::from(h.to_f32()), format!("{:04x}", h.to_bits()))
+        }
+        _ => {
+            let f = v as f32;
+            (f64::from(f), format!("{:08x}", f.to_bits()))
+        }
+    };
+    DtypeValue {
+        name: name.to_string(),
+        value,
+        bits,
+    }
+}
+
+/// Words drawn between two states of a generator (`None` past 2^32).
+fn words_between(before: &CpuGenerator, after: &CpuGenerator) -> Option<u64> {
+    let mut e = before.engine().clone();
+    let target = after.engine();
+    let n = 624u64;
+    let mut count = 0u64;
+    let diff = (u64::from(target.next_index()) + n - u64::from(e.next_index())) % n;
+    e.discard(diff);
+    count += diff;
+    while e != *target {
+        if count > 1 << 32 {
+            return None;
+        }
+        e.discard(n);
+        count += n;
+    }
+    Some(count)
+}
+
+fn python_args(call: &InitCall) -> String {
+    let f = format_f64;
+    match call {
+        InitCall::Uniform { a, b } => format!("a={}, b={}", f(*a), f(*b)),
+        InitCall::Normal { mean, std } => format!("mean={}, std={}", f(*mean), f(*std)),
+        InitCall::TruncNormal { mean, std, a, b } => {
+            format!(
+                "mean={}, std={}, a={}, b={}",
+                f(*mean),
+                f(*std),
+                f(*a),
+                f(*b)
+            )
+        }
+        InitCall::Constant { val } => format!("val={}", f(*val)),
+        InitCall::Ones | InitCall::Zeros | InitCall::Eye => String::new(),
+        InitCall::Dirac { groups } => format!("groups={groups}"),
+        InitCall::XavierUniform { gain }
+        | InitCall::XavierNormal { gain }
+        | InitCall::Orthogonal { gain } => format!("gain={}", f(*gain)),
+        InitCall::KaimingUniform {
+            a,
+            mode,
+            nonlinearity,
+        }
+        | InitCall::KaimingNormal {
+            a,
+            mode,
+            nonlinearity,
+        } => format!("a={}, mode='{mode}', nonlinearity='{nonlinearity}'", f(*a)),
+        InitCall::Sparse { sparsity, std } => format!("sparsity={}, std={}", f(*sparsity), f(*std)),
+    }
+}
+
+impl ParamExplanation {
+    /// Explains `call` on a tensor of `shape` and `dtype` named `name`.
+    ///
+    /// # Errors
+    /// Whatever the call itself rejects for this tensor.
+    pub fn of_init(
+        name: &str,
+        call: &InitCall,
+        shape: &[usize],
+        dtype: DType,
+        target: Target,
+    ) -> Result<ParamExplanation> {
+        let plan = call.plan(shape, dtype, target)?;
+        let size: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
+        let before = CpuGenerator::with_seed(EXPLAIN_SEED);
+        let mut g = before.clone();
+        call.apply_on_view(&mut g, &View::contiguous(&size, dtype), target)?;
+        let words = words_between(&before, &g);
+        let numel: usize = shape.iter().product();
+        let (distribution, dtype_values, notes) = describe(&plan.sampling, dtype, numel);
+        let args = python_args(call);
+        let tensor = format!("empty({shape:?}, dtype=torch.{dtype})");
+        Ok(ParamExplanation {
+            name: name.to_string(),
+            call: if args.is_empty() {
+                format!("{}({tensor})", call.op_name())
+            } else {
+                format!("{}({tensor}, {args})", call.op_name())
+            },
+            shape: shape.to_vec(),
+            dtype,
+            quantities: plan.quantities,
+            distribution,
+            dtype_values,
+            words,
+            notes,
+        })
+    }
+
+    /// The entry as indented text lines.
+    #[must_use]
+    pub fn to_text(&self) -> String {
+        let mut out = format!("{}: {}\n", self.name, self.call);
+        let width = self
+            .quantities
+            .iter()
+            .map(|q| q.name.len())
+            .max()
+            .unwrap_or(0)
+            .max(8);
+        for q in &self.quantities {
+            let _ = writeln!(
+                out,
+                "  {:width$} = {} = {}",
+                q.name,
+                q.formula,
+                q.value.to_python()
+            );
+        }
+        let _ = writeln!(out, "  {:width$} : {}", "draws", self.distribution);
+        for v in &self.dtype_values {
+            let _ = writeln!(
+                out,
+                "  {:width$} : {} = {} (0x{})",
+                self.dtype.name(),
+                v.name,
+                format_f64(v.value),
+                v.bits
+            );
+        }
+        let words = match self.words {
+            Some(w) => w.to_string(),
+            None => "more than 2^32".into(),
+        };
+        let _ = writeln!(
+            out,
+            "  {:width$} : {words} 32-bit words from a generator seeded with {EXPLAIN_SEED}",
+            "words"
+        );
+        for n in &self.notes {
+            let _ = writeln!(out, "  {:width$} : {n}", "note");
+        }
+        out
+    }
+}
+
+/// The distribution or fill in words, the values the kernel uses in the dtype, and notes.
+fn describe(
+    sampling: &Sampling,
+    dtype: DType,
+    numel: usize,
+) -> (String, Vec<DtypeValue>, Vec<String>) {
+    let f = format_f64;
+    let mut dtype_values = Vec::new();
+    let mut notes = Vec::new();
+    let distribution = match sampling {
+        Sampling::Nothing => "nothing: a zero-element tensor is returned unchanged".into(),
+        Sampling::Uniform { from, to } => {
+            dtype_values.push(in_dtype("from", dtype, *from));
+            dtype_values.push(in_dtype("to", dtype, *to));
+            format!("U({}, {})", f(*from), f(*to))
+        }
+        Sampling::Normal { mean, std } => {
+            if numel >= 16 && matches!(dtype, DType::Float32 | DType::Float16 | DType::BFloat16) {
+                dtype_values.push(in_dtype("mean (fill path)", DType::Float32, *mean));
+                dtype_values.push(in_dtype("std (fill path)", DType::Float32, *std));
+            } else {
+                notes.push(
+                    "fewer than 16 elements: per-element Box-Muller in double, z * std + mean \
+                     in double, then rounded; the second sample of each pair is cached"
+                        .into(),
+                );
+            }
+            format!("N({}, {}^2)", f(*mean), f(*std))
+        }
+        Sampling::TruncNormal {
+            mean,
+            std,
+            a,
+            b,
+            algorithm,
+        } => {
+            match algorithm {
+                TruncAlgorithm::InverseCdf { from, to, .. } => {
+                    dtype_values.push(in_dtype("uniform from", dtype, *from));
+                    dtype_values.push(in_dtype("uniform to", dtype, *to));
+                    notes.push(
+                        "inverse CDF: uniform_(from, to), erfinv_, mul_(std*sqrt(2)), \
+                         add_(mean), clamp_(a, b)"
+                            .into(),
+                    );
+                }
+                TruncAlgorithm::RejectNormal { .. } => notes.push(
+                    "rejection: normal_(mean, std) on the whole tensor, redrawn in full each \
+                     round; rejected elements take the new round's value"
+                        .into(),
+                ),
+                TruncAlgorithm::RejectUniform { .. } => notes.push(
+                    "rejection: uniform_(a, b) proposals and uniform_() acceptance draws on \
+                     the whole tensor per round, accepted when log(u) <= log_pdf - log_peak"
+                        .into(),
+                ),
+            }
+            format!(
+                "N({}, {}^2) truncated to [{}, {}]",
+                f(*mean),
+                f(*std),
+                f(*a),
+                f(*b)
+            )
+        }
+        Sampling::Fill { value } => {
+            if dtype.is_float() {
+                dtype_values.push(in_dtype("value", dtype, *value));
+            }
+            format!("fill with {}", f(*value))
+        }
+        Sampling::Eye => "identity: ones on the diagonal, zeros elsewhere".into(),
+        Sampling::Dirac { groups } => {
+            format!("zeros, and per group a one at [g*opg + d, d, centre...] (groups={groups})")
+        }
+        Sampling::Orthogonal { rows, cols, gain } => {
+            notes.push(
+                "QR: torch-rng uses a Householder QR in double; PyTorch calls LAPACK (MKL), \
+                 so results agree within a few eps, not to the bit"
+                    .into(),
+            );
+            format!(
+                "Q of the QR of a {rows}x{cols} N(0, 1) draw{}, column signs from diag(R), \
+                 times {}",
+                if rows < cols { " (transposed)" } else { "" },
+                f(*gain)
+            )
+        }
+        Sampling::Sparse { zeros, std } => {
+            notes.push(
+                "per column, randperm(rows) from the default generator, even with generator="
+                    .into(),
+            );
+            format!("N(0, {}^2), then {zeros} zeros per column", f(*std))
+        }
+    };
+    (distribution, dtype_values, notes)
+}
+
+impl Explanation {
+    /// Explains one `torch.nn.init` call on a tensor of `shape` and `dtype`.
+    ///
+    /// # Errors
+    /// Whatever the call rejects for this tensor.
+    pub fn of_init(
+        call: &InitCall,
+        shape: &[usize],
+        dtype: DType,
+        target: Target,
+    ) -> Result<Explanation> {
+        Ok(Explanation {
+            subject: call.op_name().to_string(),
+            target,
+            params: vec![ParamExplanation::of_init(
+                "tensor", call, shape, dtype, target,
+            )?],
+        })
+    }
+
+    /// Human-readable text.
+    #[must_use]
+    pub fn to_text(&self) -> String {
+        let mut out = format!(
+            "{} (the era of PyTorch {}+, {} kernels)\n",
+            self.subject,
+            self.target.era.first_release(),
+            self.target.capability
+        );
+        for p in &self.params {
+            out.push_str(&p.to_text());
+        }
+        out
+    }
+}
+
+#[cfg(feature = "cli")]
+impl Explanation {
+    /// The explanation as JSON (for `torch-rng explain --json`).
+    #[must_use]
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::json;
+        let num = |n: &Number| match n {
+            Number::Int(i) => json!(i),
+            Number::Float(f) if f.is_finite() => json!(f),
+            Number::Float(f) => json!(format_f64(*f)),
+        };
+        json!({
+            "subject": self.subject,
+            "capability": self.target.capability.name(),
+            "era_first_release": self.target.era.first_release(),
+            "params": self.params.iter().map(|p| json!({
+                "name": p.name,
+                "call": p.call,
+                "shape": p.shape,
+                "dtype": p.dtype.name(),
+                "quantities": p.quantities.iter().map(|q| json!({
+                    "name": q.name, "formula": q.formula, "value": num(&q.value),
+                })).collect::<Vec<_>>(),
+                "distribution": p.distribution,
+                "dtype_values": p.dtype_values.iter().map(|v| json!({
+                    "name": v.name, "value": format_f64(v.value), "bits": v.bits,
+                })).collect::<Vec<_>>(),
+                "words": p.words,
+                "seed": EXPLAIN_SEED,
+                "notes": p.notes,
+            })).collect::<Vec<_>>(),
+        })
+    }
+}
+
+/// `--key value` arguments, each used at most once.
+struct Args<'a> {
+    args: &'a [(String, String)],
+    used: Vec<bool>,
+}
+
+impl Args<'_> {
+    fn get(&mut self, key: &str) -> Option<String> {
+        let i = self.args.iter().position(|(k, _)| k == key)?;
+        self.used[i] = true;
+        Some(self.args[i].1.clone())
+    }
+
+    fn float(&mut self, key: &str, default: Option<f64>) -> Result<f64> {
+        match (self.get(key), default) {
+            (None, Some(d)) => Ok(d),
+            (None, None) => Err(Error::arg("explain", format!("--{key} is required"))),
+            (Some(v), _) => match v.as_str() {
+                "inf" => Ok(f64::INFINITY),
+                "-inf" => Ok(f64::NEG_INFINITY),
+                "nan" => Ok(f64::NAN),
+                _ => v
+                    .parse::<f64>()
+                    .map_err(|_| Error::arg("explain", format!("--{key} {v}: not a number"))),
+            },
+        }
+    }
+
+    fn int(&mut self, key: &str, default: i64) -> Result<i64> {
+        match self.get(key) {
+            None => Ok(default),
+            Some(v) => v
+                .parse::<i64>()
+                .map_err(|_| Error::arg("explain", format!("--{key} {v}: not an integer"))),
+        }
+    }
+}
+
+/// Parses an init call from its name (`nn.init.kaiming_uniform_` or `kaiming_uniform_`) and
+/// `(key, value)` arguments as strings (`a`, `b`, `mean`, `std`, `gain`, `mode`, `nonlinearity`,
+/// `val`, `groups`, `sparsity`), with PyTorch's defaults for the rest.
+///
+/// # Errors
+/// An unknown function or argument, a missing required one, or a value that does not parse.
+pub fn parse_init_call(name: &str, args: &[(String, String)]) -> Result<InitCall> {
+    let fname = name.strip_prefix("nn.init.").unwrap_or(name);
+    let mut a = Args {
+        args,
+        used: vec![false; args.len()],
+    };
+    let call = match fname {
+        "uniform_" => InitCall::Uniform {
+            a: a.float("a", Some(0.0))?,
+            b: a.float("b", Some(1.0))?,
+        },
+        "normal_" => InitCall::Normal {
+            mean: a.float("mean", Some(0.0))?,
+            std: a.float("std", Some(1.0))?,
+        },
+        "trunc_normal_" => InitCall::TruncNormal {
+            mean: a.float("mean", Some(0.0))?,
+            std: a.float("std", Some(1.0))?,
+            a: a.float("a", Some(-2.0))?,
+            b: a.float("b", Some(2.0))?,
+        },
+        "constant_" => InitCall::Constant {
+            val: a.float("val", None)?,
+        },
+        "ones_" => InitCall::Ones,
+        "zeros_" => InitCall::Zeros,
+        "eye_" => InitCall::Eye,
+        "dirac_" => InitCall::Dirac {
+            groups: a.int("groups", 1)?,
+        },
+        "xavier_uniform_" => InitCall::XavierUniform {
+            gain: a.float("gain", Some(1.0))?,
+        },
+        "xavier_normal_" => InitCall::XavierNormal {
+            gain: a.float("gain", Some(1.0))?,
+        },
+        "orthogonal_" => InitCall::Orthogonal {
+            gain: a.float("gain", Some(1.0))?,
+        },
+        "sparse_" => InitCall::Sparse {
+            sparsity: a.float("sparsity", None)?,
+            std: a.float("std", Some(0.01))?,
+        },
+        "kaiming_uniform_" | "kaiming_normal_" => {
+            let slope = a.float("a", Some(0.0))?;
+            let mode = a.get("mode").unwrap_or_else(|| "fan_in".into());
+            let nonlinearity = a.get("nonlinearity").unwrap_or_else(|| "leaky_relu".into());
+            if fname == "kaiming_uniform_" {
+                InitCall::KaimingUniform {
+                    a: slope,
+                    mode,
+                    nonlinearity,
+                }
+            } else {
+                InitCall::KaimingNormal {
+                    a: slope,
+                    mode,
+                    nonlinearity,
+                }
+            }
+        }
+        _ => {
+            return Err(Error::unsupported(format!(
+                "explain: unknown init function '{name}'"
+            )))
+        }
+    };
+    if let Some(i) = a.used.iter().position(|u| !u) {
+        return Err(Error::arg(
+            "explain",
+            format!("{} takes no argument --{}", call.op_name(), args[i].0),
+        ));
+    }
+    Ok(call)
+}
+
+/// `torch-rng explain FUNCTION --size D0,D1,... [--dtype T] [--capability C] [--torch-version V]
+/// [--json] [--ARG VALUE ...]`, or `torch-rng explain --readme-table`: the text to print.
+///
+/// # Errors
+/// A malformed command line, or what the call rejects.
+#[cfg(feature = "cli")]
+pub fn cli(args: &[&str]) -> Result<String> {
+    if args == ["--readme-table"] {
+        return Ok(readme_table());
+    }
+    let usage = || {
+        Error::arg(
+            "explain",
+            "usage: torch-rng explain nn.init.FUNCTION --size D0,D1,... [--dtype float32] \
+             [--capability avx2] [--torch-version 2.15.0] [--json] [--a 0.1 --mode fan_in ...]",
+        )
+    };
+    let (name, rest) = args.split_first().ok_or_else(usage)?;
+    let mut size = None;
+    let mut dtype = DType::Float32;
+    let mut target = Target::default();
+    let mut json = false;
+    let mut call_args = Vec::new();
+    let mut it = rest.iter();
+    while let Some(&flag) = it.next() {
+        let key = flag.strip_prefix("--").ok_or_else(usage)?;
+        if key == "json" {
+            json = true;
+            continue;
+        }
+        let value = *it.next().ok_or_else(usage)?;
+        match key {
+            "size" => {
+                let dims: std::result::Result<Vec<usize>, _> = value
+                    .split(',')
+                    .filter(|d| !d.is_empty())
+                    .map(|d| d.trim().parse::<usize>())
+                    .collect();
+                size = Some(dims.map_err(|_| {
+                    Error::arg("explain", format!("--size {value}: not a list of sizes"))
+                })?);
+            }
+            "dtype" => dtype = DType::parse(value)?,
+            "capability" => target.capability = crate::target::Capability::parse(value)?,
+            "torch-version" | "torch_version" => {
+                target.era = crate::target::Era::of_release(value)?;
+            }
+            other => call_args.push((other.to_string(), value.to_string())),
+        }
+    }
+    let size = size.ok_or_else(|| Error::arg("explain", "--size is required"))?;
+    let call = parse_init_call(name, &call_args)?;
+    let e = Explanation::of_init(&call, &size, dtype, target)?;
+    Ok(if json {
+        let mut s = serde_json::to_string_pretty(&e.to_json()).unwrap_or_default();
+        s.push('\n');
+        s
+    } else {
+        e.to_text()
+    })
+}
+
+/// One row of the README's table: the function, its formula, a call and what it derives.
+struct Row {
+    call: InitCall,
+    shape: &'static [usize],
+    formula: &'static str,
+}
+
+fn rows() -> Vec<Row> {
+    let k = |a: f64| InitCall::KaimingUniform {
+        a,
+        mode: "fan_in".into(),
+        nonlinearity: "leaky_relu".into(),
+    };
+    vec![
+        Row {
+            call: InitCall::Uniform { a: -0.5, b: 0.5 },
+            shape: &[4, 3],
+            formula: "U(a, b)",
+        },
+        Row {
+            call: InitCall::Normal {
+                mean: 0.0,
+                std: 0.02,
+            },
+            shape: &[20, 30],
+            formula: "N(mean, std²)",
+        },
+        Row {
+            call: InitCall::TruncNormal {
+                mean: 0.0,
+                std: 0.02,
+                a: -2.0,
+                b: 2.0,
+            },
+            shape: &[20, 30],
+            formula:
+                "N(mean, std²) restricted to [a, b]: rejection sampling (2.12+), inverse CDF before",
+        },
+        Row {
+            call: InitCall::Constant { val: 0.1 },
+            shape: &[4, 3],
+            formula: "val",
+        },
+        Row {
+            call: InitCall::Ones,
+            shape: &[4, 3],
+            formula: "1",
+        },
+        Row {
+            call: InitCall::Zeros,
+            shape: &[4, 3],
+            formula: "0",
+        },
+        Row {
+            call: InitCall::Eye,
+            shape: &[3, 4],
+            formula: "identity matrix",
+        },
+        Row {
+            call: InitCall::Dirac { groups: 2 },
+            shape: &[4, 2, 3, 3],
+            formula: "Dirac delta per group",
+        },
+        Row {
+            call: InitCall::XavierUniform { gain: 1.0 },
+            shape: &[4, 3],
+            formula: "U(±sqrt(3)·gain·sqrt(2/(fan_in+fan_out)))",
+        },
+        Row {
+            call: InitCall::XavierNormal { gain: 1.0 },
+            shape: &[4, 3],
+            formula: "N(0, (gain·sqrt(2/(fan_in+fan_out)))²)",
+        },
+        Row {
+            call: k(5f64.sqrt()),
+            shape: &[4, 3],
+            formula: "U(±sqrt(3)·gain/sqrt(fan))",
+        },
+        Row {
+            call: InitCall::KaimingNormal {
+                a: 0.0,
+                mode: "fan_out".into(),
+                nonlinearity: "relu".into(),
+            },
+            shape: &[3, 5],
+            formula: "N(0, (gain/sqrt(fan))²)",
+        },
+        Row {
+            call: InitCall::Orthogonal { gain: 1.0 },
+            shape: &[3, 5],
+            formula: "Q of QR(N(0,1) draw), signs of diag(R), ·gain",
+        },
+        Row {
+            call: InitCall::Sparse {
+                sparsity: 0.4,
+                std: 0.01,
+            },
+            shape: &[5, 3],
+            formula: "N(0, std²), ceil(sparsity·rows) zeros per column",
+        },
+    ]
+}
+
+/// The README table "What PyTorch's init really does", generated from [`ParamExplanation`]
+/// (float32, avx2, the latest release, a generator seeded with 0).
+#[must_use]
+pub fn readme_table() -> String {
+    let mut out = String::from(
+        "| function | formula | example | derived in Python (double) | draws | float32 values | words |\n\
+         |---|---|---|---|---|---|---|\n",
+    );
+    for row in rows() {
+        let p = ParamExplanation::of_init(
+            "tensor",
+            &row.call,
+            row.shape,
+            DType::Float32,
+            Target::default(),
+        );
+        let Ok(p) = p else { continue };
+        let derived = p
+            .quantities
+            .iter()
+            .map(|q| format!("{} = {}", q.name, q.value.to_python()))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let values = p
+            .dtype_values
+            .iter()
+            .map(|v| format!("{} `0x{}`", v.name, v.bits))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let args = python_args(&row.call);
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | `{:?}`{} | {} | {} | {} | {} |",
+            row.call.op_name().trim_start_matches("nn.init."),
+            row.formula,
+            row.shape,
+            if args.is_empty() {
+                String::new()
+            } else {
+                format!(", `{args}`")
+            },
+            if derived.is_empty() {
+                "—".into()
+            } else {
+                derived
+            },
+            p.distribution,
+            if values.is_empty() {
+                "—".into()
+            } else {
+                values
+            },
+            p.words.map_or("—".into(), |w| w.to_string()),
+        );
+    }
+    out
+}
+
+/// The markers around the generated table in the README.
+pub const README_BEGIN: &str =
+    "<!-- explain-table:begin (generated by `torch-rng explain --readme-table`) -->";
+/// See [`README_BEGIN`].
+pub const README_END: &str = "<!-- explain-table:end -->";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kaiming_example_from_the_issue() {
+        let call = parse_init_call(
+            "nn.init.kaiming_uniform_",
+            &[("a".into(), "2.2360679774997896".into())],
+        )
+        .unwrap();
+        let e = Explanation::of_init(&call, &[4, 3], DType::Float32, Target::default()).unwrap();
+        let p = &e.params[0];
+        assert_eq!(p.quantities[0].value, Number::Int(3));
+        // The issue says ...258; the double sqrt(2 / (1 + a^2)) is ...257.
+        assert_eq!(
+            p.quantities[1].value,
+            Number::Float(0.577_350_269_189_625_7)
+        );
+        assert_eq!(p.words, Some(12));
+        assert_eq!(p.dtype_values[1].bits, "3f13cd3a");
+        let text = e.to_text();
+        assert!(text.contains("fan_in"), "{text}");
+        assert!(
+            text.contains("U(-0.5773502691896257, 0.5773502691896257)"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn word_counts_follow_the_kernels() {
+        let t = Target::default();
+        let words = |call: InitCall, shape: &[usize], dtype| {
+            ParamExplanation::of_init("t", &call, shape, dtype, t)
+                .unwrap()
+                .words
+        };
+        assert_eq!(
+            words(
+                InitCall::Normal {
+                    mean: 0.0,
+                    std: 1.0
+                },
+                &[17],
+                DType::Float32
+            ),
+            Some(33)
+        );
+        assert_eq!(
+            words(InitCall::Uniform { a: 0.0, b: 1.0 }, &[5], DType::Float64),
+            Some(10)
+        );
+        assert_eq!(
+            words(
+                InitCall::Normal {
+                    mean: 0.0,
+                    std: 1.0
+                },
+                &[3],
+                DType::Float32
+            ),
+            Some(8)
+        );
+        assert_eq!(words(InitCall::Ones, &[3], DType::Float32), Some(0));
+        assert_eq!(
+            words(InitCall::Uniform { a: 0.0, b: 1.0 }, &[700], DType::Float32),
+            Some(700)
+        );
+    }
+
+    #[test]
+    fn readme_table_is_current() {
+        let readme = include_str!("../../README.md");
+        let begin = readme
+            .find(README_BEGIN)
+            .expect("README has the explain-table begin marker");
+        let end = readme
+            .find(README_END)
+            .expect("README has the explain-table end marker");
+        let current = &readme[begin + README_BEGIN.len()..end];
+        let generated = readme_table();
+        assert_eq!(
+            current.trim(),
+            generated.trim(),
+            "README table is stale: regenerate it with `torch-rng explain --readme-table`"
+        );
+    }
+
+    #[cfg(feature = "cli")]
+    #[test]
+    fn command_line() {
+        let out = cli(&[
+            "nn.init.kaiming_uniform_",
+            "--size",
+            "4,3",
+            "--a",
+            "2.2360679774997896",
+            "--json",
+        ])
+        .unwrap();
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["params"][0]["words"], 12);
+        assert_eq!(
+            v["params"][0]["quantities"][1]["value"],
+            0.577_350_269_189_625_7
+        );
+        assert!(cli(&["nn.init.kaiming_uniform_"]).is_err());
+        assert!(cli(&["nn.init.kaiming_uniform_", "--size", "4,x"]).is_err());
+        assert!(cli(&["nn.init.xavier_uniform_", "--size", "4"]).is_err());
+        assert!(cli(&["nn.init.uniform_", "--size", "2", "--dtype", "int64"]).is_err());
+        let old = cli(&["trunc_normal_", "--size", "20", "--torch-version", "2.5.1"]).unwrap();
+        assert!(old.contains("inverse CDF"), "{old}");
+    }
+
+    #[test]
+    fn bad_arguments() {
+        assert!(parse_init_call("nn.init.gelu_", &[]).is_err());
+        assert!(parse_init_call("xavier_uniform_", &[("a".into(), "1".into())]).is_err());
+        assert!(parse_init_call("uniform_", &[("a".into(), "x".into())]).is_err());
+    }
+}
