@@ -268,8 +268,14 @@ impl Tensor {
     /// Lowercase hex SHA-256 of [`Tensor::to_le_bytes`].
     #[must_use]
     pub fn sha256_hex(&self) -> String {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
         let digest = Sha256::digest(self.to_le_bytes());
-        digest.iter().map(|b| format!("{b:02x}")).collect()
+        let mut s = String::with_capacity(64);
+        for b in digest {
+            s.push(char::from(HEX[usize::from(b >> 4)]));
+            s.push(char::from(HEX[usize::from(b & 15)]));
+        }
+        s
     }
 
     /// The first `n` elements as lowercase hex bit patterns, zero-padded to the dtype's width.

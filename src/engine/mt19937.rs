@@ -121,14 +121,14 @@ impl Mt19937 {
         seed: u64,
         left: u32,
         next: u32,
-        state: [u32; MERSENNE_STATE_N],
+        state: &[u32; MERSENNE_STATE_N],
     ) -> Mt19937 {
         debug_assert!((1..=624).contains(&left) && next as usize + left as usize <= 625);
         Mt19937 {
             seed,
             left,
             next,
-            state,
+            state: *state,
         }
     }
 
@@ -137,8 +137,8 @@ impl Mt19937 {
     ///
     /// Mirrors: `mt19937_engine::next_state`.
     pub fn twist(&mut self) {
-        let s = &mut self.state;
         const NM: usize = MERSENNE_STATE_N - MERSENNE_STATE_M;
+        let s = &mut self.state;
         for i in 0..NM {
             s[i] = mix(s[i], s[i + 1], s[i + MERSENNE_STATE_M]);
         }

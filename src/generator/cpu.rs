@@ -50,6 +50,8 @@ impl CpuGenerator {
     pub const DEFAULT_SEED: u64 = 67_280_421_310_721;
 
     /// A generator as `torch.Generator()` creates it, seeded with [`Self::DEFAULT_SEED`].
+    // No `Default` impl on purpose: a seeded generator should be created by naming its seed.
+    #[allow(clippy::new_without_default)]
     #[must_use]
     pub fn new() -> CpuGenerator {
         CpuGenerator::with_seed(Self::DEFAULT_SEED)

@@ -102,12 +102,12 @@ pub fn sincos_ps(x: f32) -> (f32, f32) {
     let z = a * a;
     let mut pc = COS_P0.mul_add(z, COS_P1);
     pc = pc.mul_add(z, COS_P2);
-    pc = z * pc;
+    pc *= z;
     pc = z.mul_add(pc, -(z * 0.5));
     pc += 1.0;
     let mut ps = SIN_P0.mul_add(z, SIN_P1);
     ps = ps.mul_add(z, SIN_P2);
-    ps = z * ps;
+    ps *= z;
     ps = a.mul_add(ps, a);
     let (sel_s, sel_c) = if poly_first { (ps, 0.0) } else { (0.0, pc) };
     let sin_r = sel_c + sel_s;

@@ -7,12 +7,12 @@
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::{
     __m256, __m256i, _mm256_add_epi32, _mm256_add_ps, _mm256_and_ps, _mm256_and_si256,
-    _mm256_andnot_ps, _mm256_andnot_si256, _mm256_castps_si256, _mm256_castsi256_ps,
-    _mm256_cmp_ps, _mm256_cmpeq_epi32, _mm256_cvtepi32_ps, _mm256_cvttps_epi32, _mm256_fmadd_ps,
-    _mm256_fmsub_ps, _mm256_fnmadd_ps, _mm256_loadu_ps, _mm256_max_ps, _mm256_mul_ps,
-    _mm256_or_ps, _mm256_set1_epi32, _mm256_set1_ps, _mm256_setzero_ps, _mm256_setzero_si256,
-    _mm256_slli_epi32, _mm256_sqrt_ps, _mm256_srli_epi32, _mm256_storeu_ps, _mm256_sub_epi32,
-    _mm256_sub_ps, _mm256_xor_ps, _CMP_LE_OS, _CMP_LT_OS,
+    _mm256_andnot_ps, _mm256_andnot_si256, _mm256_castps_si256, _mm256_castsi256_ps, _mm256_cmp_ps,
+    _mm256_cmpeq_epi32, _mm256_cvtepi32_ps, _mm256_cvttps_epi32, _mm256_fmadd_ps, _mm256_fmsub_ps,
+    _mm256_fnmadd_ps, _mm256_loadu_ps, _mm256_max_ps, _mm256_mul_ps, _mm256_or_ps,
+    _mm256_set1_epi32, _mm256_set1_ps, _mm256_setzero_ps, _mm256_setzero_si256, _mm256_slli_epi32,
+    _mm256_sqrt_ps, _mm256_srli_epi32, _mm256_storeu_ps, _mm256_sub_epi32, _mm256_sub_ps,
+    _mm256_xor_ps, _CMP_LE_OS, _CMP_LT_OS,
 };
 
 /// Whether the 8-lane route can run on this host.
@@ -31,17 +31,16 @@ pub fn available() -> bool {
 #[cfg(target_arch = "x86_64")]
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn f(bits: u32) -> __m256 {
-    unsafe { _mm256_castsi256_ps(_mm256_set1_epi32(bits as i32)) }
+fn f(bits: u32) -> __m256 {
+    _mm256_castsi256_ps(_mm256_set1_epi32(bits as i32))
 }
 
 /// 8-lane `log_ps`.
 #[cfg(target_arch = "x86_64")]
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn log8(x: __m256) -> __m256 {
-    // SAFETY (whole body): only register intrinsics; the caller guarantees AVX2 and FMA.
-    unsafe {
+fn log8(x: __m256) -> __m256 {
+    {
         let one = _mm256_set1_ps(1.0);
         let invalid = _mm256_cmp_ps::<_CMP_LE_OS>(x, _mm256_setzero_ps());
         let x = _mm256_max_ps(x, f(0x0080_0000));
@@ -82,9 +81,8 @@ unsafe fn log8(x: __m256) -> __m256 {
 #[cfg(target_arch = "x86_64")]
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn sincos8(x: __m256) -> (__m256, __m256) {
-    // SAFETY (whole body): only register intrinsics; the caller guarantees AVX2 and FMA.
-    unsafe {
+fn sincos8(x: __m256) -> (__m256, __m256) {
+    {
         let sign_mask = f(0x8000_0000);
         let mut sign_sin = _mm256_and_ps(x, sign_mask);
         let a = _mm256_andnot_ps(sign_mask, x);
@@ -145,23 +143,24 @@ pub(crate) fn normal_blocks(d: &mut [f32], mean: f32, std: f32) -> bool {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn normal_blocks_avx2(d: &mut [f32], mean: f32, std: f32) {
-    // SAFETY (whole body): register intrinsics, plus unaligned loads and stores of 8 floats at
-    // offsets 0 and 8 of a 16-float chunk that `chunks_exact_mut(16)` hands out.
-    unsafe {
-        let one = _mm256_set1_ps(1.0);
-        let minus_two = _mm256_set1_ps(-2.0);
-        let two_pi = f(0x40c9_0fdb);
-        let mean_v = _mm256_set1_ps(mean);
-        let std_v = _mm256_set1_ps(std);
-        for blk in d.chunks_exact_mut(16) {
-            let p = blk.as_mut_ptr();
-            let u1 = _mm256_sub_ps(one, _mm256_loadu_ps(p));
-            let u2 = _mm256_loadu_ps(p.add(8));
-            let radius = _mm256_sqrt_ps(_mm256_mul_ps(minus_two, log8(u1)));
-            let theta = _mm256_mul_ps(two_pi, u2);
-            let (s, c) = sincos8(theta);
-            let n1 = _mm256_mul_ps(radius, c);
-            let n2 = _mm256_mul_ps(radius, s);
+    let one = _mm256_set1_ps(1.0);
+    let minus_two = _mm256_set1_ps(-2.0);
+    let two_pi = f(0x40c9_0fdb);
+    let mean_v = _mm256_set1_ps(mean);
+    let std_v = _mm256_set1_ps(std);
+    for blk in d.chunks_exact_mut(16) {
+        let p = blk.as_mut_ptr();
+        // SAFETY: `blk` holds exactly 16 floats, so the 8-float loads at offsets 0 and 8 are in
+        // bounds (unaligned access is allowed).
+        let (lo, hi) = unsafe { (_mm256_loadu_ps(p), _mm256_loadu_ps(p.add(8))) };
+        let u1 = _mm256_sub_ps(one, lo);
+        let radius = _mm256_sqrt_ps(_mm256_mul_ps(minus_two, log8(u1)));
+        let theta = _mm256_mul_ps(two_pi, hi);
+        let (s, c) = sincos8(theta);
+        let n1 = _mm256_mul_ps(radius, c);
+        let n2 = _mm256_mul_ps(radius, s);
+        // SAFETY: as for the loads.
+        unsafe {
             _mm256_storeu_ps(p, _mm256_fmadd_ps(n1, std_v, mean_v));
             _mm256_storeu_ps(p.add(8), _mm256_fmadd_ps(n2, std_v, mean_v));
         }
@@ -179,16 +178,17 @@ fn lanes(x: [f32; 8]) -> ([f32; 8], [f32; 8], [f32; 8]) {
 #[cfg(all(test, target_arch = "x86_64"))]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn lanes_avx2(x: [f32; 8]) -> ([f32; 8], [f32; 8], [f32; 8]) {
+    // SAFETY: loads and stores of 8-float arrays.
+    let v = unsafe { _mm256_loadu_ps(x.as_ptr()) };
+    let (s, c) = sincos8(v);
+    let l = log8(v);
+    let mut out = ([0f32; 8], [0f32; 8], [0f32; 8]);
     unsafe {
-        let v = _mm256_loadu_ps(x.as_ptr());
-        let (s, c) = sincos8(v);
-        let l = log8(v);
-        let mut out = ([0f32; 8], [0f32; 8], [0f32; 8]);
         _mm256_storeu_ps(out.0.as_mut_ptr(), l);
         _mm256_storeu_ps(out.1.as_mut_ptr(), s);
         _mm256_storeu_ps(out.2.as_mut_ptr(), c);
-        out
     }
+    out
 }
 
 #[cfg(all(test, target_arch = "x86_64"))]
@@ -224,12 +224,26 @@ mod tests {
             }
             k += 8;
         }
-        let edge = [0.0, -0.0, -1.0, f32::MIN_POSITIVE / 2.0, 1e-30, 3.0, -7.5, 100.0];
+        let edge = [
+            0.0,
+            -0.0,
+            -1.0,
+            f32::MIN_POSITIVE / 2.0,
+            1e-30,
+            3.0,
+            -7.5,
+            100.0,
+        ];
         let (l, s, c) = lanes(edge);
         for i in 0..8 {
             assert_eq!(l[i].to_bits(), log_ps(edge[i]).to_bits(), "log {}", edge[i]);
             let (ss, cc) = sincos_ps(edge[i]);
-            assert_eq!((s[i].to_bits(), c[i].to_bits()), (ss.to_bits(), cc.to_bits()), "{}", edge[i]);
+            assert_eq!(
+                (s[i].to_bits(), c[i].to_bits()),
+                (ss.to_bits(), cc.to_bits()),
+                "{}",
+                edge[i]
+            );
         }
     }
 }

@@ -99,7 +99,8 @@ fn run(cap: Capability, release: &str) -> Result<Experiments> {
     //    w = (2 * bound) * torch.rand(4, 3) - bound: two float32 tensor ops, each rounding once.
     let a = 5f64.sqrt();
     let gain = (2.0 / (1.0 + a * a)).sqrt();
-    let bound = gain * (3.0f64 / 3.0).sqrt();
+    let fan_in = 3.0f64;
+    let bound = gain * (3.0 / fan_in).sqrt();
     let mut g = CpuGenerator::with_seed(1);
     let x = ops::rand(&mut g, &[4, 3], DType::Float32, target)?;
     let (two_b, b) = ((2.0 * bound) as f32, bound as f32);

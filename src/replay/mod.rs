@@ -47,12 +47,11 @@ impl Generators {
         let Some(name) = name else {
             return &mut self.default;
         };
-        let i = match self.named.iter().position(|(n, _)| n == name) {
-            Some(i) => i,
-            None => {
-                self.named.push((name.to_string(), CpuGenerator::new()));
-                self.named.len() - 1
-            }
+        let i = if let Some(i) = self.named.iter().position(|(n, _)| n == name) {
+            i
+        } else {
+            self.named.push((name.to_string(), CpuGenerator::new()));
+            self.named.len() - 1
         };
         &mut self.named[i].1
     }

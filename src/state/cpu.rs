@@ -127,7 +127,7 @@ pub fn set_rng_state(bytes: &[u8]) -> Result<CpuGenerator> {
     for (i, w) in state.iter_mut().enumerate() {
         *w = le_u64(bytes, OFF_STATE + 8 * i) as u32; // std::copy from u64 to u32 truncates
     }
-    let engine = Mt19937::from_parts(seed, left as u32, next, state);
+    let engine = Mt19937::from_parts(seed, left as u32, next, &state);
     let double =
         (le_i32(bytes, OFF_NORMAL_VALID) != 0).then(|| f64::from_bits(le_u64(bytes, OFF_NORMAL_Y)));
     let float = (bytes[OFF_FLOAT_VALID] != 0).then(|| {
@@ -160,7 +160,11 @@ mod tests {
     use super::*;
 
     fn hex(b: &[u8]) -> String {
-        b.iter().map(|x| format!("{x:02x}")).collect()
+        use std::fmt::Write;
+        b.iter().fold(String::new(), |mut s, x| {
+            let _ = write!(s, "{x:02x}");
+            s
+        })
     }
 
     /// cpu-rng.md section 14: bytes 0..31 after `torch.manual_seed(42)`.

@@ -113,8 +113,8 @@ fn boxed(op: impl StepOp + 'static) -> Box<dyn StepOp> {
     Box::new(op)
 }
 
-fn parse_inner(name: &str, f: &mut Fields<'_>) -> Option<Result<Box<dyn StepOp>>> {
-    let r = (|| -> Result<Box<dyn StepOp>> {
+fn parse_inner(name: &str, f: &mut Fields<'_>) -> Result<Box<dyn StepOp>> {
+    {
         Ok(match name {
             "manual_seed" => boxed(ManualSeed {
                 seed: f.req_int("seed")?,
@@ -160,8 +160,7 @@ fn parse_inner(name: &str, f: &mut Fields<'_>) -> Option<Result<Box<dyn StepOp>>
             }),
             other => return Err(f.err(format!("unknown op '{other}'"))),
         })
-    })();
-    Some(r)
+    }
 }
 
 const NAMES: &[&str] = &[
@@ -181,7 +180,7 @@ const NAMES: &[&str] = &[
 /// Recognises the core ops.
 pub(super) fn parse(name: &str, f: &mut Fields<'_>) -> Option<Result<Box<dyn StepOp>>> {
     if NAMES.contains(&name) {
-        parse_inner(name, f)
+        Some(parse_inner(name, f))
     } else {
         None
     }
