@@ -280,6 +280,41 @@ def sparse_cases():
     return c.cases
 
 
+ERA_RELEASES = ("2.0.1", "2.5.1", "2.9.1", "2.12.1")
+
+
+def era_cases():
+    """The other init functions in older releases: they change only where their kernels do
+    (half/bfloat16 uniform_ before 2.12, the normal fill path before 2.13, randperm)."""
+    cases = []
+
+    def add(release, name, steps, caps=BOTH):
+        for cap in caps:
+            cases.append({"name": f"{name}_v{release.replace('.', '_')}_{cap}", "capability": cap,
+                          "torch_version": release, "steps": steps})
+
+    for release in ERA_RELEASES:
+        for dtype in FLOATS:
+            for fn, size in (("xavier_uniform_", [20, 30]), ("kaiming_uniform_", [4, 3]),
+                             ("xavier_normal_", [20, 30]), ("kaiming_normal_", [3, 5])):
+                add(release, f"{fn[:-1]}_{dtype}_{shape_tok(size)}_seed0",
+                    [seed(0), init(fn, size, dtype), rand([3])])
+            add(release, f"init_normal_{dtype}_1000_mean0p3_std1p7_seed0",
+                [seed(0), init("normal_", [1000], dtype, mean=0.3, std=1.7)])
+            add(release, f"init_uniform_{dtype}_257_m0p2_0p9_seed0",
+                [seed(0), init("uniform_", [257], dtype, a=-0.2, b=0.9)])
+        add(release, "sparse_float32_20x30_sparsity0p2_seed0",
+            [seed(0), init("sparse_", [20, 30], "float32", sparsity=0.2), rand([3])])
+        add(release, "init_dirac_eye_float32_seed0",
+            [seed(0), init("dirac_", [6, 2, 3, 3], "float32", groups=2),
+             init("eye_", [3, 4], "float32"), rand([2])], AVX2)
+        if release != "2.0.1":
+            add(release, "xavier_normal_float32_20x30_generator_seed5",
+                [seed(5), step("manual_seed", "g", seed=5),
+                 init("xavier_normal_", [20, 30], "float32", gen="g"), rand([4])], AVX2)
+    return cases
+
+
 def error_cases():
     c = CaseList()
 
@@ -350,4 +385,5 @@ def files():
         "init_trunc_eras.json": old_trunc_cases(),
         "init_orthogonal.json": orthogonal_cases(),
         "init_sparse.json": sparse_cases(),
+        "init_eras.json": era_cases(),
     }
