@@ -352,7 +352,10 @@ impl InitCall {
                     return Err(Error::arg(op, "integer modulo by zero (groups = 0)"));
                 }
                 // Divisibility does not depend on the sign; Python's `%` agrees.
-                if shape[0] as u64 % groups.unsigned_abs() != 0 {
+                // u64::is_multiple_of needs Rust 1.87; the MSRV is 1.85.
+                #[allow(clippy::manual_is_multiple_of)]
+                let divisible = shape[0] as u64 % groups.unsigned_abs() == 0;
+                if !divisible {
                     return Err(Error::arg(op, "dim 0 must be divisible by groups"));
                 }
                 Sampling::Dirac { groups: *groups }
