@@ -175,13 +175,15 @@ fn log_pdf_f64(x: f64, m: f64, s: f64, lp: f64) -> f64 {
     q * q * -0.5 - lp
 }
 
-/// `log_` of the acceptance uniforms. PyTorch's float kernel is MKL's `vsLn`/`vdLn`; glibc's
-/// `logf`/`log` differ from it on 15372 of the 2^24 float32 uniforms, by one ulp, which changes an
-/// accept/reject decision only if the log-density lands on that ulp.
+/// `log_` of the acceptance uniforms. PyTorch's kernel is MKL's `vsLn`/`vdLn` (ATen's `vml::vlog`;
+/// float16/bfloat16 go through float). glibc's `log` in double, rounded to float, differs from
+/// `vsLn` on 15372 of the 2^24 float32 uniforms (glibc's `logf` on 119845), and `log` from `vdLn`
+/// on about 0.3 % of double uniforms, by one ulp each: that changes an accept/reject decision only
+/// if the log-density lands on that ulp.
 fn log_of(x: f64, dtype: DType) -> f64 {
     match dtype {
         DType::Float64 => libm::log(x),
-        d => f64::from(round_to(d)(libm::logf(x as f32))),
+        d => f64::from(round_to(d)(libm::log(x) as f32)),
     }
 }
 
