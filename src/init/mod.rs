@@ -500,6 +500,87 @@ mod tests {
         assert_eq!(p.to, 0.577_350_269_189_625_7);
     }
 
+    fn first6(call: &InitCall, shape: &[i64], cap: crate::target::Capability) -> Vec<u64> {
+        let mut g = CpuGenerator::with_seed(0);
+        let mut t = Tensor::zeros(shape, DType::Float32).unwrap();
+        call.apply(&mut g, &mut t, Target::new(cap)).unwrap();
+        t.bits()[..6].to_vec()
+    }
+
+    #[test]
+    fn spec_test_vectors() {
+        use crate::target::Capability::{Avx2, Default};
+        // init.md section 9, vector 5: seed 0, xavier_uniform_(empty(3, 5))
+        let x = InitCall::XavierUniform { gain: 1.0 };
+        assert_eq!(
+            first6(&x, &[3, 5], Avx2),
+            [
+                0xbbd4_75dc,
+                0x3eed_dc9d,
+                0xbf36_789e,
+                0xbf23_28d6,
+                0xbeaa_c785,
+                0x3e6d_cdfc
+            ]
+        );
+        assert_eq!(
+            first6(&x, &[3, 5], Default),
+            [
+                0xbbd4_7600,
+                0x3eed_dc9e,
+                0xbf36_789e,
+                0xbf23_28d6,
+                0xbeaa_c784,
+                0x3e6d_cdfc
+            ]
+        );
+        // vector 6: kaiming_normal_(empty(4, 5)), the fill path
+        let k = InitCall::KaimingNormal {
+            a: 0.0,
+            mode: "fan_in".into(),
+            nonlinearity: "leaky_relu".into(),
+        };
+        let v6 = [
+            0xbf36_487e,
+            0xbf3a_93b9,
+            0xbe22_4888,
+            0xbe8c_7f58,
+            0x3ec1_ea1f,
+            0xbf7b_c886,
+        ];
+        assert_eq!(first6(&k, &[4, 5], Avx2), v6);
+        assert_eq!(first6(&k, &[4, 5], Default), v6);
+        // vector 7: kaiming_normal_(empty(3, 5), mode='fan_out', nonlinearity='relu'), per element
+        let k = InitCall::KaimingNormal {
+            a: 0.0,
+            mode: "fan_out".into(),
+            nonlinearity: "relu".into(),
+        };
+        let v7 = [
+            0x3fa1_0d4a,
+            0xbe75_556e,
+            0xbfe3_b56c,
+            0x3eed_a16d,
+            0xbf62_b0b4,
+            0xbf92_2b5d,
+        ];
+        assert_eq!(first6(&k, &[3, 5], Avx2), v7);
+        assert_eq!(first6(&k, &[3, 5], Default), v7);
+    }
+
+    #[test]
+    fn orthogonal_vector_14_within_a_few_eps() {
+        // init.md section 9, vector 14: MKL's bits; torch-rng's QR lands within a few eps.
+        let mut g = CpuGenerator::with_seed(0);
+        let mut t = Tensor::zeros(&[3, 3], DType::Float32).unwrap();
+        orthogonal_(&mut g, &mut t, 1.0, Target::default()).unwrap();
+        let mkl = [0x3f69_4022u32, 0x3d99_ddfa, 0x3ecf_769d, 0x3eac_1458];
+        for (got, want) in t.as_f32().unwrap().iter().zip(mkl) {
+            let diff = (f64::from(*got) - f64::from(f32::from_bits(want))).abs();
+            assert!(diff <= 4.0 * f64::from(f32::EPSILON), "{got} vs {want:08x}");
+        }
+    }
+
     #[test]
     fn zero_dim_draws_nothing() {
         let mut g = CpuGenerator::with_seed(0);
