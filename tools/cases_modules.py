@@ -203,8 +203,79 @@ def models_cases():
     return c.cases
 
 
+ERA_RELEASES = ("2.0.1", "2.5.1", "2.9.1", "2.12.1", "2.15.0")
+
+
+def era_cases():
+    """Module default init in older releases. The init code of every module probed never changed
+    (version-eras.md); the kernels under it did (float16/bfloat16 uniform_ before 2.12, the
+    float16/bfloat16 normal fill path before 2.13) and so did Conv with fan_in = 0 (bias drawn from
+    2.12). Only arguments every release accepts: LayerNorm/Transformer ``bias=`` arrived in 2.1 and
+    RMSNorm in 2.4, so they are left out. A Conv bias with fan_in = 0 is uninitialised memory before
+    2.12, so that case overwrites it with a constant (no draws) and the rand(3) after it checks
+    how many words the constructor drew."""
+    cases = []
+
+    def add(release, name, steps):
+        for cap in BOTH:
+            cases.append({"name": f"{name}_v{release.replace('.', '_')}_{cap}", "capability": cap,
+                          "torch_version": release, "steps": steps})
+
+    def mod(release, cls, seed_=0, **args):
+        parts = [cls.lower()] + [f"{k}{tok(v)}" for k, v in args.items()]
+        add(release, "_".join(parts) + f"_seed{seed_}",
+            [seed(seed_), step(f"nn.{cls}", **args), rand([3], "float32")])
+
+    conv0 = {"format": "torch-rng-model/1",
+             "modules": [{"name": "conv", "module": "Conv2d", "in_channels": 0,
+                          "out_channels": 4, "kernel_size": 3}],
+             "init": [{"named_parameters": {"name": "conv.bias"},
+                       "init": {"fn": "constant_", "val": 0.5}}]}
+    layer = {"module": "TransformerEncoderLayer", "d_model": 8, "nhead": 2,
+             "dim_feedforward": 12}
+    for r in ERA_RELEASES:
+        for dtype in ("float32", "float64", "float16", "bfloat16"):
+            mod(r, "Linear", in_features=16, out_features=8, dtype=dtype)
+            mod(r, "Embedding", num_embeddings=10, embedding_dim=4, padding_idx=1, dtype=dtype)
+        mod(r, "Linear", in_features=20, out_features=30)
+        mod(r, "Bilinear", in1_features=3, in2_features=5, out_features=4)
+        mod(r, "Conv2d", in_channels=3, out_channels=8, kernel_size=3, stride=2, padding=1)
+        mod(r, "Conv2d", in_channels=2, out_channels=4, kernel_size=3, dtype="float16")
+        mod(r, "Conv1d", in_channels=4, out_channels=6, kernel_size=5, dtype="bfloat16")
+        mod(r, "ConvTranspose2d", in_channels=4, out_channels=6, kernel_size=3, groups=2)
+        add(r, "conv2d_in0_out4_k3_bias_const_seed0",
+            [seed(0), step("model", model=conv0), rand([3], "float32")])
+        mod(r, "LSTM", input_size=4, hidden_size=6, proj_size=2)
+        mod(r, "LSTM", input_size=3, hidden_size=5, num_layers=2, bidirectional=True)
+        mod(r, "LSTM", input_size=4, hidden_size=4, bias=False, dtype="bfloat16")
+        mod(r, "GRU", input_size=3, hidden_size=7, num_layers=3, dropout=0.5, dtype="float16")
+        mod(r, "GRUCell", input_size=5, hidden_size=2)
+        mod(r, "EmbeddingBag", num_embeddings=7, embedding_dim=3, mode="sum", padding_idx=2)
+        mod(r, "MultiheadAttention", embed_dim=8, num_heads=2, kdim=5, vdim=3)
+        mod(r, "MultiheadAttention", embed_dim=6, num_heads=3, add_bias_kv=True)
+        mod(r, "MultiheadAttention", embed_dim=8, num_heads=2, kdim=8, vdim=4, add_bias_kv=True,
+            bias=False)
+        mod(r, "MultiheadAttention", embed_dim=8, num_heads=2, dtype="float16")
+        mod(r, "TransformerEncoderLayer", d_model=8, nhead=2, dim_feedforward=12)
+        mod(r, "TransformerDecoderLayer", d_model=6, nhead=3, dim_feedforward=10, dtype="float64")
+        add(r, "transformerencoder_3layers_seed0",
+            [seed(0), step("nn.TransformerEncoder", encoder_layer=layer, num_layers=3),
+             rand([3], "float32")])
+        mod(r, "Transformer", d_model=8, nhead=2, num_encoder_layers=2, num_decoder_layers=2,
+            dim_feedforward=12)
+        mod(r, "LayerNorm", normalized_shape=[3, 4])
+        mod(r, "BatchNorm2d", num_features=3)
+        mod(r, "GroupNorm", num_groups=2, num_channels=6)
+        mod(r, "PReLU", num_parameters=5, init=0.1, dtype="float16")
+        for name in ("gpt2_tiny.json", "mixed.json"):
+            add(r, f"model_{name[:-5]}_seed1",
+                [seed(1), step("model", model=load_model(name)), rand([3], "float32")])
+    return cases
+
+
 def files():
     return {
+        "modules_eras.json": era_cases(),
         "modules_basic.json": modules_basic(),
         "modules_conv.json": modules_conv(),
         "modules_rnn.json": modules_rnn(),
