@@ -26,6 +26,9 @@ fn st_dtype(d: DType) -> &'static str {
         DType::Int8 => "I8",
         DType::UInt8 => "U8",
         DType::Bool => "BOOL",
+        DType::UInt16 => "U16",
+        DType::UInt32 => "U32",
+        DType::UInt64 => "U64",
     }
 }
 
@@ -150,13 +153,15 @@ fn npy_descr(d: DType) -> &'static str {
         DType::Float64 => "<f8",
         DType::Float16 => "<f2",
         // NumPy has no bfloat16: the bit patterns as uint16.
-        DType::BFloat16 => "<u2",
+        DType::BFloat16 | DType::UInt16 => "<u2",
         DType::Int16 => "<i2",
         DType::Int64 => "<i8",
         DType::Int32 => "<i4",
         DType::Int8 => "|i1",
         DType::UInt8 => "|u1",
         DType::Bool => "|b1",
+        DType::UInt32 => "<u4",
+        DType::UInt64 => "<u8",
     }
 }
 

@@ -34,6 +34,12 @@ pub enum Storage {
     U8(Vec<u8>),
     /// bool elements.
     Bool(Vec<bool>),
+    /// uint16 elements.
+    U16(Vec<u16>),
+    /// uint32 elements.
+    U32(Vec<u32>),
+    /// uint64 elements.
+    U64(Vec<u64>),
 }
 
 impl Storage {
@@ -51,6 +57,9 @@ impl Storage {
             DType::Int8 => Storage::I8(vec![0; n]),
             DType::UInt8 => Storage::U8(vec![0; n]),
             DType::Bool => Storage::Bool(vec![false; n]),
+            DType::UInt16 => Storage::U16(vec![0; n]),
+            DType::UInt32 => Storage::U32(vec![0; n]),
+            DType::UInt64 => Storage::U64(vec![0; n]),
         }
     }
 }
@@ -146,6 +155,9 @@ impl Tensor {
             Storage::I8(v) => v.len(),
             Storage::U8(v) => v.len(),
             Storage::Bool(v) => v.len(),
+            Storage::U16(v) => v.len(),
+            Storage::U32(v) => v.len(),
+            Storage::U64(v) => v.len(),
         }
     }
 
@@ -189,6 +201,9 @@ impl Storage {
             Storage::I8(_) => DType::Int8,
             Storage::U8(_) => DType::UInt8,
             Storage::Bool(_) => DType::Bool,
+            Storage::U16(_) => DType::UInt16,
+            Storage::U32(_) => DType::UInt32,
+            Storage::U64(_) => DType::UInt64,
         }
     }
 }
@@ -236,6 +251,9 @@ impl Tensor {
             Storage::I8(v) => v.iter().map(|&x| u64::from(x as u8)).collect(),
             Storage::U8(v) => v.iter().map(|&x| u64::from(x)).collect(),
             Storage::Bool(v) => v.iter().map(|&x| u64::from(x)).collect(),
+            Storage::U16(v) => v.iter().map(|&x| u64::from(x)).collect(),
+            Storage::U32(v) => v.iter().map(|&x| u64::from(x)).collect(),
+            Storage::U64(v) => v.clone(),
         }
     }
 
@@ -261,6 +279,9 @@ impl Tensor {
             Storage::I8(v) => put!(v),
             Storage::U8(v) => out.extend_from_slice(v),
             Storage::Bool(v) => out.extend(v.iter().map(|&b| u8::from(b))),
+            Storage::U16(v) => put!(v),
+            Storage::U32(v) => put!(v),
+            Storage::U64(v) => put!(v),
         }
         out
     }
@@ -336,6 +357,9 @@ impl Tensor {
             Storage::I8(v) => gather!(v, I8),
             Storage::U8(v) => gather!(v, U8),
             Storage::Bool(v) => gather!(v, Bool),
+            Storage::U16(v) => gather!(v, U16),
+            Storage::U32(v) => gather!(v, U32),
+            Storage::U64(v) => gather!(v, U64),
         };
         Tensor {
             shape: new_shape,

@@ -16,6 +16,7 @@ Usage:
     cargo bench                                   # writes target/criterion
     ~/torch-venv/bin/python tools/bench_compare.py [--torch-only] [--variants default,avx2]
                                                    [--repeat 7] [--criterion-dir DIR]
+                                                   [--groups randint_i64,bernoulli_f32]
 """
 
 import argparse
@@ -66,8 +67,13 @@ BENCHES = [
 ]
 
 
-def time_torch(variant, repeat):
-    """Child side: {"group/n": {"form": form, "ms": ms}} for every bench row."""
+def selected(groups):
+    """The BENCHES rows whose criterion group is in `groups` (every row when empty)."""
+    return [b for b in BENCHES if not groups or b[1] in groups]
+
+
+def time_torch(variant, repeat, groups):
+    """Child side: {"group/n": {"form": form, "ms": ms}} for every selected bench row."""
     import torch
 
     got = torch.backends.cpu.get_cpu_capability()
@@ -76,7 +82,7 @@ def time_torch(variant, repeat):
     torch.set_num_threads(1)
     torch.manual_seed(0)
     out = {"torch": torch.__version__}
-    for _, group, sizes, forms in BENCHES:
+    for _, group, sizes, forms in selected(groups):
         for n in sizes:
             best = None
             for form, (setup, stmt) in forms.items():
@@ -90,10 +96,11 @@ def time_torch(variant, repeat):
     return out
 
 
-def run_variant(variant, repeat):
+def run_variant(variant, repeat, groups):
     env = dict(os.environ, ATEN_CPU_CAPABILITY=variant, OMP_NUM_THREADS="1")
     proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", variant,
-                           "--repeat", str(repeat)], env=env, stdout=subprocess.PIPE, text=True)
+                           "--repeat", str(repeat), "--groups", ",".join(groups)], env=env,
+                          stdout=subprocess.PIPE, text=True)
     if proc.returncode != 0:
         sys.exit(f"bench_compare: the {variant} child failed (exit {proc.returncode})")
     return json.loads(proc.stdout)
@@ -126,12 +133,18 @@ def main():
     ap.add_argument("--repeat", type=int, default=7, help="timeit runs per measurement (>= 5)")
     ap.add_argument("--criterion-dir", type=Path,
                     default=Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "criterion")
+    ap.add_argument("--groups", default="",
+                    help="comma-separated criterion groups to compare (default: every row)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.repeat < 5:
         ap.error("--repeat must be at least 5")
+    groups = [g for g in args.groups.split(",") if g]
+    unknown = sorted(set(groups) - {b[1] for b in BENCHES})
+    if unknown:
+        ap.error(f"unknown group(s) {', '.join(unknown)}")
     if args.child:
-        print(json.dumps(time_torch(args.child, args.repeat)))
+        print(json.dumps(time_torch(args.child, args.repeat, groups)))
         return
 
     variants = [v for v in args.variants.split(",") if v]
@@ -149,14 +162,14 @@ def main():
     torch_times = {}
     for v in variants:
         print(f"timing PyTorch with ATEN_CPU_CAPABILITY={v} ...", file=sys.stderr)
-        torch_times[v] = run_variant(v, args.repeat)
+        torch_times[v] = run_variant(v, args.repeat, groups)
     print(f"PyTorch {torch_times[variants[0]]['torch']}, 1 thread, median of {args.repeat} runs\n")
 
     header = ["op", "n", "variant", "torch form", "torch ms"]
     if not args.torch_only:
         header += ["torch-rng ms", "torch-rng/torch"]
     rows = []
-    for op, group, sizes, _ in BENCHES:
+    for op, group, sizes, _ in selected(groups):
         for n in sizes:
             for v in variants:
                 t = torch_times[v][f"{group}/{n}"]

@@ -12,6 +12,8 @@ in every dtype) or earlier steps' outputs.
 from make_cases import AVX512, BOTH, seed, step
 
 INTS = ("int64", "int32", "int16", "int8", "uint8")
+# PyTorch 2.3+; random_(from, to)/randint/randint_like are the only samplers that accept them.
+UINTS = ("uint16", "uint32", "uint64")
 FLOATS = ("float32", "float64", "float16", "bfloat16")
 ALL = FLOATS + INTS + ("bool",)
 # Releases with their own behaviour for these samplers (one per era; 2.9.1 stands for R2).
@@ -442,6 +444,115 @@ def exponential_era_cases():
     return c.cases
 
 
+def uint_cases():
+    """uint16/uint32/uint64 (2.15): what randint/random_ draw, and what every other sampler
+    rejects (names start with rejected_) or accepts only when empty."""
+    c = Cases()
+    ranges = {
+        "uint16": (("0_10", 0, 10), ("100_1000", 100, 1000), ("0_65536", 0, 2 ** 16),
+                   ("65000_65536", 65000, 2 ** 16)),
+        "uint32": (("0_10", 0, 10), ("0_2p28m1", 0, 2 ** 28 - 1), ("0_2p28", 0, 2 ** 28),
+                   ("0_2p30", 0, 2 ** 30), ("0_2p32", 0, 2 ** 32), ("7_2p32", 7, 2 ** 32)),
+        "uint64": (("0_10", 0, 10), ("0_2p28", 0, 2 ** 28), ("0_2p32", 0, 2 ** 32),
+                   ("0_2p32p1", 0, 2 ** 32 + 1), ("0_2p40", 0, 2 ** 40),
+                   ("2p40_2p63m1", 2 ** 40, 2 ** 63 - 1), ("0_2p63m1", 0, 2 ** 63 - 1)),
+    }
+    for d in UINTS:
+        for rt, lo, hi in ranges[d]:
+            c.add(f"randint_{d}_{rt}_seed4", [seed(4), step("randint", low=lo, high=hi, size=[64],
+                                                             dtype=d), step("rand", size=[2])],
+                  caps=("avx2",))
+        c.add(f"randint_{d}_empty_seed4", [seed(4), step("randint", high=10, size=[0], dtype=d),
+                                           step("rand", size=[2])], caps=("avx2",))
+        c.add(f"randint_like_{d}_3x4_seed8", [seed(8), view("randint_like", [3, 4], d, high=1000)],
+              caps=("avx2",))
+        c.add(f"randint_like_{d}_4x5_perm10_seed8",
+              [seed(8), view("randint_like", [4, 5], d, [1, 0], low=3, high=60000)], caps=("avx2",))
+        c.add(f"random_to1000_{d}_seed10", [seed(10), view("random_", [30], d, to=1000),
+                                            step("rand", size=[2])], caps=("avx2",))
+        c.add(f"random_from100_to200_{d}_seed10",
+              [seed(10), view("random_", [30], d, from_=100, to=200)], caps=("avx2",))
+        c.add(f"random_gen_{d}", [view("random_", [10], d, from_=0, to=2 ** 16) | {"generator": "g"}],
+              caps=("avx2",))
+        # Accepted because the tensor is empty (PyTorch checks for emptiness before dispatching).
+        c.add(f"empty_{d}_seed11",
+              [seed(11), view("random_", [0], d), view("random_", [0], d, from_=-2 ** 63, to=None),
+               view("bernoulli_", [0], d, p=0.5), view("bernoulli_", [0, 2], d, p=lit("float32", [0.5, 0.5])),
+               view("normal_", [0], d), view("exponential_", [0], d), view("log_normal_", [0], d),
+               view("geometric_", [0], d, p=0.5), step("rand", size=[2])], caps=("avx2",))
+        c.add(f"dropout_{d}_p0_p1_seed11",
+              [seed(11), step("nn.functional.dropout", input=lit(d, [1, 2, 3]), p=0.0),
+               step("nn.functional.dropout", input=lit(d, [1, 2, 3]), p=1.0),
+               step("native_dropout", input=lit(d, [1, 2, 3]), p=0.5, train=False),
+               step("rand", size=[2])], caps=("avx2",))
+    for d in ("uint16", "uint32"):
+        c.add(f"random_from5_tonone_{d}_seed11",
+              [seed(11), view("random_", [40], d, from_=5, to=None), step("rand", size=[2])],
+              caps=("avx2",))
+
+    def rejected(name, bad):
+        c.add(f"rejected_{name}", [seed(1), step("rand", size=[2]), bad, step("rand", size=[2])],
+              caps=("avx2",))
+
+    for d in UINTS:
+        rejected(f"random_{d}", view("random_", [3], d))
+        rejected(f"random_full64_{d}", view("random_", [3], d, from_=-2 ** 63, to=None))
+        rejected(f"randint_{d}_neg", step("randint", low=-1, high=5, size=[3], dtype=d))
+        rejected(f"randint_{d}_neg_empty", step("randint", low=-5, high=5, size=[0], dtype=d))
+        rejected(f"randint_{d}_5_5", step("randint", low=5, high=5, size=[3], dtype=d))
+        rejected(f"rand_{d}", step("rand", size=[3], dtype=d))
+        rejected(f"randn_{d}", step("randn", size=[3], dtype=d))
+        rejected(f"uniform_{d}", view("uniform_", [3], d))
+        rejected(f"normal_{d}", view("normal_", [3], d))
+        rejected(f"bernoulli_{d}", view("bernoulli_", [3], d, p=0.5))
+        rejected(f"bernoulli_tensorp_{d}", view("bernoulli_", [3], d, p=lit("float32", [0.5, 0.5, 0.5])))
+        rejected(f"bernoulli_probs_{d}", step("bernoulli", input=lit(d, [0, 1, 1])))
+        rejected(f"exponential_{d}", view("exponential_", [3], d))
+        rejected(f"geometric_{d}", view("geometric_", [3], d, p=0.3))
+        rejected(f"log_normal_{d}", view("log_normal_", [3], d))
+        rejected(f"cauchy_{d}_empty", view("cauchy_", [0], d))
+        rejected(f"randperm_{d}_0", step("randperm", n=0, dtype=d))
+        rejected(f"randperm_{d}_10", step("randperm", n=10, dtype=d))
+        rejected(f"multinomial_{d}", step("multinomial", input=lit(d, [1, 2, 3]), num_samples=1))
+        rejected(f"dropout_{d}", step("nn.functional.dropout", input=lit(d, [1, 2, 3]), p=0.5))
+        rejected(f"native_dropout_{d}", step("native_dropout", input=lit(d, [1, 2, 3]), p=0.5))
+        rejected(f"normal_fT_{d}", step("normal.float_Tensor", mean=0.0, std=lit(d, [1, 2])))
+    rejected("randint_uint16_65537", step("randint", high=2 ** 16 + 1, size=[3], dtype="uint16"))
+    rejected("randint_uint32_2p32p1", step("randint", high=2 ** 32 + 1, size=[3], dtype="uint32"))
+    rejected("randint_like_uint16_2p30", view("randint_like", [3], "uint16", high=2 ** 30))
+    rejected("random_from0_tonone_uint64", view("random_", [3], "uint64", from_=0, to=None))
+    rejected("random_from0_tonone_uint64_empty", view("random_", [0], "uint64", from_=0, to=None))
+    rejected("randperm_uint16_70000", step("randperm", n=70000, dtype="uint16"))
+    return c.cases
+
+
+def uint_era_cases():
+    """uint16/uint32/uint64 in every era: absent before 2.3 (the step raises), then randint's
+    32-bit rule before 2.7 (uint64 never takes 64-bit draws there, uint32 range 2^32 neither)."""
+    c = Cases()
+    for rel in ("2.0.1", "2.1.2", "2.3.1") + OLD_RELEASES[1:] + ("2.15.0",):
+        r = "v" + rel.replace(".", "_")
+
+        def add(name, steps):
+            c.add(f"eras_{r}_{name}", steps + [step("rand", size=[2])], caps=("avx2",), release=rel)
+
+        for d, hi in (("uint16", 1000), ("uint16", 2 ** 16), ("uint32", 2 ** 28), ("uint32", 2 ** 30),
+                      ("uint32", 2 ** 32), ("uint64", 2 ** 30), ("uint64", 2 ** 32),
+                      ("uint64", 2 ** 40)):
+            add(f"randint_{d}_0_{hi}_seed1", [seed(1), step("randint", high=hi, size=[64], dtype=d)])
+        add("randint_uint64_2p40_2p63m1_seed1",
+            [seed(1), step("randint", low=2 ** 40, high=2 ** 63 - 1, size=[64], dtype="uint64")])
+        add("randint_like_uint32_seed1", [seed(1), view("randint_like", [8, 8], "uint32", high=2 ** 30)])
+        for d in ("uint16", "uint32"):
+            add(f"random_from5_tonone_{d}_seed1", [seed(1), view("random_", [64], d, from_=5, to=None)])
+        for d in UINTS:
+            add(f"random_0_1000_{d}_seed1", [seed(1), view("random_", [64], d, from_=0, to=1000)])
+            add(f"random_{d}_seed1", [seed(1), view("random_", [64], d)])
+        add("random_from0_tonone_uint64_seed1",
+            [seed(1), view("random_", [64], "uint64", from_=0, to=None)])
+    return c.cases
+
+
 def large_cases():
     """randperm(214748364): the inside-out shuffle (2.6+) against Fisher-Yates (before)."""
     c = Cases()
@@ -465,6 +576,8 @@ def files():
         "samplers_errors.json": error_cases(),
         "samplers_eras.json": era_cases(),
         "samplers_eras_exponential.json": exponential_era_cases(),
+        "samplers_uint.json": uint_cases(),
+        "samplers_eras_uint.json": uint_era_cases(),
     }
 
 

@@ -222,6 +222,11 @@ def record(torch, kind, value):
 # Child process: runs the cases of one capability.
 # ---------------------------------------------------------------------------
 
+# Dtypes added after 2.0 (in 2.3): a case naming one in an older release records the
+# AttributeError as a rejection instead of stopping (golden/README.md, "Old releases").
+LATER_DTYPES = ("uint16", "uint32", "uint64")
+
+
 class ApiGap(Exception):
     """The release lacks something the case needs (a dtype, a keyword): the case is wrong for
     this release, so the run stops instead of recording an error PyTorch never meant."""
@@ -236,6 +241,10 @@ def run_case(torch, case):
         where = f"case {case['name']!r} step {i} ({step['op']})"
         if args.get("dtype") is not None:
             dtype = getattr(torch, args["dtype"], None)
+            if dtype is None and args["dtype"] in LATER_DTYPES:
+                # A user's `torch.uint16` raises AttributeError before 2.3: PyTorch rejects it.
+                outputs.append({"error": f"module 'torch' has no attribute '{args['dtype']}'"})
+                break
             if not isinstance(dtype, torch.dtype):
                 raise ApiGap(f"{where}: torch {torch.__version__} has no dtype {args['dtype']}")
             args["dtype"] = dtype

@@ -23,20 +23,41 @@ pub const MCG31_A: u64 = 1_132_489_760;
 /// Scalar-`p` Bernoulli (2.7+). Consumes: one `random64()`.
 #[inline]
 pub fn scalar(g: &mut CpuGenerator, p: f64) -> bool {
-    u53(g.random64()) < p
+    scalar_of(g.random64(), p)
+}
+
+/// [`scalar`] from its `random64()` value `w`.
+#[inline(always)]
+#[must_use]
+pub fn scalar_of(w: u64, p: f64) -> bool {
+    u53(w) < p
 }
 
 /// Tensor-`p` Bernoulli for a float64 `p`. Consumes: one `random64()`.
 #[inline]
 pub fn tensor_f64(g: &mut CpuGenerator, p: f64) -> bool {
-    u53(g.random64()) < p
+    tensor_f64_of(g.random64(), p)
+}
+
+/// [`tensor_f64`] from its `random64()` value `w`.
+#[inline(always)]
+#[must_use]
+pub fn tensor_f64_of(w: u64, p: f64) -> bool {
+    u53(w) < p
 }
 
 /// Tensor-`p` Bernoulli for a float32/float16/bfloat16 `p` (widened to float). Consumes: one
 /// `random()`.
 #[inline]
 pub fn tensor_f32(g: &mut CpuGenerator, p: f32) -> bool {
-    u24(g.random()) < p
+    tensor_f32_of(g.random(), p)
+}
+
+/// [`tensor_f32`] from its `random()` word `w`.
+#[inline(always)]
+#[must_use]
+pub fn tensor_f32_of(w: u32, p: f32) -> bool {
+    u24(w) < p
 }
 
 /// MKL's `VSL_BRNG_MCG31` stream as PyTorch 2.0–2.6 seeded it: `x_0 = seed mod (2^31 − 1)` (1 if

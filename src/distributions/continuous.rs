@@ -21,23 +21,42 @@ use crate::math::libm;
 /// `random64()`.
 #[inline]
 pub fn exponential(g: &mut CpuGenerator, lambda: f64) -> f64 {
-    let u = u53(g.random64());
-    (-1.0 / lambda) * libm::log1p(-u)
+    exponential_of(g.random64(), lambda)
+}
+
+/// [`exponential`] from its `random64()` value `w`.
+#[inline]
+#[must_use]
+pub fn exponential_of(w: u64, lambda: f64) -> f64 {
+    (-1.0 / lambda) * libm::log1p(-u53(w))
 }
 
 /// `geometric_(p)`: `ceil(log(u53) / log1p(-p))` (glibc `log`, `log1p`). Consumes: one
 /// `random64()`.
 #[inline]
 pub fn geometric(g: &mut CpuGenerator, p: f64) -> f64 {
-    let u = u53(g.random64());
-    (libm::log(u) / libm::log1p(-p)).ceil()
+    geometric_of(g.random64(), p)
+}
+
+/// [`geometric`] from its `random64()` value `w`.
+#[inline]
+#[must_use]
+pub fn geometric_of(w: u64, p: f64) -> f64 {
+    (libm::log(u53(w)) / libm::log1p(-p)).ceil()
 }
 
 /// `cauchy_(median, sigma)`: `median + sigma * tan(pi * (u53 - 0.5))`, the multiply-add fused in
 /// the AVX2 build (glibc `tan`). Consumes: one `random64()`.
 #[inline]
 pub fn cauchy(g: &mut CpuGenerator, median: f64, sigma: f64, fused: bool) -> f64 {
-    let u = u53(g.random64());
+    cauchy_of(g.random64(), median, sigma, fused)
+}
+
+/// [`cauchy`] from its `random64()` value `w`.
+#[inline]
+#[must_use]
+pub fn cauchy_of(w: u64, median: f64, sigma: f64, fused: bool) -> f64 {
+    let u = u53(w);
     let t = libm::tan(std::f64::consts::PI * (u - 0.5));
     if fused {
         affine_f64::<true>(sigma, t, median)

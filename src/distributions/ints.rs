@@ -39,6 +39,87 @@ pub fn from_to(v: u64, range: u64, base: i64) -> i64 {
     (v % range).wrapping_add(base as u64) as i64
 }
 
+/// An exact `v mod d` for a fixed `d`, without a division per element.
+///
+/// PyTorch divides (`v % range`); this computes the same remainder by multiplication:
+/// * 32-bit `v` ([`Modulus::rem_u32`]): Lemire, Kaser and Kurz, "Faster remainder by direct
+///   computation" (2019), exact for every 32-bit `v` and `d < 2^32` with `c = ceil(2^64 / d)`:
+///   `v mod d = hi64(lo64(c * v) * d)`.
+/// * 64-bit `v` ([`Modulus::rem_u64`]): the quotient by Granlund and Montgomery, "Division by
+///   invariant integers using multiplication" (1994), figure 4.1, exact for every 64-bit `v` and
+///   `1 <= d < 2^64`: `t = hi64(m * v)`, `q = (t + ((v - t) >> 1)) >> (l - 1)` with
+///   `l = ceil(log2 d)` and `m = floor(2^64 (2^l - d) / d) + 1`; then `v - q d`.
+///
+/// Powers of two take a mask. `d = 0` stands for 2^64 (every value is its own remainder).
+#[derive(Clone, Copy, Debug)]
+pub struct Modulus {
+    d: u64,
+    /// `d - 1` when `d` is a power of two (or 0 for 2^64, with `pow2_mask = u64::MAX`).
+    pow2_mask: Option<u64>,
+    /// Lemire's `c` (unused when `d >= 2^32`).
+    c32: u64,
+    /// Granlund–Montgomery's `m` and `l - 1`.
+    m64: u64,
+    shift: u32,
+}
+
+impl Modulus {
+    /// Precomputes the constants for `d` (`0` meaning 2^64).
+    #[must_use]
+    pub fn new(d: u64) -> Modulus {
+        if d == 0 || d.is_power_of_two() {
+            return Modulus {
+                d,
+                pow2_mask: Some(d.wrapping_sub(1)),
+                c32: 0,
+                m64: 0,
+                shift: 0,
+            };
+        }
+        // d >= 3 here, so l >= 2 and 2^l - d < d.
+        let l = 64 - (d - 1).leading_zeros();
+        let m64 = (((1u128 << l) - u128::from(d)) << 64) / u128::from(d) + 1;
+        Modulus {
+            d,
+            pow2_mask: None,
+            c32: if u32::try_from(d).is_ok() {
+                u64::MAX / d + 1
+            } else {
+                0
+            },
+            m64: m64 as u64,
+            shift: l - 1,
+        }
+    }
+
+    /// `u64::from(v) % d`.
+    #[inline(always)]
+    #[must_use]
+    pub fn rem_u32(&self, v: u32) -> u64 {
+        let v = u64::from(v);
+        if let Some(mask) = self.pow2_mask {
+            return v & mask;
+        }
+        if self.c32 == 0 {
+            return v; // d > v
+        }
+        let low = self.c32.wrapping_mul(v);
+        ((u128::from(low) * u128::from(self.d)) >> 64) as u64
+    }
+
+    /// `v % d`.
+    #[inline(always)]
+    #[must_use]
+    pub fn rem_u64(&self, v: u64) -> u64 {
+        if let Some(mask) = self.pow2_mask {
+            return v & mask;
+        }
+        let t = ((u128::from(self.m64) * u128::from(v)) >> 64) as u64;
+        let q = (t + ((v - t) >> 1)) >> self.shift;
+        v - q * self.d
+    }
+}
+
 /// `uniform_int` (the argument-less `random_()`): the modulus per dtype.
 ///
 /// bool keeps the low bit; integers take `v mod (max + 1)`; float dtypes `v mod (2^digits + 1)`,
@@ -150,6 +231,52 @@ mod tests {
         assert_eq!(v, [534_895_718, 199_900_595]);
         assert!(!use_random64(1 << 32, DType::Int32, Era::L1));
         assert!(use_random64(1 << 32, DType::Float32, Era::L1));
+    }
+
+    #[test]
+    fn modulus_is_exact() {
+        let mut divisors: Vec<u64> = vec![
+            1,
+            2,
+            3,
+            5,
+            7,
+            10,
+            1000,
+            (1 << 28) - 1,
+            1 << 28,
+            (1 << 28) + 1,
+            (1 << 31) - 1,
+            u64::from(u32::MAX) - 4,
+            u64::from(u32::MAX),
+            1 << 32,
+            (1 << 32) + 1,
+            1 << 40,
+            (1 << 40) + 12345,
+            (1 << 63) - 1,
+            1 << 63,
+            (1 << 63) + 1,
+            u64::MAX - 1,
+            u64::MAX,
+        ];
+        let mut g = CpuGenerator::with_seed(3);
+        for _ in 0..200 {
+            divisors.push(g.random64() >> (g.random() % 64));
+            divisors.push(u64::from(g.random()) >> (g.random() % 32));
+        }
+        for d in divisors.into_iter().filter(|&d| d > 0) {
+            let m = Modulus::new(d);
+            let mut values: Vec<u64> = vec![0, 1, d - 1, d, d.wrapping_add(1), u64::MAX];
+            values.extend([u64::from(u32::MAX), 2 * d.min(1 << 62) - 1]);
+            values.extend((0..300).map(|_| g.random64()));
+            for v in values {
+                assert_eq!(m.rem_u64(v), v % d, "{v} mod {d}");
+                let w = v as u32;
+                assert_eq!(m.rem_u32(w), u64::from(w) % d, "{w} mod {d} (32-bit)");
+            }
+        }
+        // d = 0 stands for 2^64
+        assert_eq!(Modulus::new(0).rem_u64(u64::MAX), u64::MAX);
     }
 
     #[test]

@@ -13,6 +13,7 @@
 #![allow(clippy::inline_always)]
 
 pub mod bernoulli;
+pub(crate) mod block;
 pub mod continuous;
 pub mod ints;
 pub mod multinomial;

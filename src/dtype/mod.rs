@@ -34,11 +34,17 @@ pub enum DType {
     UInt8,
     /// `torch.bool`, one byte 0 or 1.
     Bool,
+    /// `torch.uint16` (PyTorch 2.3 and later; few kernels accept it).
+    UInt16,
+    /// `torch.uint32` (PyTorch 2.3 and later; few kernels accept it).
+    UInt32,
+    /// `torch.uint64` (PyTorch 2.3 and later; few kernels accept it).
+    UInt64,
 }
 
 impl DType {
     /// Every dtype, in the order above.
-    pub const ALL: [DType; 10] = [
+    pub const ALL: [DType; 13] = [
         DType::Float32,
         DType::Float64,
         DType::Float16,
@@ -49,6 +55,9 @@ impl DType {
         DType::Int8,
         DType::UInt8,
         DType::Bool,
+        DType::UInt16,
+        DType::UInt32,
+        DType::UInt64,
     ];
 
     /// The name without `torch.` (`float32`).
@@ -65,6 +74,9 @@ impl DType {
             DType::Int8 => "int8",
             DType::UInt8 => "uint8",
             DType::Bool => "bool",
+            DType::UInt16 => "uint16",
+            DType::UInt32 => "uint32",
+            DType::UInt64 => "uint64",
         }
     }
 
@@ -85,6 +97,9 @@ impl DType {
             "int8" => DType::Int8,
             "uint8" => DType::UInt8,
             "bool" => DType::Bool,
+            "uint16" => DType::UInt16,
+            "uint32" => DType::UInt32,
+            "uint64" => DType::UInt64,
             _ => return Err(Error::unsupported(format!("dtype '{name}'"))),
         })
     }
@@ -93,9 +108,9 @@ impl DType {
     #[must_use]
     pub fn size(self) -> usize {
         match self {
-            DType::Float64 | DType::Int64 => 8,
-            DType::Float32 | DType::Int32 => 4,
-            DType::Float16 | DType::BFloat16 | DType::Int16 => 2,
+            DType::Float64 | DType::Int64 | DType::UInt64 => 8,
+            DType::Float32 | DType::Int32 | DType::UInt32 => 4,
+            DType::Float16 | DType::BFloat16 | DType::Int16 | DType::UInt16 => 2,
             DType::Int8 | DType::UInt8 | DType::Bool => 1,
         }
     }
@@ -136,7 +151,17 @@ impl DType {
             DType::Int8 => "Char",
             DType::UInt8 => "Byte",
             DType::Bool => "Bool",
+            DType::UInt16 => "UInt16",
+            DType::UInt32 => "UInt32",
+            DType::UInt64 => "UInt64",
         }
+    }
+
+    /// Whether this is one of the wide unsigned dtypes (`uint16`, `uint32`, `uint64`), which
+    /// PyTorch added in 2.3 and which most of its kernels reject.
+    #[must_use]
+    pub fn is_wide_unsigned(self) -> bool {
+        matches!(self, DType::UInt16 | DType::UInt32 | DType::UInt64)
     }
 
     /// The largest finite value of a float dtype, as a double.

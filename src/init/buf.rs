@@ -85,10 +85,17 @@ impl Elem {
                     DType::Int32 => (f64::from(i32::MIN), f64::from(i32::MAX)),
                     DType::Int16 => (f64::from(i16::MIN), f64::from(i16::MAX)),
                     DType::Int8 => (f64::from(i8::MIN), f64::from(i8::MAX)),
+                    DType::UInt16 => (0.0, f64::from(u16::MAX)),
+                    DType::UInt32 => (0.0, f64::from(u32::MAX)),
+                    DType::UInt64 => (0.0, 18_446_744_073_709_551_615.0),
                     _ => (0.0, 255.0),
                 };
                 if !(v >= lo && v <= hi) {
                     return Err(overflow());
+                }
+                if int == DType::UInt64 {
+                    // Above 2^63 the value only fits as its unsigned bit pattern.
+                    return Ok(Elem::Int(v.trunc() as u64 as i64));
                 }
                 Elem::Int(v.trunc() as i64)
             }
@@ -132,6 +139,9 @@ impl Buf<'_> {
             (Storage::I16(v), Elem::Int(x)) => v[at] = x as i16,
             (Storage::I8(v), Elem::Int(x)) => v[at] = x as i8,
             (Storage::U8(v), Elem::Int(x)) => v[at] = x as u8,
+            (Storage::U16(v), Elem::Int(x)) => v[at] = x as u16,
+            (Storage::U32(v), Elem::Int(x)) => v[at] = x as u32,
+            (Storage::U64(v), Elem::Int(x)) => v[at] = x as u64,
             (Storage::Bool(v), Elem::Bool(x)) => v[at] = x,
             // Elem::of built `e` for this dtype.
             _ => unreachable!("element type matches the storage"),

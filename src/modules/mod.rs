@@ -211,6 +211,9 @@ pub(crate) fn fill(t: &mut Tensor, v: f64) {
         Storage::I8(x) => x.fill(v as i8),
         Storage::U8(x) => x.fill(v as u8),
         Storage::Bool(x) => x.fill(v != 0.0),
+        Storage::U16(x) => x.fill(v as u16),
+        Storage::U32(x) => x.fill(v as u32),
+        Storage::U64(x) => x.fill(v as u64),
     }
 }
 

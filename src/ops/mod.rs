@@ -244,6 +244,9 @@ fn storage_len(s: &Storage) -> usize {
         Storage::I8(v) => v.len(),
         Storage::U8(v) => v.len(),
         Storage::Bool(v) => v.len(),
+        Storage::U16(v) => v.len(),
+        Storage::U32(v) => v.len(),
+        Storage::U64(v) => v.len(),
     }
 }
 

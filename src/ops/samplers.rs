@@ -19,8 +19,9 @@ use half::{bf16, f16};
 
 use super::{fill_normal, not_implemented, View};
 use crate::distributions::bernoulli::{self, Mcg31};
+use crate::distributions::block::{map_u32, map_u64};
 use crate::distributions::continuous::{self, LegacyExponential};
-use crate::distributions::ints;
+use crate::distributions::ints::{self, Modulus};
 use crate::distributions::multinomial::{self, RowError};
 use crate::distributions::perm;
 use crate::dtype::{bf16_to_f32, f32_to_bf16, f32_to_f16, f64_to_bf16, f64_to_f16, DType};
@@ -71,6 +72,21 @@ int_elem!(i32, f64_to_i32_c);
 int_elem!(i16, |v| f64_to_i32_c(v) as i16);
 int_elem!(i8, |v| f64_to_i32_c(v) as i8);
 int_elem!(u8, |v| f64_to_i32_c(v) as u8);
+int_elem!(u16, |v| f64_to_i32_c(v) as u16);
+int_elem!(u32, |v| ints::f64_to_i64_c(v) as u32);
+int_elem!(u64, f64_to_u64_c);
+
+/// C++ `static_cast<uint64_t>(double)` as x86-64 compilers emit it without AVX-512: below 2^63
+/// (and NaN) the signed conversion, from 2^63 the signed conversion of `x - 2^63` with the top
+/// bit flipped.
+fn f64_to_u64_c(x: f64) -> u64 {
+    let two63 = (1u64 << 63) as f64;
+    if x >= two63 {
+        (ints::f64_to_i64_c(x - two63) as u64) ^ (1 << 63)
+    } else {
+        ints::f64_to_i64_c(x) as u64
+    }
+}
 
 impl Elem for bool {
     fn from_i64(v: i64) -> bool {
@@ -142,6 +158,9 @@ macro_rules! each_storage {
             Storage::I8($v) => $body,
             Storage::U8($v) => $body,
             Storage::Bool($v) => $body,
+            Storage::U16($v) => $body,
+            Storage::U32($v) => $body,
+            Storage::U64($v) => $body,
             #[allow(unreachable_patterns)]
             other => {
                 return Err(Error::unsupported(format!("dtype {}", other.dtype())));
@@ -206,6 +225,10 @@ fn check_randperm(n: i64, dtype: DType) -> Result<()> {
             i64::from(i32::MAX),
             "value cannot be converted to type int32_t",
         )),
+        DType::UInt16 => Some((
+            i64::from(u16::MAX),
+            "value cannot be converted to type uint16_t",
+        )),
         _ => None,
     };
     if let Some((lim, what)) = limit {
@@ -227,7 +250,7 @@ fn check_randperm(n: i64, dtype: DType) -> Result<()> {
             ));
         }
     }
-    if dtype == DType::Bool {
+    if dtype == DType::Bool || dtype.is_wide_unsigned() {
         return Err(Error::arg(OP, not_implemented("randperm", dtype)));
     }
     Ok(())
@@ -255,7 +278,8 @@ fn shuffle<T: Copy>(g: &mut CpuGenerator, out: &mut [T], era: Era, conv: impl Fn
 ///
 /// # Errors
 /// As PyTorch: `n < 0`; `n - 1` beyond an integer dtype; `n` beyond a float dtype's exact
-/// integers; `bool`. Plus the allocation limit.
+/// integers; `bool`, `uint16`, `uint32`, `uint64` (PyTorch has no kernel for them). Plus the
+/// allocation limit.
 pub fn randperm(g: &mut CpuGenerator, n: i64, dtype: DType, target: Target) -> Result<Tensor> {
     check_randperm(n, dtype)?;
     let mut t = Tensor::zeros_checked("randperm", &[n], dtype)?;
@@ -307,6 +331,10 @@ fn check_in_range(op: &str, from: i64, to_inc: i64, dtype: DType) -> Result<()> 
                 DType::Int16 => (i16::MIN.into(), i16::MAX.into()),
                 DType::Int32 => (i32::MIN.into(), i32::MAX.into()),
                 DType::Bool => (0, 1),
+                DType::UInt16 => (0, u16::MAX.into()),
+                DType::UInt32 => (0, u32::MAX.into()),
+                // The upper bound is uint64's maximum, compared as an int64.
+                DType::UInt64 => (0, i64::MAX),
                 _ => (i64::MIN, i64::MAX),
             };
             v >= lo && v <= hi
@@ -381,6 +409,11 @@ fn random_mode(op: &str, from: i64, to: Option<i64>, dtype: DType, era: Era) -> 
                     DType::Int8 => i8::MAX.into(),
                     DType::Int16 => i16::MAX.into(),
                     DType::Int32 => i32::MAX.into(),
+                    DType::UInt16 => u16::MAX.into(),
+                    DType::UInt32 => u32::MAX.into(),
+                    // `static_cast<int64_t>(UINT64_MAX)` is -1, so the range check below
+                    // rejects every `random_(from, None)` on uint64, as PyTorch does.
+                    DType::UInt64 => -1,
                     _ => i64::MAX,
                 }
             };
@@ -400,10 +433,13 @@ fn random_fill(g: &mut CpuGenerator, op: &str, data: &mut Storage, mode: RandomM
     if super::storage_len(data) == 0 {
         return Ok(());
     }
-    if let RandomMode::Full = mode {
-        match data.dtype() {
+    match (mode, data.dtype()) {
+        (RandomMode::Unbounded { .. }, d) if d.is_wide_unsigned() => {
+            return Err(Error::arg(op, not_implemented("random_kernel_cpu", d)));
+        }
+        (RandomMode::Full, d) => match d {
             DType::Int64 | DType::Float64 | DType::Float32 | DType::BFloat16 => {}
-            d @ (DType::Float16 | DType::Bool) => {
+            DType::Float16 | DType::Bool | DType::UInt16 | DType::UInt32 | DType::UInt64 => {
                 return Err(Error::arg(
                     op,
                     not_implemented("random_full_64_bits_range_kernel_cpu", d),
@@ -415,19 +451,34 @@ fn random_fill(g: &mut CpuGenerator, op: &str, data: &mut Storage, mode: RandomM
                     format!("the full 64-bit range handles only int64, double, float and bfloat16, not {d}"),
                 ));
             }
-        }
+        },
+        _ => {}
     }
-    each_storage!(data, v => match mode {
-        RandomMode::Unbounded { modulus, wide } => fill_each(v, || {
-            let w = if wide { g.random64() } else { u64::from(g.random()) };
-            Elem::from_i64((w % modulus) as i64)
-        }),
-        RandomMode::Range { range, base, wide } => fill_each(v, || {
-            let w = if wide { g.random64() } else { u64::from(g.random()) };
-            Elem::from_i64(ints::from_to(w, range, base))
-        }),
-        RandomMode::Full => fill_each(v, || Elem::from_i64(g.random64() as i64)),
+    // `(v mod m) + base`, wrapping in 64 bits (`uniform_int_from_to`; base 0 for `uniform_int`).
+    let (modulus, base, wide) = match mode {
+        RandomMode::Unbounded { modulus, wide } => (modulus, 0, wide),
+        RandomMode::Range { range, base, wide } => (range, base, wide),
+        RandomMode::Full => (0, 0, true), // modulus 2^64: the whole word
+    };
+    let m = Modulus::new(modulus);
+    let base = base as u64;
+    each_storage!(data, v => if wide {
+        map_u64(g, v, |w| Elem::from_i64(m.rem_u64(w).wrapping_add(base) as i64));
+    } else {
+        map_u32(g, v, |w| Elem::from_i64(m.rem_u32(w).wrapping_add(base) as i64));
     });
+    Ok(())
+}
+
+/// `torch.uint16`, `uint32` and `uint64` appeared in PyTorch 2.3: in 2.0 naming them fails.
+/// (2.1 and 2.2, which share era L1 with 2.3 – 2.5, lack them too; replay checks the release.)
+fn check_dtype_exists(op: &str, dtype: DType, era: Era) -> Result<()> {
+    if era == Era::L0 && dtype.is_wide_unsigned() {
+        return Err(Error::arg(
+            op,
+            format!("torch.{dtype} does not exist before PyTorch 2.3"),
+        ));
+    }
     Ok(())
 }
 
@@ -437,10 +488,11 @@ fn random_fill(g: &mut CpuGenerator, op: &str, data: &mut Storage, mode: RandomM
 /// Consumes: one `random64()` per element for int64 and float64, one `random()` otherwise.
 ///
 /// # Errors
-/// Size errors only (every supported dtype is accepted).
+/// uint16, uint32 and uint64 (PyTorch has no kernel for them; an empty tensor is accepted), plus
+/// size errors.
 pub fn random_(g: &mut CpuGenerator, view: &View, target: Target) -> Result<Tensor> {
-    let _ = target;
     let dtype = view.dtype;
+    check_dtype_exists("random_", dtype, target.era)?;
     let mode = RandomMode::Unbounded {
         modulus: ints::unbounded_modulus(dtype),
         wide: ints::unbounded_uses_random64(dtype),
@@ -454,7 +506,8 @@ pub fn random_(g: &mut CpuGenerator, view: &View, target: Target) -> Result<Tens
 /// Consumes: see [`crate::distributions::ints`]; the 64-bit rule depends on `target.era`.
 ///
 /// # Errors
-/// As PyTorch: `from >= to` (also after the float nudging), bounds outside the dtype, and the
+/// As PyTorch: `from >= to` (also after the float nudging), bounds outside the dtype (uint64's
+/// upper bound is compared as an int64, so `random_(from, None)` always fails on uint64), and the
 /// full range on a dtype other than int64/float64/float32/bfloat16.
 pub fn random_from_to(
     g: &mut CpuGenerator,
@@ -464,6 +517,7 @@ pub fn random_from_to(
     target: Target,
 ) -> Result<Tensor> {
     view.check_size("random_")?;
+    check_dtype_exists("random_", view.dtype, target.era)?;
     let mode = random_mode("random_", from, to, view.dtype, target.era)?;
     view.fill_with("random_", |s, _| random_fill(g, "random_", s, mode))
 }
@@ -535,6 +589,12 @@ pub fn bernoulli_scalar_(
 ) -> Result<Tensor> {
     view.check_size("bernoulli_")?;
     check_p("bernoulli_", p)?;
+    if view.dtype.is_wide_unsigned() && !view.shape().contains(&0) {
+        return Err(Error::arg(
+            "bernoulli_",
+            not_implemented("bernoulli_scalar_cpu_", view.dtype),
+        ));
+    }
     if target.era < Era::R2 {
         let mut t = Tensor::zeros_checked("bernoulli_", &view_shape_i64(view), view.dtype)?;
         if t.numel() > 0 {
@@ -543,7 +603,7 @@ pub fn bernoulli_scalar_(
         return Ok(t);
     }
     view.fill_with("bernoulli_", |s, _| {
-        each_storage!(s, v => fill_each(v, || Elem::from_i64(i64::from(bernoulli::scalar(g, p)))));
+        each_storage!(s, v => map_u64(g, v, |w| Elem::from_i64(i64::from(bernoulli::scalar_of(w, p)))));
         Ok(())
     })
 }
@@ -626,6 +686,12 @@ pub fn bernoulli_tensor_(
     if t.numel() == 0 {
         return Ok(t);
     }
+    if dtype.is_wide_unsigned() {
+        return Err(Error::arg(
+            OP,
+            not_implemented("bernoulli_tensor_cpu_self_", dtype),
+        ));
+    }
     let shape = t.shape().to_vec();
     let ok = p.shape().len() <= shape.len()
         && p.shape()
@@ -661,12 +727,14 @@ pub fn bernoulli_tensor_(
         ));
     }
     let idx = expand_index(p.shape(), &shape);
-    let mut it = idx.iter();
-    each_storage!(t.storage_mut(), v => fill_each(v, || {
-        let pj = pv[*it.next().expect("one index per element")];
-        let b = if wide { bernoulli::tensor_f64(g, pj) } else { bernoulli::tensor_f32(g, pj as f32) };
-        Elem::from_i64(i64::from(b))
-    }));
+    let mut it = idx.iter().map(|&j| pv[j]);
+    // `expand_index` gives one index per element, so `it` outlasts the fill.
+    let mut next_p = move || it.next().unwrap_or(0.0);
+    each_storage!(t.storage_mut(), v => if wide {
+        map_u64(g, v, |w| Elem::from_i64(i64::from(bernoulli::tensor_f64_of(w, next_p()))));
+    } else {
+        map_u32(g, v, |w| Elem::from_i64(i64::from(bernoulli::tensor_f32_of(w, next_p() as f32))));
+    });
     Ok(t)
 }
 
@@ -738,7 +806,9 @@ fn keep_flags(g: &mut CpuGenerator, n: usize, q: f64, target: Target) -> Vec<boo
         let mut s = Mcg31::new(g.random());
         (0..n).map(|_| bernoulli::legacy(&mut s, q)).collect()
     } else {
-        (0..n).map(|_| bernoulli::scalar(g, q)).collect()
+        let mut keep = vec![false; n];
+        map_u64(g, &mut keep, |w| bernoulli::scalar_of(w, q));
+        keep
     }
 }
 
@@ -911,7 +981,7 @@ pub fn exponential_(
         return Ok(t);
     }
     view.fill_with(OP, |s, _| {
-        each_storage!(s, v => fill_each(v, || Elem::from_f64(continuous::exponential(g, lambd))));
+        each_storage!(s, v => map_u64(g, v, |w| Elem::from_f64(continuous::exponential_of(w, lambd))));
         Ok(())
     })
 }
@@ -932,11 +1002,12 @@ pub fn geometric_(g: &mut CpuGenerator, view: &View, p: f64, target: Target) -> 
             format!("expects p to be in (0, 1), but got p={p}"),
         ));
     }
-    if !view.shape().contains(&0) && view.dtype == DType::Bool {
-        return Err(Error::arg(OP, not_implemented("geometric_cpu", view.dtype)));
+    let dtype = view.dtype;
+    if !view.shape().contains(&0) && (dtype == DType::Bool || dtype.is_wide_unsigned()) {
+        return Err(Error::arg(OP, not_implemented("geometric_cpu", dtype)));
     }
     view.fill_with(OP, |s, _| {
-        each_storage!(s, v => fill_each(v, || Elem::from_f64(continuous::geometric(g, p))));
+        each_storage!(s, v => map_u64(g, v, |w| Elem::from_f64(continuous::geometric_of(w, p))));
         Ok(())
     })
 }
@@ -1004,7 +1075,7 @@ pub fn cauchy_(
     }
     let fused = target.capability.fused();
     view.fill_with(OP, |s, _| {
-        each_storage!(s, v => fill_each(v, || Elem::from_f64(continuous::cauchy(g, median, sigma, fused))));
+        each_storage!(s, v => map_u64(g, v, |w| Elem::from_f64(continuous::cauchy_of(w, median, sigma, fused))));
         Ok(())
     })
 }

@@ -188,6 +188,55 @@ pub(crate) fn parse_hex(s: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
+/// The first dtype named anywhere in a step (its `dtype`, a tensor literal's, a model's) that
+/// `release` does not have: `uint16`, `uint32` and `uint64` appeared in PyTorch 2.3.
+fn absent_dtype(step: &Value, release: &str) -> Option<&'static str> {
+    let minor = release
+        .split('+')
+        .next()
+        .and_then(|r| r.split('.').nth(1))
+        .and_then(|m| m.parse::<u32>().ok())?;
+    if minor >= 3 {
+        return None;
+    }
+    match step {
+        Value::Object(m) => {
+            if let Some(Value::String(d)) = m.get("dtype") {
+                if let Some(&n) = ["uint16", "uint32", "uint64"].iter().find(|&&n| n == d) {
+                    return Some(n);
+                }
+            }
+            m.values().find_map(|v| absent_dtype(v, release))
+        }
+        Value::Array(items) => items.iter().find_map(|v| absent_dtype(v, release)),
+        _ => None,
+    }
+}
+
+/// A step naming a dtype its release lacks: `torch.uint16` raises there, so the step is
+/// rejected when it runs (the case file itself is fine).
+#[derive(Debug)]
+struct AbsentDtype {
+    inner: Box<dyn StepOp>,
+    dtype: &'static str,
+    release: String,
+}
+
+impl StepOp for AbsentDtype {
+    fn run(&self, _ctx: &mut super::StepContext<'_>) -> Result<super::Output> {
+        Err(crate::error::Error::unsupported(format!(
+            "dtype {} in torch {} (it exists from 2.3)",
+            self.dtype, self.release
+        )))
+    }
+    fn draws(&self) -> Draws {
+        self.inner.draws()
+    }
+    fn takes_generator(&self) -> bool {
+        self.inner.takes_generator()
+    }
+}
+
 fn parse_step(value: Value, at: &str) -> Result<Step> {
     let Value::Object(map) = value else {
         return Err(case_error(at, "a step must be a JSON object"));
@@ -258,7 +307,15 @@ fn parse_case(value: Value, index: usize) -> Result<Case> {
     let mut default_seeded = false;
     for (i, s) in steps.into_iter().enumerate() {
         let step_at = format!("case '{name}', step {i}");
-        let step = parse_step(s, &step_at)?;
+        let absent = absent_dtype(&s, &torch_version);
+        let mut step = parse_step(s, &step_at)?;
+        if let Some(dtype) = absent {
+            step.op = Box::new(AbsentDtype {
+                inner: step.op,
+                dtype,
+                release: torch_version.clone(),
+            });
+        }
         let uses_default = match step.op.draws() {
             Draws::Nothing | Draws::Seeds => false,
             Draws::StepGenerator => step.generator.is_none(),

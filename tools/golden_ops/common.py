@@ -13,7 +13,7 @@ class CaseError(Exception):
 
 
 DTYPES = ("float32", "float64", "float16", "bfloat16",
-          "int64", "int32", "int16", "int8", "uint8", "bool")
+          "int64", "int32", "int16", "int8", "uint8", "bool", "uint16", "uint32", "uint64")
 
 # JSON has no non-finite numbers, so float fields also accept these strings.
 NONFINITE = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}

@@ -338,30 +338,13 @@ fn boxed(op: impl StepOp + 'static) -> Box<dyn StepOp> {
     Box::new(op)
 }
 
-fn opt_i64(f: &mut Fields<'_>, key: &str, default: i64) -> Result<i64> {
-    match f.take(key) {
-        None => Ok(default),
-        Some(v) => {
-            let n = f.int_of(key, &v)?;
-            i64::try_from(n).map_err(|_| f.err(format!("'{key}' = {n} does not fit in int64")))
-        }
-    }
-}
-
-fn req_i64(f: &mut Fields<'_>, key: &str) -> Result<i64> {
-    let v = f
-        .take(key)
-        .ok_or_else(|| f.err(format!("missing field '{key}'")))?;
-    let n = f.int_of(key, &v)?;
+fn i64_of(f: &Fields<'_>, key: &str, v: &Value) -> Result<i64> {
+    let n = f.int_of(key, v)?;
     i64::try_from(n).map_err(|_| f.err(format!("'{key}' = {n} does not fit in int64")))
 }
 
-fn opt_bool(f: &mut Fields<'_>, key: &str, default: bool) -> Result<bool> {
-    match f.take(key) {
-        None => Ok(default),
-        Some(Value::Bool(b)) => Ok(b),
-        Some(v) => Err(f.err(format!("'{key}' must be true or false, found {v}"))),
-    }
+fn opt_i64(f: &mut Fields<'_>, key: &str, default: i64) -> Result<i64> {
+    f.take(key).map_or(Ok(default), |v| i64_of(f, key, &v))
 }
 
 fn dtype_or(f: &mut Fields<'_>, default: DType) -> Result<DType> {
@@ -378,36 +361,27 @@ fn dtype_or(f: &mut Fields<'_>, default: DType) -> Result<DType> {
 fn parse_inner(name: &str, f: &mut Fields<'_>) -> Result<Box<dyn StepOp>> {
     Ok(match name {
         "randperm" => boxed(Sampler::Randperm {
-            n: req_i64(f, "n")?,
+            n: f.req_i64("n")?,
             dtype: dtype_or(f, DType::Int64)?,
         }),
         "randint" => boxed(Sampler::Randint {
             low: opt_i64(f, "low", 0)?,
-            high: req_i64(f, "high")?,
+            high: f.req_i64("high")?,
             size: f.size()?,
             dtype: dtype_or(f, DType::Int64)?,
         }),
         "randint_like" => boxed(Sampler::RandintLike {
             view: f.view()?,
             low: opt_i64(f, "low", 0)?,
-            high: req_i64(f, "high")?,
+            high: f.req_i64("high")?,
         }),
         "random_" => {
             let view = f.view()?;
-            let from = match f.take("from") {
-                None => None,
-                Some(v) => Some(
-                    i64::try_from(f.int_of("from", &v)?)
-                        .map_err(|_| f.err("'from' does not fit in int64"))?,
-                ),
-            };
+            let from = f.take("from").map(|v| i64_of(f, "from", &v)).transpose()?;
             let to = match f.take("to") {
                 None => None,
                 Some(Value::Null) => Some(None),
-                Some(v) => Some(Some(
-                    i64::try_from(f.int_of("to", &v)?)
-                        .map_err(|_| f.err("'to' does not fit in int64"))?,
-                )),
+                Some(v) => Some(Some(i64_of(f, "to", &v)?)),
             };
             boxed(Sampler::Random {
                 view,
@@ -438,15 +412,15 @@ fn parse_inner(name: &str, f: &mut Fields<'_>) -> Result<Box<dyn StepOp>> {
         "nn.functional.dropout" => {
             let input = req_tensor(f, "input")?;
             let p = f.opt_f64("p", 0.5)?;
-            let training = opt_bool(f, "training", true)?;
+            let training = f.opt_bool("training", true)?;
             // `inplace` changes nothing in the values.
-            opt_bool(f, "inplace", false)?;
+            f.opt_bool("inplace", false)?;
             boxed(Dropout::Functional { input, p, training })
         }
         "nn.Dropout" => {
             let input = req_tensor(f, "input")?;
             let p = f.opt_f64("p", 0.5)?;
-            opt_bool(f, "inplace", false)?;
+            f.opt_bool("inplace", false)?;
             boxed(Dropout::Functional {
                 input,
                 p,
@@ -456,7 +430,7 @@ fn parse_inner(name: &str, f: &mut Fields<'_>) -> Result<Box<dyn StepOp>> {
         "native_dropout" => boxed(Dropout::Native {
             input: req_tensor(f, "input")?,
             p: f.req_f64("p")?,
-            train: opt_bool(f, "train", true)?,
+            train: f.opt_bool("train", true)?,
         }),
         "exponential_" => boxed(Sampler::Exponential {
             view: f.view()?,
@@ -478,8 +452,8 @@ fn parse_inner(name: &str, f: &mut Fields<'_>) -> Result<Box<dyn StepOp>> {
         }),
         "multinomial" => boxed(Sampler::Multinomial {
             input: req_tensor(f, "input")?,
-            n: req_i64(f, "num_samples")?,
-            replacement: opt_bool(f, "replacement", false)?,
+            n: f.req_i64("num_samples")?,
+            replacement: f.opt_bool("replacement", false)?,
         }),
         "normal.Tensor_Tensor" => boxed(Sampler::NormalTT {
             mean: req_tensor(f, "mean")?,
