@@ -15,6 +15,10 @@ USAGE:
     torch-rng explain nn.init.FUNCTION --size 4,3 [--a 2.2360679774997896 ...] [--json]
                                        what an init call derives (fans, gain, bounds), draws and
                                        stores in the dtype, and how many words it consumes
+    torch-rng explain nn.CLASS [--in-features 3 --out-features 4 ...] [--json]
+    torch-rng explain --model MODEL.json [--json]
+                                       the same for each state_dict entry of a module or model,
+                                       in state_dict order, with the draw order where it differs
     torch-rng init MODEL.json --seed N [--variant avx2] [--torch-version 2.15.0] -o OUT
                                        build a model description's starting weights; OUT is
                                        .safetensors or .npz, keyed by state_dict names
@@ -63,7 +67,17 @@ fn run(args: &[String]) -> Result<(), String> {
         }
         ["init", args @ ..] => init(args),
         ["explain", args @ ..] => {
-            let text = torch_rng::init::explain::cli(args).map_err(|e| e.to_string())?;
+            // nn.init.F (or F_) and --readme-table explain an init call; nn.Class and --model a
+            // module or a model.
+            let init_call = args.first().is_some_and(|a| {
+                a.starts_with("nn.init.") || a.ends_with('_') || *a == "--readme-table"
+            });
+            let text = if init_call {
+                torch_rng::init::explain::cli(args)
+            } else {
+                torch_rng::modules::explain::cli(args)
+            }
+            .map_err(|e| e.to_string())?;
             print!("{text}");
             Ok(())
         }
@@ -125,7 +139,7 @@ fn init(args: &[&str]) -> Result<(), String> {
         if start.elapsed().as_secs_f64() > 1.0 || (shown && done <= total) {
             shown = true;
             let width = 30;
-            let filled = if total == 0 { width } else { done * width / total };
+            let filled = (done * width).checked_div(total).unwrap_or(width);
             eprint!(
                 "\rtorch-rng init [{}{}] {done}/{total}",
                 "#".repeat(filled),

@@ -112,7 +112,7 @@ fn in_dtype(name: &str, dtype: DType, v: f64) -> DtypeValue {
 }
 
 /// Words drawn between two states of a generator (`None` past 2^32).
-fn words_between(before: &CpuGenerator, after: &CpuGenerator) -> Option<u64> {
+pub(crate) fn words_between(before: &CpuGenerator, after: &CpuGenerator) -> Option<u64> {
     let mut e = before.engine().clone();
     let target = after.engine();
     let n = 624u64;
@@ -391,31 +391,42 @@ impl Explanation {
     #[must_use]
     pub fn to_json(&self) -> serde_json::Value {
         use serde_json::json;
+        json!({
+            "subject": self.subject,
+            "capability": self.target.capability.name(),
+            "era_first_release": self.target.era.first_release(),
+            "params": self.params.iter().map(ParamExplanation::to_json).collect::<Vec<_>>(),
+        })
+    }
+}
+
+#[cfg(feature = "cli")]
+impl ParamExplanation {
+    /// One entry as JSON (an element of `params` in [`Explanation::to_json`]).
+    #[must_use]
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::json;
         let num = |n: &Number| match n {
             Number::Int(i) => json!(i),
             Number::Float(f) if f.is_finite() => json!(f),
             Number::Float(f) => json!(format_f64(*f)),
         };
+        let p = self;
         json!({
-            "subject": self.subject,
-            "capability": self.target.capability.name(),
-            "era_first_release": self.target.era.first_release(),
-            "params": self.params.iter().map(|p| json!({
-                "name": p.name,
-                "call": p.call,
-                "shape": p.shape,
-                "dtype": p.dtype.name(),
-                "quantities": p.quantities.iter().map(|q| json!({
-                    "name": q.name, "formula": q.formula, "value": num(&q.value),
-                })).collect::<Vec<_>>(),
-                "distribution": p.distribution,
-                "dtype_values": p.dtype_values.iter().map(|v| json!({
-                    "name": v.name, "value": format_f64(v.value), "bits": v.bits,
-                })).collect::<Vec<_>>(),
-                "words": p.words,
-                "seed": EXPLAIN_SEED,
-                "notes": p.notes,
+            "name": p.name,
+            "call": p.call,
+            "shape": p.shape,
+            "dtype": p.dtype.name(),
+            "quantities": p.quantities.iter().map(|q| json!({
+                "name": q.name, "formula": q.formula, "value": num(&q.value),
             })).collect::<Vec<_>>(),
+            "distribution": p.distribution,
+            "dtype_values": p.dtype_values.iter().map(|v| json!({
+                "name": v.name, "value": format_f64(v.value), "bits": v.bits,
+            })).collect::<Vec<_>>(),
+            "words": p.words,
+            "seed": EXPLAIN_SEED,
+            "notes": p.notes,
         })
     }
 }

@@ -1,10 +1,12 @@
 //! `nn.MultiheadAttention`.
 
+use super::explain::{init_param, scoped, ParamInit};
 use super::linear::linear_as;
-use super::{check_param_dtype, empty, fill, xavier_normal_, xavier_uniform_, Module};
+use super::{check_param_dtype, empty, Module};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::generator::CpuGenerator;
+use crate::init::InitCall;
 use crate::target::Target;
 
 /// `nn.MultiheadAttention(embed_dim, num_heads, bias, add_bias_kv, kdim=kdim, vdim=vdim)`.
@@ -64,16 +66,18 @@ pub fn multihead_attention(
         m.params
             .push(("in_proj_bias".into(), empty(op, &[3 * e], dtype)?));
     }
-    let mut out_proj = linear_as(
-        "NonDynamicallyQuantizableLinear",
-        op,
-        g,
-        e,
-        e,
-        bias,
-        dtype,
-        target,
-    )?;
+    let mut out_proj = scoped("out_proj", || {
+        linear_as(
+            "NonDynamicallyQuantizableLinear",
+            op,
+            g,
+            e,
+            e,
+            bias,
+            dtype,
+            target,
+        )
+    })?;
     if add_bias_kv {
         m.params
             .push(("bias_k".into(), empty(op, &[1, 1, e], dtype)?));
@@ -82,20 +86,23 @@ pub fn multihead_attention(
     }
     for (name, p) in &mut m.params {
         if name.ends_with("proj_weight") {
-            xavier_uniform_(g, p, 1.0, target)?;
+            let how = ParamInit::new(InitCall::XavierUniform { gain: 1.0 });
+            init_param(g, name, p, how, target)?;
         }
     }
     if bias {
+        let zero = || ParamInit::new(InitCall::Constant { val: 0.0 });
         if let Some(b) = m.param_mut("in_proj_bias") {
-            fill(b, 0.0);
+            init_param(g, "in_proj_bias", b, zero(), target)?;
         }
         if let Some(b) = out_proj.param_mut("bias") {
-            fill(b, 0.0);
+            scoped("out_proj", || init_param(g, "bias", b, zero(), target))?;
         }
     }
     for name in ["bias_k", "bias_v"] {
         if let Some(p) = m.param_mut(name) {
-            xavier_normal_(g, p, 1.0, target)?;
+            let how = ParamInit::new(InitCall::XavierNormal { gain: 1.0 });
+            init_param(g, name, p, how, target)?;
         }
     }
     m.children.push(("out_proj".into(), out_proj));

@@ -1,6 +1,7 @@
 //! `nn.Conv1d/2d/3d` and `nn.ConvTranspose1d/2d/3d`.
 
-use super::linear::linear_bias_bounds;
+use super::explain::{init_param, note_step};
+use super::linear::{kaiming_sqrt5, linear_bias_init};
 use super::{check_param_dtype, empty, py_divmod, Module};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
@@ -123,13 +124,20 @@ pub fn conv(
     } else {
         None
     };
-    init::kaiming_uniform_(g, &mut weight, 5f64.sqrt(), "fan_in", "leaky_relu", target)?;
+    init_param(g, "weight", &mut weight, kaiming_sqrt5(), target)?;
     if let Some(b) = &mut bias {
         let (fan_in, _) = init::calculate_fan_in_and_fan_out(weight.shape())?;
         // Before 2.12 a zero fan_in skipped the draw (the bias stays uninitialised memory).
         if fan_in > 0 || target.era >= Era::R3 {
-            let (from, to) = linear_bias_bounds(weight.shape())?;
-            init::uniform_(g, b, from, to, target)?;
+            init_param(g, "bias", b, linear_bias_init(weight.shape())?, target)?;
+        } else {
+            note_step(
+                "bias",
+                b,
+                "nothing (fan_in = 0: before 2.12 reset_parameters skips the bias)",
+                "uninitialised memory in PyTorch; zeros here, not comparable",
+                Some(0),
+            );
         }
     }
     let mut m = Module::new(class);

@@ -1,10 +1,11 @@
 //! `nn.Embedding` and `nn.EmbeddingBag`.
 
+use super::explain::{init_param, note_step, ParamInit};
 use super::{check_param_dtype, empty, zero_row, Module};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::generator::CpuGenerator;
-use crate::ops;
+use crate::init::InitCall;
 use crate::target::Target;
 
 /// `nn.Embedding(num_embeddings, embedding_dim, padding_idx)`. `max_norm`, `norm_type`,
@@ -80,11 +81,22 @@ fn embedding_as(
     };
     check_param_dtype(&op, dtype)?;
     let mut weight = empty(&op, &[num_embeddings, embedding_dim], dtype)?;
-    ops::normal_(g, &mut weight, 0.0, 1.0, target)?;
+    let how = ParamInit::new(InitCall::Normal {
+        mean: 0.0,
+        std: 1.0,
+    });
+    init_param(g, "weight", &mut weight, how, target)?;
     let mut m = Module::new(class);
     if let Some(p) = padding_idx {
         // In range: checked above against the row count.
         zero_row(&mut weight, p as usize);
+        note_step(
+            "weight",
+            &weight,
+            &format!("weight[{p}].fill_(0) (padding_idx={p}, under torch.no_grad())"),
+            &format!("row {p} set to zeros, after it was drawn"),
+            Some(0),
+        );
         m.padding_idx = Some(p as usize);
     }
     m.params.push(("weight".to_string(), weight));

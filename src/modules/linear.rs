@@ -1,10 +1,11 @@
 //! `nn.Linear`, `nn.LazyLinear`, `nn.Bilinear`, `nn.Identity`.
 
+use super::explain::{init_param, ParamInit};
 use super::{check_param_dtype, empty, Module, StateDict};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::generator::CpuGenerator;
-use crate::init;
+use crate::init::{self, InitCall, Number};
 use crate::target::Target;
 
 /// `nn.Linear(in_features, out_features, bias, dtype=dtype)` as an ordered `state_dict`.
@@ -67,10 +68,9 @@ pub(crate) fn linear_as(
     } else {
         None
     };
-    init::kaiming_uniform_(g, &mut weight, 5f64.sqrt(), "fan_in", "leaky_relu", target)?;
+    init_param(g, "weight", &mut weight, kaiming_sqrt5(), target)?;
     if let Some(b) = &mut b {
-        let (from, to) = linear_bias_bounds(weight.shape())?;
-        init::uniform_(g, b, from, to, target)?;
+        init_param(g, "bias", b, linear_bias_init(weight.shape())?, target)?;
     }
     let mut m = Module::new(class);
     m.params.push(("weight".to_string(), weight));
@@ -114,17 +114,38 @@ pub fn lazy_linear(
     )
 }
 
-/// The bias bounds of Linear and Conv: `±1 / sqrt(fan_in)` of the weight, or `(0, 0)` when
-/// `fan_in` is 0. There Python's bound is the *integer* 0, so `-bound` is `+0.0`, not `-0.0`: the
-/// kernel swaps a value equal to `to` for `from`, and the sign of that zero is what gets stored.
-pub(crate) fn linear_bias_bounds(weight_shape: &[usize]) -> Result<(f64, f64)> {
-    let (fan_in, _) = init::calculate_fan_in_and_fan_out(weight_shape)?;
-    Ok(if fan_in > 0 {
-        let bound = 1.0 / (fan_in as f64).sqrt();
-        (-bound, bound)
-    } else {
-        (0.0, 0.0)
+/// The weight init of Linear and Conv: `kaiming_uniform_(weight, a=math.sqrt(5))`.
+pub(crate) fn kaiming_sqrt5() -> ParamInit {
+    let a = 5f64.sqrt();
+    ParamInit::new(InitCall::KaimingUniform {
+        a,
+        mode: "fan_in".to_string(),
+        nonlinearity: "leaky_relu".to_string(),
     })
+    .with("a", "sqrt(5)", Number::Float(a))
+}
+
+/// The bias init of Linear and Conv: `uniform_(bias, -bound, bound)` with `bound = 1 /
+/// sqrt(fan_in)` of the weight, or 0 when `fan_in` is 0. There Python's bound is the *integer* 0,
+/// so `-bound` is `+0.0`, not `-0.0`: the kernel swaps a value equal to `to` for `from`, and the
+/// sign of that zero is what gets stored.
+pub(crate) fn linear_bias_init(weight_shape: &[usize]) -> Result<ParamInit> {
+    let (fan_in, _) = init::calculate_fan_in_and_fan_out(weight_shape)?;
+    let fan = Number::Int(fan_in as i64);
+    let p = if fan_in > 0 {
+        let bound = 1.0 / (fan_in as f64).sqrt();
+        ParamInit::new(InitCall::Uniform {
+            a: -bound,
+            b: bound,
+        })
+        .with("fan_in", "the weight's fan_in", fan)
+        .with("bound", "1 / sqrt(fan_in)", Number::Float(bound))
+    } else {
+        ParamInit::new(InitCall::Uniform { a: 0.0, b: 0.0 })
+            .with("fan_in", "the weight's fan_in", fan)
+            .with("bound", "0 (the int 0, since fan_in = 0)", Number::Int(0))
+    };
+    Ok(p)
 }
 
 /// `nn.Bilinear(in1_features, in2_features, out_features, bias)`.
@@ -159,9 +180,14 @@ pub fn bilinear(
         ));
     }
     let bound = 1.0 / (in1_features as f64).sqrt();
-    init::uniform_(g, &mut weight, -bound, bound, target)?;
+    let how = ParamInit::new(InitCall::Uniform {
+        a: -bound,
+        b: bound,
+    })
+    .with("bound", "1 / sqrt(in1_features)", Number::Float(bound));
+    init_param(g, "weight", &mut weight, how.clone(), target)?;
     if let Some(b) = &mut b {
-        init::uniform_(g, b, -bound, bound, target)?;
+        init_param(g, "bias", b, how, target)?;
     }
     let mut m = Module::new("Bilinear");
     m.params.push(("weight".to_string(), weight));

@@ -18,6 +18,7 @@
 mod attention;
 mod conv;
 mod embedding;
+pub mod explain;
 mod linear;
 #[cfg(feature = "json")]
 pub mod model;
@@ -38,10 +39,6 @@ pub use transformer::{
 
 use crate::dtype::{f64_to_bf16, f64_to_f16, f64_to_f32, DType};
 use crate::error::{Error, Result};
-use crate::generator::CpuGenerator;
-use crate::init;
-use crate::ops;
-use crate::target::Target;
 use crate::tensor::{Storage, Tensor};
 
 /// An ordered `state_dict`: names and tensors in PyTorch's order.
@@ -230,41 +227,6 @@ pub(crate) fn zero_row(t: &mut Tensor, row: usize) {
     }
 }
 
-/// `nn.init.xavier_uniform_(t, gain)`: `std = gain * sqrt(2.0 / float(fan_in + fan_out))`,
-/// `bound = sqrt(3.0) * std`, then `uniform_(-bound, bound)`.
-pub(crate) fn xavier_uniform_(
-    g: &mut CpuGenerator,
-    t: &mut Tensor,
-    gain: f64,
-    target: Target,
-) -> Result<()> {
-    let std = xavier_std(t.shape(), gain)?;
-    let bound = 3f64.sqrt() * std;
-    ops::uniform_(g, t, -bound, bound, target)
-}
-
-/// `nn.init.xavier_normal_(t, gain)`: `normal_(0, gain * sqrt(2.0 / float(fan_in + fan_out)))`.
-pub(crate) fn xavier_normal_(
-    g: &mut CpuGenerator,
-    t: &mut Tensor,
-    gain: f64,
-    target: Target,
-) -> Result<()> {
-    let std = xavier_std(t.shape(), gain)?;
-    ops::normal_(g, t, 0.0, std, target)
-}
-
-fn xavier_std(shape: &[usize], gain: f64) -> Result<f64> {
-    let (fan_in, fan_out) = init::calculate_fan_in_and_fan_out(shape)?;
-    if fan_in + fan_out == 0 {
-        return Err(Error::arg(
-            "xavier",
-            "float division by zero (fan_in + fan_out = 0)",
-        ));
-    }
-    Ok(gain * (2.0 / (fan_in + fan_out) as f64).sqrt())
-}
-
 /// Python's `a % b` and `a // b` for a positive divisor.
 pub(crate) fn py_divmod(a: i64, b: i64) -> (i64, i64) {
     (a.div_euclid(b), a.rem_euclid(b))
@@ -273,7 +235,8 @@ pub(crate) fn py_divmod(a: i64, b: i64) -> (i64, i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::target::Capability;
+    use crate::generator::CpuGenerator;
+    use crate::target::{Capability, Target};
 
     /// torch.manual_seed(1); nn.Linear(3, 4) (init.md section 9, vector 2).
     #[test]

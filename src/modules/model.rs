@@ -13,18 +13,18 @@
 
 use serde_json::{Map, Value};
 
+use super::explain::{init_param, note_step, scoped, snapshot, words_since, ParamInit};
 use super::{
     batch_norm, bilinear, conv, embedding, embedding_bag, fill, group_norm, identity,
     instance_norm, layer_norm, lazy_linear, linear_module, multihead_attention, prelu, rms_norm,
     rnn, rnn_cell, transformer, transformer_decoder, transformer_decoder_layer,
-    transformer_encoder, transformer_encoder_layer, xavier_normal_, xavier_uniform_, zero_row,
-    ConvOptions, Module, Padding, RnnMode, RnnOptions, StateDict, TransformerLayerOptions,
-    TransformerOptions,
+    transformer_encoder, transformer_encoder_layer, zero_row, ConvOptions, Module, Padding,
+    RnnMode, RnnOptions, StateDict, TransformerLayerOptions, TransformerOptions,
 };
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::generator::CpuGenerator;
-use crate::init;
+use crate::init::InitCall;
 use crate::ops;
 use crate::target::Target;
 use crate::tensor::Tensor;
@@ -426,16 +426,7 @@ enum NodeKind {
 }
 
 /// An init function of a pass, with its arguments.
-#[derive(Clone, Debug, PartialEq)]
-enum InitFn {
-    Uniform(f64, f64),
-    Normal(f64, f64),
-    Constant(f64),
-    XavierUniform(f64),
-    XavierNormal(f64),
-    KaimingUniform(f64, String, String),
-    KaimingNormal(f64, String, String),
-}
+type InitFn = InitCall;
 
 #[derive(Clone, Debug, PartialEq)]
 struct Rule {
@@ -807,16 +798,25 @@ fn parse_init(v: &Value, at: &str) -> Result<InitFn> {
         }
     };
     let init = match f.as_str() {
-        "uniform_" => InitFn::Uniform(num(&mut o, "a", Some(0.0))?, num(&mut o, "b", Some(1.0))?),
-        "normal_" => InitFn::Normal(
-            num(&mut o, "mean", Some(0.0))?,
-            num(&mut o, "std", Some(1.0))?,
-        ),
-        "constant_" => InitFn::Constant(num(&mut o, "val", None)?),
-        "zeros_" => InitFn::Constant(0.0),
-        "ones_" => InitFn::Constant(1.0),
-        "xavier_uniform_" => InitFn::XavierUniform(num(&mut o, "gain", Some(1.0))?),
-        "xavier_normal_" => InitFn::XavierNormal(num(&mut o, "gain", Some(1.0))?),
+        "uniform_" => InitCall::Uniform {
+            a: num(&mut o, "a", Some(0.0))?,
+            b: num(&mut o, "b", Some(1.0))?,
+        },
+        "normal_" => InitCall::Normal {
+            mean: num(&mut o, "mean", Some(0.0))?,
+            std: num(&mut o, "std", Some(1.0))?,
+        },
+        "constant_" => InitCall::Constant {
+            val: num(&mut o, "val", None)?,
+        },
+        "zeros_" => InitCall::Zeros,
+        "ones_" => InitCall::Ones,
+        "xavier_uniform_" => InitCall::XavierUniform {
+            gain: num(&mut o, "gain", Some(1.0))?,
+        },
+        "xavier_normal_" => InitCall::XavierNormal {
+            gain: num(&mut o, "gain", Some(1.0))?,
+        },
         "kaiming_uniform_" | "kaiming_normal_" => {
             let a = num(&mut o, "a", Some(0.0))?;
             let mode = match o.take("mode") {
@@ -828,9 +828,17 @@ fn parse_init(v: &Value, at: &str) -> Result<InitFn> {
                 None => "leaky_relu".into(),
             };
             if f == "kaiming_uniform_" {
-                InitFn::KaimingUniform(a, mode, nl)
+                InitCall::KaimingUniform {
+                    a,
+                    mode,
+                    nonlinearity: nl,
+                }
             } else {
-                InitFn::KaimingNormal(a, mode, nl)
+                InitCall::KaimingNormal {
+                    a,
+                    mode,
+                    nonlinearity: nl,
+                }
             }
         }
         other => {
@@ -1114,7 +1122,8 @@ impl ModelDesc {
             )?;
         }
         for (path, in_f, out_f, bias, dtype) in lazies {
-            let m = lazy_linear(g, in_f, out_f, bias, dtype, target)?;
+            let name = name_at(&root, &path);
+            let m = scoped(&name, || lazy_linear(g, in_f, out_f, bias, dtype, target))?;
             *module_at(&mut root, &path) = m;
         }
         for pass in &self.passes {
@@ -1162,6 +1171,17 @@ fn count_leaves(n: &Node) -> usize {
     }
 }
 
+/// The dotted name of the module at `path` (child indices from `root`).
+fn name_at(root: &Module, path: &[usize]) -> String {
+    let mut m = root;
+    let mut parts = Vec::new();
+    for &i in path {
+        parts.push(m.children[i].0.as_str());
+        m = &m.children[i].1;
+    }
+    parts.join(".")
+}
+
 fn module_at<'a>(root: &'a mut Module, path: &[usize]) -> &'a mut Module {
     let mut m = root;
     for &i in path {
@@ -1187,6 +1207,7 @@ fn build_into(
             init,
             dtype,
         } => {
+            let before = snapshot(g);
             let t = match init.as_str() {
                 "rand" => ops::rand(g, size, *dtype, target)?,
                 "randn" => ops::randn(g, size, *dtype, target)?,
@@ -1198,6 +1219,26 @@ fn build_into(
                     t
                 }
             };
+            let law = match init.as_str() {
+                "rand" => "U(0, 1)",
+                "randn" => "N(0, 1)",
+                "ones" => "fill with 1.0",
+                _ => "fill with 0.0",
+            };
+            note_step(
+                &n.name,
+                &t,
+                &format!(
+                    "torch.{init}({size:?}, dtype=torch.{dtype}){}",
+                    if *buffer {
+                        " (a buffer)"
+                    } else {
+                        " (an nn.Parameter)"
+                    }
+                ),
+                law,
+                words_since(before.as_ref(), g),
+            );
             if *buffer {
                 if *persistent {
                     parent.buffers.push((n.name.clone(), t));
@@ -1212,9 +1253,12 @@ fn build_into(
         NodeKind::Container { class, children } => {
             let mut m = Module::new(class.clone());
             path.push(parent.children.len());
-            for c in children {
-                build_into(&mut m, c, g, target, lazies, path, progress)?;
-            }
+            scoped(&n.name, || {
+                for c in children {
+                    build_into(&mut m, c, g, target, lazies, path, progress)?;
+                }
+                Ok::<(), Error>(())
+            })?;
             path.pop();
             parent.children.push((n.name.clone(), m));
             Ok(())
@@ -1231,7 +1275,7 @@ fn build_into(
                 progress.step();
                 return Ok(());
             }
-            let m = build_builtin(n, g, target)?;
+            let m = scoped(&n.name, || build_builtin(n, g, target))?;
             parent.children.push((n.name.clone(), m));
             progress.step();
             Ok(())
@@ -1467,9 +1511,9 @@ fn build_builtin(n: &Node, g: &mut CpuGenerator, target: Target) -> Result<Modul
             let layer_node = a
                 .node(key)
                 .ok_or_else(|| bad(&n.at, format!("missing '{key}'")))?;
-            let layer = build_sub(layer_node, g, target)?;
+            let layer = scoped("layers.*", || build_sub(layer_node, g, target))?;
             let norm = match a.node("norm") {
-                Some(nn) => Some(build_sub(nn, g, target)?),
+                Some(nn) => Some(scoped("norm", || build_sub(nn, g, target))?),
                 None => None,
             };
             Ok(if cls == "TransformerEncoder" {
@@ -1554,34 +1598,37 @@ fn build_sub(n: &Node, g: &mut CpuGenerator, target: Target) -> Result<Module> {
         .map_or_else(|| Module::new("Module"), |(_, m)| m))
 }
 
-fn apply_init(g: &mut CpuGenerator, t: &mut Tensor, f: &InitFn, target: Target) -> Result<()> {
-    match f {
-        InitFn::Uniform(a, b) => init::uniform_(g, t, *a, *b, target),
-        InitFn::Normal(m, s) => ops::normal_(g, t, *m, *s, target),
-        InitFn::Constant(v) => {
-            fill(t, *v);
-            Ok(())
-        }
-        InitFn::XavierUniform(gain) => xavier_uniform_(g, t, *gain, target),
-        InitFn::XavierNormal(gain) => xavier_normal_(g, t, *gain, target),
-        InitFn::KaimingUniform(a, mode, nl) => init::kaiming_uniform_(g, t, *a, mode, nl, target),
-        InitFn::KaimingNormal(a, mode, nl) => {
-            if t.shape().contains(&0) {
-                return Ok(());
-            }
-            let mode = init::FanMode::parse(mode)?;
-            let (fi, fo) = init::calculate_fan_in_and_fan_out(t.shape())?;
-            let fan = if mode == init::FanMode::FanIn { fi } else { fo };
-            let gain = init::calculate_gain(nl, Some(*a))?;
-            let std = gain / (fan as f64).sqrt();
-            ops::normal_(g, t, 0.0, std, target)
-        }
+fn apply_init(
+    g: &mut CpuGenerator,
+    name: &str,
+    t: &mut Tensor,
+    f: &InitFn,
+    target: Target,
+) -> Result<()> {
+    init_param(g, name, t, ParamInit::new(f.clone()), target)
+}
+
+/// `module.apply(f)` (children first, then the module) with each module's dotted prefix
+/// (`h.0.attn.`, empty for the root).
+fn apply_named(
+    m: &mut Module,
+    prefix: &str,
+    f: &mut dyn FnMut(&str, &mut Module) -> Result<()>,
+) -> Result<()> {
+    for (n, c) in &mut m.children {
+        let p = if n.is_empty() {
+            prefix.to_string()
+        } else {
+            format!("{prefix}{n}.")
+        };
+        apply_named(c, &p, f)?;
     }
+    f(prefix, m)
 }
 
 fn run_pass(root: &mut Module, pass: &Pass, g: &mut CpuGenerator, target: Target) -> Result<()> {
     match pass {
-        Pass::Apply(rules) => root.apply(&mut |m: &mut Module| {
+        Pass::Apply(rules) => apply_named(root, "", &mut |prefix, m: &mut Module| {
             let Some(rule) = rules
                 .iter()
                 .find(|r| r.classes.iter().any(|c| m.is_instance(c)))
@@ -1590,13 +1637,20 @@ fn run_pass(root: &mut Module, pass: &Pass, g: &mut CpuGenerator, target: Target
             };
             for (pname, f) in &rule.inits {
                 if let Some(p) = m.param_mut(pname) {
-                    apply_init(g, p, f, target)?;
+                    apply_init(g, &format!("{prefix}{pname}"), p, f, target)?;
                 }
             }
             if rule.zero_padding_idx {
                 if let Some(row) = m.padding_idx {
                     if let Some(w) = m.param_mut("weight") {
                         zero_row(w, row);
+                        note_step(
+                            &format!("{prefix}weight"),
+                            w,
+                            &format!("weight[{row}].zero_() (the apply rule's zero_padding_idx)"),
+                            &format!("row {row} set to zeros"),
+                            Some(0),
+                        );
                     }
                 }
             }
@@ -1612,7 +1666,7 @@ fn run_pass(root: &mut Module, pass: &Pass, g: &mut CpuGenerator, target: Target
                 && endswith.as_ref().is_none_or(|s| pn.ends_with(s.as_str()))
                 && min_dim.is_none_or(|d| p.shape().len() as i64 >= d);
             if hit {
-                apply_init(g, p, init, target)
+                apply_init(g, pn, p, init, target)
             } else {
                 Ok(())
             }

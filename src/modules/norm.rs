@@ -1,8 +1,10 @@
 //! Normalisation layers and `nn.PReLU`: constant initialisation, no draws.
 
+use super::explain::init_fill;
 use super::{check_param_dtype, empty, fill, py_divmod, Module};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
+use crate::init::InitCall;
 use crate::tensor::Tensor;
 
 fn affine(
@@ -15,12 +17,13 @@ fn affine(
 ) -> Result<()> {
     if weight {
         let mut w = empty(op, shape, dtype)?;
-        fill(&mut w, 1.0);
+        init_fill("weight", &mut w, InitCall::Ones)?;
         m.params.push(("weight".to_string(), w));
     }
     if bias {
-        m.params
-            .push(("bias".to_string(), empty(op, shape, dtype)?));
+        let mut b = empty(op, shape, dtype)?;
+        init_fill("bias", &mut b, InitCall::Zeros)?;
+        m.params.push(("bias".to_string(), b));
     }
     Ok(())
 }
@@ -183,7 +186,7 @@ pub fn prelu(num_parameters: i64, init: f64, dtype: DType) -> Result<Module> {
     let op = "nn.PReLU";
     check_param_dtype(op, dtype)?;
     let mut w = empty(op, &[num_parameters], dtype)?;
-    fill(&mut w, init);
+    init_fill("weight", &mut w, InitCall::Constant { val: init })?;
     let mut m = Module::new("PReLU");
     m.params.push(("weight".to_string(), w));
     Ok(m)

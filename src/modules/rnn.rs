@@ -1,10 +1,11 @@
 //! `nn.RNN`, `nn.LSTM`, `nn.GRU` and their cells.
 
+use super::explain::{init_param, ParamInit};
 use super::{check_param_dtype, empty, Module};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::generator::CpuGenerator;
-use crate::init;
+use crate::init::{InitCall, Number};
 use crate::target::Target;
 use crate::tensor::Tensor;
 
@@ -75,8 +76,15 @@ fn reset(g: &mut CpuGenerator, m: &mut Module, hidden_size: i64, target: Target)
     } else {
         0.0
     };
-    for (_, p) in &mut m.params {
-        init::uniform_(g, p, -stdv, stdv, target)?;
+    let how = ParamInit::new(InitCall::Uniform { a: -stdv, b: stdv })
+        .with("hidden_size", "hidden_size", Number::Int(hidden_size))
+        .with(
+            "stdv",
+            "1 / sqrt(hidden_size) (0.0 if hidden_size is 0)",
+            Number::Float(stdv),
+        );
+    for (name, p) in &mut m.params {
+        init_param(g, name, p, how.clone(), target)?;
     }
     Ok(())
 }

@@ -2,12 +2,14 @@
 //! `nn.TransformerDecoder` and `nn.Transformer`.
 
 use super::attention::multihead_attention;
+use super::explain::{init_param, scoped, ParamInit};
 use super::linear::linear_module;
 use super::norm::layer_norm;
-use super::{xavier_uniform_, Module};
+use super::Module;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::generator::CpuGenerator;
+use crate::init::InitCall;
 use crate::target::Target;
 
 /// The arguments of a Transformer layer that matter at construction.
@@ -65,9 +67,11 @@ pub fn transformer_encoder_layer(
     target: Target,
 ) -> Result<Module> {
     let mut m = Module::new("TransformerEncoderLayer");
-    let attn = multihead_attention(
-        g, o.d_model, o.nhead, o.bias, false, None, None, dtype, target,
-    )?;
+    let attn = scoped("self_attn", || {
+        multihead_attention(
+            g, o.d_model, o.nhead, o.bias, false, None, None, dtype, target,
+        )
+    })?;
     m.children.push(("self_attn".into(), attn));
     feed_forward(g, &mut m, o, 2, dtype, target)?;
     check_activation("nn.TransformerEncoderLayer", &o.activation)?;
@@ -87,9 +91,11 @@ pub fn transformer_decoder_layer(
 ) -> Result<Module> {
     let mut m = Module::new("TransformerDecoderLayer");
     for name in ["self_attn", "multihead_attn"] {
-        let a = multihead_attention(
-            g, o.d_model, o.nhead, o.bias, false, None, None, dtype, target,
-        )?;
+        let a = scoped(name, || {
+            multihead_attention(
+                g, o.d_model, o.nhead, o.bias, false, None, None, dtype, target,
+            )
+        })?;
         m.children.push((name.into(), a));
     }
     feed_forward(g, &mut m, o, 3, dtype, target)?;
@@ -105,15 +111,18 @@ fn feed_forward(
     dtype: DType,
     target: Target,
 ) -> Result<()> {
-    let l1 = linear_module(g, o.d_model, o.dim_feedforward, o.bias, dtype, target)?;
+    let l1 = scoped("linear1", || {
+        linear_module(g, o.d_model, o.dim_feedforward, o.bias, dtype, target)
+    })?;
     m.children.push(("linear1".into(), l1));
-    let l2 = linear_module(g, o.dim_feedforward, o.d_model, o.bias, dtype, target)?;
+    let l2 = scoped("linear2", || {
+        linear_module(g, o.dim_feedforward, o.d_model, o.bias, dtype, target)
+    })?;
     m.children.push(("linear2".into(), l2));
     for i in 1..=norms {
-        m.children.push((
-            format!("norm{i}"),
-            layer_norm(&[o.d_model], true, o.bias, dtype)?,
-        ));
+        let name = format!("norm{i}");
+        let norm = scoped(&name, || layer_norm(&[o.d_model], true, o.bias, dtype))?;
+        m.children.push((name, norm));
     }
     Ok(())
 }
@@ -181,18 +190,27 @@ pub fn transformer(
     target: Target,
 ) -> Result<Module> {
     let d = o.layer.d_model;
-    let enc_layer = transformer_encoder_layer(g, &o.layer, dtype, target)?;
-    let enc_norm = layer_norm(&[d], true, o.layer.bias, dtype)?;
+    let enc_layer = scoped("encoder.layers.*", || {
+        transformer_encoder_layer(g, &o.layer, dtype, target)
+    })?;
+    let enc_norm = scoped("encoder.norm", || {
+        layer_norm(&[d], true, o.layer.bias, dtype)
+    })?;
     let encoder = transformer_encoder(&enc_layer, o.num_encoder_layers, Some(enc_norm));
-    let dec_layer = transformer_decoder_layer(g, &o.layer, dtype, target)?;
-    let dec_norm = layer_norm(&[d], true, o.layer.bias, dtype)?;
+    let dec_layer = scoped("decoder.layers.*", || {
+        transformer_decoder_layer(g, &o.layer, dtype, target)
+    })?;
+    let dec_norm = scoped("decoder.norm", || {
+        layer_norm(&[d], true, o.layer.bias, dtype)
+    })?;
     let decoder = transformer_decoder(&dec_layer, o.num_decoder_layers, Some(dec_norm));
     let mut m = Module::new("Transformer");
     m.children.push(("encoder".into(), encoder));
     m.children.push(("decoder".into(), decoder));
-    m.for_each_parameter_mut(&mut |_, p| {
+    m.for_each_parameter_mut(&mut |name, p| {
         if p.shape().len() > 1 {
-            xavier_uniform_(g, p, 1.0, target)
+            let how = ParamInit::new(InitCall::XavierUniform { gain: 1.0 });
+            init_param(g, name, p, how, target)
         } else {
             Ok(())
         }
