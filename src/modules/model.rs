@@ -444,6 +444,13 @@ enum Pass {
         min_dim: Option<i64>,
         init: InitFn,
     },
+    /// `parent.attr = model.get_parameter(to)`: the parameter `name` becomes the tensor `to`
+    /// (GPT-2's `lm_head.weight` tied to `wte.weight`). Ties come after every other pass.
+    Tie {
+        name: String,
+        to: String,
+        at: String,
+    },
 }
 
 /// A parsed, checked model description, ready to build.
@@ -949,7 +956,23 @@ fn parse_pass(v: &Value, at: &str) -> Result<Pass> {
             init,
         });
     }
-    Err(bad(at, "an init pass has 'apply' or 'named_parameters'"))
+    if let Some(name) = o.take("tie") {
+        let name = str_of(at, "tie", &name)?;
+        let to = match o.take("to") {
+            Some(v) => str_of(at, "to", &v)?,
+            None => return Err(bad(at, "missing field 'to' (the parameter 'tie' becomes)")),
+        };
+        o.finish("a tie has tie and to")?;
+        return Ok(Pass::Tie {
+            name,
+            to,
+            at: at.to_string(),
+        });
+    }
+    Err(bad(
+        at,
+        "an init pass has 'apply', 'named_parameters' or 'tie'",
+    ))
 }
 
 impl ModelDesc {
@@ -1039,6 +1062,19 @@ impl ModelDesc {
                 ))
             }
         };
+        // A tie is applied as a copy of the final tensor, so nothing may redraw either side after
+        // it (PyTorch would redraw both: they are one tensor there).
+        if let Some(i) = passes.iter().position(|p| matches!(p, Pass::Tie { .. })) {
+            if let Some(j) = passes[i..]
+                .iter()
+                .position(|p| !matches!(p, Pass::Tie { .. }))
+            {
+                return Err(bad(
+                    &format!("init[{}]", i + j),
+                    "ties must come after every other init pass",
+                ));
+            }
+        }
         o.finish("a model has format, dtype, classes, modules, init")?;
         Ok(ModelDesc {
             root,
@@ -1608,6 +1644,38 @@ fn apply_init(
     init_param(g, name, t, ParamInit::new(f.clone()), target)
 }
 
+/// The module at a dotted path and the last segment (`lm_head.weight` gives `lm_head`, `weight`).
+fn owner<'a>(root: &'a mut Module, name: &'a str) -> Option<(&'a mut Module, &'a str)> {
+    let (path, attr) = name.rsplit_once('.').unwrap_or(("", name));
+    let mut m = root;
+    for part in path.split('.').filter(|p| !p.is_empty()) {
+        m = &mut m.children.iter_mut().find(|(n, _)| n == part)?.1;
+    }
+    Some((m, attr))
+}
+
+/// A tie: the parameter `name` becomes a copy of the parameter `to` (the same tensor in
+/// PyTorch; both names stay in the `state_dict`).
+fn tie(root: &mut Module, name: &str, to: &str, at: &str) -> Result<()> {
+    let missing = |n: &str| bad(at, format!("tie: no parameter '{n}' in the model"));
+    let t = owner(root, to)
+        .and_then(|(m, attr)| m.param_mut(attr))
+        .ok_or_else(|| missing(to))?
+        .clone();
+    let slot = owner(root, name)
+        .and_then(|(m, attr)| m.param_mut(attr))
+        .ok_or_else(|| missing(name))?;
+    *slot = t;
+    note_step(
+        name,
+        slot,
+        &format!("{name} = {to} (tied: one tensor under both names)"),
+        &format!("the final value of {to}"),
+        Some(0),
+    );
+    Ok(())
+}
+
 /// `module.apply(f)` (children first, then the module) with each module's dotted prefix
 /// (`h.0.attn.`, empty for the root).
 fn apply_named(
@@ -1628,6 +1696,7 @@ fn apply_named(
 
 fn run_pass(root: &mut Module, pass: &Pass, g: &mut CpuGenerator, target: Target) -> Result<()> {
     match pass {
+        Pass::Tie { name, to, at } => tie(root, name, to, at),
         Pass::Apply(rules) => apply_named(root, "", &mut |prefix, m: &mut Module| {
             let Some(rule) = rules
                 .iter()
@@ -1711,6 +1780,45 @@ mod tests {
         )
         .unwrap();
         assert_eq!(sd[0].1, c1.params[0].1);
+    }
+
+    /// A tie puts the final `to` tensor under both names; ties must come last and name
+    /// parameters that exist.
+    #[test]
+    fn ties() {
+        let desc = |init: &str| {
+            format!(
+                r#"{{"format": "torch-rng-model/1", "modules": [
+                {{"name": "wte", "module": "Embedding", "num_embeddings": 5, "embedding_dim": 3}},
+                {{"name": "head", "module": "Linear", "in_features": 3, "out_features": 5,
+                  "bias": false}}], "init": {init}}}"#
+            )
+        };
+        let d = ModelDesc::parse(&desc(r#"[{"tie": "head.weight", "to": "wte.weight"}]"#)).unwrap();
+        let mut g = CpuGenerator::with_seed(0);
+        let sd = d.state_dict(&mut g, Target::default()).unwrap();
+        assert_eq!(sd[1].0, "head.weight");
+        assert_eq!(sd[0].1.bits(), sd[1].1.bits());
+        // The Linear still drew its weight (15 words) before the tie replaced it; the 15
+        // normals of the embedding take the per-element path (4 words per pair, 8 pairs).
+        assert_eq!(g.engine().next_index(), 32 + 15);
+
+        let e = parse_err(&desc(
+            r#"[{"tie": "head.weight", "to": "wte.weight"},
+                {"named_parameters": {"name": "wte.weight"}, "init": {"fn": "zeros_"}}]"#,
+        ));
+        assert!(
+            e.contains("init[1]") && e.contains("ties must come after"),
+            "{e}"
+        );
+        let e = parse_err(&desc(r#"[{"tie": "head.weight"}]"#));
+        assert!(e.contains("missing field 'to'"), "{e}");
+        let d = ModelDesc::parse(&desc(r#"[{"tie": "head.bias", "to": "wte.weight"}]"#)).unwrap();
+        let e = d
+            .state_dict(&mut CpuGenerator::with_seed(0), Target::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no parameter 'head.bias'"), "{e}");
     }
 
     #[test]

@@ -309,6 +309,10 @@ def run_passes(torch, model, passes):
                             m.weight[m.padding_idx].zero_()
                     break
             model.apply(fn)
+        elif "tie" in p:
+            # GPT-2's weight tying: one Parameter under both names.
+            parent, _, attr = p["tie"].rpartition(".")
+            setattr(model.get_submodule(parent), attr, model.get_parameter(p["to"]))
         else:
             sel = p["named_parameters"]
             for name, t in model.named_parameters():
