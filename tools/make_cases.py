@@ -264,6 +264,14 @@ def randn_cases():
           [seed(42), step("normal", mean=-2.0, std=0.01, size=[5], dtype="float64")])
     c.add("normal_default_dtype_16_mean0_std1_seed42",
           [seed(42), step("normal", mean=0.0, std=1.0, size=[16])])
+    # `normal` with a tensor mean or std: PyTorch's tensor overloads under the same op name.
+    c.add("normal_tensor_mean_float32_3_std0p5_seed3",
+          [seed(3), step("normal", mean={"dtype": "float32", "data": [1.0, 2.0, 3.0]}, std=0.5)])
+    c.add("normal_mean0p5_tensor_std_float64_2x1_seed3",
+          [seed(3), step("normal", mean=0.5, std={"dtype": "float64", "data": [[1.0], [2.0]]})])
+    c.add("normal_tensor_mean_tensor_std_float32_17_seed3",
+          [seed(3), step("normal", mean={"dtype": "float32", "data": [0.5] * 17},
+                         std={"dtype": "float32", "data": [[1.5] * 17, [0.25] * 17]})])
 
     # Stream position and the cached normal sample.
     c.add("randn_1_then_16_then_1_float32_seed42",

@@ -47,6 +47,11 @@ impl Fields<'_> {
         self.map.remove(key)
     }
 
+    /// Whether `key` holds a JSON object (a tensor argument rather than a number).
+    pub(crate) fn is_object(&self, key: &str) -> bool {
+        matches!(self.map.get(key), Some(Value::Object(_)))
+    }
+
     pub(crate) fn err(&self, reason: impl Into<String>) -> crate::error::Error {
         case_error(self.at, reason)
     }

@@ -179,6 +179,16 @@ const NAMES: &[&str] = &[
 
 /// Recognises the core ops.
 pub(super) fn parse(name: &str, f: &mut Fields<'_>) -> Option<Result<Box<dyn StepOp>>> {
+    // `torch.normal` is one Python name for four ATen overloads: with a tensor `mean` or `std` the
+    // step is the tensor overload of that name (`normal.Tensor_Tensor`, ...).
+    if name == "normal" && (f.is_object("mean") || f.is_object("std")) {
+        let overload = match (f.is_object("mean"), f.is_object("std")) {
+            (true, true) => "normal.Tensor_Tensor",
+            (true, false) => "normal.Tensor_float",
+            _ => "normal.float_Tensor",
+        };
+        return Some(super::parse(overload, f));
+    }
     if NAMES.contains(&name) {
         Some(parse_inner(name, f))
     } else {
