@@ -82,11 +82,12 @@ def validate_step(step):
     name = step.get("op")
     if name is None:
         raise CaseError("missing field 'op'")
-    if name == "normal" and (isinstance(step.get("mean"), dict) or isinstance(step.get("std"), dict)):
+    tensor_mean = isinstance(step.get("mean"), (dict, list))
+    tensor_std = isinstance(step.get("std"), (dict, list))
+    if name == "normal" and (tensor_mean or tensor_std):
         # torch.normal with a tensor mean or std is one of its tensor overloads.
         name = {(True, True): "normal.Tensor_Tensor", (True, False): "normal.Tensor_float",
-                (False, True): "normal.float_Tensor"}[(isinstance(step.get("mean"), dict),
-                                                       isinstance(step.get("std"), dict))]
+                (False, True): "normal.float_Tensor"}[(tensor_mean, tensor_std)]
     if not isinstance(name, str) or name not in OPS:
         raise CaseError(f"unknown op {name!r}")
     op = OPS[name]

@@ -463,6 +463,25 @@ def error_cases(states):
 
 # --------------------------------------------------------------------------- demo
 
+def tensor_arg_cases():
+    """Tensor arguments written as bare nested lists: torch.tensor(data), dtype inferred as
+    Python infers it (float32 if any entry is a float, int64 otherwise)."""
+    c = CaseList()
+    c.add("normal_bare_list_mean_3_std2_seed3",
+          [seed(3), step("normal", mean=[1.0, 2, 3.5], std=2.0)])
+    c.add("normal_bare_lists_2x3_seed3",
+          [seed(3), step("normal", mean=[[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]], std=[0.5, 1.5, 2.5])])
+    c.add("multinomial_bare_list_repl_seed1",
+          [seed(1), step("multinomial", input=[0.1, 0.2, 0.3, 0.4], num_samples=10, replacement=True)])
+    c.add("multinomial_bare_int_list_seed1",
+          [seed(1), step("multinomial", input=[[1, 2, 3], [3, 2, 1]], num_samples=2)])
+    c.add("bernoulli__bare_list_p_seed2",
+          [seed(2), step("bernoulli_", size=[2, 3], p=[[0.1, 0.5, 0.9], [0.0, 1.0, 0.5]])])
+    c.add("bernoulli_bare_list_input_seed2",
+          [seed(2), step("bernoulli", input=[0.25, 0.75, 0.5])])
+    return c.cases
+
+
 def demo_cases():
     c = CaseList()
     b = 1 / math.sqrt(3)
@@ -509,6 +528,7 @@ def main():
         "core_state.json": state_cases(states),
         "core_errors.json": error_cases(states),
         "demo.json": demo_cases(),
+        "core_tensor_args.json": tensor_arg_cases(),
     }
     # Other areas live in tools/cases_<area>.py, each with files() -> {file name: [case, ...]}.
     for path in sorted(Path(__file__).resolve().parent.glob("cases_*.py")):

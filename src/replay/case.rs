@@ -47,9 +47,9 @@ impl Fields<'_> {
         self.map.remove(key)
     }
 
-    /// Whether `key` holds a JSON object (a tensor argument rather than a number).
+    /// Whether `key` holds a tensor argument (a JSON object or a bare list) rather than a number.
     pub(crate) fn is_object(&self, key: &str) -> bool {
-        matches!(self.map.get(key), Some(Value::Object(_)))
+        matches!(self.map.get(key), Some(Value::Object(_) | Value::Array(_)))
     }
 
     pub(crate) fn err(&self, reason: impl Into<String>) -> crate::error::Error {

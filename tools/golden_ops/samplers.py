@@ -12,6 +12,9 @@ from .common import DTYPES, KINDS, NONFINITE, PERMUTE, REQUIRED, SIZE, CaseError
 
 
 def _tensor_arg(v):
+    if isinstance(v, list):
+        # A bare nested list is torch.tensor(data): the dtype is inferred as Python infers it.
+        return ("literal", None, _tensor_arg({"dtype": "float32", "data": v})[2])
     if not isinstance(v, dict):
         raise CaseError(f"must be a tensor object ({{'dtype', 'data'}} or {{'step'}}), got {v!r}")
     if "step" in v:
@@ -40,7 +43,7 @@ def _tensor_arg(v):
 
 
 def _float_or_tensor(v):
-    if isinstance(v, dict):
+    if isinstance(v, (dict, list)):
         return _tensor_arg(v)
     return KINDS["float"](v)
 
@@ -68,6 +71,8 @@ class _Named:
 
 def _resolve(torch, spec, previous):
     if spec[0] == "literal":
+        if spec[1] is None:
+            return torch.tensor(spec[2])
         return torch.tensor(spec[2], dtype=getattr(torch, spec[1]))
     _, k, name = spec
     if k >= len(previous):

@@ -86,7 +86,29 @@ fn flatten(
     }
 }
 
+/// Whether a bare nested list holds a float (as Python's `torch.tensor(data)` infers the dtype:
+/// float32 if any entry is a float, int64 if all are integers).
+fn has_float_entry(v: &Value) -> bool {
+    match v {
+        Value::Array(items) => items.iter().any(has_float_entry),
+        Value::Number(n) => n.to_string().contains(['.', 'e', 'E']),
+        Value::String(_) => true,
+        _ => false,
+    }
+}
+
 fn tensor_arg_of(f: &Fields<'_>, key: &str, v: Value) -> Result<TensorArg> {
+    if let Value::Array(_) = &v {
+        let dtype = if has_float_entry(&v) || !leaf_exists(&v) {
+            DType::Float32
+        } else {
+            DType::Int64
+        };
+        let (mut shape, mut vals) = (Vec::new(), Vec::new());
+        flatten(f, key, &v, 0, &mut shape, &mut vals)?;
+        let t = samplers::tensor_from_f64(shape, dtype, &vals).map_err(|e| f.err(e.to_string()))?;
+        return Ok(TensorArg::Literal(t));
+    }
     let Value::Object(mut m) = v else {
         return Err(f.err(format!("'{key}' must be a tensor object, found {v}")));
     };
@@ -120,6 +142,14 @@ fn tensor_arg_of(f: &Fields<'_>, key: &str, v: Value) -> Result<TensorArg> {
     // torch.tensor converts each Python number to the dtype as a C++ static_cast would.
     let t = samplers::tensor_from_f64(shape, dtype, &vals).map_err(|e| f.err(e.to_string()))?;
     Ok(TensorArg::Literal(t))
+}
+
+/// Whether a nested list has any entry at all (`torch.tensor([])` is float32).
+fn leaf_exists(v: &Value) -> bool {
+    match v {
+        Value::Array(items) => items.iter().any(leaf_exists),
+        _ => true,
+    }
 }
 
 fn req_tensor(f: &mut Fields<'_>, key: &str) -> Result<TensorArg> {
@@ -392,7 +422,7 @@ fn parse_inner(name: &str, f: &mut Fields<'_>) -> Result<Box<dyn StepOp>> {
             let view = f.view()?;
             match f.take("p") {
                 None => boxed(Sampler::BernoulliScalar { view, p: 0.5 }),
-                Some(v @ Value::Object(_)) => boxed(Sampler::BernoulliTensor {
+                Some(v @ (Value::Object(_) | Value::Array(_))) => boxed(Sampler::BernoulliTensor {
                     view,
                     p: tensor_arg_of(f, "p", v)?,
                 }),
