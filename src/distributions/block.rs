@@ -3,41 +3,77 @@
 //!
 //! The words, their order and their count are exactly those of one `random()` (or
 //! `random64()`) call per element in element order, so the values are the same bits; only the
-//! bookkeeping per word goes away.
+//! bookkeeping per word goes away. Values are appended to a fresh `Vec`, so each element is
+//! written once.
 
 use crate::generator::CpuGenerator;
 
 /// Words per block (2 KiB of `u32` or 4 KiB of `u64` on the stack).
 const BLOCK: usize = 512;
 
-/// `out[i] = f(w_i)` for consecutive `random()` words `w_0, w_1, ...`.
-///
-/// Consumes: `out.len()` words.
-#[inline]
-pub(crate) fn map_u32<T>(g: &mut CpuGenerator, out: &mut [T], mut f: impl FnMut(u32) -> T) {
-    let mut words = [0u32; BLOCK];
-    for chunk in out.chunks_mut(BLOCK) {
-        let words = &mut words[..chunk.len()];
-        g.fill_u32(words);
-        for (o, &w) in chunk.iter_mut().zip(words.iter()) {
-            *o = f(w);
-        }
+/// A generator output: a `random()` word or a `random64()` value.
+pub(crate) trait Word: Copy + Default {
+    /// `out.len()` consecutive draws.
+    fn fill(g: &mut CpuGenerator, out: &mut [Self]);
+}
+
+impl Word for u32 {
+    fn fill(g: &mut CpuGenerator, out: &mut [u32]) {
+        g.fill_u32(out);
     }
 }
 
-/// `out[i] = f(v_i)` for consecutive `random64()` values (first word high).
-///
-/// Consumes: `2 * out.len()` words.
-#[inline]
-pub(crate) fn map_u64<T>(g: &mut CpuGenerator, out: &mut [T], mut f: impl FnMut(u64) -> T) {
-    let mut words = [0u64; BLOCK];
-    for chunk in out.chunks_mut(BLOCK) {
-        let words = &mut words[..chunk.len()];
-        g.fill_u64(words);
-        for (o, &w) in chunk.iter_mut().zip(words.iter()) {
-            *o = f(w);
-        }
+impl Word for u64 {
+    fn fill(g: &mut CpuGenerator, out: &mut [u64]) {
+        g.fill_u64(out);
     }
+}
+
+/// Appends `f(w_0), ..., f(w_{n-1})` to `out` for the next `n` draws of type `W`.
+///
+/// Appending to a reserved `Vec` writes each element once (no zero fill first).
+#[inline]
+fn extend_words<W: Word, T>(
+    g: &mut CpuGenerator,
+    out: &mut Vec<T>,
+    n: usize,
+    mut f: impl FnMut(W) -> T,
+) {
+    out.reserve(n);
+    let mut words = [W::default(); BLOCK];
+    let mut left = n;
+    while left > 0 {
+        let words = &mut words[..left.min(BLOCK)];
+        W::fill(g, words);
+        out.extend(words.iter().map(|&w| f(w)));
+        left -= words.len();
+    }
+}
+
+/// Appends `f(w)` for each of the next `n` `random()` words, in order.
+///
+/// Consumes: `n` words.
+#[inline]
+pub(crate) fn extend_u32<T>(
+    g: &mut CpuGenerator,
+    out: &mut Vec<T>,
+    n: usize,
+    f: impl FnMut(u32) -> T,
+) {
+    extend_words(g, out, n, f);
+}
+
+/// Appends `f(v)` for each of the next `n` `random64()` values (first word high), in order.
+///
+/// Consumes: `2n` words.
+#[inline]
+pub(crate) fn extend_u64<T>(
+    g: &mut CpuGenerator,
+    out: &mut Vec<T>,
+    n: usize,
+    f: impl FnMut(u64) -> T,
+) {
+    extend_words(g, out, n, f);
 }
 
 #[cfg(test)]
@@ -50,11 +86,12 @@ mod tests {
             let (mut a, mut b) = (CpuGenerator::with_seed(5), CpuGenerator::with_seed(5));
             a.random(); // start mid-state, off the twist boundary
             b.random();
-            let mut got = vec![0u64; n];
-            map_u32(&mut a, &mut got, u64::from);
+            let mut got = Vec::new();
+            extend_u32(&mut a, &mut got, n, u64::from);
             let want: Vec<u64> = (0..n).map(|_| u64::from(b.random())).collect();
             assert_eq!(got, want, "u32, n = {n}");
-            map_u64(&mut a, &mut got, |w| w);
+            got.clear();
+            extend_u64(&mut a, &mut got, n, |w| w);
             let want: Vec<u64> = (0..n).map(|_| b.random64()).collect();
             assert_eq!(got, want, "u64, n = {n}");
             assert_eq!(a, b);

@@ -19,7 +19,7 @@ use half::{bf16, f16};
 
 use super::{fill_normal, not_implemented, View};
 use crate::distributions::bernoulli::{self, Mcg31};
-use crate::distributions::block::{map_u32, map_u64};
+use crate::distributions::block::{extend_u32, extend_u64};
 use crate::distributions::continuous::{self, LegacyExponential};
 use crate::distributions::ints::{self, Modulus};
 use crate::distributions::multinomial::{self, RowError};
@@ -175,6 +175,24 @@ fn fill_each<T: Elem>(v: &mut [T], mut f: impl FnMut() -> T) {
     }
 }
 
+/// `torch.empty(...)[.permute(...)]` filled in memory order by `fill`, returned contiguous in the
+/// view's logical order. `fill` gets an empty storage of the view's dtype and the element count,
+/// and appends the elements (so none is written twice).
+fn fresh(
+    view: &View,
+    op: &str,
+    fill: impl FnOnce(&mut Storage, usize) -> Result<()>,
+) -> Result<Tensor> {
+    let n = crate::tensor::checked_numel(op, &view.size, view.dtype)?;
+    let mut s = Storage::zeros(view.dtype, 0);
+    fill(&mut s, n)?;
+    let t = Tensor::new(view.size.iter().map(|&d| d as usize).collect(), s)?;
+    Ok(match &view.perm {
+        Some(p) => t.permuted(p),
+        None => t,
+    })
+}
+
 /// Every element of `t` as a double, in row-major order.
 pub(crate) fn values_f64(t: &Tensor) -> Result<Vec<f64>> {
     Ok(each_storage!(t.storage(), v => v.iter().map(|x| Elem::to_f64(*x)).collect()))
@@ -207,33 +225,13 @@ fn check_randperm(n: i64, dtype: DType) -> Result<()> {
     if n < 0 {
         return Err(Error::arg(OP, format!("n must be non-negative, got {n}")));
     }
-    let max = n.saturating_sub(1);
-    let limit: Option<(i64, &str)> = match dtype {
-        DType::Int8 => Some((
-            i64::from(i8::MAX),
-            "value cannot be converted to type int8_t",
-        )),
-        DType::UInt8 => Some((
-            i64::from(u8::MAX),
-            "value cannot be converted to type uint8_t",
-        )),
-        DType::Int16 => Some((
-            i64::from(i16::MAX),
-            "value cannot be converted to type int16_t",
-        )),
-        DType::Int32 => Some((
-            i64::from(i32::MAX),
-            "value cannot be converted to type int32_t",
-        )),
-        DType::UInt16 => Some((
-            i64::from(u16::MAX),
-            "value cannot be converted to type uint16_t",
-        )),
-        _ => None,
-    };
-    if let Some((lim, what)) = limit {
-        if max > lim {
-            return Err(Error::arg(OP, format!("n = {n}: {what} without overflow")));
+    if let Some((_, lim)) = int_limits(dtype).filter(|_| dtype != DType::Bool) {
+        // uint64's limit reads -1 here, but PyTorch has no uint64 randperm (rejected below).
+        if lim > 0 && n.saturating_sub(1) > lim {
+            return Err(Error::arg(
+                OP,
+                format!("n = {n}: value cannot be converted to type {dtype} without overflow"),
+            ));
         }
     }
     let float_limit = match dtype {
@@ -319,23 +317,33 @@ enum RandomMode {
     Full,
 }
 
-/// The dtype's bounds as `check_from_to_in_range` compares them.
+/// `static_cast<int64_t>` of `numeric_limits<T>::lowest()` and `max()` for an integer or bool
+/// dtype (bool: 0 and 1; uint64's maximum becomes -1); `None` for float dtypes.
+fn int_limits(dtype: DType) -> Option<(i64, i64)> {
+    Some(match dtype {
+        DType::Int64 => (i64::MIN, i64::MAX),
+        DType::Int32 => (i32::MIN.into(), i32::MAX.into()),
+        DType::Int16 => (i16::MIN.into(), i16::MAX.into()),
+        DType::Int8 => (i8::MIN.into(), i8::MAX.into()),
+        DType::UInt8 => (0, u8::MAX.into()),
+        DType::UInt16 => (0, u16::MAX.into()),
+        DType::UInt32 => (0, u32::MAX.into()),
+        DType::UInt64 => (0, u64::MAX as i64),
+        DType::Bool => (0, 1),
+        _ => return None,
+    })
+}
+
+/// The dtype's bounds as `check_from_to_in_range` compares them (uint64: `[0, INT64_MAX]`, as
+/// PyTorch avoids the signed/unsigned comparison).
 fn check_in_range(op: &str, from: i64, to_inc: i64, dtype: DType) -> Result<()> {
     let ok = |v: i64| -> bool {
         if let Some(max) = dtype.float_max() {
             (v as f64) >= -max && (v as f64) <= max
         } else {
-            let (lo, hi): (i64, i64) = match dtype {
-                DType::Int8 => (i8::MIN.into(), i8::MAX.into()),
-                DType::UInt8 => (0, u8::MAX.into()),
-                DType::Int16 => (i16::MIN.into(), i16::MAX.into()),
-                DType::Int32 => (i32::MIN.into(), i32::MAX.into()),
-                DType::Bool => (0, 1),
-                DType::UInt16 => (0, u16::MAX.into()),
-                DType::UInt32 => (0, u32::MAX.into()),
-                // The upper bound is uint64's maximum, compared as an int64.
+            let (lo, hi) = match dtype {
                 DType::UInt64 => (0, i64::MAX),
-                _ => (i64::MIN, i64::MAX),
+                d => int_limits(d).unwrap_or((i64::MIN, i64::MAX)),
             };
             v >= lo && v <= hi
         }
@@ -403,19 +411,9 @@ fn random_mode(op: &str, from: i64, to: Option<i64>, dtype: DType, era: Era) -> 
                 }
                 to_inc
             } else {
-                match dtype {
-                    DType::Bool => 1,
-                    DType::UInt8 => u8::MAX.into(),
-                    DType::Int8 => i8::MAX.into(),
-                    DType::Int16 => i16::MAX.into(),
-                    DType::Int32 => i32::MAX.into(),
-                    DType::UInt16 => u16::MAX.into(),
-                    DType::UInt32 => u32::MAX.into(),
-                    // `static_cast<int64_t>(UINT64_MAX)` is -1, so the range check below
-                    // rejects every `random_(from, None)` on uint64, as PyTorch does.
-                    DType::UInt64 => -1,
-                    _ => i64::MAX,
-                }
+                // uint64's maximum reads -1, so the range check below rejects every
+                // `random_(from, None)` on uint64, as PyTorch does.
+                int_limits(dtype).map_or(i64::MAX, |(_, max)| max)
             };
             check_in_range(op, from, to_inc, dtype)?;
             let range = (to_inc as u64).wrapping_sub(from as u64).wrapping_add(1);
@@ -429,8 +427,15 @@ fn random_mode(op: &str, from: i64, to: Option<i64>, dtype: DType, era: Era) -> 
     }
 }
 
-fn random_fill(g: &mut CpuGenerator, op: &str, data: &mut Storage, mode: RandomMode) -> Result<()> {
-    if super::storage_len(data) == 0 {
+/// Appends `n` `random_` values of `mode` to the empty `data`.
+fn random_fill(
+    g: &mut CpuGenerator,
+    op: &str,
+    data: &mut Storage,
+    n: usize,
+    mode: RandomMode,
+) -> Result<()> {
+    if n == 0 {
         return Ok(());
     }
     match (mode, data.dtype()) {
@@ -463,9 +468,9 @@ fn random_fill(g: &mut CpuGenerator, op: &str, data: &mut Storage, mode: RandomM
     let m = Modulus::new(modulus);
     let base = base as u64;
     each_storage!(data, v => if wide {
-        map_u64(g, v, |w| Elem::from_i64(m.rem_u64(w).wrapping_add(base) as i64));
+        extend_u64(g, v, n, |w| Elem::from_i64(m.rem_u64(w).wrapping_add(base) as i64));
     } else {
-        map_u32(g, v, |w| Elem::from_i64(m.rem_u32(w).wrapping_add(base) as i64));
+        extend_u32(g, v, n, |w| Elem::from_i64(m.rem_u32(w).wrapping_add(base) as i64));
     });
     Ok(())
 }
@@ -497,7 +502,9 @@ pub fn random_(g: &mut CpuGenerator, view: &View, target: Target) -> Result<Tens
         modulus: ints::unbounded_modulus(dtype),
         wide: ints::unbounded_uses_random64(dtype),
     };
-    view.fill_with("random_", |s, _| random_fill(g, "random_", s, mode))
+    fresh(view, "random_", |s, n| {
+        random_fill(g, "random_", s, n, mode)
+    })
 }
 
 /// `random_(from, to)` on a view; `to = None` means up to the dtype's largest value (2^digits for
@@ -519,7 +526,9 @@ pub fn random_from_to(
     view.check_size("random_")?;
     check_dtype_exists("random_", view.dtype, target.era)?;
     let mode = random_mode("random_", from, to, view.dtype, target.era)?;
-    view.fill_with("random_", |s, _| random_fill(g, "random_", s, mode))
+    fresh(view, "random_", |s, n| {
+        random_fill(g, "random_", s, n, mode)
+    })
 }
 
 /// `torch.randint(low, high, size, dtype=dtype)` (`randint(high, size)` is `low = 0`).
@@ -602,8 +611,8 @@ pub fn bernoulli_scalar_(
         }
         return Ok(t);
     }
-    view.fill_with("bernoulli_", |s, _| {
-        each_storage!(s, v => map_u64(g, v, |w| Elem::from_i64(i64::from(bernoulli::scalar_of(w, p)))));
+    fresh(view, "bernoulli_", |s, n| {
+        each_storage!(s, v => extend_u64(g, v, n, |w| Elem::from_i64(i64::from(bernoulli::scalar_of(w, p)))));
         Ok(())
     })
 }
@@ -682,9 +691,10 @@ pub fn bernoulli_tensor_(
     p: &Tensor,
 ) -> Result<Tensor> {
     const OP: &str = "bernoulli_";
-    let mut t = Tensor::zeros_checked(OP, size, dtype)?;
-    if t.numel() == 0 {
-        return Ok(t);
+    let n = crate::tensor::checked_numel(OP, size, dtype)?;
+    let shape: Vec<usize> = size.iter().map(|&d| d as usize).collect();
+    if n == 0 {
+        return Tensor::new(shape, Storage::zeros(dtype, 0));
     }
     if dtype.is_wide_unsigned() {
         return Err(Error::arg(
@@ -692,7 +702,6 @@ pub fn bernoulli_tensor_(
             not_implemented("bernoulli_tensor_cpu_self_", dtype),
         ));
     }
-    let shape = t.shape().to_vec();
     let ok = p.shape().len() <= shape.len()
         && p.shape()
             .iter()
@@ -730,12 +739,13 @@ pub fn bernoulli_tensor_(
     let mut it = idx.iter().map(|&j| pv[j]);
     // `expand_index` gives one index per element, so `it` outlasts the fill.
     let mut next_p = move || it.next().unwrap_or(0.0);
-    each_storage!(t.storage_mut(), v => if wide {
-        map_u64(g, v, |w| Elem::from_i64(i64::from(bernoulli::tensor_f64_of(w, next_p()))));
+    let mut s = Storage::zeros(dtype, 0);
+    each_storage!(&mut s, v => if wide {
+        extend_u64(g, v, n, |w| Elem::from_i64(i64::from(bernoulli::tensor_f64_of(w, next_p()))));
     } else {
-        map_u32(g, v, |w| Elem::from_i64(i64::from(bernoulli::tensor_f32_of(w, next_p() as f32))));
+        extend_u32(g, v, n, |w| Elem::from_i64(i64::from(bernoulli::tensor_f32_of(w, next_p() as f32))));
     });
-    Ok(t)
+    Tensor::new(shape, s)
 }
 
 /// `torch.bernoulli(probs)`: `empty_like(probs).bernoulli_(probs)` (same dtype as `probs`).
@@ -806,8 +816,8 @@ fn keep_flags(g: &mut CpuGenerator, n: usize, q: f64, target: Target) -> Vec<boo
         let mut s = Mcg31::new(g.random());
         (0..n).map(|_| bernoulli::legacy(&mut s, q)).collect()
     } else {
-        let mut keep = vec![false; n];
-        map_u64(g, &mut keep, |w| bernoulli::scalar_of(w, q));
+        let mut keep = Vec::new();
+        extend_u64(g, &mut keep, n, |w| bernoulli::scalar_of(w, q));
         keep
     }
 }
@@ -980,8 +990,8 @@ pub fn exponential_(
         }
         return Ok(t);
     }
-    view.fill_with(OP, |s, _| {
-        each_storage!(s, v => map_u64(g, v, |w| Elem::from_f64(continuous::exponential_of(w, lambd))));
+    fresh(view, OP, |s, n| {
+        each_storage!(s, v => extend_u64(g, v, n, |w| Elem::from_f64(continuous::exponential_of(w, lambd))));
         Ok(())
     })
 }
@@ -1006,8 +1016,8 @@ pub fn geometric_(g: &mut CpuGenerator, view: &View, p: f64, target: Target) -> 
     if !view.shape().contains(&0) && (dtype == DType::Bool || dtype.is_wide_unsigned()) {
         return Err(Error::arg(OP, not_implemented("geometric_cpu", dtype)));
     }
-    view.fill_with(OP, |s, _| {
-        each_storage!(s, v => map_u64(g, v, |w| Elem::from_f64(continuous::geometric_of(w, p))));
+    fresh(view, OP, |s, n| {
+        each_storage!(s, v => extend_u64(g, v, n, |w| Elem::from_f64(continuous::geometric_of(w, p))));
         Ok(())
     })
 }
@@ -1074,8 +1084,8 @@ pub fn cauchy_(
         ));
     }
     let fused = target.capability.fused();
-    view.fill_with(OP, |s, _| {
-        each_storage!(s, v => map_u64(g, v, |w| Elem::from_f64(continuous::cauchy_of(w, median, sigma, fused))));
+    fresh(view, OP, |s, n| {
+        each_storage!(s, v => extend_u64(g, v, n, |w| Elem::from_f64(continuous::cauchy_of(w, median, sigma, fused))));
         Ok(())
     })
 }
