@@ -166,6 +166,19 @@ fn malformed_case_files_are_refused_naming_case_and_step() {
 }
 
 #[test]
+fn ops_may_carry_the_torch_prefix() {
+    let p = case_file(
+        "prefix.json",
+        r#"{"format": "torch-rng-cases/1", "cases": [{"name": "p", "steps": [
+            {"op": "torch.manual_seed", "seed": 42}, {"op": "torch.rand", "size": [1]}]}]}"#,
+    );
+    let out = run(&["replay", p.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["cases"][0]["outputs"][1]["head"][0], "3f61dc66");
+}
+
+#[test]
 fn private_generators_need_no_seed() {
     let p = case_file(
         "gen.json",

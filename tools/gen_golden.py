@@ -82,6 +82,8 @@ def validate_step(step):
     name = step.get("op")
     if name is None:
         raise CaseError("missing field 'op'")
+    if isinstance(name, str) and name.startswith("torch."):
+        name = name[len("torch."):]  # the contract drops the prefix; accept it as code writes it
     tensor_mean = isinstance(step.get("mean"), (dict, list))
     tensor_std = isinstance(step.get("std"), (dict, list))
     if name == "normal" and (tensor_mean or tensor_std):

@@ -52,6 +52,8 @@ const PARSERS: &[Parser] = &[core::parse, init::parse, modules::parse, samplers:
 
 /// Parses the op named `name`, reading its fields from `f`.
 pub(crate) fn parse(name: &str, f: &mut Fields<'_>) -> Result<Box<dyn StepOp>> {
+    // The contract spells ops without `torch.`; accept the prefix as PyTorch code writes it.
+    let name = name.strip_prefix("torch.").unwrap_or(name);
     for p in PARSERS {
         if let Some(op) = p(name, f) {
             return op;
