@@ -33,6 +33,28 @@ pub fn scalar_of(w: u64, p: f64) -> bool {
     u53(w) < p
 }
 
+/// [`scalar`] as an integer comparison, for a fill loop without a float compare and branch per
+/// element: `u53(w) < p` holds exactly when `k = w mod 2^53` is below `ceil(p * 2^53)`, because
+/// `u53(w) = k * 2^-53` exactly and `p * 2^53` is exact for `p` in `[0, 1]` (and an integer `k`
+/// is below a real `x` exactly when it is below `ceil(x)`).
+#[derive(Clone, Copy, Debug)]
+pub struct ScalarThreshold(u64);
+
+impl ScalarThreshold {
+    /// The threshold for a probability `p` in `[0, 1]`.
+    #[must_use]
+    pub fn new(p: f64) -> ScalarThreshold {
+        ScalarThreshold((p * 9_007_199_254_740_992.0).ceil() as u64)
+    }
+
+    /// `scalar_of(w, p)`.
+    #[inline(always)]
+    #[must_use]
+    pub fn test(self, w: u64) -> bool {
+        (w & ((1 << 53) - 1)) < self.0
+    }
+}
+
 /// Tensor-`p` Bernoulli for a float64 `p`. Consumes: one `random64()`.
 #[inline]
 pub fn tensor_f64(g: &mut CpuGenerator, p: f64) -> bool {
@@ -106,6 +128,26 @@ mod tests {
         let mut g = CpuGenerator::with_seed(42);
         let v: Vec<u8> = (0..12).map(|_| u8::from(scalar(&mut g, 0.5))).collect();
         assert_eq!(v, [1, 1, 1, 1, 0, 1, 0, 0, 1, 1, 1, 1]);
+    }
+
+    #[test]
+    fn threshold_is_the_float_comparison() {
+        let ulp = 2f64.powi(-53);
+        let mut ps = vec![0.0, 1.0, 0.5, 0.3, 0.7, 1e-300, ulp, 1.0 - ulp, 0.1 + ulp];
+        let mut g = CpuGenerator::with_seed(7);
+        ps.extend((0..200).map(|_| u53(g.random64())));
+        ps.extend((0..200).map(|_| f64::from(u24(g.random()))));
+        for p in ps {
+            let t = ScalarThreshold::new(p);
+            let k = (p / ulp) as u64; // the words just around p
+            let mut ws: Vec<u64> = (0..2000).map(|_| g.random64()).collect();
+            for d in 0..3u64 {
+                ws.extend([k.wrapping_sub(d), k + d, (k + d) | (0x7ff << 53)]);
+            }
+            for w in ws {
+                assert_eq!(t.test(w), scalar_of(w, p), "p = {p:e}, w = {w:#x}");
+            }
+        }
     }
 
     #[test]

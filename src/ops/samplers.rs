@@ -18,7 +18,7 @@
 use half::{bf16, f16};
 
 use super::{fill_normal, not_implemented, View};
-use crate::distributions::bernoulli::{self, Mcg31};
+use crate::distributions::bernoulli::{self, Mcg31, ScalarThreshold};
 use crate::distributions::block::{extend_u32, extend_u64};
 use crate::distributions::continuous::{self, LegacyExponential};
 use crate::distributions::ints::{self, Modulus};
@@ -41,6 +41,9 @@ pub(crate) trait Elem: Copy {
     fn from_f64(v: f64) -> Self;
     /// The value as a double (exact for every type but int64 beyond 2^53).
     fn to_f64(self) -> f64;
+    /// `static_cast<T>(bool)` (0 or 1), chosen without a branch (a Bernoulli fill loop would
+    /// mispredict it on every other element).
+    fn from_bool(b: bool) -> Self;
 }
 
 /// C++ `static_cast<int32_t>(double)` on x86-64 (`cvttsd2si`, 32-bit).
@@ -63,6 +66,9 @@ macro_rules! int_elem {
             }
             fn to_f64(self) -> f64 {
                 self as f64
+            }
+            fn from_bool(b: bool) -> $t {
+                <$t>::from(b)
             }
         }
     };
@@ -98,6 +104,9 @@ impl Elem for bool {
     fn to_f64(self) -> f64 {
         f64::from(u8::from(self))
     }
+    fn from_bool(b: bool) -> bool {
+        b
+    }
 }
 impl Elem for f64 {
     fn from_i64(v: i64) -> f64 {
@@ -108,6 +117,9 @@ impl Elem for f64 {
     }
     fn to_f64(self) -> f64 {
         self
+    }
+    fn from_bool(b: bool) -> f64 {
+        f64::from_bits(u64::from(b) * 0x3ff0_0000_0000_0000)
     }
 }
 impl Elem for f32 {
@@ -120,6 +132,9 @@ impl Elem for f32 {
     fn to_f64(self) -> f64 {
         f64::from(self)
     }
+    fn from_bool(b: bool) -> f32 {
+        f32::from_bits(u32::from(b) * 0x3f80_0000)
+    }
 }
 impl Elem for f16 {
     fn from_i64(v: i64) -> f16 {
@@ -131,6 +146,9 @@ impl Elem for f16 {
     fn to_f64(self) -> f64 {
         f64::from(self.to_f32_const())
     }
+    fn from_bool(b: bool) -> f16 {
+        f16::from_bits(u16::from(b) * 0x3c00)
+    }
 }
 impl Elem for bf16 {
     fn from_i64(v: i64) -> bf16 {
@@ -141,6 +159,9 @@ impl Elem for bf16 {
     }
     fn to_f64(self) -> f64 {
         f64::from(bf16_to_f32(self))
+    }
+    fn from_bool(b: bool) -> bf16 {
+        bf16::from_bits(u16::from(b) * 0x3f80)
     }
 }
 
@@ -611,8 +632,9 @@ pub fn bernoulli_scalar_(
         }
         return Ok(t);
     }
+    let threshold = ScalarThreshold::new(p);
     fresh(view, "bernoulli_", |s, n| {
-        each_storage!(s, v => extend_u64(g, v, n, |w| Elem::from_i64(i64::from(bernoulli::scalar_of(w, p)))));
+        each_storage!(s, v => extend_u64(g, v, n, |w| Elem::from_bool(threshold.test(w))));
         Ok(())
     })
 }
@@ -741,9 +763,9 @@ pub fn bernoulli_tensor_(
     let mut next_p = move || it.next().unwrap_or(0.0);
     let mut s = Storage::zeros(dtype, 0);
     each_storage!(&mut s, v => if wide {
-        extend_u64(g, v, n, |w| Elem::from_i64(i64::from(bernoulli::tensor_f64_of(w, next_p()))));
+        extend_u64(g, v, n, |w| Elem::from_bool(bernoulli::tensor_f64_of(w, next_p())));
     } else {
-        extend_u32(g, v, n, |w| Elem::from_i64(i64::from(bernoulli::tensor_f32_of(w, next_p() as f32))));
+        extend_u32(g, v, n, |w| Elem::from_bool(bernoulli::tensor_f32_of(w, next_p() as f32)));
     });
     Tensor::new(shape, s)
 }
@@ -817,7 +839,8 @@ fn keep_flags(g: &mut CpuGenerator, n: usize, q: f64, target: Target) -> Vec<boo
         (0..n).map(|_| bernoulli::legacy(&mut s, q)).collect()
     } else {
         let mut keep = Vec::new();
-        extend_u64(g, &mut keep, n, |w| bernoulli::scalar_of(w, q));
+        let threshold = ScalarThreshold::new(q);
+        extend_u64(g, &mut keep, n, |w| threshold.test(w));
         keep
     }
 }
