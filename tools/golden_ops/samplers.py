@@ -8,7 +8,7 @@ objects: {"dtype": D, "data": nested list} builds `torch.tensor(data, dtype=D)` 
 is the result of step K of the same case.
 """
 
-from .common import DTYPES, KINDS, NONFINITE, PERMUTE, REQUIRED, SIZE, CaseError, Op, _target
+from .common import DTYPES, KINDS, PERMUTE, REQUIRED, SIZE, CaseError, Op, _target
 
 
 def _tensor_arg(v):
@@ -31,13 +31,10 @@ def _tensor_arg(v):
     def conv(x):
         if isinstance(x, list):
             return [conv(y) for y in x]
-        if isinstance(x, str):
-            if x not in NONFINITE:
-                raise CaseError(f"tensor entries are numbers or {sorted(NONFINITE)}, got {x!r}")
-            return NONFINITE[x]
-        if isinstance(x, bool) or not isinstance(x, (int, float)):
-            raise CaseError(f"tensor entries are numbers, got {x!r}")
-        return x
+        try:
+            return KINDS["float"](x)  # a number, or one of the non-finite strings
+        except CaseError as e:
+            raise CaseError(f"tensor entry: {e}") from None
 
     return ("literal", v["dtype"], conv(v["data"]))
 
