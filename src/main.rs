@@ -107,7 +107,11 @@ fn init(args: &[&str]) -> Result<(), String> {
         (None, None, "avx2", torch_rng::target::LATEST_RELEASE, None);
     let mut it = args.iter();
     while let Some(&a) = it.next() {
-        let mut value = || it.next().copied().ok_or(format!("{a} needs a value\n{usage}"));
+        let mut value = || {
+            it.next()
+                .copied()
+                .ok_or(format!("{a} needs a value\n{usage}"))
+        };
         match a {
             "--seed" => seed = Some(value()?),
             "--variant" => variant = value()?,
@@ -121,7 +125,9 @@ fn init(args: &[&str]) -> Result<(), String> {
     let (Some(model), Some(seed), Some(out)) = (model, seed, out) else {
         return Err(usage.to_string());
     };
-    let seed_value: i128 = seed.parse().map_err(|_| format!("--seed: not an integer: {seed}"))?;
+    let seed_value: i128 = seed
+        .parse()
+        .map_err(|_| format!("--seed: not an integer: {seed}"))?;
     let seed_u64 = torch_rng::generator::seed_from_i128(seed_value).map_err(|e| e.to_string())?;
     let capability = Capability::parse(variant).map_err(|e| e.to_string())?;
     let era = Era::of_release(release).map_err(|e| e.to_string())?;
@@ -129,7 +135,9 @@ fn init(args: &[&str]) -> Result<(), String> {
         .extension()
         .is_some_and(|x| x.eq_ignore_ascii_case("npz"));
     if !npz && !out.to_ascii_lowercase().ends_with(".safetensors") {
-        return Err(format!("{out}: the output must end in .safetensors or .npz"));
+        return Err(format!(
+            "{out}: the output must end in .safetensors or .npz"
+        ));
     }
     let desc = ModelDesc::parse(&read(model)?).map_err(|e| format!("{model}: {e}"))?;
     let mut g = CpuGenerator::with_seed(seed_u64);
@@ -162,7 +170,10 @@ fn init(args: &[&str]) -> Result<(), String> {
             ("seed".to_string(), seed.to_string()),
             ("variant".to_string(), capability.name().to_string()),
             ("torch_version".to_string(), release.to_string()),
-            ("torch_rng_version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
+            (
+                "torch_rng_version".to_string(),
+                env!("CARGO_PKG_VERSION").to_string(),
+            ),
         ];
         torch_rng::export::safetensors_bytes(&sd, &meta)
     };

@@ -52,11 +52,16 @@ impl View {
     pub fn permuted(size: &[i64], dtype: DType, perm: &[usize]) -> Result<View> {
         let mut seen = vec![false; size.len()];
         let ok = perm.len() == size.len()
-            && perm.iter().all(|&p| p < seen.len() && !std::mem::replace(&mut seen[p], true));
+            && perm
+                .iter()
+                .all(|&p| p < seen.len() && !std::mem::replace(&mut seen[p], true));
         if !ok {
             return Err(Error::arg(
                 "permute",
-                format!("{perm:?} is not a permutation of the {} dimensions", size.len()),
+                format!(
+                    "{perm:?} is not a permutation of the {} dimensions",
+                    size.len()
+                ),
             ));
         }
         Ok(View {
@@ -133,15 +138,24 @@ impl View {
 /// Mirrors: `uniform_impl_` in `aten/src/ATen/native/DistributionTemplates.h`.
 fn check_uniform_bounds(op: &str, dtype: DType, from: f64, to: f64) -> Result<(f64, f64)> {
     let Some(max) = dtype.float_max() else {
-        return Err(Error::arg(op, not_implemented("check_uniform_bounds", dtype)));
+        return Err(Error::arg(
+            op,
+            not_implemented("check_uniform_bounds", dtype),
+        ));
     };
     let min = -max;
     // NaN fails these comparisons, as it does in PyTorch.
     if !(from >= min && from <= max) {
-        return Err(Error::arg(op, format!("from={from} is out of bounds for {dtype}")));
+        return Err(Error::arg(
+            op,
+            format!("from={from} is out of bounds for {dtype}"),
+        ));
     }
     if !(to >= min && to <= max) {
-        return Err(Error::arg(op, format!("to={to} is out of bounds for {dtype}")));
+        return Err(Error::arg(
+            op,
+            format!("to={to} is out of bounds for {dtype}"),
+        ));
     }
     if from > to {
         return Err(Error::arg(
@@ -166,7 +180,10 @@ fn check_normal_std(op: &str, std: f64) -> Result<()> {
     if std >= 0.0 {
         Ok(())
     } else {
-        Err(Error::arg(op, format!("expects std >= 0.0, but found std {std}")))
+        Err(Error::arg(
+            op,
+            format!("expects std >= 0.0, but found std {std}"),
+        ))
     }
 }
 
@@ -189,7 +206,10 @@ pub(crate) fn fill_uniform(
         Storage::F16(v) => uniform::fill_f16(g, v, from, to, fused, route, rule),
         Storage::BF16(v) => uniform::fill_bf16(g, v, from, to, fused, route, rule),
         other => {
-            return Err(Error::arg(op, not_implemented("uniform_kernel_cpu", other.dtype())));
+            return Err(Error::arg(
+                op,
+                not_implemented("uniform_kernel_cpu", other.dtype()),
+            ));
         }
     }
     Ok(())
@@ -226,7 +246,10 @@ pub(crate) fn fill_normal(
         Storage::F16(v) => normal::per_element_f16(g, v, mean, std, fused),
         Storage::BF16(v) => normal::per_element_bf16(g, v, mean, std, fused),
         other => {
-            return Err(Error::arg(op, not_implemented("normal_kernel_cpu", other.dtype())));
+            return Err(Error::arg(
+                op,
+                not_implemented("normal_kernel_cpu", other.dtype()),
+            ));
         }
     }
     Ok(())
@@ -294,7 +317,9 @@ pub fn uniform_on_view(
     to: f64,
     target: Target,
 ) -> Result<Tensor> {
-    view.fill_with("uniform_", |s, _| fill_uniform(g, "uniform_", s, from, to, target))
+    view.fill_with("uniform_", |s, _| {
+        fill_uniform(g, "uniform_", s, from, to, target)
+    })
 }
 
 /// `torch.empty(size, dtype=dtype)[.permute(perm)].normal_(mean, std)`, returned contiguous.
@@ -357,7 +382,9 @@ pub fn normal(
 /// # Errors
 /// As [`rand`].
 pub fn rand_like(g: &mut CpuGenerator, like: &View, target: Target) -> Result<Tensor> {
-    like.fill_with("rand_like", |s, _| fill_uniform(g, "rand_like", s, 0.0, 1.0, target))
+    like.fill_with("rand_like", |s, _| {
+        fill_uniform(g, "rand_like", s, 0.0, 1.0, target)
+    })
 }
 
 /// `torch.randn_like(x)`; a permuted (non-contiguous) `x` gives a non-contiguous result, filled by
@@ -429,9 +456,15 @@ mod tests {
     #[test]
     fn contiguity_of_views() {
         let d = DType::Float32;
-        assert!(!View::permuted(&[40, 40], d, &[1, 0]).unwrap().is_contiguous());
-        assert!(View::permuted(&[1, 20], d, &[1, 0]).unwrap().is_contiguous());
-        assert!(!View::permuted(&[2, 4, 4, 3], d, &[0, 3, 1, 2]).unwrap().is_contiguous());
+        assert!(!View::permuted(&[40, 40], d, &[1, 0])
+            .unwrap()
+            .is_contiguous());
+        assert!(View::permuted(&[1, 20], d, &[1, 0])
+            .unwrap()
+            .is_contiguous());
+        assert!(!View::permuted(&[2, 4, 4, 3], d, &[0, 3, 1, 2])
+            .unwrap()
+            .is_contiguous());
         assert!(View::permuted(&[0, 3], d, &[1, 0]).unwrap().is_contiguous());
         assert!(View::permuted(&[2, 3], d, &[0, 0]).is_err());
         assert!(View::permuted(&[2, 3], d, &[0]).is_err());
