@@ -62,6 +62,32 @@ impl Storage {
             DType::UInt64 => Storage::U64(vec![0; n]),
         }
     }
+
+    /// The number of elements.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        match self {
+            Storage::F32(v) => v.len(),
+            Storage::F64(v) => v.len(),
+            Storage::F16(v) => v.len(),
+            Storage::BF16(v) => v.len(),
+            Storage::I64(v) => v.len(),
+            Storage::I32(v) => v.len(),
+            Storage::I16(v) => v.len(),
+            Storage::I8(v) => v.len(),
+            Storage::U8(v) => v.len(),
+            Storage::Bool(v) => v.len(),
+            Storage::U16(v) => v.len(),
+            Storage::U32(v) => v.len(),
+            Storage::U64(v) => v.len(),
+        }
+    }
+
+    /// Whether there are no elements.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// A contiguous (row-major) tensor.
@@ -108,13 +134,13 @@ impl Tensor {
     pub fn new(shape: Vec<usize>, data: Storage) -> Result<Tensor> {
         let n: usize = shape.iter().product();
         let t = Tensor { shape, data };
-        if t.data_len() != n {
+        if t.data.len() != n {
             return Err(Error::arg(
                 "Tensor::new",
                 format!(
                     "shape {:?} needs {n} elements, got {}",
                     t.shape,
-                    t.data_len()
+                    t.data.len()
                 ),
             ));
         }
@@ -143,24 +169,6 @@ impl Tensor {
         }
     }
 
-    fn data_len(&self) -> usize {
-        match &self.data {
-            Storage::F32(v) => v.len(),
-            Storage::F64(v) => v.len(),
-            Storage::F16(v) => v.len(),
-            Storage::BF16(v) => v.len(),
-            Storage::I64(v) => v.len(),
-            Storage::I32(v) => v.len(),
-            Storage::I16(v) => v.len(),
-            Storage::I8(v) => v.len(),
-            Storage::U8(v) => v.len(),
-            Storage::Bool(v) => v.len(),
-            Storage::U16(v) => v.len(),
-            Storage::U32(v) => v.len(),
-            Storage::U64(v) => v.len(),
-        }
-    }
-
     /// The shape.
     #[must_use]
     pub fn shape(&self) -> &[usize] {
@@ -170,7 +178,7 @@ impl Tensor {
     /// The number of elements.
     #[must_use]
     pub fn numel(&self) -> usize {
-        self.data_len()
+        self.data.len()
     }
 
     /// The dtype.

@@ -72,16 +72,6 @@ fn copy_element(dst: &mut Storage, src: &Storage, i: usize) {
     }
 }
 
-fn len(s: &Storage) -> usize {
-    match s {
-        Storage::F32(v) => v.len(),
-        Storage::F64(v) => v.len(),
-        Storage::F16(v) => v.len(),
-        Storage::BF16(v) => v.len(),
-        _ => 0,
-    }
-}
-
 /// Rounds a float result to the storage's dtype (identity for float32).
 fn round_to(dtype: DType) -> fn(f32) -> f32 {
     match dtype {
@@ -123,7 +113,7 @@ pub(crate) fn run(
     match algorithm {
         TruncAlgorithm::RejectNormal { lo, hi } => {
             ops::fill_normal(g, OP, data, contiguous, mean, std, target)?;
-            let n = len(data);
+            let n = data.len();
             for _ in 0..MAX_ROUNDS {
                 let bad: Vec<usize> = (0..n)
                     .filter(|&i| {
@@ -197,7 +187,7 @@ fn reject_uniform(
 ) -> Result<()> {
     const OP: &str = "nn.init.trunc_normal_";
     let dtype = data.dtype();
-    let n = len(data);
+    let n = data.len();
     let round = round_to(dtype);
     // add_/sub_ round their scalar to a float16/bfloat16 dtype, div_ keeps it in float.
     let (m, s, lp) = (round(mean as f32), std as f32, round(log_peak as f32));

@@ -227,7 +227,7 @@ pub(crate) fn fill_normal(
     target: Target,
 ) -> Result<()> {
     check_normal_std(op, std)?;
-    let n = storage_len(data);
+    let n = data.len();
     if n == 0 {
         return Ok(());
     }
@@ -253,24 +253,6 @@ pub(crate) fn fill_normal(
         }
     }
     Ok(())
-}
-
-fn storage_len(s: &Storage) -> usize {
-    match s {
-        Storage::F32(v) => v.len(),
-        Storage::F64(v) => v.len(),
-        Storage::F16(v) => v.len(),
-        Storage::BF16(v) => v.len(),
-        Storage::I64(v) => v.len(),
-        Storage::I32(v) => v.len(),
-        Storage::I16(v) => v.len(),
-        Storage::I8(v) => v.len(),
-        Storage::U8(v) => v.len(),
-        Storage::Bool(v) => v.len(),
-        Storage::U16(v) => v.len(),
-        Storage::U32(v) => v.len(),
-        Storage::U64(v) => v.len(),
-    }
 }
 
 /// `tensor.uniform_(from, to)` on a contiguous tensor.
