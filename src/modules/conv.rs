@@ -2,7 +2,7 @@
 
 use super::explain::{init_param, note_step};
 use super::linear::{kaiming_sqrt5, linear_bias_init};
-use super::{check_param_dtype, empty, py_divmod, Module};
+use super::{check_param_dtype, empty, empty_if, py_divmod, weight_and_bias, Module};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::generator::CpuGenerator;
@@ -119,11 +119,7 @@ pub fn conv(
     };
     shape.extend_from_slice(kernel_size);
     let mut weight = empty(op, &shape, dtype)?;
-    let mut bias = if opts.bias {
-        Some(empty(op, &[out_channels], dtype)?)
-    } else {
-        None
-    };
+    let mut bias = empty_if(op, opts.bias, &[out_channels], dtype)?;
     init_param(g, "weight", &mut weight, kaiming_sqrt5(), target)?;
     if let Some(b) = &mut bias {
         let (fan_in, _) = init::calculate_fan_in_and_fan_out(weight.shape())?;
@@ -140,10 +136,5 @@ pub fn conv(
             );
         }
     }
-    let mut m = Module::new(class);
-    m.params.push(("weight".to_string(), weight));
-    if let Some(b) = bias {
-        m.params.push(("bias".to_string(), b));
-    }
-    Ok(m)
+    Ok(weight_and_bias(class, weight, bias))
 }

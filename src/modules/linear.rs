@@ -1,7 +1,7 @@
 //! `nn.Linear`, `nn.LazyLinear`, `nn.Bilinear`, `nn.Identity`.
 
 use super::explain::{init_param, ParamInit};
-use super::{check_param_dtype, empty, Module, StateDict};
+use super::{check_param_dtype, empty, empty_if, weight_and_bias, Module, StateDict};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::generator::CpuGenerator;
@@ -63,21 +63,12 @@ pub(crate) fn linear_as(
 ) -> Result<Module> {
     check_param_dtype(op, dtype)?;
     let mut weight = empty(op, &[out_features, in_features], dtype)?;
-    let mut b = if bias {
-        Some(empty(op, &[out_features], dtype)?)
-    } else {
-        None
-    };
+    let mut b = empty_if(op, bias, &[out_features], dtype)?;
     init_param(g, "weight", &mut weight, kaiming_sqrt5(), target)?;
     if let Some(b) = &mut b {
         init_param(g, "bias", b, linear_bias_init(weight.shape())?, target)?;
     }
-    let mut m = Module::new(class);
-    m.params.push(("weight".to_string(), weight));
-    if let Some(b) = b {
-        m.params.push(("bias".to_string(), b));
-    }
-    Ok(m)
+    Ok(weight_and_bias(class, weight, b))
 }
 
 /// `nn.LazyLinear(out_features, bias)` materialised by a first input whose last dimension is
@@ -168,11 +159,7 @@ pub fn bilinear(
     let op = "nn.Bilinear";
     check_param_dtype(op, dtype)?;
     let mut weight = empty(op, &[out_features, in1_features, in2_features], dtype)?;
-    let mut b = if bias {
-        Some(empty(op, &[out_features], dtype)?)
-    } else {
-        None
-    };
+    let mut b = empty_if(op, bias, &[out_features], dtype)?;
     if in1_features <= 0 {
         return Err(Error::arg(
             op,
@@ -189,12 +176,7 @@ pub fn bilinear(
     if let Some(b) = &mut b {
         init_param(g, "bias", b, how, target)?;
     }
-    let mut m = Module::new("Bilinear");
-    m.params.push(("weight".to_string(), weight));
-    if let Some(b) = b {
-        m.params.push(("bias".to_string(), b));
-    }
-    Ok(m)
+    Ok(weight_and_bias("Bilinear", weight, b))
 }
 
 /// `nn.Identity()`: no parameters, no draws.

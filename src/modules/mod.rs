@@ -195,6 +195,34 @@ pub(crate) fn empty(op: &str, size: &[i64], dtype: DType) -> Result<Tensor> {
     Tensor::zeros_checked(op, size, dtype)
 }
 
+/// [`empty`] for a parameter that exists only when `present` (`bias=False` allocates nothing).
+pub(crate) fn empty_if(
+    op: &str,
+    present: bool,
+    size: &[i64],
+    dtype: DType,
+) -> Result<Option<Tensor>> {
+    if present {
+        empty(op, size, dtype).map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
+/// A module of class `class` whose parameters are `weight` then, if present, `bias`.
+pub(crate) fn weight_and_bias(
+    class: impl Into<String>,
+    weight: Tensor,
+    bias: Option<Tensor>,
+) -> Module {
+    let mut m = Module::new(class);
+    m.params.push(("weight".to_string(), weight));
+    if let Some(b) = bias {
+        m.params.push(("bias".to_string(), b));
+    }
+    m
+}
+
 /// `tensor.fill_(v)`: the double `v` converted to the dtype as c10 converts a scalar.
 pub(crate) fn fill(t: &mut Tensor, v: f64) {
     match t.storage_mut() {
