@@ -372,12 +372,8 @@ impl Explanation {
     /// Human-readable text.
     #[must_use]
     pub fn to_text(&self) -> String {
-        let mut out = format!(
-            "{} (the era of PyTorch {}+, {} kernels)\n",
-            self.subject,
-            self.target.era.first_release(),
-            self.target.capability
-        );
+        let mut out = heading(&self.subject, self.target);
+        out.push_str(")\n");
         for p in &self.params {
             out.push_str(&p.to_text());
         }
@@ -594,10 +590,7 @@ pub fn cli(args: &[&str]) -> Result<String> {
                 })?);
             }
             "dtype" => dtype = DType::parse(value)?,
-            "capability" => target.capability = crate::target::Capability::parse(value)?,
-            "torch-version" | "torch_version" => {
-                target.era = crate::target::Era::of_release(value)?;
-            }
+            _ if target_flag(&mut target, key, value)? => {}
             other => call_args.push((other.to_string(), value.to_string())),
         }
     }
@@ -605,12 +598,40 @@ pub fn cli(args: &[&str]) -> Result<String> {
     let call = parse_init_call(name, &call_args)?;
     let e = Explanation::of_init(&call, &size, dtype, target)?;
     Ok(if json {
-        let mut s = serde_json::to_string_pretty(&e.to_json()).unwrap_or_default();
-        s.push('\n');
-        s
+        json_text(&e.to_json())
     } else {
         e.to_text()
     })
+}
+
+/// The start of an explanation's first line, `subject (the era of PyTorch 2.x+, cap kernels`,
+/// left open for the caller's remarks and closing parenthesis.
+pub(crate) fn heading(subject: &str, target: Target) -> String {
+    format!(
+        "{subject} (the era of PyTorch {}+, {} kernels",
+        target.era.first_release(),
+        target.capability
+    )
+}
+
+/// Applies an `explain` flag that selects the build (`--capability`, `--torch-version`) to
+/// `target`; `false` for any other flag.
+#[cfg(feature = "cli")]
+pub(crate) fn target_flag(target: &mut Target, key: &str, value: &str) -> Result<bool> {
+    match key {
+        "capability" => target.capability = crate::target::Capability::parse(value)?,
+        "torch-version" | "torch_version" => target.era = crate::target::Era::of_release(value)?,
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// `explain --json` output: the value pretty-printed, newline-terminated.
+#[cfg(feature = "cli")]
+pub(crate) fn json_text(v: &serde_json::Value) -> String {
+    let mut s = serde_json::to_string_pretty(v).unwrap_or_default();
+    s.push('\n');
+    s
 }
 
 /// One row of the README's table: the function, its formula, a call and what it derives.

@@ -14,7 +14,7 @@ use std::fmt::Write as _;
 use crate::dtype::DType;
 use crate::error::Result;
 use crate::generator::CpuGenerator;
-use crate::init::explain::{words_between, EXPLAIN_SEED};
+use crate::init::explain::{heading, words_between, EXPLAIN_SEED};
 use crate::init::{InitCall, Number, ParamExplanation, Quantity};
 use crate::target::Target;
 use crate::tensor::{Storage, Tensor};
@@ -349,12 +349,10 @@ impl ModuleExplanation {
     /// Human-readable text.
     #[must_use]
     pub fn to_text(&self) -> String {
-        let mut out = format!(
-            "{} (the era of PyTorch {}+, {} kernels; words counted while building from a \
-             generator seeded with {EXPLAIN_SEED})\n",
-            self.subject,
-            self.target.era.first_release(),
-            self.target.capability
+        let mut out = heading(&self.subject, self.target);
+        let _ = writeln!(
+            out,
+            "; words counted while building from a generator seeded with {EXPLAIN_SEED})"
         );
         for e in &self.entries {
             if let Some(c) = &e.constant {
@@ -520,7 +518,8 @@ fn cli_value(v: &str) -> serde_json::Value {
 pub fn cli(args: &[&str]) -> Result<String> {
     use super::model::ModelDesc;
     use crate::error::Error;
-    use crate::target::{Capability, Era};
+    use crate::init::explain::{json_text, target_flag};
+    use crate::target::Capability;
     let usage = || {
         Error::arg(
             "explain",
@@ -552,8 +551,8 @@ pub fn cli(args: &[&str]) -> Result<String> {
             .next()
             .ok_or_else(|| Error::arg("explain", format!("--{key} needs a value")))?;
         match key {
-            "capability" | "variant" => target.capability = Capability::parse(value)?,
-            "torch-version" | "torch_version" => target.era = Era::of_release(value)?,
+            "variant" => target.capability = Capability::parse(value)?,
+            _ if target_flag(&mut target, key, value)? => {}
             _ if model_path.is_some() => {
                 return Err(Error::arg(
                     "explain",
@@ -592,9 +591,7 @@ pub fn cli(args: &[&str]) -> Result<String> {
     };
     let e = explain_model(&desc, &subject, target)?;
     Ok(if json {
-        let mut s = serde_json::to_string_pretty(&e.to_json()).unwrap_or_default();
-        s.push('\n');
-        s
+        json_text(&e.to_json())
     } else {
         e.to_text()
     })
