@@ -12,7 +12,7 @@ Names: eras_<release>_<probe>_<capability>, release spelled v2_0_1.
 
 import math
 
-from make_cases import BOTH, kaiming_bound, normal_, rand, randn, seed, step, uniform_
+from make_cases import BOTH, inplace, kaiming_bound, normal_, rand, randn, seed, step, uniform_
 
 RELEASES = ("2.0.1", "2.1.2", "2.3.1", "2.5.1", "2.6.0", "2.9.1", "2.12.1", "2.15.0")
 
@@ -29,10 +29,7 @@ def get_state():
 
 
 def like(op, size, dtype, permute=None):
-    fields = {"size": size, "dtype": dtype}
-    if permute is not None:
-        fields["permute"] = permute
-    return step(op, **fields)
+    return inplace(op, size, dtype, permute)
 
 
 def probes():

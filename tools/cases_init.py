@@ -2,7 +2,7 @@
 
 import math
 
-from make_cases import AVX2, BOTH, CaseList, rand, randn, seed, shape_tok, step
+from make_cases import AVX2, BOTH, CaseList, inplace, rand, randn, seed, shape_tok, step
 
 FLOATS = ("float32", "float64", "float16", "bfloat16")
 # 2-D to 5-D weights: Linear, a 16+ element matrix, Bilinear, Conv1d/2d/3d.
@@ -10,13 +10,7 @@ SHAPES = ([4, 3], [3, 5], [20, 30], [2, 3, 5], [8, 2, 3, 3], [4, 2, 2, 2, 2])
 
 
 def init(fn, size, dtype=None, permute=None, gen=None, **params):
-    fields = {"size": size}
-    if dtype:
-        fields["dtype"] = dtype
-    fields.update(params)
-    if permute is not None:
-        fields["permute"] = permute
-    return step(f"nn.init.{fn}", gen, **fields)
+    return inplace(f"nn.init.{fn}", size, dtype, permute, gen, **params)
 
 
 def basic_cases():
