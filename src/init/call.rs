@@ -596,16 +596,7 @@ fn xavier(
     }
     let std = gain * (2.0 / (fan_in + fan_out) as f64).sqrt();
     q.push(float("std", "gain * sqrt(2 / (fan_in + fan_out))", std));
-    Ok(if uniform {
-        let bound = 3f64.sqrt() * std;
-        q.push(float("bound", "sqrt(3) * std", bound));
-        Sampling::Uniform {
-            from: -bound,
-            to: bound,
-        }
-    } else {
-        Sampling::Normal { mean: 0.0, std }
-    })
+    Ok(uniform_or_normal(std, uniform, q))
 }
 
 /// `kaiming_uniform_` / `kaiming_normal_`: the zero-element guard, then `std = gain / sqrt(fan)`.
@@ -636,7 +627,13 @@ fn kaiming(
     q.push(float("gain", gain_formula(nonlinearity), gain));
     let std = gain / (fan as f64).sqrt();
     q.push(float("std", format!("gain / sqrt({})", mode.name()), std));
-    Ok(if uniform {
+    Ok(uniform_or_normal(std, uniform, q))
+}
+
+/// The last step of xavier_* and kaiming_*: `uniform_(-bound, bound)` with
+/// `bound = sqrt(3) * std`, or `normal_(0, std)`.
+fn uniform_or_normal(std: f64, uniform: bool, q: &mut Vec<Quantity>) -> Sampling {
+    if uniform {
         let bound = 3f64.sqrt() * std;
         q.push(float("bound", "sqrt(3) * std", bound));
         Sampling::Uniform {
@@ -645,7 +642,7 @@ fn kaiming(
         }
     } else {
         Sampling::Normal { mean: 0.0, std }
-    })
+    }
 }
 
 fn gain_formula(nonlinearity: &str) -> &'static str {
