@@ -6,7 +6,7 @@
 
 use super::buf::{row_major, Buf, Elem};
 use super::trunc::{self, TruncAlgorithm};
-use super::{calculate_fan_in_and_fan_out, calculate_gain, FanMode};
+use super::{calculate_fan_in_and_fan_out, kaiming_std, FanMode};
 use super::{orthogonal, sparse};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
@@ -608,24 +608,15 @@ fn kaiming(
     uniform: bool,
     q: &mut Vec<Quantity>,
 ) -> Result<Sampling> {
-    if shape.contains(&0) {
+    let Some((mode, fan, gain, std)) = kaiming_std(shape, a, mode, nonlinearity)? else {
         return Ok(Sampling::Nothing);
-    }
-    let mode = FanMode::parse(mode)?;
-    let (fan_in, fan_out) = calculate_fan_in_and_fan_out(shape)?;
-    let fan = match mode {
-        FanMode::FanIn => {
-            q.push(int("fan_in", FANS_FORMULA_IN, fan_in));
-            fan_in
-        }
-        FanMode::FanOut => {
-            q.push(int("fan_out", FANS_FORMULA_OUT, fan_out));
-            fan_out
-        }
     };
-    let gain = calculate_gain(nonlinearity, Some(a))?;
+    let formula = match mode {
+        FanMode::FanIn => FANS_FORMULA_IN,
+        FanMode::FanOut => FANS_FORMULA_OUT,
+    };
+    q.push(int(mode.name(), formula, fan));
     q.push(float("gain", gain_formula(nonlinearity), gain));
-    let std = gain / (fan as f64).sqrt();
     q.push(float("std", format!("gain / sqrt({})", mode.name()), std));
     Ok(uniform_or_normal(std, uniform, q))
 }

@@ -192,6 +192,31 @@ impl UniformInit {
     }
 }
 
+/// What `kaiming_uniform_` and `kaiming_normal_` derive, `(mode, fan, gain, std)` with
+/// `std = gain / sqrt(fan)`; `None` when the tensor has a zero dimension.
+///
+/// # Errors
+/// A bad mode, fewer than 2 dimensions, or an unknown nonlinearity (checked in PyTorch's order).
+pub(crate) fn kaiming_std(
+    shape: &[usize],
+    a: f64,
+    mode: &str,
+    nonlinearity: &str,
+) -> Result<Option<(FanMode, u64, f64, f64)>> {
+    if shape.contains(&0) {
+        return Ok(None);
+    }
+    let mode = FanMode::parse(mode)?;
+    let (fan_in, fan_out) = calculate_fan_in_and_fan_out(shape)?;
+    let fan = match mode {
+        FanMode::FanIn => fan_in,
+        FanMode::FanOut => fan_out,
+    };
+    let gain = calculate_gain(nonlinearity, Some(a))?;
+    let std = gain / (fan as f64).sqrt();
+    Ok(Some((mode, fan, gain, std)))
+}
+
 /// `kaiming_uniform_`'s parameters for a tensor of `shape`; `None` when the tensor has a zero
 /// dimension (PyTorch warns and returns without drawing).
 ///
@@ -205,17 +230,9 @@ pub fn kaiming_uniform_params(
     mode: &str,
     nonlinearity: &str,
 ) -> Result<Option<UniformInit>> {
-    if shape.contains(&0) {
+    let Some((mode, fan, gain, std)) = kaiming_std(shape, a, mode, nonlinearity)? else {
         return Ok(None);
-    }
-    let mode = FanMode::parse(mode)?;
-    let (fan_in, fan_out) = calculate_fan_in_and_fan_out(shape)?;
-    let fan = match mode {
-        FanMode::FanIn => fan_in,
-        FanMode::FanOut => fan_out,
     };
-    let gain = calculate_gain(nonlinearity, Some(a))?;
-    let std = gain / (fan as f64).sqrt();
     let bound = 3f64.sqrt() * std;
     Ok(Some(UniformInit {
         function: "kaiming_uniform_",
