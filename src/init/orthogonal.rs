@@ -14,6 +14,20 @@ use crate::tensor::Storage;
 
 const OP: &str = "nn.init.orthogonal_";
 
+/// Applies `H = I - tau v v^T` to one column (`col`, length `m`) in `geqr2`/`org2r`'s order:
+/// `v[j] = 1` and `v[i]` for `i > j` are the reflector stored below the diagonal of column `j`.
+fn reflect(col: &mut [f64], v: &[f64], j: usize, tau: f64) {
+    let mut w = col[j];
+    for (&x, &vi) in col[j + 1..].iter().zip(&v[j + 1..]) {
+        w += vi * x;
+    }
+    w *= tau;
+    col[j] -= w;
+    for (x, &vi) in col[j + 1..].iter_mut().zip(&v[j + 1..]) {
+        *x -= w * vi;
+    }
+}
+
 /// The reduced QR of a column-major `m × n` matrix (`m ≥ n`), Householder reflections as LAPACK's
 /// unblocked `geqr2`/`org2r` form them: returns `Q` (column-major `m × n`) and `diag(R)`.
 fn householder_qr(mut a: Vec<f64>, m: usize, n: usize) -> (Vec<f64>, Vec<f64>) {
@@ -41,16 +55,10 @@ fn householder_qr(mut a: Vec<f64>, m: usize, n: usize) -> (Vec<f64>, Vec<f64>) {
         diag[j] = beta;
         taus[j] = tau;
         // Apply H = I - tau v v^T (v[j] = 1) to the remaining columns.
-        for c in j + 1..n {
-            let mut w = a[at(j, c)];
-            for i in j + 1..m {
-                w += a[at(i, j)] * a[at(i, c)];
-            }
-            w *= tau;
-            a[at(j, c)] -= w;
-            for i in j + 1..m {
-                a[at(i, c)] -= w * a[at(i, j)];
-            }
+        let (head, rest) = a.split_at_mut((j + 1) * m);
+        let v = &head[j * m..];
+        for col in rest.chunks_exact_mut(m) {
+            reflect(col, v, j, tau);
         }
     }
     // Q = H_0 H_1 ... H_{n-1} applied to the first n columns of the identity, built backwards.
@@ -63,16 +71,9 @@ fn householder_qr(mut a: Vec<f64>, m: usize, n: usize) -> (Vec<f64>, Vec<f64>) {
         if tau == 0.0 {
             continue;
         }
-        for c in j..n {
-            let mut w = q[at(j, c)];
-            for i in j + 1..m {
-                w += a[at(i, j)] * q[at(i, c)];
-            }
-            w *= tau;
-            q[at(j, c)] -= w;
-            for i in j + 1..m {
-                q[at(i, c)] -= w * a[at(i, j)];
-            }
+        let v = &a[j * m..(j + 1) * m];
+        for col in q[j * m..].chunks_exact_mut(m) {
+            reflect(col, v, j, tau);
         }
     }
     (q, diag)
