@@ -689,31 +689,21 @@ mod tests {
             (Era::R4, 32, 1008),
         ] {
             for cap in [Capability::Default, Capability::Avx2] {
+                let (rule, route) = (NormalRule::of(era), Route::detect());
                 for (n, want) in [(17usize, want17), (1000, want1000)] {
-                    let mut g = CpuGenerator::with_seed(1);
-                    let mut h = vec![f16::ZERO; n];
-                    fill_f16(
-                        &mut g,
-                        &mut h,
-                        0.3,
-                        1.7,
-                        cap,
-                        NormalRule::of(era),
-                        Route::detect(),
-                    );
-                    assert_eq!(g, after(want), "f16 {era} {cap} n={n}");
-                    let mut g = CpuGenerator::with_seed(1);
-                    let mut b = vec![bf16::ZERO; n];
-                    fill_bf16(
-                        &mut g,
-                        &mut b,
-                        0.3,
-                        1.7,
-                        cap,
-                        NormalRule::of(era),
-                        Route::detect(),
-                    );
-                    assert_eq!(g, after(want), "bf16 {era} {cap} n={n}");
+                    let drawn = |fill: &dyn Fn(&mut CpuGenerator)| {
+                        let mut g = CpuGenerator::with_seed(1);
+                        fill(&mut g);
+                        g
+                    };
+                    let h = drawn(&|g| {
+                        fill_f16(g, &mut vec![f16::ZERO; n], 0.3, 1.7, cap, rule, route);
+                    });
+                    assert_eq!(h, after(want), "f16 {era} {cap} n={n}");
+                    let b = drawn(&|g| {
+                        fill_bf16(g, &mut vec![bf16::ZERO; n], 0.3, 1.7, cap, rule, route);
+                    });
+                    assert_eq!(b, after(want), "bf16 {era} {cap} n={n}");
                 }
             }
         }
