@@ -22,6 +22,47 @@ pub mod perm;
 pub mod transform;
 pub mod uniform;
 
+/// A reduced float type as the fill kernels see it: its rounding from float, its widening back,
+/// and its `digits` (the legacy draw width).
+pub(crate) struct Reduced<T> {
+    pub(crate) narrow: fn(f32) -> T,
+    pub(crate) widen: fn(T) -> f32,
+    pub(crate) digits: u32,
+}
+
+impl<T: Copy> Reduced<T> {
+    /// Rounds a float to the dtype and back (c10's `T(x)` used as a float).
+    pub(crate) fn round(&self, x: f32) -> f32 {
+        (self.widen)((self.narrow)(x))
+    }
+}
+
+impl Reduced<half::f16> {
+    /// float16.
+    pub(crate) fn f16() -> Self {
+        Reduced {
+            narrow: crate::dtype::f32_to_f16,
+            widen: crate::dtype::f16_to_f32,
+            digits: crate::dtype::DType::Float16
+                .digits()
+                .expect("float16 is a float dtype"),
+        }
+    }
+}
+
+impl Reduced<half::bf16> {
+    /// bfloat16.
+    pub(crate) fn bf16() -> Self {
+        Reduced {
+            narrow: crate::dtype::f32_to_bf16,
+            widen: crate::dtype::bf16_to_f32,
+            digits: crate::dtype::DType::BFloat16
+                .digits()
+                .expect("bfloat16 is a float dtype"),
+        }
+    }
+}
+
 /// Which compiled route a kernel takes. Both give identical bits; tests run both.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Route {

@@ -20,8 +20,8 @@
 use half::{bf16, f16};
 
 use super::transform::{affine_f32, affine_f64, u24, u53};
-use super::{routed, Route};
-use crate::dtype::{f32_to_bf16, f32_to_f16, f64_to_bf16, f64_to_f16, DType};
+use super::{routed, Reduced, Route};
+use crate::dtype::{f64_to_bf16, f64_to_f16};
 use crate::generator::CpuGenerator;
 use crate::math::{avx, libm};
 use crate::target::{Capability, Era};
@@ -262,20 +262,6 @@ pub(crate) fn fill_f64(
     }
 }
 
-/// A reduced float type as the fill path sees it.
-struct Reduced<T> {
-    narrow: fn(f32) -> T,
-    widen: fn(T) -> f32,
-    digits: u32,
-}
-
-impl<T: Copy> Reduced<T> {
-    /// Rounds a float to the dtype and back (c10's `T(x)` used as a float).
-    fn round(&self, x: f32) -> f32 {
-        (self.widen)((self.narrow)(x))
-    }
-}
-
 /// One legacy reduced-type block (`normal_fill_16<T>` before 2.12) on 16 uniforms that are
 /// already dtype values, leaving float values that `narrow` turns into the outputs.
 ///
@@ -392,11 +378,7 @@ pub(crate) fn fill_f16(
     rule: NormalRule,
     route: Route,
 ) {
-    let ty = Reduced {
-        narrow: f32_to_f16,
-        widen: crate::dtype::f16_to_f32,
-        digits: DType::Float16.digits().expect("float16 is a float dtype"),
-    };
+    let ty = Reduced::f16();
     fill_reduced(g, out, mean, std, cap, rule, rule.reduced.0, route, &ty);
 }
 
@@ -410,11 +392,7 @@ pub(crate) fn fill_bf16(
     rule: NormalRule,
     route: Route,
 ) {
-    let ty = Reduced {
-        narrow: f32_to_bf16,
-        widen: crate::dtype::bf16_to_f32,
-        digits: DType::BFloat16.digits().expect("bfloat16 is a float dtype"),
-    };
+    let ty = Reduced::bf16();
     fill_reduced(g, out, mean, std, cap, rule, rule.reduced.1, route, &ty);
 }
 

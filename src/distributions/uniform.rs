@@ -20,8 +20,7 @@
 use half::{bf16, f16};
 
 use super::transform::{affine_f32, affine_f64, u24, u53};
-use super::{routed, Route};
-use crate::dtype::{f32_to_bf16, f32_to_f16, DType};
+use super::{routed, Reduced, Route};
 use crate::generator::CpuGenerator;
 use crate::target::Era;
 
@@ -138,14 +137,6 @@ pub(crate) fn fill_f64(
     }
 }
 
-/// A reduced float type as the kernels see it: its rounding from float, its widening back, and
-/// its `digits` (the legacy draw width).
-struct Reduced<T> {
-    narrow: fn(f32) -> T,
-    widen: fn(T) -> f32,
-    digits: u32,
-}
-
 /// Shared body of the float16 and bfloat16 kernels: values in float, rounded by `narrow`.
 ///
 /// Both eras reuse the float32 body. A legacy `digits`-bit draw `(w & mask) * 2^-digits` equals
@@ -207,11 +198,7 @@ pub(crate) fn fill_f16(
     route: Route,
     rule: UniformRule,
 ) {
-    let ty = Reduced {
-        narrow: f32_to_f16,
-        widen: crate::dtype::f16_to_f32,
-        digits: DType::Float16.digits().expect("float16 is a float dtype"),
-    };
+    let ty = Reduced::f16();
     fill_reduced(g, out, from, to, fused, route, rule, &ty);
 }
 
@@ -225,11 +212,7 @@ pub(crate) fn fill_bf16(
     route: Route,
     rule: UniformRule,
 ) {
-    let ty = Reduced {
-        narrow: f32_to_bf16,
-        widen: crate::dtype::bf16_to_f32,
-        digits: DType::BFloat16.digits().expect("bfloat16 is a float dtype"),
-    };
+    let ty = Reduced::bf16();
     fill_reduced(g, out, from, to, fused, route, rule, &ty);
 }
 
