@@ -7,14 +7,18 @@ use crate::error::{Error, Result};
 use crate::init::InitCall;
 use crate::tensor::Tensor;
 
-fn affine(
-    m: &mut Module,
+/// A module of class `class` with the affine parameters of a normalisation layer: weight 1 and
+/// bias 0 of `shape`, each only if asked for, after the dtype check.
+fn affine_module(
+    class: &str,
     op: &str,
     shape: &[i64],
     weight: bool,
     bias: bool,
     dtype: DType,
-) -> Result<()> {
+) -> Result<Module> {
+    check_param_dtype(op, dtype)?;
+    let mut m = Module::new(class);
     if weight {
         let mut w = empty(op, shape, dtype)?;
         init_fill("weight", &mut w, InitCall::Ones)?;
@@ -25,7 +29,7 @@ fn affine(
         init_fill("bias", &mut b, InitCall::Zeros)?;
         m.params.push(("bias".to_string(), b));
     }
-    Ok(())
+    Ok(m)
 }
 
 /// `nn.BatchNorm{1,2,3}d(num_features, affine, track_running_stats, bias=...)` (`class` names
@@ -47,16 +51,7 @@ pub fn batch_norm(
     dtype: DType,
 ) -> Result<Module> {
     let op = format!("nn.{class}");
-    check_param_dtype(&op, dtype)?;
-    let mut m = Module::new(class);
-    affine(
-        &mut m,
-        &op,
-        &[num_features],
-        affine_,
-        affine_ && bias,
-        dtype,
-    )?;
+    let mut m = affine_module(class, &op, &[num_features], affine_, affine_ && bias, dtype)?;
     if track_running_stats {
         m.buffers.push((
             "running_mean".to_string(),
@@ -108,17 +103,14 @@ pub fn layer_norm(
     dtype: DType,
 ) -> Result<Module> {
     let op = "nn.LayerNorm";
-    check_param_dtype(op, dtype)?;
-    let mut m = Module::new("LayerNorm");
-    affine(
-        &mut m,
+    affine_module(
+        "LayerNorm",
         op,
         normalized_shape,
         elementwise_affine,
         elementwise_affine && bias,
         dtype,
-    )?;
-    Ok(m)
+    )
 }
 
 /// `nn.RMSNorm(normalized_shape, elementwise_affine)`: weight 1, no bias, no draws.
@@ -131,17 +123,14 @@ pub fn rms_norm(
     dtype: DType,
 ) -> Result<Module> {
     let op = "nn.RMSNorm";
-    check_param_dtype(op, dtype)?;
-    let mut m = Module::new("RMSNorm");
-    affine(
-        &mut m,
+    affine_module(
+        "RMSNorm",
         op,
         normalized_shape,
         elementwise_affine,
         false,
         dtype,
-    )?;
-    Ok(m)
+    )
 }
 
 /// `nn.GroupNorm(num_groups, num_channels, affine, bias=...)`: weight 1, bias 0, no draws.
@@ -172,10 +161,14 @@ pub fn group_norm(
             format!("num_channels ({num_channels}) must be divisible by num_groups ({num_groups})"),
         ));
     }
-    check_param_dtype(op, dtype)?;
-    let mut m = Module::new("GroupNorm");
-    affine(&mut m, op, &[num_channels], affine_, affine_ && bias, dtype)?;
-    Ok(m)
+    affine_module(
+        "GroupNorm",
+        op,
+        &[num_channels],
+        affine_,
+        affine_ && bias,
+        dtype,
+    )
 }
 
 /// `nn.PReLU(num_parameters, init)`: weight `constant_(init)` (cast to the dtype), no draws.
