@@ -12,7 +12,7 @@
 //! exponential stream ([`LegacyExponential`]).
 
 use super::bernoulli::Mcg31;
-use super::normal::standard_normal_f64;
+use super::normal::normal_f64;
 use super::transform::{affine_f64, u53};
 use crate::generator::CpuGenerator;
 use crate::math::libm;
@@ -67,16 +67,10 @@ pub fn cauchy_of(w: u64, median: f64, sigma: f64, fused: bool) -> f64 {
 
 /// `log_normal_(mean, std)`: `exp(z * std + mean)` with `z` from the double normal cache, the
 /// multiply-add fused in the AVX2 build (glibc `exp`). Consumes: as
-/// [`standard_normal_f64`].
+/// [`standard_normal_f64`](super::normal::standard_normal_f64).
 #[inline]
 pub fn log_normal(g: &mut CpuGenerator, mean: f64, std: f64, fused: bool) -> f64 {
-    let z = standard_normal_f64(g);
-    let v = if fused {
-        affine_f64::<true>(z, std, mean)
-    } else {
-        affine_f64::<false>(z, std, mean)
-    };
-    libm::exp(v)
+    libm::exp(normal_f64(g, mean, std, fused))
 }
 
 /// The MKL `exponential_` of 2.0–2.6 (finite `lambd > 0`): one seed word per call (the low word of

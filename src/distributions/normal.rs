@@ -413,6 +413,20 @@ pub fn standard_normal_f64(g: &mut CpuGenerator) -> f64 {
     r * libm::cos(theta)
 }
 
+/// One `normal(mean, std)` value in double: `z * std + mean` with `z` from
+/// [`standard_normal_f64`], the multiply-add fused in the AVX2 build.
+///
+/// Consumes: as [`standard_normal_f64`].
+#[inline]
+pub(crate) fn normal_f64(g: &mut CpuGenerator, mean: f64, std: f64, fused: bool) -> f64 {
+    let z = standard_normal_f64(g);
+    if fused {
+        affine_f64::<true>(z, std, mean)
+    } else {
+        affine_f64::<false>(z, std, mean)
+    }
+}
+
 /// The per-element path into any float type: `z * std + mean` in double (fused in the AVX2
 /// build), then narrowed by `narrow`.
 fn per_element<T>(
@@ -424,13 +438,7 @@ fn per_element<T>(
     narrow: fn(f64) -> T,
 ) {
     for o in out {
-        let z = standard_normal_f64(g);
-        let v = if fused {
-            affine_f64::<true>(z, std, mean)
-        } else {
-            affine_f64::<false>(z, std, mean)
-        };
-        *o = narrow(v);
+        *o = narrow(normal_f64(g, mean, std, fused));
     }
 }
 
