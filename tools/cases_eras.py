@@ -12,7 +12,8 @@ Names: eras_<release>_<probe>_<capability>, release spelled v2_0_1.
 
 import math
 
-from make_cases import BOTH, inplace, kaiming_bound, normal_, rand, randn, seed, step, uniform_
+from make_cases import (BOTH, CaseList, get_state, inplace, kaiming_bound, normal_, rand, randn,
+                        release_tok, seed, step, uniform_)
 
 RELEASES = ("2.0.1", "2.1.2", "2.3.1", "2.5.1", "2.6.0", "2.9.1", "2.12.1", "2.15.0")
 
@@ -22,10 +23,6 @@ KAIMING_B30 = kaiming_bound(30)
 # (mean, std) for the normal fill path, as version-eras.md section 3.6 measured them.
 NORMAL_PARAMS = (("mean0_std1", 0.0, 1.0), ("mean0p3_std1p7", 0.3, 1.7),
                  ("meanm2_std0p01", -2.0, 0.01))
-
-
-def get_state():
-    return step("get_rng_state")
 
 
 def like(op, size, dtype, permute=None):
@@ -130,10 +127,6 @@ def probes():
     return p
 
 
-def release_tok(release):
-    return "v" + release.replace(".", "_")
-
-
 # Probes also run under avx512, which behaves as avx2 in every release (version-eras.md section 0).
 AVX512_PROBES = ("rand_float16_1000_seed4", "rand_bfloat16_1000_seed4",
                  "uniform_float32_1000_2p24_2p24p2_seed5", "randn_float16_1000_seed2",
@@ -142,14 +135,12 @@ AVX512_PROBES = ("rand_float16_1000_seed4", "rand_bfloat16_1000_seed4",
 
 
 def eras_core():
-    cases = []
+    c = CaseList()
     for release in RELEASES:
         for name, steps in probes():
             caps = BOTH + (("avx512",) if name in AVX512_PROBES else ())
-            for cap in caps:
-                cases.append({"name": f"eras_{release_tok(release)}_{name}_{cap}",
-                              "capability": cap, "torch_version": release, "steps": steps})
-    return cases
+            c.add(f"eras_{release_tok(release)}_{name}", steps, caps, release)
+    return c.cases
 
 
 def files():

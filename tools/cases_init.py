@@ -2,7 +2,8 @@
 
 import math
 
-from make_cases import AVX2, BOTH, CaseList, inplace, rand, randn, seed, shape_tok, step
+from make_cases import (AVX2, BOTH, CaseList, inplace, rand, randn, release_tok, seed, shape_tok,
+                        step)
 
 FLOATS = ("float32", "float64", "float16", "bfloat16")
 # 2-D to 5-D weights: Linear, a 16+ element matrix, Bilinear, Conv1d/2d/3d.
@@ -174,10 +175,10 @@ ERFINV_TOLERANCE = {"float32": {"max_ulps": 2}, "float64": {"max_ulps": 64, "max
 
 
 def old_trunc_cases():
-    cases = []
+    c = CaseList()
     for release in OLD_TRUNC_RELEASES:
         inverse_cdf = release != "2.12.1"
-        vtok = "v" + release.replace(".", "_")
+        vtok = release_tok(release)
         for label, mean, std, a, b in TRUNC_PARAMS[:5] + TRUNC_PARAMS[6:7]:
             for dtype in FLOATS:
                 if release == "2.0.1" and dtype == "float16":
@@ -186,20 +187,15 @@ def old_trunc_cases():
                     st = init("trunc_normal_", size, dtype, mean=mean, std=std, a=a, b=b)
                     if inverse_cdf:
                         st["tolerance"] = ERFINV_TOLERANCE[dtype]
-                    for cap in BOTH:
-                        cases.append({
-                            "name": f"trunc_normal_{vtok}_{dtype}_{shape_tok(size)}_{label}_"
-                                    f"seed0_{cap}",
-                            "capability": cap, "torch_version": release,
-                            "steps": [seed(0), st, rand([3])]})
+                    c.add(f"trunc_normal_{vtok}_{dtype}_{shape_tok(size)}_{label}_seed0",
+                          [seed(0), st, rand([3])], BOTH, release)
         if release != "2.0.1":  # generator= on nn.init arrived in 2.1
             st = init("trunc_normal_", [20, 30], "float32", gen="g")
             if inverse_cdf:
                 st["tolerance"] = ERFINV_TOLERANCE["float32"]
-            cases.append({"name": f"trunc_normal_{vtok}_float32_20x30_generator_seed5_avx2",
-                          "capability": "avx2", "torch_version": release,
-                          "steps": [seed(5), step("manual_seed", "g", seed=5), st, rand([4])]})
-    return cases
+            c.add(f"trunc_normal_{vtok}_float32_20x30_generator_seed5",
+                  [seed(5), step("manual_seed", "g", seed=5), st, rand([4])], AVX2, release)
+    return c.cases
 
 
 EPS32 = 2.0 ** -23
@@ -280,12 +276,10 @@ ERA_RELEASES = ("2.0.1", "2.5.1", "2.9.1", "2.12.1")
 def era_cases():
     """The other init functions in older releases: they change only where their kernels do
     (half/bfloat16 uniform_ before 2.12, the normal fill path before 2.13, randperm)."""
-    cases = []
+    c = CaseList()
 
     def add(release, name, steps, caps=BOTH):
-        for cap in caps:
-            cases.append({"name": f"{name}_v{release.replace('.', '_')}_{cap}", "capability": cap,
-                          "torch_version": release, "steps": steps})
+        c.add(f"{name}_{release_tok(release)}", steps, caps, release)
 
     for release in ERA_RELEASES:
         for dtype in FLOATS:
@@ -306,7 +300,7 @@ def era_cases():
             add(release, "xavier_normal_float32_20x30_generator_seed5",
                 [seed(5), step("manual_seed", "g", seed=5),
                  init("xavier_normal_", [20, 30], "float32", gen="g"), rand([4])], AVX2)
-    return cases
+    return c.cases
 
 
 def error_cases():

@@ -10,7 +10,7 @@ import json
 import math
 from pathlib import Path
 
-from make_cases import BOTH, AVX2, AVX512, CaseList, rand, seed, step
+from make_cases import BOTH, AVX2, AVX512, CaseList, rand, release_tok, seed, step
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "examples" / "models"
@@ -214,12 +214,10 @@ def era_cases():
     RMSNorm in 2.4, so they are left out. A Conv bias with fan_in = 0 is uninitialised memory before
     2.12, so that case overwrites it with a constant (no draws) and the rand(3) after it checks
     how many words the constructor drew."""
-    cases = []
+    c = CaseList()
 
     def add(release, name, steps):
-        for cap in BOTH:
-            cases.append({"name": f"{name}_v{release.replace('.', '_')}_{cap}", "capability": cap,
-                          "torch_version": release, "steps": steps})
+        c.add(f"{name}_{release_tok(release)}", steps, BOTH, release)
 
     def mod(release, cls, seed_=0, **args):
         parts = [cls.lower()] + [f"{k}{tok(v)}" for k, v in args.items()]
@@ -270,7 +268,7 @@ def era_cases():
         for name in ("gpt2_tiny.json", "mixed.json"):
             add(r, f"model_{name[:-5]}_seed1",
                 [seed(1), step("model", model=load_model(name)), rand([3], "float32")])
-    return cases
+    return c.cases
 
 
 def files():

@@ -9,7 +9,7 @@ cauchy_, which fuse under avx2), sizes around each threshold, every argument PyT
 in every dtype) or earlier steps' outputs.
 """
 
-from make_cases import AVX512, BOTH, seed, step
+from make_cases import AVX512, BOTH, CaseList, seed, step
 
 INTS = ("int64", "int32", "int16", "int8", "uint8")
 # PyTorch 2.3+; random_(from, to)/randint/randint_like are the only samplers that accept them.
@@ -46,21 +46,8 @@ def tok(x):
     return s
 
 
-class Cases:
-    def __init__(self):
-        self.cases = []
-
-    def add(self, name, steps, caps=BOTH, release=None):
-        for cap in caps:
-            c = {"name": f"{name}_{cap}", "capability": cap}
-            if release is not None:
-                c["torch_version"] = release
-            c["steps"] = steps
-            self.cases.append(c)
-
-
 def randperm_cases():
-    c = Cases()
+    c = CaseList()
     for n in (0, 1, 2, 3, 10, 1000, 70000):
         c.add(f"randperm_int64_{n}_seed1", [seed(1), step("randperm", n=n),
                                             step("rand", size=[3])])
@@ -74,7 +61,7 @@ def randperm_cases():
 
 
 def randint_cases():
-    c = Cases()
+    c = CaseList()
     ranges = (("0_10", 0, 10), ("m5_5", -5, 5), ("0_2p28m1", 0, 2 ** 28 - 1),
               ("0_2p28", 0, 2 ** 28), ("0_2p30", 0, 2 ** 30), ("m2p31_2p31m1", -2 ** 31, 2 ** 31 - 1),
               ("0_2p32", 0, 2 ** 32), ("0_2p40", 0, 2 ** 40), ("m2p63_2p63m1", -2 ** 63, 2 ** 63 - 1))
@@ -135,7 +122,7 @@ def randint_cases():
 
 
 def bernoulli_cases():
-    c = Cases()
+    c = CaseList()
     for d in ALL:
         c.add(f"bernoulli_p0p3_{d}_100_seed1", [seed(1), view("bernoulli_", [100], d, p=0.3),
                                                 step("rand", size=[2])])
@@ -196,7 +183,7 @@ def bernoulli_cases():
 
 
 def continuous_cases():
-    c = Cases()
+    c = CaseList()
     for d in FLOATS:
         for n in (7, 100):
             c.add(f"exponential_{d}_{n}_seed1", [seed(1), view("exponential_", [n], d),
@@ -228,7 +215,7 @@ def continuous_cases():
 
 
 def multinomial_cases():
-    c = Cases()
+    c = CaseList()
     p1 = [0.125, 0.25, 0.0, 0.5, 0.0625, 0.0625]
     p2 = [[1.0, 2.0, 3.0, 4.0, 0.5], [0.0, 0.0, 1.0, 0.25, 8.0], [3.0, 3.0, 3.0, 3.0, 3.0]]
     for d in FLOATS:
@@ -258,7 +245,7 @@ def multinomial_cases():
 
 
 def normal_cases():
-    c = Cases()
+    c = CaseList()
     for d in FLOATS:
         for n in (7, 40):
             mean = [0.25 * i for i in range(n)]
@@ -283,7 +270,7 @@ def normal_cases():
 
 
 def error_cases():
-    c = Cases()
+    c = CaseList()
 
     def rejected(name, bad):
         c.add(f"rejected_{name}", [seed(1), step("rand", size=[2]), bad, step("rand", size=[2])],
@@ -371,7 +358,7 @@ def error_cases():
 
 def era_cases():
     """The samplers whose bits change between releases, in every era (version-eras.md)."""
-    c = Cases()
+    c = CaseList()
     x = [[0.5, -1.0, 2.0, -0.25, 3.0, 1.5], [8.0, -0.125, 0.0, -3.0, 0.75, 6.0]]
     for rel in OLD_RELEASES + ("2.15.0",):
         r = "v" + rel.replace(".", "_")
@@ -424,7 +411,7 @@ def era_cases():
 
 def exponential_era_cases():
     """exponential_ before 2.7 (MKL): compared within a bound (golden/README.md)."""
-    c = Cases()
+    c = CaseList()
     # Measured over 10^6 values against 2.5.1 (README): float32 84 % bit-exact, 99th percentile
     # 1 ulp, at most 514 ulps near zero and |diff| <= 1.9e-6; float64 |diff| <= 8.2e-12.
     tol_f32 = {"max_ulps": 8, "max_abs": 2e-6}
@@ -447,7 +434,7 @@ def exponential_era_cases():
 def uint_cases():
     """uint16/uint32/uint64 (2.15): what randint/random_ draw, and what every other sampler
     rejects (names start with rejected_) or accepts only when empty."""
-    c = Cases()
+    c = CaseList()
     ranges = {
         "uint16": (("0_10", 0, 10), ("100_1000", 100, 1000), ("0_65536", 0, 2 ** 16),
                    ("65000_65536", 65000, 2 ** 16)),
@@ -529,7 +516,7 @@ def uint_cases():
 def uint_era_cases():
     """uint16/uint32/uint64 in every era: absent before 2.3 (the step raises), then randint's
     32-bit rule before 2.7 (uint64 never takes 64-bit draws there, uint32 range 2^32 neither)."""
-    c = Cases()
+    c = CaseList()
     for rel in ("2.0.1", "2.1.2", "2.3.1") + OLD_RELEASES[1:] + ("2.15.0",):
         r = "v" + rel.replace(".", "_")
 
@@ -555,7 +542,7 @@ def uint_era_cases():
 
 def large_cases():
     """randperm(214748364): the inside-out shuffle (2.6+) against Fisher-Yates (before)."""
-    c = Cases()
+    c = CaseList()
     c.add("randperm_int32_214748364_seed1",
           [seed(1), step("randperm", n=214748364, dtype="int32"), step("rand", size=[2])],
           caps=("avx2",))

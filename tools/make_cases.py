@@ -130,9 +130,19 @@ class CaseList:
     def __init__(self):
         self.cases = []
 
-    def add(self, name, steps, caps=BOTH):
+    def add(self, name, steps, caps=BOTH, release=None):
+        """One case per capability, named `<name>_<capability>`; `release` sets torch_version."""
         for cap in caps:
-            self.cases.append({"name": f"{name}_{cap}", "capability": cap, "steps": steps})
+            c = {"name": f"{name}_{cap}", "capability": cap}
+            if release is not None:
+                c["torch_version"] = release
+            c["steps"] = steps
+            self.cases.append(c)
+
+
+def release_tok(release):
+    """A release as case names spell it: 2.0.1 -> v2_0_1."""
+    return "v" + release.replace(".", "_")
 
 
 # --------------------------------------------------------------------------- states
