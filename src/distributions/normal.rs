@@ -2,7 +2,7 @@
 //!
 //! Mirrors: `aten/src/ATen/native/cpu/DistributionTemplates.h` (`normal_kernel`, `normal_fill`,
 //! `normal_fill_16`, `normal_fill_AVX2`, `normal_fill_16_AVX2`) and `at::normal_distribution<double>`
-//! (`aten/src/ATen/core/DistributionsHelper.h`), PyTorch 2.0–2.15 ([`NormalRule`] says which
+//! (`aten/src/ATen/core/DistributionsHelper.h`), PyTorch 2.0–2.15 (`NormalRule` says which
 //! release does what).
 //!
 //! Two paths, chosen by the caller exactly as PyTorch chooses:

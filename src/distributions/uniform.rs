@@ -6,13 +6,13 @@
 //! Consumes: one `random()` per element for float32/float16/bfloat16, one `random64()` (two words,
 //! first high) per element for float64 (low 53 bits), in element order, in every release.
 //!
-//! Arithmetic since 2.12 ([`UniformRule::Current`]): float32, float16 and bfloat16 compute in float
+//! Arithmetic since 2.12 (`UniformRule::Current`): float32, float16 and bfloat16 compute in float
 //! with `a = f32(from)`, `d = f32(to) - a`, `x` = the low 24 bits of the word times 2^-24,
 //! `v = x * d + a` (one fused rounding in the AVX2 build, two in the default build) and round `v`
 //! to the dtype; float64 computes the same in double. A value that lands on `to` (after rounding to
 //! the dtype) is replaced by `from`, so the interval stays half-open.
 //!
-//! Before 2.12 ([`UniformRule::Legacy`]) nothing is replaced, so `to` can come out (for bounds
+//! Before 2.12 (`UniformRule::Legacy`) nothing is replaced, so `to` can come out (for bounds
 //! such as `(2^24, 2^24 + 2)`). float16 and bfloat16 then keep only the low 11 and 8 bits of the
 //! word (their `digits`) and compute with bounds rounded to the dtype first:
 //! `a = T(from)`, `d = T(T(to) - a)`, `v = x * d + a` in float (fused under AVX2), result `T(v)`.

@@ -1,12 +1,16 @@
 //! `explain` for modules and whole models: what each `state_dict` entry's initialisation does,
 //! recorded while the real constructors run.
 //!
-//! Module code initialises every tensor through [`init_param`] with a [`ParamInit`]: the
+//! Module code initialises every tensor through `init_param` with a `ParamInit`: the
 //! `torch.nn.init` call plus the quantities the module derives before making it (Linear's bias
 //! bound `1 / sqrt(fan_in)`, an RNN's `1 / sqrt(hidden_size)`). Normally that is just the call.
-//! While [`record`] runs, each call is also logged with the tensor's full dotted name and the
+//! While `record` runs, each call is also logged with the tensor's full dotted name and the
 //! words it drew, so an explanation is a trace of the very code that samples, not a second table
 //! of formulas.
+
+// The recording and assembly helpers are reached only through the `cli` entry points
+// (module and model explanations); without that feature they are compiled but unused.
+#![cfg_attr(not(feature = "cli"), allow(dead_code))]
 
 use std::cell::RefCell;
 use std::fmt::Write as _;

@@ -1,7 +1,7 @@
 //! The ops a case file may name, one module per area.
 //!
 //! Each area module has a `parse` function that recognises its op names and reads their fields
-//! into a [`StepOp`]; [`parse`] asks each area in turn. Adding an op means adding it to its area's
+//! into a [`StepOp`]; `parse` asks each area in turn. Adding an op means adding it to its area's
 //! module (and to `tools/golden_ops/<area>.py` for the PyTorch side).
 
 mod core;
