@@ -5,7 +5,7 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use torch_rng::modules::model::ModelDesc;
-use torch_rng::{Capability, CpuGenerator, Target};
+use torch_rng::{Capability, Context, CpuGenerator};
 
 fn gpt2(c: &mut Criterion) {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/gpt2_124m.json");
@@ -19,7 +19,7 @@ fn gpt2(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new(cap.name(), params), &cap, |b, &cap| {
             b.iter(|| {
                 let mut g = CpuGenerator::with_seed(0);
-                let m = desc.build(&mut g, Target::new(cap)).expect("builds");
+                let m = desc.build(&mut g, Context::new(cap)).expect("builds");
                 assert_eq!(m.num_parameters() as u64, params);
                 m
             });

@@ -8,7 +8,7 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use torch_rng::ops::{samplers, View};
-use torch_rng::{Capability, CpuGenerator, DType, Target};
+use torch_rng::{Capability, Context, CpuGenerator, DType};
 
 fn bench(c: &mut Criterion) {
     for group in [
@@ -22,22 +22,20 @@ fn bench(c: &mut Criterion) {
             g.throughput(Throughput::Elements(n as u64));
             g.sample_size(10);
             for cap in [Capability::Default, Capability::Avx2] {
-                let target = Target::new(cap);
+                let cx = Context::new(cap);
                 let mut gen = CpuGenerator::with_seed(0);
                 g.bench_with_input(BenchmarkId::new(cap.name(), n), &n, |b, &n| {
                     let size = [n as i64];
                     let view = View::contiguous(&size, DType::Float32);
                     b.iter(|| match group {
                         "randint_i64" => {
-                            samplers::randint(&mut gen, 0, 1000, &size, DType::Int64, target)
+                            samplers::randint(&mut gen, 0, 1000, &size, DType::Int64, cx)
                         }
                         "randint_i64_2p30" => {
-                            samplers::randint(&mut gen, 0, 1 << 30, &size, DType::Int64, target)
+                            samplers::randint(&mut gen, 0, 1 << 30, &size, DType::Int64, cx)
                         }
-                        "randperm_i64" => {
-                            samplers::randperm(&mut gen, n as i64, DType::Int64, target)
-                        }
-                        _ => samplers::bernoulli_scalar_(&mut gen, &view, 0.3, target),
+                        "randperm_i64" => samplers::randperm(&mut gen, n as i64, DType::Int64, cx),
+                        _ => samplers::bernoulli_scalar_(&mut gen, &view, 0.3, cx),
                     });
                 });
             }

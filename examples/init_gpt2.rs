@@ -2,7 +2,7 @@
 //! thread: `cargo run --release --example init_gpt2 [default|avx2]`.
 
 use torch_rng::modules::model::ModelDesc;
-use torch_rng::{Capability, CpuGenerator, Target};
+use torch_rng::{Capability, Context, CpuGenerator};
 
 fn main() {
     let cap = std::env::args().nth(1).unwrap_or_else(|| "avx2".into());
@@ -14,7 +14,7 @@ fn main() {
     for _ in 0..3 {
         let start = std::time::Instant::now();
         let mut g = CpuGenerator::with_seed(0);
-        let m = desc.build(&mut g, Target::new(cap)).expect("builds");
+        let m = desc.build(&mut g, Context::new(cap)).expect("builds");
         times.push(start.elapsed().as_secs_f64());
         assert_eq!(m.num_parameters(), 124_439_808);
     }

@@ -21,6 +21,7 @@
     clippy::doc_markdown
 )]
 
+pub mod context;
 pub mod distributions;
 pub mod dtype;
 pub mod engine;
@@ -35,12 +36,11 @@ pub mod ops;
 #[cfg(feature = "cli")]
 pub mod replay;
 pub mod state;
-pub mod target;
 pub mod tensor;
 
+pub use context::{Capability, Context, Era};
 pub use dtype::DType;
 pub use engine::Mt19937;
 pub use error::{Error, Result};
 pub use generator::CpuGenerator;
-pub use target::{Capability, Era, Target};
 pub use tensor::{Storage, Tensor};

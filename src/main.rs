@@ -100,11 +100,11 @@ fn run(args: &[String]) -> Result<(), String> {
 /// `torch-rng init`: parse the arguments, build the model, write the file.
 fn init(args: &[&str]) -> Result<(), String> {
     use torch_rng::modules::model::ModelDesc;
-    use torch_rng::{Capability, CpuGenerator, Era, Target};
+    use torch_rng::{Capability, Context, CpuGenerator, Era};
     let usage = "usage: torch-rng init MODEL.json --seed N [--variant default|avx2|avx512] \
                  [--torch-version X.Y.Z] -o OUT.safetensors|OUT.npz";
     let (mut model, mut seed, mut variant, mut release, mut out) =
-        (None, None, "avx2", torch_rng::target::LATEST_RELEASE, None);
+        (None, None, "avx2", torch_rng::context::LATEST_RELEASE, None);
     let mut it = args.iter();
     while let Some(&a) = it.next() {
         let mut value = || {
@@ -156,7 +156,7 @@ fn init(args: &[&str]) -> Result<(), String> {
         }
     };
     let m = desc
-        .build_with_progress(&mut g, Target { capability, era }, &mut bar)
+        .build_with_progress(&mut g, Context { capability, era }, &mut bar)
         .map_err(|e| format!("{model}: {e}"))?;
     if shown {
         eprintln!();

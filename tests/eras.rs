@@ -3,7 +3,7 @@
 //! (`golden/cases/eras_core.json`); these tests cover the plumbing around them.
 
 use torch_rng::replay::{parse_case_file, replay_str};
-use torch_rng::{ops, Capability, CpuGenerator, DType, Era, Error, Target};
+use torch_rng::{ops, Capability, Context, CpuGenerator, DType, Era, Error};
 
 /// Every release from 2.0 to 2.15 is accepted, and the switch points are those of
 /// shared/reference/version-eras.md section 1.
@@ -42,7 +42,7 @@ fn every_release_maps_to_its_era() {
 fn target_for_release_selects_the_kernel() {
     let rand_f16 = |release: &str| {
         let mut g = CpuGenerator::with_seed(42);
-        let t = Target::for_release(Capability::Avx2, release).unwrap();
+        let t = Context::for_release(Capability::Avx2, release).unwrap();
         ops::rand(&mut g, &[4], DType::Float16, t).unwrap().bits()
     };
     assert_eq!(rand_f16("2.12.1"), [0x3b0f, 0x3b52, 0x3620, 0x3bad]);
@@ -81,10 +81,10 @@ fn demo_is_the_same_in_every_era() {
     use torch_rng::replay::demo::{demo_report, demo_report_for};
     let latest = demo_report().unwrap();
     for era in Era::ALL {
-        let old = demo_report_for(era.first_release()).unwrap();
+        let old = demo_report_for(&era.first_release()).unwrap();
         let strip = |s: &str| s.lines().skip(1).collect::<Vec<_>>().join("\n");
         assert_eq!(strip(&old), strip(&latest), "{era}");
-        assert!(old.lines().next().unwrap().contains(era.first_release()));
+        assert!(old.lines().next().unwrap().contains(&era.first_release()));
     }
     assert!(demo_report_for("1.13.1").is_err());
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 use serde_json::Value;
 use torch_rng::export::read_safetensors;
 use torch_rng::modules::model::ModelDesc;
-use torch_rng::{Capability, CpuGenerator, Target};
+use torch_rng::{Capability, Context, CpuGenerator};
 
 fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
@@ -43,14 +43,17 @@ fn init_writes_what_pytorch_builds() {
     std::fs::remove_dir_all(&dir).ok();
     assert!(meta.contains(&("seed".to_string(), "1".to_string())));
     assert!(meta.contains(&("variant".to_string(), "avx2".to_string())));
-    assert!(meta.contains(&("torch_version".to_string(), "2.15.0".to_string())));
+    assert!(meta.contains(&(
+        "torch_version".to_string(),
+        torch_rng::context::LATEST_RELEASE.to_string()
+    )));
 
     // The same as the library's state_dict, name for name and byte for byte.
     let desc = ModelDesc::parse(&std::fs::read_to_string(&model).unwrap()).unwrap();
     let sd = desc
         .state_dict(
             &mut CpuGenerator::with_seed(1),
-            Target::new(Capability::Avx2),
+            Context::new(Capability::Avx2),
         )
         .unwrap();
     assert_eq!(tensors.len(), sd.len());

@@ -2,7 +2,7 @@
 
 import math
 
-from make_cases import (AVX2, BOTH, CaseList, inplace, rand, randn, release_tok, seed, shape_tok,
+from make_cases import (AVX2, BOTH, CaseList, era_releases, inplace, rand, randn, release_tok, seed, shape_tok,
                         step)
 
 FLOATS = ("float32", "float64", "float16", "bfloat16")
@@ -169,7 +169,7 @@ def trunc_cases():
 # Releases whose trunc_normal_ differs: the inverse-CDF chain (2.0, 2.5 with generator=, 2.9) and
 # the first rejection-sampling release (2.12). MKL's erfinv is not reproduced to the bit, so the
 # inverse-CDF steps carry a tolerance (golden/README.md, "Outputs compared within a bound").
-OLD_TRUNC_RELEASES = ("2.0.1", "2.5.1", "2.9.1", "2.12.1")
+OLD_TRUNC_RELEASES = era_releases(("L0", "L1", "R2", "R3"))
 ERFINV_TOLERANCE = {"float32": {"max_ulps": 2}, "float64": {"max_ulps": 64, "max_abs": 1e-12},
                     "float16": {"max_ulps": 1}, "bfloat16": {"max_ulps": 1}}
 
@@ -270,7 +270,8 @@ def sparse_cases():
     return c.cases
 
 
-ERA_RELEASES = ("2.0.1", "2.5.1", "2.9.1", "2.12.1")
+# R1 (2.6) changes only randperm; the pinned release has its own files.
+ERA_RELEASES = era_releases(("L0", "L1", "R2", "R3"))
 
 
 def era_cases():

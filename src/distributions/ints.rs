@@ -11,8 +11,8 @@
 //! * `random_(-2^63, None)`: one `random64()`;
 //! * `random_()`: one `random64()` for int64 and float64, one `random()` otherwise.
 
+use crate::context::WideRandint;
 use crate::dtype::DType;
-use crate::target::Era;
 
 /// Whether `random_(from, to)` draws 64 bits per element for this range, dtype and release.
 ///
@@ -20,8 +20,8 @@ use crate::target::Era;
 /// that). Before, only a range of at least 2^32 in int64, float64, float32 or bfloat16 did, so an
 /// int32 range of exactly 2^32 drew 32 bits.
 #[must_use]
-pub fn use_random64(range: u64, dtype: DType, era: Era) -> bool {
-    if era >= Era::R2 {
+pub fn use_random64(range: u64, dtype: DType, rule: WideRandint) -> bool {
+    if rule == WideRandint::Current {
         range >= 1 << 28
     } else {
         range >= 1 << 32
@@ -220,17 +220,33 @@ mod tests {
     fn threshold_by_era() {
         // randint(0, 2**30, (2,)): 2.15 draws 64 bits, 2.5 draws 32.
         let mut g = CpuGenerator::with_seed(42);
-        assert!(use_random64(1 << 30, DType::Int64, Era::R4));
+        assert!(use_random64(
+            1 << 30,
+            DType::Int64,
+            crate::context::Era::R4.rules().wide_randint
+        ));
         let v: Vec<i64> = (0..2).map(|_| from_to(g.random64(), 1 << 30, 0)).collect();
         assert_eq!(v, [199_900_595, 787_846_414]);
-        assert!(!use_random64(1 << 30, DType::Int64, Era::L1));
+        assert!(!use_random64(
+            1 << 30,
+            DType::Int64,
+            crate::context::Era::L1.rules().wide_randint
+        ));
         let mut g = CpuGenerator::with_seed(42);
         let v: Vec<i64> = (0..2)
             .map(|_| from_to(u64::from(g.random()), 1 << 30, 0))
             .collect();
         assert_eq!(v, [534_895_718, 199_900_595]);
-        assert!(!use_random64(1 << 32, DType::Int32, Era::L1));
-        assert!(use_random64(1 << 32, DType::Float32, Era::L1));
+        assert!(!use_random64(
+            1 << 32,
+            DType::Int32,
+            crate::context::Era::L1.rules().wide_randint
+        ));
+        assert!(use_random64(
+            1 << 32,
+            DType::Float32,
+            crate::context::Era::L1.rules().wide_randint
+        ));
     }
 
     #[test]

@@ -8,11 +8,11 @@ use super::buf::{row_major, Buf, Elem};
 use super::trunc::{self, TruncAlgorithm};
 use super::{calculate_fan_in_and_fan_out, kaiming_std, FanMode};
 use super::{orthogonal, sparse};
+use crate::context::Context;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::generator::CpuGenerator;
 use crate::ops::{self, View};
-use crate::target::Target;
 use crate::tensor::Tensor;
 
 /// A `torch.nn.init` function and its arguments (all but the tensor and the generator).
@@ -277,7 +277,7 @@ impl InitCall {
     /// What `torch/nn/init.py` raises: fewer than 2 dimensions for fan-based functions, a bad
     /// mode or nonlinearity, a zero `fan_in + fan_out` (Python's `ZeroDivisionError`), the
     /// dimension checks of `eye_` and `dirac_`, `dirac_`'s groups.
-    pub fn plan(&self, shape: &[usize], dtype: DType, target: Target) -> Result<Plan> {
+    pub fn plan(&self, shape: &[usize], dtype: DType, cx: Context) -> Result<Plan> {
         let op = self.op_name();
         let mut q = Vec::new();
         let sampling = match self {
@@ -287,7 +287,7 @@ impl InitCall {
                 std: *std,
             },
             InitCall::TruncNormal { mean, std, a, b } => {
-                trunc_plan(dtype, (*mean, *std, *a, *b), target, &mut q)?
+                trunc_plan(dtype, (*mean, *std, *a, *b), cx, &mut q)?
             }
             InitCall::Orthogonal { gain } => {
                 if shape.len() < 2 {
@@ -386,7 +386,7 @@ impl InitCall {
     ///
     /// # Errors
     /// As [`InitCall::plan`], then the kernels' checks (bounds, `std < 0`, dtype).
-    pub fn apply(&self, g: &mut CpuGenerator, t: &mut Tensor, target: Target) -> Result<()> {
+    pub fn apply(&self, g: &mut CpuGenerator, t: &mut Tensor, cx: Context) -> Result<()> {
         let shape = t.shape().to_vec();
         let strides = row_major(&shape);
         let mut buf = Buf {
@@ -395,7 +395,7 @@ impl InitCall {
             strides,
             contiguous: true,
         };
-        self.run(g, None, &mut buf, target)
+        self.run(g, None, &mut buf, cx)
     }
 
     /// Runs the call on `torch.empty(size, dtype=dtype)[.permute(perm)]` and returns the view made
@@ -403,13 +403,8 @@ impl InitCall {
     ///
     /// # Errors
     /// A size error, then as [`InitCall::apply`].
-    pub fn apply_on_view(
-        &self,
-        g: &mut CpuGenerator,
-        view: &View,
-        target: Target,
-    ) -> Result<Tensor> {
-        self.apply_on_view_with(g, None, view, target)
+    pub fn apply_on_view(&self, g: &mut CpuGenerator, view: &View, cx: Context) -> Result<Tensor> {
+        self.apply_on_view_with(g, None, view, cx)
     }
 
     /// [`InitCall::apply_on_view`] with an explicit `generator=` (`g`) and the default generator,
@@ -422,7 +417,7 @@ impl InitCall {
         g: &mut CpuGenerator,
         default: Option<&mut CpuGenerator>,
         view: &View,
-        target: Target,
+        cx: Context,
     ) -> Result<Tensor> {
         let op = self.op_name();
         let mut t = Tensor::zeros_checked(op, &view.size, view.dtype)?;
@@ -440,7 +435,7 @@ impl InitCall {
             strides,
             contiguous: view.is_contiguous(),
         };
-        self.run(g, default, &mut buf, target)?;
+        self.run(g, default, &mut buf, cx)?;
         Ok(match &view.perm {
             Some(p) => t.permuted(p),
             None => t,
@@ -452,15 +447,15 @@ impl InitCall {
         g: &mut CpuGenerator,
         default: Option<&mut CpuGenerator>,
         buf: &mut Buf<'_>,
-        target: Target,
+        cx: Context,
     ) -> Result<()> {
-        let plan = self.plan(&buf.shape, buf.dtype(), target)?;
+        let plan = self.plan(&buf.shape, buf.dtype(), cx)?;
         let op = self.op_name();
         match plan.sampling {
             Sampling::Nothing => Ok(()),
-            Sampling::Uniform { from, to } => ops::fill_uniform(g, op, buf.data, from, to, target),
+            Sampling::Uniform { from, to } => ops::fill_uniform(g, op, buf.data, from, to, cx),
             Sampling::Normal { mean, std } => {
-                ops::fill_normal(g, op, buf.data, buf.contiguous, mean, std, target)
+                ops::fill_normal(g, op, buf.data, buf.contiguous, mean, std, cx)
             }
             Sampling::TruncNormal {
                 mean,
@@ -475,14 +470,14 @@ impl InitCall {
                 (mean, std),
                 algorithm,
                 (a, b),
-                target,
+                cx,
             ),
-            Sampling::Orthogonal { gain, .. } => orthogonal::run(g, buf, gain, target),
+            Sampling::Orthogonal { gain, .. } => orthogonal::run(g, buf, gain, cx),
             Sampling::Sparse { .. } => {
                 let InitCall::Sparse { sparsity, std } = *self else {
                     unreachable!("only sparse_ plans a sparse sampling")
                 };
-                sparse::run(g, default, buf, (sparsity, std), target)
+                sparse::run(g, default, buf, (sparsity, std), cx)
             }
             Sampling::Fill { value } => {
                 let e = Elem::of(op, buf.dtype(), value)?;
@@ -525,10 +520,10 @@ impl InitCall {
 fn trunc_plan(
     dtype: DType,
     (mean, std, a, b): (f64, f64, f64, f64),
-    target: Target,
+    cx: Context,
     q: &mut Vec<Quantity>,
 ) -> Result<Sampling> {
-    let (algorithm, cdf_a, cdf_b) = trunc::algorithm(dtype, (mean, std, a, b), target.era)?;
+    let (algorithm, cdf_a, cdf_b) = trunc::algorithm(dtype, (mean, std, a, b), cx.era)?;
     q.push(float(
         "ncdf_a",
         "(1 + erf((a - mean) / std / sqrt(2))) / 2",
@@ -653,7 +648,7 @@ mod tests {
     #[test]
     fn xavier_bound_and_zero_fans() {
         let p = InitCall::XavierUniform { gain: 1.0 }
-            .plan(&[3, 5], DType::Float32, Target::default())
+            .plan(&[3, 5], DType::Float32, Context::default())
             .unwrap();
         let Sampling::Uniform { to, .. } = p.sampling else {
             panic!("uniform")
@@ -663,10 +658,10 @@ mod tests {
             (3f64.sqrt() * (2.0f64 / 8.0).sqrt()).to_bits()
         );
         assert!(InitCall::XavierUniform { gain: 1.0 }
-            .plan(&[0, 0], DType::Float32, Target::default())
+            .plan(&[0, 0], DType::Float32, Context::default())
             .is_err());
         assert!(InitCall::XavierNormal { gain: 1.0 }
-            .plan(&[5], DType::Float32, Target::default())
+            .plan(&[5], DType::Float32, Context::default())
             .is_err());
     }
 
@@ -675,7 +670,7 @@ mod tests {
         let mut g = CpuGenerator::with_seed(0);
         let mut t = Tensor::zeros(&[6, 2, 3, 3], DType::Float32).unwrap();
         InitCall::Dirac { groups: 2 }
-            .apply(&mut g, &mut t, Target::default())
+            .apply(&mut g, &mut t, Context::default())
             .unwrap();
         let ones: Vec<usize> = t
             .as_f32()
@@ -689,14 +684,14 @@ mod tests {
         assert_eq!(ones, [4, 18 + 9 + 4, 54 + 4, 72 + 9 + 4]);
         let mut e = Tensor::zeros(&[2, 3], DType::Int64).unwrap();
         InitCall::Eye
-            .apply(&mut g, &mut e, Target::default())
+            .apply(&mut g, &mut e, Context::default())
             .unwrap();
         assert_eq!(e.bits(), [1, 0, 0, 0, 1, 0]);
         assert!(InitCall::Dirac { groups: 4 }
-            .plan(&[6, 2, 3], DType::Float32, Target::default())
+            .plan(&[6, 2, 3], DType::Float32, Context::default())
             .is_err());
         assert!(InitCall::Eye
-            .plan(&[6, 2, 3], DType::Float32, Target::default())
+            .plan(&[6, 2, 3], DType::Float32, Context::default())
             .is_err());
         assert_eq!(g, CpuGenerator::with_seed(0));
     }
@@ -706,12 +701,12 @@ mod tests {
         let mut g = CpuGenerator::with_seed(0);
         let mut t = Tensor::zeros(&[2], DType::Int32).unwrap();
         InitCall::Constant { val: -2.7 }
-            .apply(&mut g, &mut t, Target::default())
+            .apply(&mut g, &mut t, Context::default())
             .unwrap();
         assert_eq!(t.bits(), [0xffff_fffe, 0xffff_fffe]);
         let mut h = Tensor::zeros(&[1], DType::Float16).unwrap();
         assert!(InitCall::Constant { val: 1e6 }
-            .apply(&mut g, &mut h, Target::default())
+            .apply(&mut g, &mut h, Context::default())
             .is_err());
     }
 }

@@ -10,11 +10,11 @@ use std::fmt::Write as _;
 
 use super::call::{InitCall, Number, Quantity, Sampling};
 use super::trunc::TruncAlgorithm;
+use crate::context::Context;
 use crate::dtype::{f64_to_bf16, f64_to_f16, DType};
 use crate::error::{Error, Result};
 use crate::generator::CpuGenerator;
 use crate::ops::View;
-use crate::target::Target;
 
 /// The seed the word counts are measured from.
 pub const EXPLAIN_SEED: u64 = 0;
@@ -61,7 +61,7 @@ pub struct Explanation {
     /// The call or module (`nn.init.kaiming_uniform_`, `nn.Linear(3, 4)`).
     pub subject: String,
     /// The build reproduced.
-    pub target: Target,
+    pub cx: Context,
     /// One entry per initialised tensor, in draw order.
     pub params: Vec<ParamExplanation>,
 }
@@ -114,13 +114,13 @@ fn in_dtype(name: &str, dtype: DType, v: f64) -> DtypeValue {
 /// Words drawn between two states of a generator (`None` past 2^32).
 pub(crate) fn words_between(before: &CpuGenerator, after: &CpuGenerator) -> Option<u64> {
     let mut e = before.engine().clone();
-    let target = after.engine();
+    let goal = after.engine();
     let n = 624u64;
     let mut count = 0u64;
-    let diff = (u64::from(target.next_index()) + n - u64::from(e.next_index())) % n;
+    let diff = (u64::from(goal.next_index()) + n - u64::from(e.next_index())) % n;
     e.discard(diff);
     count += diff;
-    while e != *target {
+    while e != *goal {
         if count > 1 << 32 {
             return None;
         }
@@ -174,13 +174,13 @@ impl ParamExplanation {
         call: &InitCall,
         shape: &[usize],
         dtype: DType,
-        target: Target,
+        cx: Context,
     ) -> Result<ParamExplanation> {
-        let plan = call.plan(shape, dtype, target)?;
+        let plan = call.plan(shape, dtype, cx)?;
         let size: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
         let before = CpuGenerator::with_seed(EXPLAIN_SEED);
         let mut g = before.clone();
-        call.apply_on_view(&mut g, &View::contiguous(&size, dtype), target)?;
+        call.apply_on_view(&mut g, &View::contiguous(&size, dtype), cx)?;
         let words = words_between(&before, &g);
         let numel: usize = shape.iter().product();
         let (distribution, dtype_values, notes) = describe(&plan.sampling, dtype, numel);
@@ -358,21 +358,19 @@ impl Explanation {
         call: &InitCall,
         shape: &[usize],
         dtype: DType,
-        target: Target,
+        cx: Context,
     ) -> Result<Explanation> {
         Ok(Explanation {
             subject: call.op_name().to_string(),
-            target,
-            params: vec![ParamExplanation::of_init(
-                "tensor", call, shape, dtype, target,
-            )?],
+            cx,
+            params: vec![ParamExplanation::of_init("tensor", call, shape, dtype, cx)?],
         })
     }
 
     /// Human-readable text.
     #[must_use]
     pub fn to_text(&self) -> String {
-        let mut out = heading(&self.subject, self.target);
+        let mut out = heading(&self.subject, self.cx);
         out.push_str(")\n");
         for p in &self.params {
             out.push_str(&p.to_text());
@@ -389,8 +387,8 @@ impl Explanation {
         use serde_json::json;
         json!({
             "subject": self.subject,
-            "capability": self.target.capability.name(),
-            "era_first_release": self.target.era.first_release(),
+            "capability": self.cx.capability.name(),
+            "era_first_release": self.cx.era.first_release(),
             "params": self.params.iter().map(ParamExplanation::to_json).collect::<Vec<_>>(),
         })
     }
@@ -567,7 +565,7 @@ pub fn cli(args: &[&str]) -> Result<String> {
     let (name, rest) = args.split_first().ok_or_else(usage)?;
     let mut size = None;
     let mut dtype = DType::Float32;
-    let mut target = Target::default();
+    let mut cx = Context::default();
     let mut json = false;
     let mut call_args = Vec::new();
     let mut it = rest.iter();
@@ -590,13 +588,13 @@ pub fn cli(args: &[&str]) -> Result<String> {
                 })?);
             }
             "dtype" => dtype = DType::parse(value)?,
-            _ if target_flag(&mut target, key, value)? => {}
+            _ if target_flag(&mut cx, key, value)? => {}
             other => call_args.push((other.to_string(), value.to_string())),
         }
     }
     let size = size.ok_or_else(|| Error::arg("explain", "--size is required"))?;
     let call = parse_init_call(name, &call_args)?;
-    let e = Explanation::of_init(&call, &size, dtype, target)?;
+    let e = Explanation::of_init(&call, &size, dtype, cx)?;
     Ok(if json {
         json_text(&e.to_json())
     } else {
@@ -606,21 +604,21 @@ pub fn cli(args: &[&str]) -> Result<String> {
 
 /// The start of an explanation's first line, `subject (the era of PyTorch 2.x+, cap kernels`,
 /// left open for the caller's remarks and closing parenthesis.
-pub(crate) fn heading(subject: &str, target: Target) -> String {
+pub(crate) fn heading(subject: &str, cx: Context) -> String {
     format!(
         "{subject} (the era of PyTorch {}+, {} kernels",
-        target.era.first_release(),
-        target.capability
+        cx.era.first_release(),
+        cx.capability
     )
 }
 
 /// Applies an `explain` flag that selects the build (`--capability`, `--torch-version`) to
 /// `target`; `false` for any other flag.
 #[cfg(feature = "cli")]
-pub(crate) fn target_flag(target: &mut Target, key: &str, value: &str) -> Result<bool> {
+pub(crate) fn target_flag(cx: &mut Context, key: &str, value: &str) -> Result<bool> {
     match key {
-        "capability" => target.capability = crate::target::Capability::parse(value)?,
-        "torch-version" | "torch_version" => target.era = crate::target::Era::of_release(value)?,
+        "capability" => cx.capability = crate::context::Capability::parse(value)?,
+        "torch-version" | "torch_version" => cx.era = crate::context::Era::of_release(value)?,
         _ => return Ok(false),
     }
     Ok(true)
@@ -751,7 +749,7 @@ pub fn readme_table() -> String {
             &row.call,
             row.shape,
             DType::Float32,
-            Target::default(),
+            Context::default(),
         );
         let Ok(p) = p else { continue };
         let derived = p
@@ -812,7 +810,7 @@ mod tests {
             &[("a".into(), "2.2360679774997896".into())],
         )
         .unwrap();
-        let e = Explanation::of_init(&call, &[4, 3], DType::Float32, Target::default()).unwrap();
+        let e = Explanation::of_init(&call, &[4, 3], DType::Float32, Context::default()).unwrap();
         let p = &e.params[0];
         assert_eq!(p.quantities[0].value, Number::Int(3));
         // The issue says ...258; the double sqrt(2 / (1 + a^2)) is ...257.
@@ -832,7 +830,7 @@ mod tests {
 
     #[test]
     fn word_counts_follow_the_kernels() {
-        let t = Target::default();
+        let t = Context::default();
         let words = |call: InitCall, shape: &[usize], dtype| {
             ParamExplanation::of_init("t", &call, shape, dtype, t)
                 .unwrap()

@@ -17,10 +17,10 @@ pub use call::{InitCall, Number, Plan, Quantity, Sampling};
 pub use explain::{Explanation, ParamExplanation};
 pub use trunc::TruncAlgorithm;
 
+use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::generator::CpuGenerator;
 use crate::ops;
-use crate::target::Target;
 use crate::tensor::Tensor;
 
 /// A nonlinearity name accepted by `calculate_gain`.
@@ -187,8 +187,8 @@ impl UniformInit {
     ///
     /// # Errors
     /// As [`ops::uniform_`].
-    pub fn apply(&self, g: &mut CpuGenerator, t: &mut Tensor, target: Target) -> Result<()> {
-        ops::uniform_(g, t, self.from, self.to, target)
+    pub fn apply(&self, g: &mut CpuGenerator, t: &mut Tensor, cx: Context) -> Result<()> {
+        ops::uniform_(g, t, self.from, self.to, cx)
     }
 }
 
@@ -257,10 +257,10 @@ pub fn kaiming_uniform_(
     a: f64,
     mode: &str,
     nonlinearity: &str,
-    target: Target,
+    cx: Context,
 ) -> Result<()> {
     match kaiming_uniform_params(t.shape(), a, mode, nonlinearity)? {
-        Some(p) => p.apply(g, t, target),
+        Some(p) => p.apply(g, t, cx),
         None => Ok(()),
     }
 }
@@ -269,14 +269,8 @@ pub fn kaiming_uniform_(
 ///
 /// # Errors
 /// As [`ops::uniform_`].
-pub fn uniform_(
-    g: &mut CpuGenerator,
-    t: &mut Tensor,
-    a: f64,
-    b: f64,
-    target: Target,
-) -> Result<()> {
-    ops::uniform_(g, t, a, b, target)
+pub fn uniform_(g: &mut CpuGenerator, t: &mut Tensor, a: f64, b: f64, cx: Context) -> Result<()> {
+    ops::uniform_(g, t, a, b, cx)
 }
 
 /// `torch.nn.init.normal_(t, mean, std)`: `t.normal_(mean, std)`.
@@ -291,16 +285,16 @@ pub fn normal_(
     t: &mut Tensor,
     mean: f64,
     std: f64,
-    target: Target,
+    cx: Context,
 ) -> Result<()> {
-    InitCall::Normal { mean, std }.apply(g, t, target)
+    InitCall::Normal { mean, std }.apply(g, t, cx)
 }
 
 /// Runs a call that draws nothing.
 fn no_draws(call: &InitCall, t: &mut Tensor) -> Result<()> {
     // The generator is never touched by these calls.
     let mut unused = CpuGenerator::new();
-    call.apply(&mut unused, t, Target::default())
+    call.apply(&mut unused, t, Context::default())
 }
 
 /// `torch.nn.init.constant_(t, val)`: `t.fill_(val)`. No draws.
@@ -350,13 +344,8 @@ pub fn dirac_(t: &mut Tensor, groups: i64) -> Result<()> {
 ///
 /// # Errors
 /// Fewer than 2 dimensions, `fan_in + fan_out = 0`, or `uniform_`'s checks (a negative or NaN gain).
-pub fn xavier_uniform_(
-    g: &mut CpuGenerator,
-    t: &mut Tensor,
-    gain: f64,
-    target: Target,
-) -> Result<()> {
-    InitCall::XavierUniform { gain }.apply(g, t, target)
+pub fn xavier_uniform_(g: &mut CpuGenerator, t: &mut Tensor, gain: f64, cx: Context) -> Result<()> {
+    InitCall::XavierUniform { gain }.apply(g, t, cx)
 }
 
 /// `torch.nn.init.xavier_normal_(t, gain)`: `t.normal_(0, gain * sqrt(2 / (fan_in + fan_out)))`.
@@ -365,13 +354,8 @@ pub fn xavier_uniform_(
 ///
 /// # Errors
 /// Fewer than 2 dimensions, `fan_in + fan_out = 0`, or `normal_`'s checks (a negative gain).
-pub fn xavier_normal_(
-    g: &mut CpuGenerator,
-    t: &mut Tensor,
-    gain: f64,
-    target: Target,
-) -> Result<()> {
-    InitCall::XavierNormal { gain }.apply(g, t, target)
+pub fn xavier_normal_(g: &mut CpuGenerator, t: &mut Tensor, gain: f64, cx: Context) -> Result<()> {
+    InitCall::XavierNormal { gain }.apply(g, t, cx)
 }
 
 /// `torch.nn.init.kaiming_normal_(t, a, mode, nonlinearity)`: `t.normal_(0, gain / sqrt(fan))`.
@@ -386,14 +370,14 @@ pub fn kaiming_normal_(
     a: f64,
     mode: &str,
     nonlinearity: &str,
-    target: Target,
+    cx: Context,
 ) -> Result<()> {
     InitCall::KaimingNormal {
         a,
         mode: mode.to_string(),
         nonlinearity: nonlinearity.to_string(),
     }
-    .apply(g, t, target)
+    .apply(g, t, cx)
 }
 
 /// `torch.nn.init.trunc_normal_(t, mean, std, a, b)`: the inverse-CDF chain before 2.12
@@ -413,9 +397,9 @@ pub fn trunc_normal_(
     std: f64,
     a: f64,
     b: f64,
-    target: Target,
+    cx: Context,
 ) -> Result<()> {
-    InitCall::TruncNormal { mean, std, a, b }.apply(g, t, target)
+    InitCall::TruncNormal { mean, std, a, b }.apply(g, t, cx)
 }
 
 /// `torch.nn.init.orthogonal_(t, gain)`: a `(rows, numel / rows)` standard normal draw, its QR
@@ -428,8 +412,8 @@ pub fn trunc_normal_(
 ///
 /// # Errors
 /// Fewer than 2 dimensions; float16/bfloat16 (LAPACK has no such QR; PyTorch draws first).
-pub fn orthogonal_(g: &mut CpuGenerator, t: &mut Tensor, gain: f64, target: Target) -> Result<()> {
-    InitCall::Orthogonal { gain }.apply(g, t, target)
+pub fn orthogonal_(g: &mut CpuGenerator, t: &mut Tensor, gain: f64, cx: Context) -> Result<()> {
+    InitCall::Orthogonal { gain }.apply(g, t, cx)
 }
 
 /// `torch.nn.init.sparse_(t, sparsity, std)`: `normal_(0, std)` from `g`, then for each column the
@@ -449,13 +433,13 @@ pub fn sparse_(
     t: &mut Tensor,
     sparsity: f64,
     std: f64,
-    target: Target,
+    cx: Context,
 ) -> Result<()> {
     let view = ops::View::contiguous(
         &t.shape().iter().map(|&d| d as i64).collect::<Vec<_>>(),
         t.dtype(),
     );
-    *t = InitCall::Sparse { sparsity, std }.apply_on_view_with(g, default, &view, target)?;
+    *t = InitCall::Sparse { sparsity, std }.apply_on_view_with(g, default, &view, cx)?;
     Ok(())
 }
 
@@ -517,16 +501,16 @@ mod tests {
         assert_eq!(p.to, 0.577_350_269_189_625_7);
     }
 
-    fn first6(call: &InitCall, shape: &[i64], cap: crate::target::Capability) -> Vec<u64> {
+    fn first6(call: &InitCall, shape: &[i64], cap: crate::context::Capability) -> Vec<u64> {
         let mut g = CpuGenerator::with_seed(0);
         let mut t = Tensor::zeros(shape, DType::Float32).unwrap();
-        call.apply(&mut g, &mut t, Target::new(cap)).unwrap();
+        call.apply(&mut g, &mut t, Context::new(cap)).unwrap();
         t.bits()[..6].to_vec()
     }
 
     #[test]
     fn spec_test_vectors() {
-        use crate::target::Capability::{Avx2, Default};
+        use crate::context::Capability::{Avx2, Default};
         // init.md section 9, vector 5: seed 0, xavier_uniform_(empty(3, 5))
         let x = InitCall::XavierUniform { gain: 1.0 };
         assert_eq!(
@@ -590,7 +574,7 @@ mod tests {
         // init.md section 9, vector 14: MKL's bits; torch-rng's QR lands within a few eps.
         let mut g = CpuGenerator::with_seed(0);
         let mut t = Tensor::zeros(&[3, 3], DType::Float32).unwrap();
-        orthogonal_(&mut g, &mut t, 1.0, Target::default()).unwrap();
+        orthogonal_(&mut g, &mut t, 1.0, Context::default()).unwrap();
         let mkl = [0x3f69_4022u32, 0x3d99_ddfa, 0x3ecf_769d, 0x3eac_1458];
         for (got, want) in t.as_f32().unwrap().iter().zip(mkl) {
             let diff = (f64::from(*got) - f64::from(f32::from_bits(want))).abs();
@@ -608,7 +592,7 @@ mod tests {
             0.0,
             "fan_in",
             "leaky_relu",
-            Target::default(),
+            Context::default(),
         )
         .unwrap();
         assert_eq!(g, CpuGenerator::with_seed(0));

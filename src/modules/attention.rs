@@ -3,11 +3,11 @@
 use super::explain::{init_param, scoped, ParamInit};
 use super::linear::linear_as;
 use super::{check_param_dtype, empty, Module};
+use crate::context::Context;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::generator::CpuGenerator;
 use crate::init::InitCall;
-use crate::target::Target;
 
 /// `nn.MultiheadAttention(embed_dim, num_heads, bias, add_bias_kv, kdim=kdim, vdim=vdim)`.
 /// `dropout`, `add_zero_attn` and `batch_first` play no part at construction.
@@ -30,7 +30,7 @@ pub fn multihead_attention(
     kdim: Option<i64>,
     vdim: Option<i64>,
     dtype: DType,
-    target: Target,
+    cx: Context,
 ) -> Result<Module> {
     let op = "nn.MultiheadAttention";
     if embed_dim <= 0 || num_heads <= 0 {
@@ -75,7 +75,7 @@ pub fn multihead_attention(
             e,
             bias,
             dtype,
-            target,
+            cx,
         )
     })?;
     if add_bias_kv {
@@ -87,22 +87,22 @@ pub fn multihead_attention(
     for (name, p) in &mut m.params {
         if name.ends_with("proj_weight") {
             let how = ParamInit::new(InitCall::XavierUniform { gain: 1.0 });
-            init_param(g, name, p, how, target)?;
+            init_param(g, name, p, how, cx)?;
         }
     }
     if bias {
         let zero = || ParamInit::new(InitCall::Constant { val: 0.0 });
         if let Some(b) = m.param_mut("in_proj_bias") {
-            init_param(g, "in_proj_bias", b, zero(), target)?;
+            init_param(g, "in_proj_bias", b, zero(), cx)?;
         }
         if let Some(b) = out_proj.param_mut("bias") {
-            scoped("out_proj", || init_param(g, "bias", b, zero(), target))?;
+            scoped("out_proj", || init_param(g, "bias", b, zero(), cx))?;
         }
     }
     for name in ["bias_k", "bias_v"] {
         if let Some(p) = m.param_mut(name) {
             let how = ParamInit::new(InitCall::XavierNormal { gain: 1.0 });
-            init_param(g, name, p, how, target)?;
+            init_param(g, name, p, how, cx)?;
         }
     }
     m.children.push(("out_proj".into(), out_proj));

@@ -3,11 +3,11 @@
 use super::explain::{init_param, note_step};
 use super::linear::{kaiming_sqrt5, linear_bias_init};
 use super::{check_param_dtype, empty, empty_if, py_divmod, weight_and_bias, Module};
+use crate::context::Context;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::generator::CpuGenerator;
 use crate::init;
-use crate::target::{Era, Target};
 
 /// A convolution's `padding` argument.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,7 +72,7 @@ pub fn conv(
     kernel_size: &[i64],
     opts: &ConvOptions,
     dtype: DType,
-    target: Target,
+    cx: Context,
 ) -> Result<Module> {
     let class = format!(
         "Conv{}{dims}d",
@@ -120,12 +120,12 @@ pub fn conv(
     shape.extend_from_slice(kernel_size);
     let mut weight = empty(op, &shape, dtype)?;
     let mut bias = empty_if(op, opts.bias, &[out_channels], dtype)?;
-    init_param(g, "weight", &mut weight, kaiming_sqrt5(), target)?;
+    init_param(g, "weight", &mut weight, kaiming_sqrt5(), cx)?;
     if let Some(b) = &mut bias {
         let (fan_in, _) = init::calculate_fan_in_and_fan_out(weight.shape())?;
         // Before 2.12 a zero fan_in skipped the draw (the bias stays uninitialised memory).
-        if fan_in > 0 || target.era >= Era::R3 {
-            init_param(g, "bias", b, linear_bias_init(weight.shape())?, target)?;
+        if fan_in > 0 || cx.rules().conv_bias_without_fan_in {
+            init_param(g, "bias", b, linear_bias_init(weight.shape())?, cx)?;
         } else {
             note_step(
                 "bias",

@@ -2,11 +2,11 @@
 
 use super::explain::{init_param, note_step, ParamInit};
 use super::{check_param_dtype, empty, zero_row, Module};
+use crate::context::Context;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::generator::CpuGenerator;
 use crate::init::InitCall;
-use crate::target::Target;
 
 /// `nn.Embedding(num_embeddings, embedding_dim, padding_idx)`. `max_norm`, `norm_type`,
 /// `scale_grad_by_freq` and `sparse` play no part at construction.
@@ -24,7 +24,7 @@ pub fn embedding(
     embedding_dim: i64,
     padding_idx: Option<i64>,
     dtype: DType,
-    target: Target,
+    cx: Context,
 ) -> Result<Module> {
     embedding_as(
         "Embedding",
@@ -33,7 +33,7 @@ pub fn embedding(
         embedding_dim,
         padding_idx,
         dtype,
-        target,
+        cx,
     )
 }
 
@@ -48,7 +48,7 @@ pub fn embedding_bag(
     embedding_dim: i64,
     padding_idx: Option<i64>,
     dtype: DType,
-    target: Target,
+    cx: Context,
 ) -> Result<Module> {
     embedding_as(
         "EmbeddingBag",
@@ -57,7 +57,7 @@ pub fn embedding_bag(
         embedding_dim,
         padding_idx,
         dtype,
-        target,
+        cx,
     )
 }
 
@@ -68,7 +68,7 @@ fn embedding_as(
     embedding_dim: i64,
     padding_idx: Option<i64>,
     dtype: DType,
-    target: Target,
+    cx: Context,
 ) -> Result<Module> {
     let op = format!("nn.{class}");
     let padding_idx = match padding_idx {
@@ -85,7 +85,7 @@ fn embedding_as(
         mean: 0.0,
         std: 1.0,
     });
-    init_param(g, "weight", &mut weight, how, target)?;
+    init_param(g, "weight", &mut weight, how, cx)?;
     let mut m = Module::new(class);
     if let Some(p) = padding_idx {
         // In range: checked above against the row count.

@@ -15,12 +15,12 @@
 use std::cell::RefCell;
 use std::fmt::Write as _;
 
+use crate::context::Context;
 use crate::dtype::DType;
 use crate::error::Result;
 use crate::generator::CpuGenerator;
 use crate::init::explain::{heading, words_between, EXPLAIN_SEED};
 use crate::init::{InitCall, Number, ParamExplanation, Quantity};
-use crate::target::Target;
 use crate::tensor::{Storage, Tensor};
 
 /// How a module initialises one tensor: an init call and what the module derives for it first.
@@ -122,14 +122,14 @@ pub(crate) fn init_param(
     name: &str,
     t: &mut Tensor,
     how: ParamInit,
-    target: Target,
+    cx: Context,
 ) -> Result<()> {
     if !recording() {
-        return how.call.apply(g, t, target);
+        return how.call.apply(g, t, cx);
     }
     let before = g.clone();
-    how.call.apply(g, t, target)?;
-    let mut param = ParamExplanation::of_init(name, &how.call, t.shape(), t.dtype(), target)?;
+    how.call.apply(g, t, cx)?;
+    let mut param = ParamExplanation::of_init(name, &how.call, t.shape(), t.dtype(), cx)?;
     let call = Some(how.call);
     let mut quantities = how.derived;
     quantities.append(&mut param.quantities);
@@ -153,7 +153,7 @@ pub(crate) fn init_fill(name: &str, t: &mut Tensor, call: InitCall) -> Result<()
         name,
         t,
         ParamInit::new(call),
-        Target::default(),
+        Context::default(),
     )
 }
 
@@ -236,7 +236,7 @@ pub struct ModuleExplanation {
     /// The module or model (`nn.Linear(in_features=3, out_features=4)`).
     pub subject: String,
     /// The build reproduced.
-    pub target: Target,
+    pub cx: Context,
     /// The entries, in `state_dict` order.
     pub entries: Vec<EntryExplanation>,
     /// The names of the steps in the order they ran (and drew).
@@ -300,7 +300,7 @@ impl ModuleExplanation {
     /// Pairs the `state_dict` with the recorded steps.
     pub(crate) fn assemble(
         subject: String,
-        target: Target,
+        cx: Context,
         state: &[(String, Tensor)],
         steps: &[Step],
     ) -> ModuleExplanation {
@@ -342,7 +342,7 @@ impl ModuleExplanation {
         }
         ModuleExplanation {
             subject,
-            target,
+            cx,
             entries,
             draw_order,
             order_differs,
@@ -353,7 +353,7 @@ impl ModuleExplanation {
     /// Human-readable text.
     #[must_use]
     pub fn to_text(&self) -> String {
-        let mut out = heading(&self.subject, self.target);
+        let mut out = heading(&self.subject, self.cx);
         let _ = writeln!(
             out,
             "; words counted while building from a generator seeded with {EXPLAIN_SEED})"
@@ -391,8 +391,8 @@ impl ModuleExplanation {
         use serde_json::json;
         json!({
             "subject": self.subject,
-            "capability": self.target.capability.name(),
-            "era_first_release": self.target.era.first_release(),
+            "capability": self.cx.capability.name(),
+            "era_first_release": self.cx.era.first_release(),
             "seed": EXPLAIN_SEED,
             "state_dict": self.entries.iter().map(|e| json!({
                 "name": e.name,
@@ -485,13 +485,13 @@ fn sqrt5_notes(steps: &[Step], notes: &mut Vec<String>) {
 pub fn explain_model(
     desc: &super::model::ModelDesc,
     subject: &str,
-    target: Target,
+    cx: Context,
 ) -> Result<ModuleExplanation> {
     let mut g = CpuGenerator::with_seed(EXPLAIN_SEED);
-    let (state, steps) = record(|| desc.state_dict(&mut g, target));
+    let (state, steps) = record(|| desc.state_dict(&mut g, cx));
     Ok(ModuleExplanation::assemble(
         subject.to_string(),
-        target,
+        cx,
         &state?,
         &steps,
     ))
@@ -521,9 +521,9 @@ fn cli_value(v: &str) -> serde_json::Value {
 #[cfg(feature = "cli")]
 pub fn cli(args: &[&str]) -> Result<String> {
     use super::model::ModelDesc;
+    use crate::context::Capability;
     use crate::error::Error;
     use crate::init::explain::{json_text, target_flag};
-    use crate::target::Capability;
     let usage = || {
         Error::arg(
             "explain",
@@ -541,7 +541,7 @@ pub fn cli(args: &[&str]) -> Result<String> {
     } else {
         (None, rest)
     };
-    let mut target = Target::default();
+    let mut cx = Context::default();
     let mut json = false;
     let mut ctor = serde_json::Map::new();
     let mut it = rest.iter();
@@ -555,8 +555,8 @@ pub fn cli(args: &[&str]) -> Result<String> {
             .next()
             .ok_or_else(|| Error::arg("explain", format!("--{key} needs a value")))?;
         match key {
-            "variant" => target.capability = Capability::parse(value)?,
-            _ if target_flag(&mut target, key, value)? => {}
+            "variant" => cx.capability = Capability::parse(value)?,
+            _ if target_flag(&mut cx, key, value)? => {}
             _ if model_path.is_some() => {
                 return Err(Error::arg(
                     "explain",
@@ -593,7 +593,7 @@ pub fn cli(args: &[&str]) -> Result<String> {
         let desc = ModelDesc::single(class, ctor, &format!("nn.{class}"))?;
         (desc, format!("nn.{class}({shown})"))
     };
-    let e = explain_model(&desc, &subject, target)?;
+    let e = explain_model(&desc, &subject, cx)?;
     Ok(if json {
         json_text(&e.to_json())
     } else {
@@ -615,7 +615,7 @@ mod tests {
     }
 
     fn explain(class: &str, args: Value) -> ModuleExplanation {
-        explain_model(&single(class, args), class, Target::default()).unwrap()
+        explain_model(&single(class, args), class, Context::default()).unwrap()
     }
 
     fn q(p: &ParamExplanation, name: &str) -> Number {
@@ -841,12 +841,12 @@ mod tests {
         ];
         for (class, args) in cases {
             let desc = single(class, args);
-            let e = explain_model(&desc, class, Target::default()).unwrap();
+            let e = explain_model(&desc, class, Context::default()).unwrap();
             let mut g = CpuGenerator::with_seed(EXPLAIN_SEED);
-            let plain = desc.state_dict(&mut g, Target::default()).unwrap();
+            let plain = desc.state_dict(&mut g, Context::default()).unwrap();
             let drawn = words_between(&CpuGenerator::with_seed(EXPLAIN_SEED), &g).unwrap();
             let mut g2 = CpuGenerator::with_seed(EXPLAIN_SEED);
-            let (recorded, steps) = record(|| desc.state_dict(&mut g2, Target::default()));
+            let (recorded, steps) = record(|| desc.state_dict(&mut g2, Context::default()));
             let recorded = recorded.unwrap();
             assert_eq!(plain.len(), recorded.len(), "{class}");
             for ((n1, t1), (n2, t2)) in plain.iter().zip(&recorded) {

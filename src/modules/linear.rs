@@ -2,11 +2,11 @@
 
 use super::explain::{init_param, ParamInit};
 use super::{check_param_dtype, empty, empty_if, weight_and_bias, Module, StateDict};
+use crate::context::Context;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::generator::CpuGenerator;
 use crate::init::{self, InitCall, Number};
-use crate::target::Target;
 
 /// `nn.Linear(in_features, out_features, bias, dtype=dtype)` as an ordered `state_dict`.
 ///
@@ -22,9 +22,9 @@ pub fn linear(
     out_features: i64,
     bias: bool,
     dtype: DType,
-    target: Target,
+    cx: Context,
 ) -> Result<StateDict> {
-    Ok(linear_module(g, in_features, out_features, bias, dtype, target)?.into_state_dict())
+    Ok(linear_module(g, in_features, out_features, bias, dtype, cx)?.into_state_dict())
 }
 
 /// `nn.Linear(...)` as a [`Module`] (class `Linear`); see [`linear`].
@@ -37,7 +37,7 @@ pub fn linear_module(
     out_features: i64,
     bias: bool,
     dtype: DType,
-    target: Target,
+    cx: Context,
 ) -> Result<Module> {
     linear_as(
         "Linear",
@@ -47,7 +47,7 @@ pub fn linear_module(
         out_features,
         bias,
         dtype,
-        target,
+        cx,
     )
 }
 
@@ -59,14 +59,14 @@ pub(crate) fn linear_as(
     out_features: i64,
     bias: bool,
     dtype: DType,
-    target: Target,
+    cx: Context,
 ) -> Result<Module> {
     check_param_dtype(op, dtype)?;
     let mut weight = empty(op, &[out_features, in_features], dtype)?;
     let mut b = empty_if(op, bias, &[out_features], dtype)?;
-    init_param(g, "weight", &mut weight, kaiming_sqrt5(), target)?;
+    init_param(g, "weight", &mut weight, kaiming_sqrt5(), cx)?;
     if let Some(b) = &mut b {
-        init_param(g, "bias", b, linear_bias_init(weight.shape())?, target)?;
+        init_param(g, "bias", b, linear_bias_init(weight.shape())?, cx)?;
     }
     Ok(weight_and_bias(class, weight, b))
 }
@@ -85,7 +85,7 @@ pub fn lazy_linear(
     out_features: i64,
     bias: bool,
     dtype: DType,
-    target: Target,
+    cx: Context,
 ) -> Result<Module> {
     if in_features == 0 {
         return Err(Error::unsupported(
@@ -101,7 +101,7 @@ pub fn lazy_linear(
         out_features,
         bias,
         dtype,
-        target,
+        cx,
     )
 }
 
@@ -154,7 +154,7 @@ pub fn bilinear(
     out_features: i64,
     bias: bool,
     dtype: DType,
-    target: Target,
+    cx: Context,
 ) -> Result<Module> {
     let op = "nn.Bilinear";
     check_param_dtype(op, dtype)?;
@@ -172,9 +172,9 @@ pub fn bilinear(
         b: bound,
     })
     .with("bound", "1 / sqrt(in1_features)", Number::Float(bound));
-    init_param(g, "weight", &mut weight, how.clone(), target)?;
+    init_param(g, "weight", &mut weight, how.clone(), cx)?;
     if let Some(b) = &mut b {
-        init_param(g, "bias", b, how, target)?;
+        init_param(g, "bias", b, how, cx)?;
     }
     Ok(weight_and_bias("Bilinear", weight, b))
 }

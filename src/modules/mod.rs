@@ -263,8 +263,8 @@ pub(crate) fn py_divmod(a: i64, b: i64) -> (i64, i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::context::{Capability, Context};
     use crate::generator::CpuGenerator;
-    use crate::target::{Capability, Target};
 
     /// torch.manual_seed(1); nn.Linear(3, 4) (init.md section 9, vector 2).
     #[test]
@@ -309,7 +309,7 @@ mod tests {
         ];
         for (cap, w, b) in cases {
             let mut g = CpuGenerator::with_seed(1);
-            let sd = linear(&mut g, 3, 4, true, DType::Float32, Target::new(cap)).unwrap();
+            let sd = linear(&mut g, 3, 4, true, DType::Float32, Context::new(cap)).unwrap();
             assert_eq!(sd[0].0, "weight");
             assert_eq!(sd[0].1.bits(), w, "{cap}");
             assert_eq!(sd[1].1.bits(), b, "{cap}");
@@ -319,16 +319,16 @@ mod tests {
     #[test]
     fn linear_in_zero_draws_bias_words() {
         let mut g = CpuGenerator::with_seed(1);
-        let sd = linear(&mut g, 0, 3, true, DType::Float32, Target::default()).unwrap();
+        let sd = linear(&mut g, 0, 3, true, DType::Float32, Context::default()).unwrap();
         assert_eq!(sd[1].1.bits(), [0, 0, 0]);
         assert_eq!(g.engine().next_index(), 3);
-        assert!(linear(&mut g, -1, 3, true, DType::Float32, Target::default()).is_err());
+        assert!(linear(&mut g, -1, 3, true, DType::Float32, Context::default()).is_err());
     }
 
     /// init.md section 9, vectors 3, 8, 10 and 11.
     #[test]
     fn spec_vectors() {
-        let t = Target::default();
+        let t = Context::default();
         let f = DType::Float32;
         let mut g = CpuGenerator::with_seed(0);
         let m = conv(&mut g, 2, 2, 3, &[3, 3], &ConvOptions::default(), f, t).unwrap();

@@ -21,12 +21,12 @@ use super::{
     transformer_encoder, transformer_encoder_layer, zero_row, ConvOptions, Module, Padding,
     RnnMode, RnnOptions, StateDict, TransformerLayerOptions, TransformerOptions,
 };
+use crate::context::Context;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::generator::CpuGenerator;
 use crate::init::InitCall;
 use crate::ops;
-use crate::target::Target;
 use crate::tensor::Tensor;
 
 /// The `format` value of a model description.
@@ -1123,8 +1123,8 @@ impl ModelDesc {
     ///
     /// # Errors
     /// Whatever a constructor or an init rejects (PyTorch raises there too).
-    pub fn build(&self, g: &mut CpuGenerator, target: Target) -> Result<Module> {
-        self.build_with_progress(g, target, &mut |_, _| {})
+    pub fn build(&self, g: &mut CpuGenerator, cx: Context) -> Result<Module> {
+        self.build_with_progress(g, cx, &mut |_, _| {})
     }
 
     /// [`ModelDesc::build`], calling `progress(done, total)` after each module with parameters
@@ -1135,7 +1135,7 @@ impl ModelDesc {
     pub fn build_with_progress(
         &self,
         g: &mut CpuGenerator,
-        target: Target,
+        cx: Context,
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<Module> {
         let total = self.root.iter().map(count_leaves).sum::<usize>() + self.passes.len();
@@ -1147,23 +1147,15 @@ impl ModelDesc {
         let mut lazies = Vec::new();
         let mut root = Module::new("Module");
         for n in &self.root {
-            build_into(
-                &mut root,
-                n,
-                g,
-                target,
-                &mut lazies,
-                &mut Vec::new(),
-                &mut p,
-            )?;
+            build_into(&mut root, n, g, cx, &mut lazies, &mut Vec::new(), &mut p)?;
         }
         for (path, in_f, out_f, bias, dtype) in lazies {
             let name = name_at(&root, &path);
-            let m = scoped(&name, || lazy_linear(g, in_f, out_f, bias, dtype, target))?;
+            let m = scoped(&name, || lazy_linear(g, in_f, out_f, bias, dtype, cx))?;
             *module_at(&mut root, &path) = m;
         }
         for pass in &self.passes {
-            run_pass(&mut root, pass, g, target)?;
+            run_pass(&mut root, pass, g, cx)?;
             p.step();
         }
         Ok(root)
@@ -1174,8 +1166,8 @@ impl ModelDesc {
     ///
     /// # Errors
     /// As [`ModelDesc::build`].
-    pub fn state_dict(&self, g: &mut CpuGenerator, target: Target) -> Result<StateDict> {
-        let mut root = self.build(g, target)?;
+    pub fn state_dict(&self, g: &mut CpuGenerator, cx: Context) -> Result<StateDict> {
+        let mut root = self.build(g, cx)?;
         if self.single {
             if let Some((_, m)) = root.children.pop() {
                 return Ok(m.into_state_dict());
@@ -1230,7 +1222,7 @@ fn build_into(
     parent: &mut Module,
     n: &Node,
     g: &mut CpuGenerator,
-    target: Target,
+    cx: Context,
     lazies: &mut Vec<Lazy>,
     path: &mut Vec<usize>,
     progress: &mut Progress<'_>,
@@ -1245,8 +1237,8 @@ fn build_into(
         } => {
             let before = snapshot(g);
             let t = match init.as_str() {
-                "rand" => ops::rand(g, size, *dtype, target)?,
-                "randn" => ops::randn(g, size, *dtype, target)?,
+                "rand" => ops::rand(g, size, *dtype, cx)?,
+                "randn" => ops::randn(g, size, *dtype, cx)?,
                 other => {
                     let mut t = Tensor::zeros_checked("torch.zeros", size, *dtype)?;
                     if other == "ones" {
@@ -1291,7 +1283,7 @@ fn build_into(
             path.push(parent.children.len());
             scoped(&n.name, || {
                 for c in children {
-                    build_into(&mut m, c, g, target, lazies, path, progress)?;
+                    build_into(&mut m, c, g, cx, lazies, path, progress)?;
                 }
                 Ok::<(), Error>(())
             })?;
@@ -1311,7 +1303,7 @@ fn build_into(
                 progress.step();
                 return Ok(());
             }
-            let m = scoped(&n.name, || build_builtin(n, g, target))?;
+            let m = scoped(&n.name, || build_builtin(n, g, cx))?;
             parent.children.push((n.name.clone(), m));
             progress.step();
             Ok(())
@@ -1397,7 +1389,7 @@ fn layer_opts(a: &Args<'_>) -> TransformerLayerOptions {
     }
 }
 
-fn build_builtin(n: &Node, g: &mut CpuGenerator, target: Target) -> Result<Module> {
+fn build_builtin(n: &Node, g: &mut CpuGenerator, cx: Context) -> Result<Module> {
     let NodeKind::Builtin { class, args, dtype } = &n.kind else {
         return Err(bad(&n.at, "not a built-in module"));
     };
@@ -1411,7 +1403,7 @@ fn build_builtin(n: &Node, g: &mut CpuGenerator, target: Target) -> Result<Modul
             a.int("out_features"),
             a.bool("bias"),
             d,
-            target,
+            cx,
         ),
         "LazyLinear" => lazy_linear(
             g,
@@ -1419,7 +1411,7 @@ fn build_builtin(n: &Node, g: &mut CpuGenerator, target: Target) -> Result<Modul
             a.int("out_features"),
             a.bool("bias"),
             d,
-            target,
+            cx,
         ),
         "Bilinear" => bilinear(
             g,
@@ -1428,7 +1420,7 @@ fn build_builtin(n: &Node, g: &mut CpuGenerator, target: Target) -> Result<Modul
             a.int("out_features"),
             a.bool("bias"),
             d,
-            target,
+            cx,
         ),
         "Identity" => Ok(identity()),
         "Conv1d" | "Conv2d" | "Conv3d" | "ConvTranspose1d" | "ConvTranspose2d"
@@ -1456,7 +1448,7 @@ fn build_builtin(n: &Node, g: &mut CpuGenerator, target: Target) -> Result<Modul
                 &a.ints("kernel_size", dims),
                 &opts,
                 d,
-                target,
+                cx,
             )
         }
         "Embedding" => embedding(
@@ -1465,7 +1457,7 @@ fn build_builtin(n: &Node, g: &mut CpuGenerator, target: Target) -> Result<Modul
             a.int("embedding_dim"),
             a.opt_int("padding_idx"),
             d,
-            target,
+            cx,
         ),
         "EmbeddingBag" => embedding_bag(
             g,
@@ -1473,7 +1465,7 @@ fn build_builtin(n: &Node, g: &mut CpuGenerator, target: Target) -> Result<Modul
             a.int("embedding_dim"),
             a.opt_int("padding_idx"),
             d,
-            target,
+            cx,
         ),
         "RNN" | "LSTM" | "GRU" => {
             let mode = match cls {
@@ -1506,7 +1498,7 @@ fn build_builtin(n: &Node, g: &mut CpuGenerator, target: Target) -> Result<Modul
                 a.int("hidden_size"),
                 &opts,
                 d,
-                target,
+                cx,
             )
         }
         "RNNCell" | "LSTMCell" | "GRUCell" => {
@@ -1522,7 +1514,7 @@ fn build_builtin(n: &Node, g: &mut CpuGenerator, target: Target) -> Result<Modul
                 a.int("hidden_size"),
                 a.bool("bias"),
                 d,
-                target,
+                cx,
             )
         }
         "MultiheadAttention" => multihead_attention(
@@ -1534,10 +1526,10 @@ fn build_builtin(n: &Node, g: &mut CpuGenerator, target: Target) -> Result<Modul
             a.opt_int("kdim"),
             a.opt_int("vdim"),
             d,
-            target,
+            cx,
         ),
-        "TransformerEncoderLayer" => transformer_encoder_layer(g, &layer_opts(&a), d, target),
-        "TransformerDecoderLayer" => transformer_decoder_layer(g, &layer_opts(&a), d, target),
+        "TransformerEncoderLayer" => transformer_encoder_layer(g, &layer_opts(&a), d, cx),
+        "TransformerDecoderLayer" => transformer_decoder_layer(g, &layer_opts(&a), d, cx),
         "TransformerEncoder" | "TransformerDecoder" => {
             let key = if cls == "TransformerEncoder" {
                 "encoder_layer"
@@ -1547,9 +1539,9 @@ fn build_builtin(n: &Node, g: &mut CpuGenerator, target: Target) -> Result<Modul
             let layer_node = a
                 .node(key)
                 .ok_or_else(|| bad(&n.at, format!("missing '{key}'")))?;
-            let layer = scoped("layers.*", || build_sub(layer_node, g, target))?;
+            let layer = scoped("layers.*", || build_sub(layer_node, g, cx))?;
             let norm = match a.node("norm") {
-                Some(nn) => Some(scoped("norm", || build_sub(nn, g, target))?),
+                Some(nn) => Some(scoped("norm", || build_sub(nn, g, cx))?),
                 None => None,
             };
             Ok(if cls == "TransformerEncoder" {
@@ -1564,7 +1556,7 @@ fn build_builtin(n: &Node, g: &mut CpuGenerator, target: Target) -> Result<Modul
                 num_encoder_layers: a.int("num_encoder_layers"),
                 num_decoder_layers: a.int("num_decoder_layers"),
             };
-            transformer(g, &opts, d, target)
+            transformer(g, &opts, d, cx)
         }
         "LayerNorm" => layer_norm(
             &a.ints("normalized_shape", 1),
@@ -1605,7 +1597,7 @@ fn build_builtin(n: &Node, g: &mut CpuGenerator, target: Target) -> Result<Modul
 }
 
 /// A module given as an argument (`encoder_layer`, `norm`): built on its own, not registered.
-fn build_sub(n: &Node, g: &mut CpuGenerator, target: Target) -> Result<Module> {
+fn build_sub(n: &Node, g: &mut CpuGenerator, cx: Context) -> Result<Module> {
     let mut holder = Module::new("Module");
     let mut lazies = Vec::new();
     let mut quiet = |_: usize, _: usize| {};
@@ -1614,15 +1606,7 @@ fn build_sub(n: &Node, g: &mut CpuGenerator, target: Target) -> Result<Module> {
         total: 0,
         f: &mut quiet,
     };
-    build_into(
-        &mut holder,
-        n,
-        g,
-        target,
-        &mut lazies,
-        &mut Vec::new(),
-        &mut p,
-    )?;
+    build_into(&mut holder, n, g, cx, &mut lazies, &mut Vec::new(), &mut p)?;
     if !lazies.is_empty() {
         return Err(Error::unsupported(
             "a lazy module given as a constructor argument",
@@ -1639,9 +1623,9 @@ fn apply_init(
     name: &str,
     t: &mut Tensor,
     f: &InitFn,
-    target: Target,
+    cx: Context,
 ) -> Result<()> {
-    init_param(g, name, t, ParamInit::new(f.clone()), target)
+    init_param(g, name, t, ParamInit::new(f.clone()), cx)
 }
 
 /// The module at a dotted path and the last segment (`lm_head.weight` gives `lm_head`, `weight`).
@@ -1694,7 +1678,7 @@ fn apply_named(
     f(prefix, m)
 }
 
-fn run_pass(root: &mut Module, pass: &Pass, g: &mut CpuGenerator, target: Target) -> Result<()> {
+fn run_pass(root: &mut Module, pass: &Pass, g: &mut CpuGenerator, cx: Context) -> Result<()> {
     match pass {
         Pass::Tie { name, to, at } => tie(root, name, to, at),
         Pass::Apply(rules) => apply_named(root, "", &mut |prefix, m: &mut Module| {
@@ -1706,7 +1690,7 @@ fn run_pass(root: &mut Module, pass: &Pass, g: &mut CpuGenerator, target: Target
             };
             for (pname, f) in &rule.inits {
                 if let Some(p) = m.param_mut(pname) {
-                    apply_init(g, &format!("{prefix}{pname}"), p, f, target)?;
+                    apply_init(g, &format!("{prefix}{pname}"), p, f, cx)?;
                 }
             }
             if rule.zero_padding_idx {
@@ -1735,7 +1719,7 @@ fn run_pass(root: &mut Module, pass: &Pass, g: &mut CpuGenerator, target: Target
                 && endswith.as_ref().is_none_or(|s| pn.ends_with(s.as_str()))
                 && min_dim.is_none_or(|d| p.shape().len() as i64 >= d);
             if hit {
-                apply_init(g, pn, p, init, target)
+                apply_init(g, pn, p, init, cx)
             } else {
                 Ok(())
             }
@@ -1762,7 +1746,7 @@ mod tests {
     fn net_names_and_draws() {
         let d = ModelDesc::parse(NET).unwrap();
         let mut g = CpuGenerator::with_seed(1);
-        let sd = d.state_dict(&mut g, Target::default()).unwrap();
+        let sd = d.state_dict(&mut g, Context::default()).unwrap();
         let names: Vec<&str> = sd.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names[..3], ["conv1.weight", "conv1.bias", "conv2.weight"]);
         assert_eq!(names.len(), 10);
@@ -1776,7 +1760,7 @@ mod tests {
             &[5, 5],
             &ConvOptions::default(),
             DType::Float32,
-            Target::default(),
+            Context::default(),
         )
         .unwrap();
         assert_eq!(sd[0].1, c1.params[0].1);
@@ -1796,7 +1780,7 @@ mod tests {
         };
         let d = ModelDesc::parse(&desc(r#"[{"tie": "head.weight", "to": "wte.weight"}]"#)).unwrap();
         let mut g = CpuGenerator::with_seed(0);
-        let sd = d.state_dict(&mut g, Target::default()).unwrap();
+        let sd = d.state_dict(&mut g, Context::default()).unwrap();
         assert_eq!(sd[1].0, "head.weight");
         assert_eq!(sd[0].1.bits(), sd[1].1.bits());
         // The Linear still drew its weight (15 words) before the tie replaced it; the 15
@@ -1815,7 +1799,7 @@ mod tests {
         assert!(e.contains("missing field 'to'"), "{e}");
         let d = ModelDesc::parse(&desc(r#"[{"tie": "head.bias", "to": "wte.weight"}]"#)).unwrap();
         let e = d
-            .state_dict(&mut CpuGenerator::with_seed(0), Target::default())
+            .state_dict(&mut CpuGenerator::with_seed(0), Context::default())
             .unwrap_err()
             .to_string();
         assert!(e.contains("no parameter 'head.bias'"), "{e}");

@@ -2,11 +2,11 @@
 
 use super::explain::{init_param, ParamInit};
 use super::{check_param_dtype, empty, Module};
+use crate::context::Context;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::generator::CpuGenerator;
 use crate::init::{InitCall, Number};
-use crate::target::Target;
 use crate::tensor::Tensor;
 
 /// Which recurrent network.
@@ -70,7 +70,7 @@ impl Default for RnnOptions {
     }
 }
 
-fn reset(g: &mut CpuGenerator, m: &mut Module, hidden_size: i64, target: Target) -> Result<()> {
+fn reset(g: &mut CpuGenerator, m: &mut Module, hidden_size: i64, cx: Context) -> Result<()> {
     let stdv = if hidden_size > 0 {
         1.0 / (hidden_size as f64).sqrt()
     } else {
@@ -84,7 +84,7 @@ fn reset(g: &mut CpuGenerator, m: &mut Module, hidden_size: i64, target: Target)
             Number::Float(stdv),
         );
     for (name, p) in &mut m.params {
-        init_param(g, name, p, how.clone(), target)?;
+        init_param(g, name, p, how.clone(), cx)?;
     }
     Ok(())
 }
@@ -106,7 +106,7 @@ pub fn rnn(
     hidden_size: i64,
     opts: &RnnOptions,
     dtype: DType,
-    target: Target,
+    cx: Context,
 ) -> Result<Module> {
     let class = mode.class(false);
     let op = format!("nn.{class}");
@@ -168,7 +168,7 @@ pub fn rnn(
             }
         }
     }
-    reset(g, &mut m, hidden_size, target)?;
+    reset(g, &mut m, hidden_size, cx)?;
     Ok(m)
 }
 
@@ -188,7 +188,7 @@ pub fn rnn_cell(
     hidden_size: i64,
     bias: bool,
     dtype: DType,
-    target: Target,
+    cx: Context,
 ) -> Result<Module> {
     let class = mode.class(true);
     let op = format!("nn.{class}");
@@ -205,6 +205,6 @@ pub fn rnn_cell(
         m.params
             .push(("bias_hh".into(), empty(&op, &[gate], dtype)?));
     }
-    reset(g, &mut m, hidden_size, target)?;
+    reset(g, &mut m, hidden_size, cx)?;
     Ok(m)
 }

@@ -6,11 +6,11 @@ use super::explain::{init_param, scoped, ParamInit};
 use super::linear::linear_module;
 use super::norm::layer_norm;
 use super::Module;
+use crate::context::Context;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::generator::CpuGenerator;
 use crate::init::InitCall;
-use crate::target::Target;
 
 /// The arguments of a Transformer layer that matter at construction.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -64,16 +64,14 @@ pub fn transformer_encoder_layer(
     g: &mut CpuGenerator,
     o: &TransformerLayerOptions,
     dtype: DType,
-    target: Target,
+    cx: Context,
 ) -> Result<Module> {
     let mut m = Module::new("TransformerEncoderLayer");
     let attn = scoped("self_attn", || {
-        multihead_attention(
-            g, o.d_model, o.nhead, o.bias, false, None, None, dtype, target,
-        )
+        multihead_attention(g, o.d_model, o.nhead, o.bias, false, None, None, dtype, cx)
     })?;
     m.children.push(("self_attn".into(), attn));
-    feed_forward(g, &mut m, o, 2, dtype, target)?;
+    feed_forward(g, &mut m, o, 2, dtype, cx)?;
     check_activation("nn.TransformerEncoderLayer", &o.activation)?;
     Ok(m)
 }
@@ -87,18 +85,16 @@ pub fn transformer_decoder_layer(
     g: &mut CpuGenerator,
     o: &TransformerLayerOptions,
     dtype: DType,
-    target: Target,
+    cx: Context,
 ) -> Result<Module> {
     let mut m = Module::new("TransformerDecoderLayer");
     for name in ["self_attn", "multihead_attn"] {
         let a = scoped(name, || {
-            multihead_attention(
-                g, o.d_model, o.nhead, o.bias, false, None, None, dtype, target,
-            )
+            multihead_attention(g, o.d_model, o.nhead, o.bias, false, None, None, dtype, cx)
         })?;
         m.children.push((name.into(), a));
     }
-    feed_forward(g, &mut m, o, 3, dtype, target)?;
+    feed_forward(g, &mut m, o, 3, dtype, cx)?;
     check_activation("nn.TransformerDecoderLayer", &o.activation)?;
     Ok(m)
 }
@@ -109,14 +105,14 @@ fn feed_forward(
     o: &TransformerLayerOptions,
     norms: usize,
     dtype: DType,
-    target: Target,
+    cx: Context,
 ) -> Result<()> {
     let l1 = scoped("linear1", || {
-        linear_module(g, o.d_model, o.dim_feedforward, o.bias, dtype, target)
+        linear_module(g, o.d_model, o.dim_feedforward, o.bias, dtype, cx)
     })?;
     m.children.push(("linear1".into(), l1));
     let l2 = scoped("linear2", || {
-        linear_module(g, o.dim_feedforward, o.d_model, o.bias, dtype, target)
+        linear_module(g, o.dim_feedforward, o.d_model, o.bias, dtype, cx)
     })?;
     m.children.push(("linear2".into(), l2));
     for i in 1..=norms {
@@ -187,18 +183,18 @@ pub fn transformer(
     g: &mut CpuGenerator,
     o: &TransformerOptions,
     dtype: DType,
-    target: Target,
+    cx: Context,
 ) -> Result<Module> {
     let d = o.layer.d_model;
     let enc_layer = scoped("encoder.layers.*", || {
-        transformer_encoder_layer(g, &o.layer, dtype, target)
+        transformer_encoder_layer(g, &o.layer, dtype, cx)
     })?;
     let enc_norm = scoped("encoder.norm", || {
         layer_norm(&[d], true, o.layer.bias, dtype)
     })?;
     let encoder = transformer_encoder(&enc_layer, o.num_encoder_layers, Some(enc_norm));
     let dec_layer = scoped("decoder.layers.*", || {
-        transformer_decoder_layer(g, &o.layer, dtype, target)
+        transformer_decoder_layer(g, &o.layer, dtype, cx)
     })?;
     let dec_norm = scoped("decoder.norm", || {
         layer_norm(&[d], true, o.layer.bias, dtype)
@@ -210,7 +206,7 @@ pub fn transformer(
     m.for_each_parameter_mut(&mut |name, p| {
         if p.shape().len() > 1 {
             let how = ParamInit::new(InitCall::XavierUniform { gain: 1.0 });
-            init_param(g, name, p, how, target)
+            init_param(g, name, p, how, cx)
         } else {
             Ok(())
         }

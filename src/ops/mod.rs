@@ -4,16 +4,16 @@
 //! Mirrors: `aten/src/ATen/native/TensorFactories.cpp` (`rand`, `randn`, `normal`, `*_like`) and
 //! `aten/src/ATen/native/DistributionTemplates.h` (`uniform_impl_`, `normal_impl_`).
 //!
-//! Every op takes the generator to draw from and the [`Target`] (kernel variant and release) to
+//! Every op takes the generator to draw from and the [`Context`] (kernel variant and release) to
 //! reproduce. In-place ops work on contiguous [`Tensor`]s; [`View`] reproduces an in-place op on
 //! `torch.empty(size).permute(perm)`, a non-contiguous view whose elements PyTorch visits in memory
 //! order.
 
+use crate::context::Context;
 use crate::distributions::{normal, uniform, Route};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::generator::CpuGenerator;
-use crate::target::Target;
 use crate::tensor::{checked_numel, Storage, Tensor};
 
 pub mod samplers;
@@ -22,7 +22,7 @@ fn not_implemented(kernel: &str, dtype: DType) -> String {
     format!("\"{kernel}\" not implemented for '{}'", dtype.cpp_name())
 }
 
-/// A target for an in-place op: `torch.empty(size, dtype=dtype)`, optionally seen through
+/// A cx for an in-place op: `torch.empty(size, dtype=dtype)`, optionally seen through
 /// `.permute(perm)`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct View {
@@ -194,12 +194,12 @@ pub(crate) fn fill_uniform(
     data: &mut Storage,
     from: f64,
     to: f64,
-    target: Target,
+    cx: Context,
 ) -> Result<()> {
     let (from, to) = check_uniform_bounds(op, data.dtype(), from, to)?;
-    let fused = target.capability.fused();
+    let fused = cx.capability.fused();
     let route = Route::detect();
-    let rule = uniform::UniformRule::of(target.era);
+    let rule = cx.rules().uniform;
     match data {
         Storage::F32(v) => uniform::fill_f32(g, v, from, to, fused, route, rule),
         Storage::F64(v) => uniform::fill_f64(g, v, from, to, fused, route, rule),
@@ -216,7 +216,7 @@ pub(crate) fn fill_uniform(
 }
 
 /// Fills `data` with `normal_(mean, std)` values after PyTorch's checks: the fill path when the
-/// target is contiguous with at least 16 elements, else the per-element path in element order.
+/// cx is contiguous with at least 16 elements, else the per-element path in element order.
 pub(crate) fn fill_normal(
     g: &mut CpuGenerator,
     op: &str,
@@ -224,7 +224,7 @@ pub(crate) fn fill_normal(
     contiguous: bool,
     mean: f64,
     std: f64,
-    target: Target,
+    cx: Context,
 ) -> Result<()> {
     check_normal_std(op, std)?;
     let n = data.len();
@@ -232,10 +232,10 @@ pub(crate) fn fill_normal(
         return Ok(());
     }
     let fill_path = contiguous && n >= 16;
-    let cap = target.capability;
+    let cap = cx.capability;
     let fused = cap.fused();
     let route = Route::detect();
-    let rule = normal::NormalRule::of(target.era);
+    let rule = cx.rules().normal;
     match data {
         Storage::F32(v) if fill_path => normal::fill_f32(g, v, mean, std, cap, rule, route),
         Storage::F64(v) if fill_path => normal::fill_f64(g, v, mean, std, cap, rule, route),
@@ -267,9 +267,9 @@ pub fn uniform_(
     t: &mut Tensor,
     from: f64,
     to: f64,
-    target: Target,
+    cx: Context,
 ) -> Result<()> {
-    fill_uniform(g, "uniform_", t.storage_mut(), from, to, target)
+    fill_uniform(g, "uniform_", t.storage_mut(), from, to, cx)
 }
 
 /// `tensor.normal_(mean, std)` on a contiguous tensor.
@@ -283,9 +283,9 @@ pub fn normal_(
     t: &mut Tensor,
     mean: f64,
     std: f64,
-    target: Target,
+    cx: Context,
 ) -> Result<()> {
-    fill_normal(g, "normal_", t.storage_mut(), true, mean, std, target)
+    fill_normal(g, "normal_", t.storage_mut(), true, mean, std, cx)
 }
 
 /// `torch.empty(size, dtype=dtype)[.permute(perm)].uniform_(from, to)`, returned contiguous.
@@ -297,10 +297,10 @@ pub fn uniform_on_view(
     view: &View,
     from: f64,
     to: f64,
-    target: Target,
+    cx: Context,
 ) -> Result<Tensor> {
     view.fill_with("uniform_", |s, _| {
-        fill_uniform(g, "uniform_", s, from, to, target)
+        fill_uniform(g, "uniform_", s, from, to, cx)
     })
 }
 
@@ -314,10 +314,10 @@ pub fn normal_on_view(
     view: &View,
     mean: f64,
     std: f64,
-    target: Target,
+    cx: Context,
 ) -> Result<Tensor> {
     view.fill_with("normal_", |s, contiguous| {
-        fill_normal(g, "normal_", s, contiguous, mean, std, target)
+        fill_normal(g, "normal_", s, contiguous, mean, std, cx)
     })
 }
 
@@ -325,9 +325,9 @@ pub fn normal_on_view(
 ///
 /// # Errors
 /// A negative dimension, a size over the allocation limit, or a non-float dtype.
-pub fn rand(g: &mut CpuGenerator, size: &[i64], dtype: DType, target: Target) -> Result<Tensor> {
+pub fn rand(g: &mut CpuGenerator, size: &[i64], dtype: DType, cx: Context) -> Result<Tensor> {
     let mut t = Tensor::zeros_checked("rand", size, dtype)?;
-    fill_uniform(g, "rand", t.storage_mut(), 0.0, 1.0, target)?;
+    fill_uniform(g, "rand", t.storage_mut(), 0.0, 1.0, cx)?;
     Ok(t)
 }
 
@@ -335,9 +335,9 @@ pub fn rand(g: &mut CpuGenerator, size: &[i64], dtype: DType, target: Target) ->
 ///
 /// # Errors
 /// A negative dimension, a size over the allocation limit, or a non-float dtype.
-pub fn randn(g: &mut CpuGenerator, size: &[i64], dtype: DType, target: Target) -> Result<Tensor> {
+pub fn randn(g: &mut CpuGenerator, size: &[i64], dtype: DType, cx: Context) -> Result<Tensor> {
     let mut t = Tensor::zeros_checked("randn", size, dtype)?;
-    fill_normal(g, "randn", t.storage_mut(), true, 0.0, 1.0, target)?;
+    fill_normal(g, "randn", t.storage_mut(), true, 0.0, 1.0, cx)?;
     Ok(t)
 }
 
@@ -351,10 +351,10 @@ pub fn normal(
     std: f64,
     size: &[i64],
     dtype: DType,
-    target: Target,
+    cx: Context,
 ) -> Result<Tensor> {
     let mut t = Tensor::zeros_checked("normal", size, dtype)?;
-    fill_normal(g, "normal", t.storage_mut(), true, mean, std, target)?;
+    fill_normal(g, "normal", t.storage_mut(), true, mean, std, cx)?;
     Ok(t)
 }
 
@@ -363,9 +363,9 @@ pub fn normal(
 ///
 /// # Errors
 /// As [`rand`].
-pub fn rand_like(g: &mut CpuGenerator, like: &View, target: Target) -> Result<Tensor> {
+pub fn rand_like(g: &mut CpuGenerator, like: &View, cx: Context) -> Result<Tensor> {
     like.fill_with("rand_like", |s, _| {
-        fill_uniform(g, "rand_like", s, 0.0, 1.0, target)
+        fill_uniform(g, "rand_like", s, 0.0, 1.0, cx)
     })
 }
 
@@ -374,9 +374,9 @@ pub fn rand_like(g: &mut CpuGenerator, like: &View, target: Target) -> Result<Te
 ///
 /// # Errors
 /// As [`randn`].
-pub fn randn_like(g: &mut CpuGenerator, like: &View, target: Target) -> Result<Tensor> {
+pub fn randn_like(g: &mut CpuGenerator, like: &View, cx: Context) -> Result<Tensor> {
     like.fill_with("randn_like", |s, contiguous| {
-        fill_normal(g, "randn_like", s, contiguous, 0.0, 1.0, target)
+        fill_normal(g, "randn_like", s, contiguous, 0.0, 1.0, cx)
     })
 }
 
@@ -391,10 +391,10 @@ impl Tensor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::target::Capability;
+    use crate::context::Capability;
 
-    fn t() -> Target {
-        Target::default()
+    fn t() -> Context {
+        Context::default()
     }
 
     #[test]

@@ -18,6 +18,7 @@
 use half::{bf16, f16};
 
 use super::{fill_normal, not_implemented, View};
+use crate::context::{BernoulliKernel, Context, ExponentialKernel, Rules, WideRandint};
 use crate::distributions::bernoulli::{self, Mcg31, ScalarThreshold};
 use crate::distributions::block::{extend_u32, extend_u64};
 use crate::distributions::continuous::{self, LegacyExponential};
@@ -27,7 +28,6 @@ use crate::distributions::perm;
 use crate::dtype::{bf16_to_f32, f32_to_bf16, f32_to_f16, f64_to_bf16, f64_to_f16, DType};
 use crate::error::{Error, Result};
 use crate::generator::CpuGenerator;
-use crate::target::{Era, Target};
 use crate::tensor::{Storage, Tensor};
 
 /// An element type of [`Storage`], with C++'s conversions into it.
@@ -276,8 +276,8 @@ fn check_randperm(n: i64, dtype: DType) -> Result<()> {
 }
 
 /// Shuffles `out` (length n) with the algorithm of `era`; `conv` converts an index to the dtype.
-fn shuffle<T: Copy>(g: &mut CpuGenerator, out: &mut [T], era: Era, conv: impl Fn(u64) -> T) {
-    if era >= Era::R1 && out.len() as u64 >= perm::INSIDE_OUT_MIN_N {
+fn shuffle<T: Copy>(g: &mut CpuGenerator, out: &mut [T], rules: Rules, conv: impl Fn(u64) -> T) {
+    if rules.randperm_inside_out && out.len() as u64 >= perm::INSIDE_OUT_MIN_N {
         perm::inside_out(g, out, conv);
     } else {
         for (i, o) in out.iter_mut().enumerate() {
@@ -299,10 +299,10 @@ fn shuffle<T: Copy>(g: &mut CpuGenerator, out: &mut [T], era: Era, conv: impl Fn
 /// As PyTorch: `n < 0`; `n - 1` beyond an integer dtype; `n` beyond a float dtype's exact
 /// integers; `bool`, `uint16`, `uint32`, `uint64` (PyTorch has no kernel for them). Plus the
 /// allocation limit.
-pub fn randperm(g: &mut CpuGenerator, n: i64, dtype: DType, target: Target) -> Result<Tensor> {
+pub fn randperm(g: &mut CpuGenerator, n: i64, dtype: DType, cx: Context) -> Result<Tensor> {
     check_randperm(n, dtype)?;
     let mut t = Tensor::zeros_checked("randperm", &[n], dtype)?;
-    let era = target.era;
+    let era = cx.rules();
     match t.storage_mut() {
         Storage::I64(v) => shuffle(g, v, era, |i| i as i64),
         Storage::I32(v) => shuffle(g, v, era, |i| i as i32),
@@ -385,7 +385,13 @@ fn check_in_range(op: &str, from: i64, to_inc: i64, dtype: DType) -> Result<()> 
 }
 
 /// `random_from_to_impl`'s checks and range computation.
-fn random_mode(op: &str, from: i64, to: Option<i64>, dtype: DType, era: Era) -> Result<RandomMode> {
+fn random_mode(
+    op: &str,
+    from: i64,
+    to: Option<i64>,
+    dtype: DType,
+    wide_rule: WideRandint,
+) -> Result<RandomMode> {
     let is_float = dtype.is_float();
     match to {
         Some(to) => {
@@ -414,7 +420,7 @@ fn random_mode(op: &str, from: i64, to: Option<i64>, dtype: DType, era: Era) -> 
             Ok(RandomMode::Range {
                 range,
                 base: from,
-                wide: ints::use_random64(range, dtype, era),
+                wide: ints::use_random64(range, dtype, wide_rule),
             })
         }
         None if from != i64::MIN => {
@@ -441,7 +447,7 @@ fn random_mode(op: &str, from: i64, to: Option<i64>, dtype: DType, era: Era) -> 
             Ok(RandomMode::Range {
                 range,
                 base: from,
-                wide: ints::use_random64(range, dtype, era),
+                wide: ints::use_random64(range, dtype, wide_rule),
             })
         }
         None => Ok(RandomMode::Full),
@@ -498,8 +504,8 @@ fn random_fill(
 
 /// `torch.uint16`, `uint32` and `uint64` appeared in PyTorch 2.3: in 2.0 naming them fails.
 /// (2.1 and 2.2, which share era L1 with 2.3 – 2.5, lack them too; replay checks the release.)
-fn check_dtype_exists(op: &str, dtype: DType, era: Era) -> Result<()> {
-    if era == Era::L0 && dtype.is_wide_unsigned() {
+fn check_dtype_exists(op: &str, dtype: DType, rules: Rules) -> Result<()> {
+    if !rules.wide_unsigned_dtypes && dtype.is_wide_unsigned() {
         return Err(Error::arg(
             op,
             format!("torch.{dtype} does not exist before PyTorch 2.3"),
@@ -516,9 +522,9 @@ fn check_dtype_exists(op: &str, dtype: DType, era: Era) -> Result<()> {
 /// # Errors
 /// uint16, uint32 and uint64 (PyTorch has no kernel for them; an empty tensor is accepted), plus
 /// size errors.
-pub fn random_(g: &mut CpuGenerator, view: &View, target: Target) -> Result<Tensor> {
+pub fn random_(g: &mut CpuGenerator, view: &View, cx: Context) -> Result<Tensor> {
     let dtype = view.dtype;
-    check_dtype_exists("random_", dtype, target.era)?;
+    check_dtype_exists("random_", dtype, cx.rules())?;
     let mode = RandomMode::Unbounded {
         modulus: ints::unbounded_modulus(dtype),
         wide: ints::unbounded_uses_random64(dtype),
@@ -542,11 +548,11 @@ pub fn random_from_to(
     view: &View,
     from: i64,
     to: Option<i64>,
-    target: Target,
+    cx: Context,
 ) -> Result<Tensor> {
     view.check_size("random_")?;
-    check_dtype_exists("random_", view.dtype, target.era)?;
-    let mode = random_mode("random_", from, to, view.dtype, target.era)?;
+    check_dtype_exists("random_", view.dtype, cx.rules())?;
+    let mode = random_mode("random_", from, to, view.dtype, cx.rules().wide_randint)?;
     fresh(view, "random_", |s, n| {
         random_fill(g, "random_", s, n, mode)
     })
@@ -562,9 +568,9 @@ pub fn randint(
     high: i64,
     size: &[i64],
     dtype: DType,
-    target: Target,
+    cx: Context,
 ) -> Result<Tensor> {
-    random_from_to(g, &View::contiguous(size, dtype), low, Some(high), target)
+    random_from_to(g, &View::contiguous(size, dtype), low, Some(high), cx)
 }
 
 /// `torch.randint_like(x, low, high)`: `empty_like(x).random_(low, high)` (a permuted `x` keeps
@@ -577,9 +583,9 @@ pub fn randint_like(
     like: &View,
     low: i64,
     high: i64,
-    target: Target,
+    cx: Context,
 ) -> Result<Tensor> {
-    random_from_to(g, like, low, Some(high), target)
+    random_from_to(g, like, low, Some(high), cx)
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -611,12 +617,7 @@ fn bernoulli_legacy(g: &mut CpuGenerator, data: &mut Storage, p: f64) -> Result<
 ///
 /// # Errors
 /// `p` outside `[0, 1]` or NaN (even for an empty tensor), plus size errors.
-pub fn bernoulli_scalar_(
-    g: &mut CpuGenerator,
-    view: &View,
-    p: f64,
-    target: Target,
-) -> Result<Tensor> {
+pub fn bernoulli_scalar_(g: &mut CpuGenerator, view: &View, p: f64, cx: Context) -> Result<Tensor> {
     view.check_size("bernoulli_")?;
     check_p("bernoulli_", p)?;
     if view.dtype.is_wide_unsigned() && !view.shape().contains(&0) {
@@ -625,7 +626,7 @@ pub fn bernoulli_scalar_(
             not_implemented("bernoulli_scalar_cpu_", view.dtype),
         ));
     }
-    if target.era < Era::R2 {
+    if cx.rules().bernoulli == BernoulliKernel::Mkl {
         let mut t = Tensor::zeros_checked("bernoulli_", &view_shape_i64(view), view.dtype)?;
         if t.numel() > 0 {
             bernoulli_legacy(g, t.storage_mut(), p)?;
@@ -705,7 +706,7 @@ fn expand_index(src: &[usize], dst: &[usize]) -> Vec<usize> {
 ///
 /// # Errors
 /// As PyTorch: `p` not broadcastable to `size`, an integer or bool `p`, an entry outside
-/// `[0, 1]`. An empty target accepts anything.
+/// `[0, 1]`. An empty cx accepts anything.
 pub fn bernoulli_tensor_(
     g: &mut CpuGenerator,
     size: &[i64],
@@ -783,9 +784,9 @@ pub fn bernoulli(g: &mut CpuGenerator, probs: &Tensor) -> Result<Tensor> {
 ///
 /// # Errors
 /// As [`bernoulli_scalar_`].
-pub fn bernoulli_p(g: &mut CpuGenerator, x: &Tensor, p: f64, target: Target) -> Result<Tensor> {
+pub fn bernoulli_p(g: &mut CpuGenerator, x: &Tensor, p: f64, cx: Context) -> Result<Tensor> {
     let size: Vec<i64> = x.shape().iter().map(|&d| d as i64).collect();
-    bernoulli_scalar_(g, &View::contiguous(&size, x.dtype()), p, target)
+    bernoulli_scalar_(g, &View::contiguous(&size, x.dtype()), p, cx)
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -830,11 +831,11 @@ fn div32(a: f32, b: f32) -> f32 {
 }
 
 /// Bernoulli(1 − p) keep flags for `n` elements, by the release's scalar kernel.
-fn keep_flags(g: &mut CpuGenerator, n: usize, q: f64, target: Target) -> Vec<bool> {
+fn keep_flags(g: &mut CpuGenerator, n: usize, q: f64, cx: Context) -> Vec<bool> {
     if n == 0 {
         return Vec::new();
     }
-    if target.era < Era::R2 {
+    if cx.rules().bernoulli == BernoulliKernel::Mkl {
         let mut s = Mcg31::new(g.random());
         (0..n).map(|_| bernoulli::legacy(&mut s, q)).collect()
     } else {
@@ -854,7 +855,7 @@ fn keep_flags(g: &mut CpuGenerator, n: usize, q: f64, target: Target) -> Vec<boo
 ///
 /// # Errors
 /// `p` outside `[0, 1]` (or NaN); a non-float `x` (PyTorch fails after drawing).
-pub fn dropout(g: &mut CpuGenerator, x: &Tensor, p: f64, target: Target) -> Result<Tensor> {
+pub fn dropout(g: &mut CpuGenerator, x: &Tensor, p: f64, cx: Context) -> Result<Tensor> {
     const OP: &str = "dropout";
     if !(0.0..=1.0).contains(&p) {
         return Err(Error::arg(
@@ -878,7 +879,7 @@ pub fn dropout(g: &mut CpuGenerator, x: &Tensor, p: f64, target: Target) -> Resu
         return tensor_from_f64(x.shape().to_vec(), dtype, &v);
     }
     let q = 1.0 - p;
-    let keep = keep_flags(g, xs.len(), q, target);
+    let keep = keep_flags(g, xs.len(), q, cx);
     if !dtype.is_float() {
         return Err(Error::arg(
             OP,
@@ -888,7 +889,7 @@ pub fn dropout(g: &mut CpuGenerator, x: &Tensor, p: f64, target: Target) -> Resu
     // noise = keep / (1 - p), stored in the dtype; the divisor is the scalar rounded to float
     // unless the tensor is float64.
     // 2.0 rounds the divisor to float16/bfloat16 first; later releases divide by f32(1 - p).
-    let divisor = if target.era == Era::L0 {
+    let divisor = if cx.rules().dropout_divisor_in_dtype {
         single(dtype, q)
     } else {
         q
@@ -929,7 +930,7 @@ pub fn native_dropout(
     x: &Tensor,
     p: f64,
     train: bool,
-    target: Target,
+    cx: Context,
 ) -> Result<(Tensor, Tensor)> {
     const OP: &str = "native_dropout";
     let shape = x.shape().to_vec();
@@ -943,7 +944,7 @@ pub fn native_dropout(
     let q = 1.0 - p;
     check_p("bernoulli_", q).map_err(|e| Error::arg(OP, e.to_string()))?;
     let scale = if q == 0.0 { 0.0 } else { 1.0 / q };
-    let keep = keep_flags(g, x.numel(), q, target);
+    let keep = keep_flags(g, x.numel(), q, cx);
     let dtype = x.dtype();
     if !dtype.is_float() {
         return Err(Error::arg(
@@ -987,12 +988,7 @@ fn require_float(op: &str, kernel: &str, dtype: DType) -> Result<()> {
 ///
 /// # Errors
 /// `lambd <= 0` or NaN; a non-float dtype (an empty tensor of any dtype is accepted).
-pub fn exponential_(
-    g: &mut CpuGenerator,
-    view: &View,
-    lambd: f64,
-    target: Target,
-) -> Result<Tensor> {
+pub fn exponential_(g: &mut CpuGenerator, view: &View, lambd: f64, cx: Context) -> Result<Tensor> {
     const OP: &str = "exponential_";
     view.check_size(OP)?;
     if !(lambd > 0.0) {
@@ -1005,7 +1001,7 @@ pub fn exponential_(
     if !empty {
         require_float(OP, "exponential_cpu", view.dtype)?;
     }
-    if target.era < Era::R2 && lambd.is_finite() {
+    if cx.rules().exponential == ExponentialKernel::Mkl && lambd.is_finite() {
         let mut t = Tensor::zeros_checked(OP, &view_shape_i64(view), view.dtype)?;
         if !empty {
             let mut e = LegacyExponential::new(g, lambd, view.dtype != DType::Float64);
@@ -1025,9 +1021,9 @@ pub fn exponential_(
 ///
 /// # Errors
 /// `p` outside `(0, 1)`; a bool tensor (an empty one is accepted).
-pub fn geometric_(g: &mut CpuGenerator, view: &View, p: f64, target: Target) -> Result<Tensor> {
+pub fn geometric_(g: &mut CpuGenerator, view: &View, p: f64, cx: Context) -> Result<Tensor> {
     const OP: &str = "geometric_";
-    let _ = target;
+    let _ = cx;
     view.check_size(OP)?;
     if !(p > 0.0 && p < 1.0) {
         return Err(Error::arg(
@@ -1056,7 +1052,7 @@ pub fn log_normal_(
     view: &View,
     mean: f64,
     std: f64,
-    target: Target,
+    cx: Context,
 ) -> Result<Tensor> {
     const OP: &str = "log_normal_";
     view.check_size(OP)?;
@@ -1069,7 +1065,7 @@ pub fn log_normal_(
     if !view.shape().contains(&0) {
         require_float(OP, "log_normal_cpu", view.dtype)?;
     }
-    let fused = target.capability.fused();
+    let fused = cx.capability.fused();
     view.fill_with(OP, |s, _| {
         each_storage!(s, v => fill_each(v, || Elem::from_f64(continuous::log_normal(g, mean, std, fused))));
         Ok(())
@@ -1087,7 +1083,7 @@ pub fn cauchy_(
     view: &View,
     median: f64,
     sigma: f64,
-    target: Target,
+    cx: Context,
 ) -> Result<Tensor> {
     const OP: &str = "cauchy_";
     view.check_size(OP)?;
@@ -1106,7 +1102,7 @@ pub fn cauchy_(
             ),
         ));
     }
-    let fused = target.capability.fused();
+    let fused = cx.capability.fused();
     fresh(view, OP, |s, n| {
         each_storage!(s, v => extend_u64(g, v, n, |w| Elem::from_f64(continuous::cauchy_of(w, median, sigma, fused))));
         Ok(())
@@ -1137,7 +1133,7 @@ pub fn multinomial(
     probs: &Tensor,
     num_samples: i64,
     replacement: bool,
-    target: Target,
+    cx: Context,
 ) -> Result<Tensor> {
     const OP: &str = "multinomial";
     let shape = probs.shape().to_vec();
@@ -1211,7 +1207,7 @@ pub fn multinomial(
             "invalid multinomial distribution (sum of probabilities <= 0)",
         ));
     }
-    let q = exponential_(g, &View::contiguous(&[pv.len() as i64], dtype), 1.0, target)?;
+    let q = exponential_(g, &View::contiguous(&[pv.len() as i64], dtype), 1.0, cx)?;
     let qv = values_f64(&q)?;
     let keys: Vec<f64> = pv
         .iter()
@@ -1259,11 +1255,11 @@ fn standard(
     shape: &[usize],
     dtype: DType,
     std: f64,
-    target: Target,
+    cx: Context,
 ) -> Result<(Tensor, Vec<f64>)> {
     let size: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
     let mut t = Tensor::zeros_checked(op, &size, dtype)?;
-    fill_normal(g, op, t.storage_mut(), true, 0.0, std, target)?;
+    fill_normal(g, op, t.storage_mut(), true, 0.0, std, cx)?;
     let v = values_f64(&t)?;
     Ok((t, v))
 }
@@ -1280,13 +1276,13 @@ pub fn normal_tensor_tensor(
     g: &mut CpuGenerator,
     mean: &Tensor,
     std: &Tensor,
-    target: Target,
+    cx: Context,
 ) -> Result<Tensor> {
     const OP: &str = "normal";
     let sv = check_std_tensor(OP, std)?;
     let shape = broadcast_shape(OP, mean.shape(), std.shape())?;
     let dtype = mean.dtype();
-    let (_, z) = standard(g, OP, &shape, dtype, 1.0, target)?;
+    let (_, z) = standard(g, OP, &shape, dtype, 1.0, cx)?;
     let mv = values_f64(mean)?;
     let (si, mi) = (
         expand_index(std.shape(), &shape),
@@ -1312,7 +1308,7 @@ pub fn normal_tensor_float(
     g: &mut CpuGenerator,
     mean: &Tensor,
     std: f64,
-    target: Target,
+    cx: Context,
 ) -> Result<Tensor> {
     const OP: &str = "normal";
     if !(std >= 0.0) {
@@ -1323,7 +1319,7 @@ pub fn normal_tensor_float(
     }
     let dtype = mean.dtype();
     let shape = mean.shape().to_vec();
-    let (_, z) = standard(g, OP, &shape, dtype, std, target)?;
+    let (_, z) = standard(g, OP, &shape, dtype, std, cx)?;
     let mv = values_f64(mean)?;
     let v: Vec<f64> = z
         .iter()
@@ -1343,13 +1339,13 @@ pub fn normal_float_tensor(
     g: &mut CpuGenerator,
     mean: f64,
     std: &Tensor,
-    target: Target,
+    cx: Context,
 ) -> Result<Tensor> {
     const OP: &str = "normal";
     let sv = check_std_tensor(OP, std)?;
     let dtype = std.dtype();
     let shape = std.shape().to_vec();
-    let (_, z) = standard(g, OP, &shape, dtype, 1.0, target)?;
+    let (_, z) = standard(g, OP, &shape, dtype, 1.0, cx)?;
     let m = single(dtype, mean);
     let v: Vec<f64> = z
         .iter()
@@ -1366,8 +1362,8 @@ pub fn normal_float_tensor(
 mod tests {
     use super::*;
 
-    fn t() -> Target {
-        Target::default()
+    fn t() -> Context {
+        Context::default()
     }
 
     #[test]

@@ -5,10 +5,10 @@ use serde_json::{Map, Value};
 use super::case_error;
 use super::ops::{Draws, StepOp};
 use super::output::Tolerance;
+use crate::context::{Capability, Era, LATEST_RELEASE};
 use crate::dtype::DType;
 use crate::error::Result;
 use crate::ops::View;
-use crate::target::{Capability, Era, LATEST_RELEASE};
 
 /// One parsed case.
 #[derive(Debug)]

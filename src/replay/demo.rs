@@ -3,13 +3,13 @@
 
 use std::fmt::Write;
 
+use crate::context::{Capability, Context, LATEST_RELEASE};
 use crate::dtype::DType;
 use crate::error::Result;
 use crate::generator::CpuGenerator;
 use crate::init;
 use crate::modules;
 use crate::ops;
-use crate::target::{Capability, Target, LATEST_RELEASE};
 use crate::tensor::Tensor;
 
 /// Formats a float tensor of up to two dimensions as PyTorch prints it: four decimals, every
@@ -88,10 +88,10 @@ struct Experiments {
 }
 
 fn run(cap: Capability, release: &str) -> Result<Experiments> {
-    let target = Target::for_release(cap, release)?;
+    let cx = Context::for_release(cap, release)?;
     // 1. torch.manual_seed(1); nn.Linear(3, 4).weight
     let mut g = CpuGenerator::with_seed(1);
-    let linear = modules::linear(&mut g, 3, 4, true, DType::Float32, target)?
+    let linear = modules::linear(&mut g, 3, 4, true, DType::Float32, cx)?
         .remove(0)
         .1;
 
@@ -102,7 +102,7 @@ fn run(cap: Capability, release: &str) -> Result<Experiments> {
     let fan_in = 3.0f64;
     let bound = gain * (3.0 / fan_in).sqrt();
     let mut g = CpuGenerator::with_seed(1);
-    let x = ops::rand(&mut g, &[4, 3], DType::Float32, target)?;
+    let x = ops::rand(&mut g, &[4, 3], DType::Float32, cx)?;
     let (two_b, b) = ((2.0 * bound) as f32, bound as f32);
     let formula: Vec<f32> = f32s(&x).iter().map(|&v| v * two_b - b).collect();
     let formula = Tensor::new(vec![4, 3], crate::tensor::Storage::F32(formula))?;
@@ -110,13 +110,13 @@ fn run(cap: Capability, release: &str) -> Result<Experiments> {
     // 3. kaiming_uniform_ with a = 0 (its default): gain sqrt(2), bound sqrt(6 / fan_in).
     let mut g = CpuGenerator::with_seed(1);
     let mut kaiming_a0 = Tensor::zeros(&[4, 3], DType::Float32)?;
-    init::kaiming_uniform_(&mut g, &mut kaiming_a0, 0.0, "fan_in", "leaky_relu", target)?;
+    init::kaiming_uniform_(&mut g, &mut kaiming_a0, 0.0, "fan_in", "leaky_relu", cx)?;
 
     // 4. U(-1/sqrt(3), 1/sqrt(3)).
     let mut g = CpuGenerator::with_seed(1);
     let mut uniform = Tensor::zeros(&[4, 3], DType::Float32)?;
     let r = 1.0 / 3f64.sqrt();
-    init::uniform_(&mut g, &mut uniform, -r, r, target)?;
+    init::uniform_(&mut g, &mut uniform, -r, r, cx)?;
 
     Ok(Experiments {
         linear,

@@ -17,9 +17,9 @@ pub(crate) use case::Fields;
 pub use case::{parse_case_file, Case, Step};
 pub use output::{compare_results, results_document, Mismatch, Output, Tolerance};
 
+use crate::context::{Context, LATEST_RELEASE};
 use crate::error::{Error, Result};
 use crate::generator::CpuGenerator;
-use crate::target::{Target, LATEST_RELEASE};
 
 /// The outputs of one case, one per step run.
 #[derive(Debug)]
@@ -63,7 +63,7 @@ pub struct StepContext<'a> {
     gens: &'a mut Generators,
     generator: Option<&'a str>,
     /// The build being reproduced.
-    pub target: Target,
+    pub cx: Context,
     /// The outputs of the case's earlier steps.
     pub previous: &'a [Output],
 }
@@ -101,7 +101,7 @@ impl StepContext<'_> {
 /// Runs one parsed case.
 #[must_use]
 pub fn run_case(case: &Case) -> CaseResult {
-    let target = Target {
+    let cx = Context {
         capability: case.capability,
         era: case.era,
     };
@@ -115,7 +115,7 @@ pub fn run_case(case: &Case) -> CaseResult {
         let mut ctx = StepContext {
             gens: &mut gens,
             generator: step.generator.as_deref(),
-            target,
+            cx,
             previous: &outputs,
         };
         match step.op.run(&mut ctx) {

@@ -89,21 +89,21 @@ enum Fill {
 
 impl StepOp for Fill {
     fn run(&self, ctx: &mut StepContext<'_>) -> Result<Output> {
-        let target = ctx.target;
+        let cx = ctx.cx;
         let g = ctx.gen();
         let t = match self {
-            Fill::Rand { size, dtype } => ops::rand(g, size, *dtype, target)?,
-            Fill::Randn { size, dtype } => ops::randn(g, size, *dtype, target)?,
-            Fill::RandLike(v) => ops::rand_like(g, v, target)?,
-            Fill::RandnLike(v) => ops::randn_like(g, v, target)?,
-            Fill::Uniform { view, from, to } => ops::uniform_on_view(g, view, *from, *to, target)?,
-            Fill::Normal { view, mean, std } => ops::normal_on_view(g, view, *mean, *std, target)?,
+            Fill::Rand { size, dtype } => ops::rand(g, size, *dtype, cx)?,
+            Fill::Randn { size, dtype } => ops::randn(g, size, *dtype, cx)?,
+            Fill::RandLike(v) => ops::rand_like(g, v, cx)?,
+            Fill::RandnLike(v) => ops::randn_like(g, v, cx)?,
+            Fill::Uniform { view, from, to } => ops::uniform_on_view(g, view, *from, *to, cx)?,
+            Fill::Normal { view, mean, std } => ops::normal_on_view(g, view, *mean, *std, cx)?,
             Fill::NormalFactory {
                 mean,
                 std,
                 size,
                 dtype,
-            } => ops::normal(g, *mean, *std, size, *dtype, target)?,
+            } => ops::normal(g, *mean, *std, size, *dtype, cx)?,
         };
         Ok(Output::Tensor(t))
     }

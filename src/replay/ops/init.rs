@@ -14,13 +14,13 @@ struct Init {
 
 impl StepOp for Init {
     fn run(&self, ctx: &mut StepContext<'_>) -> Result<Output> {
-        let target = ctx.target;
+        let cx = ctx.cx;
         let t = if let (InitCall::Sparse { .. }, Some(_)) = (&self.call, ctx.generator_name()) {
             // sparse_ draws its normals from generator= and its permutations from the default
             // generator: the two phases run one after the other, each with its own generator.
             sparse_with_generator(ctx, &self.call, &self.view)?
         } else {
-            self.call.apply_on_view(ctx.gen(), &self.view, target)?
+            self.call.apply_on_view(ctx.gen(), &self.view, cx)?
         };
         Ok(Output::Tensor(t))
     }
@@ -47,9 +47,9 @@ fn sparse_with_generator(
     call: &InitCall,
     view: &View,
 ) -> Result<crate::tensor::Tensor> {
-    let target = ctx.target;
+    let cx = ctx.cx;
     let (g, default) = ctx.step_and_default();
-    call.apply_on_view_with(g, Some(default), view, target)
+    call.apply_on_view_with(g, Some(default), view, cx)
 }
 
 fn kaiming(f: &mut Fields<'_>) -> Result<(f64, String, String)> {

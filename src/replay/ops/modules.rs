@@ -13,8 +13,8 @@ struct Build(ModelDesc);
 
 impl StepOp for Build {
     fn run(&self, ctx: &mut StepContext<'_>) -> Result<Output> {
-        let target = ctx.target;
-        Ok(Output::StateDict(self.0.state_dict(ctx.gen(), target)?))
+        let cx = ctx.cx;
+        Ok(Output::StateDict(self.0.state_dict(ctx.gen(), cx)?))
     }
     fn takes_generator(&self) -> bool {
         false

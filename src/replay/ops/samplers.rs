@@ -240,32 +240,32 @@ enum Sampler {
 
 impl StepOp for Sampler {
     fn run(&self, ctx: &mut StepContext<'_>) -> Result<Output> {
-        let target = ctx.target;
+        let cx = ctx.cx;
         let t = match self {
-            Sampler::Randperm { n, dtype } => samplers::randperm(ctx.gen(), *n, *dtype, target)?,
+            Sampler::Randperm { n, dtype } => samplers::randperm(ctx.gen(), *n, *dtype, cx)?,
             Sampler::Randint {
                 low,
                 high,
                 size,
                 dtype,
-            } => samplers::randint(ctx.gen(), *low, *high, size, *dtype, target)?,
+            } => samplers::randint(ctx.gen(), *low, *high, size, *dtype, cx)?,
             Sampler::RandintLike { view, low, high } => {
-                samplers::randint_like(ctx.gen(), view, *low, *high, target)?
+                samplers::randint_like(ctx.gen(), view, *low, *high, cx)?
             }
             Sampler::Random { view, args } => match (args.from, args.to) {
-                (None, None) => samplers::random_(ctx.gen(), view, target)?,
+                (None, None) => samplers::random_(ctx.gen(), view, cx)?,
                 (None, Some(Some(to))) => {
-                    samplers::random_from_to(ctx.gen(), view, 0, Some(to), target)?
+                    samplers::random_from_to(ctx.gen(), view, 0, Some(to), cx)?
                 }
                 (None, Some(None)) => {
                     return Err(Error::arg("random_", "'to' = None needs 'from'"));
                 }
                 (Some(from), to) => {
-                    samplers::random_from_to(ctx.gen(), view, from, to.flatten(), target)?
+                    samplers::random_from_to(ctx.gen(), view, from, to.flatten(), cx)?
                 }
             },
             Sampler::BernoulliScalar { view, p } => {
-                samplers::bernoulli_scalar_(ctx.gen(), view, *p, target)?
+                samplers::bernoulli_scalar_(ctx.gen(), view, *p, cx)?
             }
             Sampler::BernoulliTensor { view, p } => {
                 let p = p.resolve(ctx)?;
@@ -274,41 +274,41 @@ impl StepOp for Sampler {
             Sampler::Bernoulli { input, p } => {
                 let x = input.resolve(ctx)?;
                 match p {
-                    Some(p) => samplers::bernoulli_p(ctx.gen(), &x, *p, target)?,
+                    Some(p) => samplers::bernoulli_p(ctx.gen(), &x, *p, cx)?,
                     None => samplers::bernoulli(ctx.gen(), &x)?,
                 }
             }
             Sampler::Exponential { view, lambd } => {
-                samplers::exponential_(ctx.gen(), view, *lambd, target)?
+                samplers::exponential_(ctx.gen(), view, *lambd, cx)?
             }
-            Sampler::Geometric { view, p } => samplers::geometric_(ctx.gen(), view, *p, target)?,
+            Sampler::Geometric { view, p } => samplers::geometric_(ctx.gen(), view, *p, cx)?,
             Sampler::LogNormal { view, mean, std } => {
-                samplers::log_normal_(ctx.gen(), view, *mean, *std, target)?
+                samplers::log_normal_(ctx.gen(), view, *mean, *std, cx)?
             }
             Sampler::Cauchy {
                 view,
                 median,
                 sigma,
-            } => samplers::cauchy_(ctx.gen(), view, *median, *sigma, target)?,
+            } => samplers::cauchy_(ctx.gen(), view, *median, *sigma, cx)?,
             Sampler::Multinomial {
                 input,
                 n,
                 replacement,
             } => {
                 let x = input.resolve(ctx)?;
-                samplers::multinomial(ctx.gen(), &x, *n, *replacement, target)?
+                samplers::multinomial(ctx.gen(), &x, *n, *replacement, cx)?
             }
             Sampler::NormalTT { mean, std } => {
                 let (m, s) = (mean.resolve(ctx)?, std.resolve(ctx)?);
-                samplers::normal_tensor_tensor(ctx.gen(), &m, &s, target)?
+                samplers::normal_tensor_tensor(ctx.gen(), &m, &s, cx)?
             }
             Sampler::NormalTF { mean, std } => {
                 let m = mean.resolve(ctx)?;
-                samplers::normal_tensor_float(ctx.gen(), &m, *std, target)?
+                samplers::normal_tensor_float(ctx.gen(), &m, *std, cx)?
             }
             Sampler::NormalFT { mean, std } => {
                 let s = std.resolve(ctx)?;
-                samplers::normal_float_tensor(ctx.gen(), *mean, &s, target)?
+                samplers::normal_float_tensor(ctx.gen(), *mean, &s, cx)?
             }
         };
         Ok(Output::Tensor(t))
@@ -332,23 +332,18 @@ enum Dropout {
 
 impl StepOp for Dropout {
     fn run(&self, ctx: &mut StepContext<'_>) -> Result<Output> {
-        let target = ctx.target;
+        let cx = ctx.cx;
         match self {
             Dropout::Functional { input, p, training } => {
                 let x = input.resolve(ctx)?;
                 if !(0.0..=1.0).contains(p) || *training {
-                    return Ok(Output::Tensor(samplers::dropout(
-                        ctx.gen(),
-                        &x,
-                        *p,
-                        target,
-                    )?));
+                    return Ok(Output::Tensor(samplers::dropout(ctx.gen(), &x, *p, cx)?));
                 }
                 Ok(Output::Tensor(x))
             }
             Dropout::Native { input, p, train } => {
                 let x = input.resolve(ctx)?;
-                let (out, mask) = samplers::native_dropout(ctx.gen(), &x, *p, *train, target)?;
+                let (out, mask) = samplers::native_dropout(ctx.gen(), &x, *p, *train, cx)?;
                 Ok(Output::StateDict(vec![
                     ("output".into(), out),
                     ("mask".into(), mask),
