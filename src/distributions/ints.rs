@@ -143,19 +143,6 @@ pub fn unbounded_uses_random64(dtype: DType) -> bool {
     matches!(dtype, DType::Int64 | DType::Float64)
 }
 
-/// C++ `static_cast<int64_t>(x)` on x86-64 (`cvttsd2si`): truncation, and `INT64_MIN` for NaN or
-/// anything outside the int64 range (where C++ leaves it undefined).
-#[inline]
-#[must_use]
-pub fn f64_to_i64_c(x: f64) -> i64 {
-    let two63 = (1u64 << 63) as f64;
-    if x.is_nan() || !(-two63..two63).contains(&x) {
-        i64::MIN
-    } else {
-        x as i64
-    }
-}
-
 /// `static_cast<int64_t>(static_cast<T>(v))` for a float dtype: `v` rounded to the dtype (int64 →
 /// float32 → float16/bfloat16 for the reduced types) and truncated back.
 fn round_trip(v: i64, dtype: DType) -> i64 {
@@ -167,7 +154,7 @@ fn round_trip(v: i64, dtype: DType) -> i64 {
         ))),
         _ => f64::from(v as f32),
     };
-    f64_to_i64_c(x)
+    crate::dtype::f64_to_i64_c(x)
 }
 
 /// floor(log2 |x|) as PyTorch's shift loop computes it (0 for |x| <= 1).

@@ -6,6 +6,10 @@
 //! types only have a `float` constructor, so a `double` reaches float16/bfloat16 through float32:
 //! two roundings, both to nearest even. bfloat16 writes one canonical NaN (`0x7fc0`).
 
+mod element;
+
+pub(crate) use element::{check_fill_scalar, f64_to_i64_c, Element};
+
 use half::{bf16, f16};
 
 use crate::error::{Error, Result};

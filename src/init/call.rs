@@ -4,7 +4,7 @@
 //! The same [`Plan`] drives the sampling and `explain`, so the explanation cannot drift from what is
 //! drawn.
 
-use super::buf::{row_major, Buf, Elem};
+use super::buf::{row_major, Buf};
 use super::trunc::{self, TruncAlgorithm};
 use super::{calculate_fan_in_and_fan_out, kaiming_std, FanMode};
 use super::{orthogonal, sparse};
@@ -480,22 +480,20 @@ impl InitCall {
                 sparse::run(g, default, buf, (sparsity, std), cx)
             }
             Sampling::Fill { value } => {
-                let e = Elem::of(op, buf.dtype(), value)?;
-                buf.fill(e);
+                crate::dtype::check_fill_scalar(op, buf.dtype(), value)?;
+                buf.fill(value);
                 Ok(())
             }
             Sampling::Eye => {
-                let (one, zero) = (Elem::one(buf.dtype()), Elem::zero(buf.dtype()));
-                buf.fill(zero);
+                buf.fill(0.0);
                 for i in 0..buf.shape[0].min(buf.shape[1]) {
                     let at = buf.offset(&[i, i]);
-                    buf.set(at, one);
+                    buf.set(at, 1.0);
                 }
                 Ok(())
             }
             Sampling::Dirac { groups } => {
-                let (one, zero) = (Elem::one(buf.dtype()), Elem::zero(buf.dtype()));
-                buf.fill(zero);
+                buf.fill(0.0);
                 if groups > 0 {
                     let g = groups as usize;
                     let opg = buf.shape[0] / g;
@@ -506,7 +504,7 @@ impl InitCall {
                             idx[0] = gi * opg + d;
                             idx[1] = d;
                             let at = buf.offset(&idx);
-                            buf.set(at, one);
+                            buf.set(at, 1.0);
                         }
                     }
                 }

@@ -4,7 +4,7 @@
 //!
 //! Mirrors: `torch/nn/init.py`, `sparse_`.
 
-use super::buf::{Buf, Elem};
+use super::buf::Buf;
 use crate::context::Context;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
@@ -62,7 +62,6 @@ pub(crate) fn run(
         Some(d) => d,
         None => g,
     };
-    let zero = Elem::zero(buf.dtype());
     for c in 0..cols {
         let perm = ops::samplers::randperm(perm_gen, rows as i64, DType::Int64, cx)?;
         let Storage::I64(idx) = perm.storage() else {
@@ -70,7 +69,7 @@ pub(crate) fn run(
         };
         for &r in &idx[..zeros] {
             let at = buf.offset(&[r as usize, c]);
-            buf.set(at, zero);
+            buf.set(at, 0.0);
         }
     }
     Ok(())

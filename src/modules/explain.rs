@@ -572,10 +572,7 @@ pub fn cli(args: &[&str]) -> Result<String> {
         }
     }
     let (desc, subject) = if let Some(path) = model_path {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
-            path: path.to_string(),
-            message: e.to_string(),
-        })?;
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         (ModelDesc::parse(&text)?, format!("model {path}"))
     } else {
         let class = first.strip_prefix("nn.").unwrap_or(first);

@@ -37,9 +37,9 @@ pub use transformer::{
     transformer_encoder_layer, TransformerLayerOptions, TransformerOptions,
 };
 
-use crate::dtype::{f64_to_bf16, f64_to_f16, f64_to_f32, DType};
+use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::tensor::{Storage, Tensor};
+use crate::tensor::Tensor;
 
 /// An ordered `state_dict`: names and tensors in PyTorch's order.
 pub type StateDict = Vec<(String, Tensor)>;
@@ -223,36 +223,11 @@ pub(crate) fn weight_and_bias(
     m
 }
 
-/// `tensor.fill_(v)`: the double `v` converted to the dtype as c10 converts a scalar.
-pub(crate) fn fill(t: &mut Tensor, v: f64) {
-    match t.storage_mut() {
-        Storage::F32(x) => x.fill(f64_to_f32(v)),
-        Storage::F64(x) => x.fill(v),
-        Storage::F16(x) => x.fill(f64_to_f16(v)),
-        Storage::BF16(x) => x.fill(f64_to_bf16(v)),
-        Storage::I64(x) => x.fill(v as i64),
-        Storage::I32(x) => x.fill(v as i32),
-        Storage::I16(x) => x.fill(v as i16),
-        Storage::I8(x) => x.fill(v as i8),
-        Storage::U8(x) => x.fill(v as u8),
-        Storage::Bool(x) => x.fill(v != 0.0),
-        Storage::U16(x) => x.fill(v as u16),
-        Storage::U32(x) => x.fill(v as u32),
-        Storage::U64(x) => x.fill(v as u64),
-    }
-}
-
 /// `weight[row].zero_()` on a 2-D tensor.
 pub(crate) fn zero_row(t: &mut Tensor, row: usize) {
     let cols = t.shape().get(1).copied().unwrap_or(1);
-    let range = row * cols..(row + 1) * cols;
-    match t.storage_mut() {
-        Storage::F32(x) => x[range].fill(0.0),
-        Storage::F64(x) => x[range].fill(0.0),
-        Storage::F16(x) => x[range].fill(half::f16::ZERO),
-        Storage::BF16(x) => x[range].fill(half::bf16::ZERO),
-        _ => {}
-    }
+    t.storage_mut()
+        .fill_range_f64(row * cols..(row + 1) * cols, 0.0);
 }
 
 /// Python's `a % b` and `a // b` for a positive divisor.

@@ -15,11 +15,11 @@ use serde_json::{Map, Value};
 
 use super::explain::{init_param, note_step, scoped, snapshot, words_since, ParamInit};
 use super::{
-    batch_norm, bilinear, conv, embedding, embedding_bag, fill, group_norm, identity,
-    instance_norm, layer_norm, lazy_linear, linear_module, multihead_attention, prelu, rms_norm,
-    rnn, rnn_cell, transformer, transformer_decoder, transformer_decoder_layer,
-    transformer_encoder, transformer_encoder_layer, zero_row, ConvOptions, Module, Padding,
-    RnnMode, RnnOptions, StateDict, TransformerLayerOptions, TransformerOptions,
+    batch_norm, bilinear, conv, embedding, embedding_bag, group_norm, identity, instance_norm,
+    layer_norm, lazy_linear, linear_module, multihead_attention, prelu, rms_norm, rnn, rnn_cell,
+    transformer, transformer_decoder, transformer_decoder_layer, transformer_encoder,
+    transformer_encoder_layer, zero_row, ConvOptions, Module, Padding, RnnMode, RnnOptions,
+    StateDict, TransformerLayerOptions, TransformerOptions,
 };
 use crate::context::Context;
 use crate::dtype::DType;
@@ -1242,7 +1242,7 @@ fn build_into(
                 other => {
                     let mut t = Tensor::zeros_checked("torch.zeros", size, *dtype)?;
                     if other == "ones" {
-                        fill(&mut t, 1.0);
+                        t.storage_mut().fill_f64(1.0);
                     }
                     t
                 }

@@ -1,7 +1,7 @@
 //! Normalisation layers and `nn.PReLU`: constant initialisation, no draws.
 
 use super::explain::init_fill;
-use super::{check_param_dtype, empty, fill, py_divmod, Module};
+use super::{check_param_dtype, empty, py_divmod, Module};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::init::InitCall;
@@ -58,7 +58,7 @@ pub fn batch_norm(
             empty(&op, &[num_features], dtype)?,
         ));
         let mut var = empty(&op, &[num_features], dtype)?;
-        fill(&mut var, 1.0);
+        var.storage_mut().fill_f64(1.0);
         m.buffers.push(("running_var".to_string(), var));
         m.buffers.push((
             "num_batches_tracked".to_string(),

@@ -25,172 +25,12 @@ use crate::distributions::continuous::{self, LegacyExponential};
 use crate::distributions::ints::{self, Modulus};
 use crate::distributions::multinomial::{self, RowError};
 use crate::distributions::perm;
-use crate::dtype::{bf16_to_f32, f32_to_bf16, f32_to_f16, f64_to_bf16, f64_to_f16, DType};
+use crate::dtype::{f32_to_bf16, f32_to_f16, f64_to_bf16, f64_to_f16, DType, Element};
 use crate::error::{Error, Result};
 use crate::generator::CpuGenerator;
-use crate::tensor::{Storage, Tensor};
+use crate::tensor::{each_storage, Storage, Tensor};
 
-/// An element type of [`Storage`], with C++'s conversions into it.
-pub(crate) trait Elem: Copy {
-    /// `static_cast<T>(int64_t)`: round to nearest even for float types (float16/bfloat16 through
-    /// float32), two's-complement truncation for integers, `!= 0` for bool.
-    fn from_i64(v: i64) -> Self;
-    /// `static_cast<T>(double)` as x86-64 compiles it: float16/bfloat16 through float32; integers
-    /// by truncation (`cvttsd2si`: out of range or NaN gives the integer indefinite value, and
-    /// types narrower than int32 keep the low bits of the 32-bit conversion); bool `!= 0`.
-    fn from_f64(v: f64) -> Self;
-    /// The value as a double (exact for every type but int64 beyond 2^53).
-    fn to_f64(self) -> f64;
-    /// `static_cast<T>(bool)` (0 or 1), chosen without a branch (a Bernoulli fill loop would
-    /// mispredict it on every other element).
-    fn from_bool(b: bool) -> Self;
-}
-
-/// C++ `static_cast<int32_t>(double)` on x86-64 (`cvttsd2si`, 32-bit).
-fn f64_to_i32_c(x: f64) -> i32 {
-    if x > -2_147_483_649.0 && x < 2_147_483_648.0 {
-        x as i32
-    } else {
-        i32::MIN
-    }
-}
-
-macro_rules! int_elem {
-    ($t:ty, $from_f64:expr) => {
-        impl Elem for $t {
-            fn from_i64(v: i64) -> $t {
-                v as $t
-            }
-            fn from_f64(v: f64) -> $t {
-                $from_f64(v)
-            }
-            fn to_f64(self) -> f64 {
-                self as f64
-            }
-            fn from_bool(b: bool) -> $t {
-                <$t>::from(b)
-            }
-        }
-    };
-}
-int_elem!(i64, ints::f64_to_i64_c);
-int_elem!(i32, f64_to_i32_c);
-int_elem!(i16, |v| f64_to_i32_c(v) as i16);
-int_elem!(i8, |v| f64_to_i32_c(v) as i8);
-int_elem!(u8, |v| f64_to_i32_c(v) as u8);
-int_elem!(u16, |v| f64_to_i32_c(v) as u16);
-int_elem!(u32, |v| ints::f64_to_i64_c(v) as u32);
-int_elem!(u64, f64_to_u64_c);
-
-/// C++ `static_cast<uint64_t>(double)` as x86-64 compilers emit it without AVX-512: below 2^63
-/// (and NaN) the signed conversion, from 2^63 the signed conversion of `x - 2^63` with the top
-/// bit flipped.
-fn f64_to_u64_c(x: f64) -> u64 {
-    let two63 = (1u64 << 63) as f64;
-    if x >= two63 {
-        (ints::f64_to_i64_c(x - two63) as u64) ^ (1 << 63)
-    } else {
-        ints::f64_to_i64_c(x) as u64
-    }
-}
-
-impl Elem for bool {
-    fn from_i64(v: i64) -> bool {
-        v != 0
-    }
-    fn from_f64(v: f64) -> bool {
-        v != 0.0
-    }
-    fn to_f64(self) -> f64 {
-        f64::from(u8::from(self))
-    }
-    fn from_bool(b: bool) -> bool {
-        b
-    }
-}
-impl Elem for f64 {
-    fn from_i64(v: i64) -> f64 {
-        v as f64
-    }
-    fn from_f64(v: f64) -> f64 {
-        v
-    }
-    fn to_f64(self) -> f64 {
-        self
-    }
-    fn from_bool(b: bool) -> f64 {
-        f64::from_bits(u64::from(b) * 0x3ff0_0000_0000_0000)
-    }
-}
-impl Elem for f32 {
-    fn from_i64(v: i64) -> f32 {
-        v as f32
-    }
-    fn from_f64(v: f64) -> f32 {
-        v as f32
-    }
-    fn to_f64(self) -> f64 {
-        f64::from(self)
-    }
-    fn from_bool(b: bool) -> f32 {
-        f32::from_bits(u32::from(b) * 0x3f80_0000)
-    }
-}
-impl Elem for f16 {
-    fn from_i64(v: i64) -> f16 {
-        f32_to_f16(v as f32)
-    }
-    fn from_f64(v: f64) -> f16 {
-        f64_to_f16(v)
-    }
-    fn to_f64(self) -> f64 {
-        f64::from(self.to_f32_const())
-    }
-    fn from_bool(b: bool) -> f16 {
-        f16::from_bits(u16::from(b) * 0x3c00)
-    }
-}
-impl Elem for bf16 {
-    fn from_i64(v: i64) -> bf16 {
-        f32_to_bf16(v as f32)
-    }
-    fn from_f64(v: f64) -> bf16 {
-        f64_to_bf16(v)
-    }
-    fn to_f64(self) -> f64 {
-        f64::from(bf16_to_f32(self))
-    }
-    fn from_bool(b: bool) -> bf16 {
-        bf16::from_bits(u16::from(b) * 0x3f80)
-    }
-}
-
-/// Runs `$body` with `$v` bound to the typed slice of `$s`, whatever its element type.
-macro_rules! each_storage {
-    ($s:expr, $v:ident => $body:expr) => {
-        match $s {
-            Storage::F32($v) => $body,
-            Storage::F64($v) => $body,
-            Storage::F16($v) => $body,
-            Storage::BF16($v) => $body,
-            Storage::I64($v) => $body,
-            Storage::I32($v) => $body,
-            Storage::I16($v) => $body,
-            Storage::I8($v) => $body,
-            Storage::U8($v) => $body,
-            Storage::Bool($v) => $body,
-            Storage::U16($v) => $body,
-            Storage::U32($v) => $body,
-            Storage::U64($v) => $body,
-            #[allow(unreachable_patterns)]
-            other => {
-                return Err(Error::unsupported(format!("dtype {}", other.dtype())));
-            }
-        }
-    };
-}
-
-fn fill_each<T: Elem>(v: &mut [T], mut f: impl FnMut() -> T) {
+fn fill_each<T: Element>(v: &mut [T], mut f: impl FnMut() -> T) {
     for o in v {
         *o = f();
     }
@@ -215,8 +55,8 @@ fn fresh(
 }
 
 /// Every element of `t` as a double, in row-major order.
-pub(crate) fn values_f64(t: &Tensor) -> Result<Vec<f64>> {
-    Ok(each_storage!(t.storage(), v => v.iter().map(|x| Elem::to_f64(*x)).collect()))
+pub(crate) fn values_f64(t: &Tensor) -> Vec<f64> {
+    each_storage!(t.storage(), v => v.iter().map(|x| Element::to_f64(*x)).collect())
 }
 
 /// A tensor of `shape` and `dtype` holding `vals` converted as `static_cast<T>(double)`.
@@ -225,7 +65,7 @@ pub(crate) fn tensor_from_f64(shape: Vec<usize>, dtype: DType, vals: &[f64]) -> 
     let mut s = Storage::zeros(dtype, n);
     each_storage!(&mut s, v => {
         for (o, &x) in v.iter_mut().zip(vals) {
-            *o = Elem::from_f64(x);
+            *o = Element::from_f64(x);
         }
     });
     Tensor::new(shape, s)
@@ -495,9 +335,9 @@ fn random_fill(
     let m = Modulus::new(modulus);
     let base = base as u64;
     each_storage!(data, v => if wide {
-        extend_u64(g, v, n, |w| Elem::from_i64(m.rem_u64(w).wrapping_add(base) as i64));
+        extend_u64(g, v, n, |w| Element::from_i64(m.rem_u64(w).wrapping_add(base) as i64));
     } else {
-        extend_u32(g, v, n, |w| Elem::from_i64(m.rem_u32(w).wrapping_add(base) as i64));
+        extend_u32(g, v, n, |w| Element::from_i64(m.rem_u32(w).wrapping_add(base) as i64));
     });
     Ok(())
 }
@@ -604,10 +444,9 @@ fn check_p(op: &str, p: f64) -> Result<()> {
 }
 
 /// Fills `data` (row-major over the logical shape) from the legacy MKL stream; one seed word.
-fn bernoulli_legacy(g: &mut CpuGenerator, data: &mut Storage, p: f64) -> Result<()> {
+fn bernoulli_legacy(g: &mut CpuGenerator, data: &mut Storage, p: f64) {
     let mut stream = Mcg31::new(g.random());
-    each_storage!(data, v => fill_each(v, || Elem::from_i64(i64::from(bernoulli::legacy(&mut stream, p)))));
-    Ok(())
+    each_storage!(data, v => fill_each(v, || Element::from_i64(i64::from(bernoulli::legacy(&mut stream, p)))));
 }
 
 /// `bernoulli_(p)` with a float `p` on a view, returned contiguous.
@@ -629,13 +468,13 @@ pub fn bernoulli_scalar_(g: &mut CpuGenerator, view: &View, p: f64, cx: Context)
     if cx.rules().bernoulli == BernoulliKernel::Mkl {
         let mut t = Tensor::zeros_checked("bernoulli_", &view_shape_i64(view), view.dtype)?;
         if t.numel() > 0 {
-            bernoulli_legacy(g, t.storage_mut(), p)?;
+            bernoulli_legacy(g, t.storage_mut(), p);
         }
         return Ok(t);
     }
     let threshold = ScalarThreshold::new(p);
     fresh(view, "bernoulli_", |s, n| {
-        each_storage!(s, v => extend_u64(g, v, n, |w| Elem::from_bool(threshold.test(w))));
+        each_storage!(s, v => extend_u64(g, v, n, |w| Element::from_bool(threshold.test(w))));
         Ok(())
     })
 }
@@ -751,7 +590,7 @@ pub fn bernoulli_tensor_(
             ))
         }
     };
-    let pv = values_f64(p)?;
+    let pv = values_f64(p);
     if let Some(bad) = pv.iter().find(|x| !(0.0..=1.0).contains(*x)) {
         return Err(Error::arg(
             OP,
@@ -764,9 +603,9 @@ pub fn bernoulli_tensor_(
     let mut next_p = move || it.next().unwrap_or(0.0);
     let mut s = Storage::zeros(dtype, 0);
     each_storage!(&mut s, v => if wide {
-        extend_u64(g, v, n, |w| Elem::from_bool(bernoulli::tensor_f64_of(w, next_p())));
+        extend_u64(g, v, n, |w| Element::from_bool(bernoulli::tensor_f64_of(w, next_p())));
     } else {
-        extend_u32(g, v, n, |w| Elem::from_bool(bernoulli::tensor_f32_of(w, next_p() as f32)));
+        extend_u32(g, v, n, |w| Element::from_bool(bernoulli::tensor_f32_of(w, next_p() as f32)));
     });
     Tensor::new(shape, s)
 }
@@ -867,7 +706,7 @@ pub fn dropout(g: &mut CpuGenerator, x: &Tensor, p: f64, cx: Context) -> Result<
     if p == 0.0 || x.numel() == 0 {
         return Ok(x.clone());
     }
-    let xs = values_f64(x)?;
+    let xs = values_f64(x);
     if p == 1.0 {
         if !dtype.is_float() {
             return Tensor::new(x.shape().to_vec(), Storage::zeros(dtype, x.numel()));
@@ -912,8 +751,8 @@ pub fn dropout(g: &mut CpuGenerator, x: &Tensor, p: f64, cx: Context) -> Result<
 /// `v` rounded to `dtype` and widened back.
 fn single(dtype: DType, v: f64) -> f64 {
     match dtype {
-        DType::Float16 => Elem::to_f64(f64_to_f16(v)),
-        DType::BFloat16 => Elem::to_f64(f64_to_bf16(v)),
+        DType::Float16 => Element::to_f64(f64_to_f16(v)),
+        DType::BFloat16 => Element::to_f64(f64_to_bf16(v)),
         DType::Float32 => f64::from(v as f32),
         _ => v,
     }
@@ -952,7 +791,7 @@ pub fn native_dropout(
             format!("result type Float can't be cast to the desired output type {dtype}"),
         ));
     }
-    let xs = values_f64(x)?;
+    let xs = values_f64(x);
     // `mul_(scale)` converts the double scalar to the tensor's dtype first (float16 too).
     let scale_t = single(dtype, scale);
     let v: Vec<f64> = xs
@@ -1005,12 +844,12 @@ pub fn exponential_(g: &mut CpuGenerator, view: &View, lambd: f64, cx: Context) 
         let mut t = Tensor::zeros_checked(OP, &view_shape_i64(view), view.dtype)?;
         if !empty {
             let mut e = LegacyExponential::new(g, lambd, view.dtype != DType::Float64);
-            each_storage!(t.storage_mut(), v => fill_each(v, || Elem::from_f64(e.sample())));
+            each_storage!(t.storage_mut(), v => fill_each(v, || Element::from_f64(e.sample())));
         }
         return Ok(t);
     }
     fresh(view, OP, |s, n| {
-        each_storage!(s, v => extend_u64(g, v, n, |w| Elem::from_f64(continuous::exponential_of(w, lambd))));
+        each_storage!(s, v => extend_u64(g, v, n, |w| Element::from_f64(continuous::exponential_of(w, lambd))));
         Ok(())
     })
 }
@@ -1036,7 +875,7 @@ pub fn geometric_(g: &mut CpuGenerator, view: &View, p: f64, cx: Context) -> Res
         return Err(Error::arg(OP, not_implemented("geometric_cpu", dtype)));
     }
     fresh(view, OP, |s, n| {
-        each_storage!(s, v => extend_u64(g, v, n, |w| Elem::from_f64(continuous::geometric_of(w, p))));
+        each_storage!(s, v => extend_u64(g, v, n, |w| Element::from_f64(continuous::geometric_of(w, p))));
         Ok(())
     })
 }
@@ -1067,7 +906,7 @@ pub fn log_normal_(
     }
     let fused = cx.capability.fused();
     view.fill_with(OP, |s, _| {
-        each_storage!(s, v => fill_each(v, || Elem::from_f64(continuous::log_normal(g, mean, std, fused))));
+        each_storage!(s, v => fill_each(v, || Element::from_f64(continuous::log_normal(g, mean, std, fused))));
         Ok(())
     })
 }
@@ -1104,7 +943,7 @@ pub fn cauchy_(
     }
     let fused = cx.capability.fused();
     fresh(view, OP, |s, n| {
-        each_storage!(s, v => extend_u64(g, v, n, |w| Elem::from_f64(continuous::cauchy_of(w, median, sigma, fused))));
+        each_storage!(s, v => extend_u64(g, v, n, |w| Element::from_f64(continuous::cauchy_of(w, median, sigma, fused))));
         Ok(())
     })
 }
@@ -1168,7 +1007,7 @@ pub fn multinomial(
         vec![n]
     };
     crate::tensor::checked_numel(OP, &[rows as i64, num_samples], DType::Int64)?;
-    let pv = values_f64(probs)?;
+    let pv = values_f64(probs);
     let mut out = vec![0i64; rows * n];
     if replacement && n > 1 {
         let mut cum32 = Vec::new();
@@ -1208,7 +1047,7 @@ pub fn multinomial(
         ));
     }
     let q = exponential_(g, &View::contiguous(&[pv.len() as i64], dtype), 1.0, cx)?;
-    let qv = values_f64(&q)?;
+    let qv = values_f64(&q);
     let keys: Vec<f64> = pv
         .iter()
         .zip(&qv)
@@ -1241,7 +1080,7 @@ pub fn multinomial(
 // ------------------------------------------------------------------------------------------------
 
 fn check_std_tensor(op: &str, std: &Tensor) -> Result<Vec<f64>> {
-    let sv = values_f64(std)?;
+    let sv = values_f64(std);
     if sv.iter().any(|x| !(*x >= 0.0)) {
         return Err(Error::arg(op, "normal expects all elements of std >= 0.0"));
     }
@@ -1260,7 +1099,7 @@ fn standard(
     let size: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
     let mut t = Tensor::zeros_checked(op, &size, dtype)?;
     fill_normal(g, op, t.storage_mut(), true, 0.0, std, cx)?;
-    let v = values_f64(&t)?;
+    let v = values_f64(&t);
     Ok((t, v))
 }
 
@@ -1283,7 +1122,7 @@ pub fn normal_tensor_tensor(
     let shape = broadcast_shape(OP, mean.shape(), std.shape())?;
     let dtype = mean.dtype();
     let (_, z) = standard(g, OP, &shape, dtype, 1.0, cx)?;
-    let mv = values_f64(mean)?;
+    let mv = values_f64(mean);
     let (si, mi) = (
         expand_index(std.shape(), &shape),
         expand_index(mean.shape(), &shape),
@@ -1320,7 +1159,7 @@ pub fn normal_tensor_float(
     let dtype = mean.dtype();
     let shape = mean.shape().to_vec();
     let (_, z) = standard(g, OP, &shape, dtype, std, cx)?;
-    let mv = values_f64(mean)?;
+    let mv = values_f64(mean);
     let v: Vec<f64> = z
         .iter()
         .zip(&mv)
