@@ -6,7 +6,7 @@
 
 use super::buf::{row_major, Buf};
 use super::trunc::{self, TruncAlgorithm};
-use super::{calculate_fan_in_and_fan_out, kaiming_std, FanMode};
+use super::{calculate_fan_in_and_fan_out, kaiming_std, FanMode, Nonlinearity};
 use super::{orthogonal, sparse};
 use crate::context::Context;
 use crate::dtype::DType;
@@ -76,10 +76,10 @@ pub enum InitCall {
     KaimingUniform {
         /// Negative slope of the rectifier (`calculate_gain`'s param).
         a: f64,
-        /// `fan_in` or `fan_out` (any case).
-        mode: String,
-        /// A `calculate_gain` name.
-        nonlinearity: String,
+        /// Which fan to scale by.
+        mode: FanMode,
+        /// The nonlinearity whose gain is used.
+        nonlinearity: Nonlinearity,
     },
     /// `orthogonal_(t, gain=1)`.
     Orthogonal {
@@ -97,10 +97,10 @@ pub enum InitCall {
     KaimingNormal {
         /// Negative slope of the rectifier (`calculate_gain`'s param).
         a: f64,
-        /// `fan_in` or `fan_out` (any case).
-        mode: String,
-        /// A `calculate_gain` name.
-        nonlinearity: String,
+        /// Which fan to scale by.
+        mode: FanMode,
+        /// The nonlinearity whose gain is used.
+        nonlinearity: Nonlinearity,
     },
 }
 
@@ -260,14 +260,7 @@ impl InitCall {
     /// Whether PyTorch's function takes `generator=`.
     #[must_use]
     pub fn takes_generator(&self) -> bool {
-        !matches!(
-            self,
-            InitCall::Constant { .. }
-                | InitCall::Ones
-                | InitCall::Zeros
-                | InitCall::Eye
-                | InitCall::Dirac { .. }
-        )
+        self.function().generator
     }
 
     /// Derives what the call does to a tensor of `shape` and `dtype`, with PyTorch's Python-level
@@ -366,12 +359,12 @@ impl InitCall {
                 a,
                 mode,
                 nonlinearity,
-            } => kaiming(shape, *a, mode, nonlinearity, true, &mut q)?,
+            } => kaiming(shape, *a, *mode, *nonlinearity, true, &mut q)?,
             InitCall::KaimingNormal {
                 a,
                 mode,
                 nonlinearity,
-            } => kaiming(shape, *a, mode, nonlinearity, false, &mut q)?,
+            } => kaiming(shape, *a, *mode, *nonlinearity, false, &mut q)?,
         };
         Ok(Plan {
             call: self.clone(),
@@ -596,8 +589,8 @@ fn xavier(
 fn kaiming(
     shape: &[usize],
     a: f64,
-    mode: &str,
-    nonlinearity: &str,
+    mode: FanMode,
+    nonlinearity: Nonlinearity,
     uniform: bool,
     q: &mut Vec<Quantity>,
 ) -> Result<Sampling> {
@@ -609,7 +602,7 @@ fn kaiming(
         FanMode::FanOut => FANS_FORMULA_OUT,
     };
     q.push(int(mode.name(), formula, fan));
-    q.push(float("gain", gain_formula(nonlinearity), gain));
+    q.push(float("gain", nonlinearity.formula(), gain));
     q.push(float("std", format!("gain / sqrt({})", mode.name()), std));
     Ok(uniform_or_normal(std, uniform, q))
 }
@@ -626,16 +619,6 @@ fn uniform_or_normal(std: f64, uniform: bool, q: &mut Vec<Quantity>) -> Sampling
         }
     } else {
         Sampling::Normal { mean: 0.0, std }
-    }
-}
-
-fn gain_formula(nonlinearity: &str) -> &'static str {
-    match nonlinearity {
-        "leaky_relu" => "sqrt(2 / (1 + a^2))",
-        "relu" => "sqrt(2)",
-        "tanh" => "5 / 3",
-        "selu" => "3 / 4",
-        _ => "1",
     }
 }
 

@@ -9,7 +9,9 @@
 use std::fmt::Write as _;
 
 use super::call::{InitCall, Number, Quantity, Sampling};
+use super::schema::Literal;
 use super::trunc::TruncAlgorithm;
+use super::{FanMode, Nonlinearity};
 use crate::context::Context;
 use crate::dtype::{f64_to_bf16, f64_to_f16, DType};
 use crate::error::{Error, Result};
@@ -131,37 +133,15 @@ pub(crate) fn words_between(before: &CpuGenerator, after: &CpuGenerator) -> Opti
 }
 
 fn python_args(call: &InitCall) -> String {
-    let f = format_f64;
-    match call {
-        InitCall::Uniform { a, b } => format!("a={}, b={}", f(*a), f(*b)),
-        InitCall::Normal { mean, std } => format!("mean={}, std={}", f(*mean), f(*std)),
-        InitCall::TruncNormal { mean, std, a, b } => {
-            format!(
-                "mean={}, std={}, a={}, b={}",
-                f(*mean),
-                f(*std),
-                f(*a),
-                f(*b)
-            )
-        }
-        InitCall::Constant { val } => format!("val={}", f(*val)),
-        InitCall::Ones | InitCall::Zeros | InitCall::Eye => String::new(),
-        InitCall::Dirac { groups } => format!("groups={groups}"),
-        InitCall::XavierUniform { gain }
-        | InitCall::XavierNormal { gain }
-        | InitCall::Orthogonal { gain } => format!("gain={}", f(*gain)),
-        InitCall::KaimingUniform {
-            a,
-            mode,
-            nonlinearity,
-        }
-        | InitCall::KaimingNormal {
-            a,
-            mode,
-            nonlinearity,
-        } => format!("a={}, mode='{mode}', nonlinearity='{nonlinearity}'", f(*a)),
-        InitCall::Sparse { sparsity, std } => format!("sparsity={}, std={}", f(*sparsity), f(*std)),
-    }
+    call.args()
+        .iter()
+        .map(|(name, v)| match v {
+            Literal::Float(x) => format!("{name}={}", format_f64(*x)),
+            Literal::Int(i) => format!("{name}={i}"),
+            Literal::Str(t) => format!("{name}='{t}'"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl ParamExplanation {
@@ -432,110 +412,54 @@ struct Args<'a> {
 }
 
 impl Args<'_> {
-    fn get(&mut self, key: &str) -> Option<String> {
+    fn get(&mut self, key: &str) -> Option<&str> {
         let i = self.args.iter().position(|(k, _)| k == key)?;
         self.used[i] = true;
-        Some(self.args[i].1.clone())
+        Some(&self.args[i].1)
+    }
+}
+
+impl super::ArgSource for Args<'_> {
+    fn float(&mut self, key: &str) -> Result<Option<f64>> {
+        self.get(key)
+            .map(|v| {
+                super::parse_float(v)
+                    .ok_or_else(|| Error::arg("explain", format!("--{key} {v}: not a number")))
+            })
+            .transpose()
     }
 
-    fn float(&mut self, key: &str, default: Option<f64>) -> Result<f64> {
-        match (self.get(key), default) {
-            (None, Some(d)) => Ok(d),
-            (None, None) => Err(Error::arg("explain", format!("--{key} is required"))),
-            (Some(v), _) => match v.as_str() {
-                "inf" => Ok(f64::INFINITY),
-                "-inf" => Ok(f64::NEG_INFINITY),
-                "nan" => Ok(f64::NAN),
-                _ => v
-                    .parse::<f64>()
-                    .map_err(|_| Error::arg("explain", format!("--{key} {v}: not a number"))),
-            },
-        }
+    fn int(&mut self, key: &str) -> Result<Option<i64>> {
+        self.get(key)
+            .map(|v| {
+                v.parse::<i64>()
+                    .map_err(|_| Error::arg("explain", format!("--{key} {v}: not an integer")))
+            })
+            .transpose()
     }
 
-    fn int(&mut self, key: &str, default: i64) -> Result<i64> {
-        match self.get(key) {
-            None => Ok(default),
-            Some(v) => v
-                .parse::<i64>()
-                .map_err(|_| Error::arg("explain", format!("--{key} {v}: not an integer"))),
-        }
+    fn string(&mut self, key: &str) -> Result<Option<String>> {
+        Ok(self.get(key).map(str::to_string))
+    }
+
+    fn error(&self, reason: String) -> Error {
+        Error::arg("explain", reason)
     }
 }
 
 /// Parses an init call from its name (`nn.init.kaiming_uniform_` or `kaiming_uniform_`) and
-/// `(key, value)` arguments as strings (`a`, `b`, `mean`, `std`, `gain`, `mode`, `nonlinearity`,
-/// `val`, `groups`, `sparsity`), with PyTorch's defaults for the rest.
+/// `(key, value)` arguments as strings, with PyTorch's defaults for the rest
+/// ([`super::INIT_FUNCTIONS`] declares them).
 ///
 /// # Errors
 /// An unknown function or argument, a missing required one, or a value that does not parse.
 pub fn parse_init_call(name: &str, args: &[(String, String)]) -> Result<InitCall> {
-    let fname = name.strip_prefix("nn.init.").unwrap_or(name);
     let mut a = Args {
         args,
         used: vec![false; args.len()],
     };
-    let call = match fname {
-        "uniform_" => InitCall::Uniform {
-            a: a.float("a", Some(0.0))?,
-            b: a.float("b", Some(1.0))?,
-        },
-        "normal_" => InitCall::Normal {
-            mean: a.float("mean", Some(0.0))?,
-            std: a.float("std", Some(1.0))?,
-        },
-        "trunc_normal_" => InitCall::TruncNormal {
-            mean: a.float("mean", Some(0.0))?,
-            std: a.float("std", Some(1.0))?,
-            a: a.float("a", Some(-2.0))?,
-            b: a.float("b", Some(2.0))?,
-        },
-        "constant_" => InitCall::Constant {
-            val: a.float("val", None)?,
-        },
-        "ones_" => InitCall::Ones,
-        "zeros_" => InitCall::Zeros,
-        "eye_" => InitCall::Eye,
-        "dirac_" => InitCall::Dirac {
-            groups: a.int("groups", 1)?,
-        },
-        "xavier_uniform_" => InitCall::XavierUniform {
-            gain: a.float("gain", Some(1.0))?,
-        },
-        "xavier_normal_" => InitCall::XavierNormal {
-            gain: a.float("gain", Some(1.0))?,
-        },
-        "orthogonal_" => InitCall::Orthogonal {
-            gain: a.float("gain", Some(1.0))?,
-        },
-        "sparse_" => InitCall::Sparse {
-            sparsity: a.float("sparsity", None)?,
-            std: a.float("std", Some(0.01))?,
-        },
-        "kaiming_uniform_" | "kaiming_normal_" => {
-            let slope = a.float("a", Some(0.0))?;
-            let mode = a.get("mode").unwrap_or_else(|| "fan_in".into());
-            let nonlinearity = a.get("nonlinearity").unwrap_or_else(|| "leaky_relu".into());
-            if fname == "kaiming_uniform_" {
-                InitCall::KaimingUniform {
-                    a: slope,
-                    mode,
-                    nonlinearity,
-                }
-            } else {
-                InitCall::KaimingNormal {
-                    a: slope,
-                    mode,
-                    nonlinearity,
-                }
-            }
-        }
-        _ => {
-            return Err(Error::unsupported(format!(
-                "explain: unknown init function '{name}'"
-            )))
-        }
-    };
+    let call = InitCall::read(name, &mut a)?
+        .ok_or_else(|| Error::unsupported(format!("explain: unknown init function '{name}'")))?;
     if let Some(i) = a.used.iter().position(|u| !u) {
         return Err(Error::arg(
             "explain",
@@ -642,8 +566,8 @@ struct Row {
 fn rows() -> Vec<Row> {
     let k = |a: f64| InitCall::KaimingUniform {
         a,
-        mode: "fan_in".into(),
-        nonlinearity: "leaky_relu".into(),
+        mode: FanMode::FanIn,
+        nonlinearity: Nonlinearity::LeakyRelu,
     };
     vec![
         Row {
@@ -713,8 +637,8 @@ fn rows() -> Vec<Row> {
         Row {
             call: InitCall::KaimingNormal {
                 a: 0.0,
-                mode: "fan_out".into(),
-                nonlinearity: "relu".into(),
+                mode: FanMode::FanOut,
+                nonlinearity: Nonlinearity::Relu,
             },
             shape: &[3, 5],
             formula: "N(0, (gain/sqrt(fan))²)",

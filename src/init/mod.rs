@@ -10,11 +10,18 @@ mod buf;
 mod call;
 pub mod explain;
 mod orthogonal;
+mod schema;
 mod sparse;
 mod trunc;
 
 pub use call::{InitCall, Number, Plan, Quantity, Sampling};
 pub use explain::{Explanation, ParamExplanation};
+#[cfg(feature = "json")]
+pub(crate) use schema::json_float;
+pub(crate) use schema::ArgSource;
+pub use schema::{
+    init_function, parse_float, special_float, ArgKind, InitArg, InitFn, Literal, INIT_FUNCTIONS,
+};
 pub use trunc::TruncAlgorithm;
 
 use crate::context::Context;
@@ -73,6 +80,18 @@ impl Nonlinearity {
                 ))
             }
         })
+    }
+
+    /// The formula of its gain, as `calculate_gain` evaluates it.
+    #[must_use]
+    pub fn formula(self) -> &'static str {
+        match self {
+            Nonlinearity::LeakyRelu => "sqrt(2 / (1 + a^2))",
+            Nonlinearity::Relu => "sqrt(2)",
+            Nonlinearity::Tanh => "5 / 3",
+            Nonlinearity::Selu => "3 / 4",
+            Nonlinearity::Linear(_) | Nonlinearity::Sigmoid => "1",
+        }
     }
 
     /// The name.
@@ -165,33 +184,6 @@ impl FanMode {
     }
 }
 
-/// The parameters of a uniform initialiser, derived exactly as PyTorch derives them.
-#[derive(Clone, Debug, PartialEq)]
-pub struct UniformInit {
-    /// The init function (`kaiming_uniform_`, `uniform_`, ...).
-    pub function: &'static str,
-    /// The fan used and its value, where the function uses one.
-    pub fan: Option<(FanMode, u64)>,
-    /// The gain, where the function uses one.
-    pub gain: Option<f64>,
-    /// The standard deviation the bound is derived from, where there is one.
-    pub std: Option<f64>,
-    /// Lower bound, a double as Python computed it.
-    pub from: f64,
-    /// Upper bound, a double as Python computed it.
-    pub to: f64,
-}
-
-impl UniformInit {
-    /// Samples `t.uniform_(from, to)`.
-    ///
-    /// # Errors
-    /// As [`ops::uniform_`].
-    pub fn apply(&self, g: &mut CpuGenerator, t: &mut Tensor, cx: Context) -> Result<()> {
-        ops::uniform_(g, t, self.from, self.to, cx)
-    }
-}
-
 /// What `kaiming_uniform_` and `kaiming_normal_` derive, `(mode, fan, gain, std)` with
 /// `std = gain / sqrt(fan)`; `None` when the tensor has a zero dimension.
 ///
@@ -200,48 +192,20 @@ impl UniformInit {
 pub(crate) fn kaiming_std(
     shape: &[usize],
     a: f64,
-    mode: &str,
-    nonlinearity: &str,
+    mode: FanMode,
+    nonlinearity: Nonlinearity,
 ) -> Result<Option<(FanMode, u64, f64, f64)>> {
     if shape.contains(&0) {
         return Ok(None);
     }
-    let mode = FanMode::parse(mode)?;
     let (fan_in, fan_out) = calculate_fan_in_and_fan_out(shape)?;
     let fan = match mode {
         FanMode::FanIn => fan_in,
         FanMode::FanOut => fan_out,
     };
-    let gain = calculate_gain(nonlinearity, Some(a))?;
+    let gain = gain_of(nonlinearity, Some(a));
     let std = gain / (fan as f64).sqrt();
     Ok(Some((mode, fan, gain, std)))
-}
-
-/// `kaiming_uniform_`'s parameters for a tensor of `shape`; `None` when the tensor has a zero
-/// dimension (PyTorch warns and returns without drawing).
-///
-/// `gain = calculate_gain(nonlinearity, a)`, `std = gain / sqrt(fan)`, `bound = sqrt(3.0) * std`.
-///
-/// # Errors
-/// A bad mode, fewer than 2 dimensions, or an unknown nonlinearity (checked in PyTorch's order).
-pub fn kaiming_uniform_params(
-    shape: &[usize],
-    a: f64,
-    mode: &str,
-    nonlinearity: &str,
-) -> Result<Option<UniformInit>> {
-    let Some((mode, fan, gain, std)) = kaiming_std(shape, a, mode, nonlinearity)? else {
-        return Ok(None);
-    };
-    let bound = 3f64.sqrt() * std;
-    Ok(Some(UniformInit {
-        function: "kaiming_uniform_",
-        fan: Some((mode, fan)),
-        gain: Some(gain),
-        std: Some(std),
-        from: -bound,
-        to: bound,
-    }))
 }
 
 /// `torch.nn.init.kaiming_uniform_(t, a, mode, nonlinearity)`.
@@ -250,19 +214,21 @@ pub fn kaiming_uniform_params(
 /// the tensor has a zero dimension.
 ///
 /// # Errors
-/// See [`kaiming_uniform_params`] and [`ops::uniform_`].
+/// Fewer than 2 dimensions, or [`ops::uniform_`]'s checks.
 pub fn kaiming_uniform_(
     g: &mut CpuGenerator,
     t: &mut Tensor,
     a: f64,
-    mode: &str,
-    nonlinearity: &str,
+    mode: FanMode,
+    nonlinearity: Nonlinearity,
     cx: Context,
 ) -> Result<()> {
-    match kaiming_uniform_params(t.shape(), a, mode, nonlinearity)? {
-        Some(p) => p.apply(g, t, cx),
-        None => Ok(()),
+    InitCall::KaimingUniform {
+        a,
+        mode,
+        nonlinearity,
     }
+    .apply(g, t, cx)
 }
 
 /// `torch.nn.init.uniform_(t, a, b)`: `t.uniform_(a, b)`.
@@ -363,19 +329,19 @@ pub fn xavier_normal_(g: &mut CpuGenerator, t: &mut Tensor, gain: f64, cx: Conte
 /// Consumes: one `normal_` over the tensor; nothing if the tensor has a zero dimension.
 ///
 /// # Errors
-/// As [`kaiming_uniform_params`].
+/// Fewer than 2 dimensions, or [`ops::normal_`]'s checks.
 pub fn kaiming_normal_(
     g: &mut CpuGenerator,
     t: &mut Tensor,
     a: f64,
-    mode: &str,
-    nonlinearity: &str,
+    mode: FanMode,
+    nonlinearity: Nonlinearity,
     cx: Context,
 ) -> Result<()> {
     InitCall::KaimingNormal {
         a,
-        mode: mode.to_string(),
-        nonlinearity: nonlinearity.to_string(),
+        mode,
+        nonlinearity,
     }
     .apply(g, t, cx)
 }
@@ -494,11 +460,18 @@ mod tests {
     #[test]
     fn linear_bound_is_the_blog_posts() {
         // kaiming with a = sqrt(5) on fan_in 3: 0x1.279a74590331cp-1
-        let p = kaiming_uniform_params(&[4, 3], 5f64.sqrt(), "fan_in", "leaky_relu")
-            .unwrap()
-            .unwrap();
-        assert_eq!(p.to.to_bits(), 0x3fe2_79a7_4590_331c);
-        assert_eq!(p.to, 0.577_350_269_189_625_7);
+        let p = InitCall::KaimingUniform {
+            a: 5f64.sqrt(),
+            mode: FanMode::FanIn,
+            nonlinearity: Nonlinearity::LeakyRelu,
+        }
+        .plan(&[4, 3], DType::Float32, Context::default())
+        .unwrap();
+        let Sampling::Uniform { to, .. } = p.sampling else {
+            panic!("kaiming_uniform_ samples uniformly")
+        };
+        assert_eq!(to.to_bits(), 0x3fe2_79a7_4590_331c);
+        assert_eq!(to, 0.577_350_269_189_625_7);
     }
 
     fn first6(call: &InitCall, shape: &[i64], cap: crate::context::Capability) -> Vec<u64> {
@@ -538,8 +511,8 @@ mod tests {
         // vector 6: kaiming_normal_(empty(4, 5)), the fill path
         let k = InitCall::KaimingNormal {
             a: 0.0,
-            mode: "fan_in".into(),
-            nonlinearity: "leaky_relu".into(),
+            mode: FanMode::FanIn,
+            nonlinearity: Nonlinearity::LeakyRelu,
         };
         let v6 = [
             0xbf36_487e,
@@ -554,8 +527,8 @@ mod tests {
         // vector 7: kaiming_normal_(empty(3, 5), mode='fan_out', nonlinearity='relu'), per element
         let k = InitCall::KaimingNormal {
             a: 0.0,
-            mode: "fan_out".into(),
-            nonlinearity: "relu".into(),
+            mode: FanMode::FanOut,
+            nonlinearity: Nonlinearity::Relu,
         };
         let v7 = [
             0x3fa1_0d4a,
@@ -590,8 +563,8 @@ mod tests {
             &mut g,
             &mut t,
             0.0,
-            "fan_in",
-            "leaky_relu",
+            FanMode::FanIn,
+            Nonlinearity::LeakyRelu,
             Context::default(),
         )
         .unwrap();

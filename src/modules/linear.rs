@@ -110,8 +110,8 @@ pub(crate) fn kaiming_sqrt5() -> ParamInit {
     let a = 5f64.sqrt();
     ParamInit::new(InitCall::KaimingUniform {
         a,
-        mode: "fan_in".to_string(),
-        nonlinearity: "leaky_relu".to_string(),
+        mode: init::FanMode::FanIn,
+        nonlinearity: init::Nonlinearity::LeakyRelu,
     })
     .with("a", "sqrt(5)", Number::Float(a))
 }

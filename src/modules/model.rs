@@ -503,16 +503,12 @@ fn int_of(at: &str, key: &str, v: &Value) -> Result<i64> {
 }
 
 fn float_of(at: &str, key: &str, v: &Value) -> Result<f64> {
-    match v {
-        Value::Number(n) => n
-            .to_string()
-            .parse::<f64>()
-            .map_err(|_| bad(at, format!("'{key}' must be a number, found {n}"))),
-        Value::String(s) if s == "inf" => Ok(f64::INFINITY),
-        Value::String(s) if s == "-inf" => Ok(f64::NEG_INFINITY),
-        Value::String(s) if s == "nan" => Ok(f64::NAN),
-        _ => Err(bad(at, format!("'{key}' must be a number, found {v}"))),
-    }
+    crate::init::json_float(v).ok_or_else(|| {
+        bad(
+            at,
+            format!("'{key}' must be a number (or \"inf\", \"-inf\", \"nan\"), found {v}"),
+        )
+    })
 }
 
 fn str_of(at: &str, key: &str, v: &Value) -> Result<String> {
@@ -790,73 +786,42 @@ impl Parser<'_> {
     }
 }
 
+impl crate::init::ArgSource for Obj<'_> {
+    fn float(&mut self, key: &str) -> Result<Option<f64>> {
+        self.take(key)
+            .map(|v| float_of(self.at, key, &v))
+            .transpose()
+    }
+
+    fn int(&mut self, key: &str) -> Result<Option<i64>> {
+        self.take(key).map(|v| int_of(self.at, key, &v)).transpose()
+    }
+
+    fn string(&mut self, key: &str) -> Result<Option<String>> {
+        self.take(key).map(|v| str_of(self.at, key, &v)).transpose()
+    }
+
+    fn error(&self, reason: String) -> Error {
+        bad(self.at, reason)
+    }
+}
+
 fn parse_init(v: &Value, at: &str) -> Result<InitFn> {
     let mut o = Obj::new(v, at, "an init")?;
     let f = match o.take("fn") {
         Some(v) => str_of(at, "fn", &v)?,
         None => return Err(bad(at, "missing field 'fn'")),
     };
-    let at = o.at;
-    let num = |o: &mut Obj<'_>, k: &str, d: Option<f64>| -> Result<f64> {
-        match (o.map.remove(k), d) {
-            (Some(v), _) => float_of(at, k, &v),
-            (None, Some(d)) => Ok(d),
-            (None, None) => Err(bad(at, format!("{f}: missing argument '{k}'"))),
-        }
-    };
-    let init = match f.as_str() {
-        "uniform_" => InitCall::Uniform {
-            a: num(&mut o, "a", Some(0.0))?,
-            b: num(&mut o, "b", Some(1.0))?,
-        },
-        "normal_" => InitCall::Normal {
-            mean: num(&mut o, "mean", Some(0.0))?,
-            std: num(&mut o, "std", Some(1.0))?,
-        },
-        "constant_" => InitCall::Constant {
-            val: num(&mut o, "val", None)?,
-        },
-        "zeros_" => InitCall::Zeros,
-        "ones_" => InitCall::Ones,
-        "xavier_uniform_" => InitCall::XavierUniform {
-            gain: num(&mut o, "gain", Some(1.0))?,
-        },
-        "xavier_normal_" => InitCall::XavierNormal {
-            gain: num(&mut o, "gain", Some(1.0))?,
-        },
-        "kaiming_uniform_" | "kaiming_normal_" => {
-            let a = num(&mut o, "a", Some(0.0))?;
-            let mode = match o.take("mode") {
-                Some(v) => str_of(at, "mode", &v)?,
-                None => "fan_in".into(),
-            };
-            let nl = match o.take("nonlinearity") {
-                Some(v) => str_of(at, "nonlinearity", &v)?,
-                None => "leaky_relu".into(),
-            };
-            if f == "kaiming_uniform_" {
-                InitCall::KaimingUniform {
-                    a,
-                    mode,
-                    nonlinearity: nl,
-                }
-            } else {
-                InitCall::KaimingNormal {
-                    a,
-                    mode,
-                    nonlinearity: nl,
-                }
-            }
-        }
-        other => {
-            return Err(bad(
-                at,
-                format!(
-                    "unknown init function '{other}' (uniform_, normal_, constant_, zeros_, ones_, \
-                     xavier_uniform_, xavier_normal_, kaiming_uniform_, kaiming_normal_)"
-                ),
-            ))
-        }
+    let init = InitCall::read(&f, &mut o).map_err(|e| match e {
+        Error::InvalidArgument { op, reason } => bad(at, format!("{op}: {reason}")),
+        other => other,
+    })?;
+    let Some(init) = init else {
+        let names: Vec<&str> = crate::init::INIT_FUNCTIONS.iter().map(|f| f.name).collect();
+        return Err(bad(
+            at,
+            format!("unknown init function '{f}' ({})", names.join(", ")),
+        ));
     };
     o.finish(&format!("not an argument of {f}"))?;
     Ok(init)

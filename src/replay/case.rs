@@ -100,21 +100,13 @@ impl Fields<'_> {
     }
 
     /// A Python float: a JSON number, or one of the strings `inf`, `-inf`, `nan` (JSON has no
-    /// literal for them).
+    /// literal for them; [`crate::init::special_float`]).
     pub(crate) fn float_of(&self, key: &str, v: &Value) -> Result<f64> {
-        match v {
-            Value::Number(n) => n
-                .to_string()
-                .parse::<f64>()
-                .map_err(|_| self.err(format!("'{key}' must be a number, found {n}"))),
-            Value::String(s) => match s.to_ascii_lowercase().as_str() {
-                "inf" | "infinity" | "+inf" => Ok(f64::INFINITY),
-                "-inf" | "-infinity" => Ok(f64::NEG_INFINITY),
-                "nan" => Ok(f64::NAN),
-                _ => Err(self.err(format!("'{key}' must be a number, found \"{s}\""))),
-            },
-            _ => Err(self.err(format!("'{key}' must be a number, found {v}"))),
-        }
+        crate::init::json_float(v).ok_or_else(|| {
+            self.err(format!(
+                "'{key}' must be a number (or \"inf\", \"-inf\", \"nan\"), found {v}"
+            ))
+        })
     }
 
     pub(crate) fn opt_bool(&mut self, key: &str, default: bool) -> Result<bool> {
@@ -180,6 +172,34 @@ impl Fields<'_> {
             }
             Some(v) => Err(self.err(format!("'permute' must be a list of integers, found {v}"))),
         }
+    }
+}
+
+impl crate::init::ArgSource for Fields<'_> {
+    fn float(&mut self, key: &str) -> Result<Option<f64>> {
+        self.take(key).map(|v| self.float_of(key, &v)).transpose()
+    }
+
+    fn int(&mut self, key: &str) -> Result<Option<i64>> {
+        self.take(key)
+            .map(|v| {
+                let i = self.int_of(key, &v)?;
+                i64::try_from(i)
+                    .map_err(|_| self.err(format!("'{key}' = {i} does not fit in int64")))
+            })
+            .transpose()
+    }
+
+    fn string(&mut self, key: &str) -> Result<Option<String>> {
+        match self.take(key) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(v) => Err(self.err(format!("'{key}' must be a string, found {v}"))),
+        }
+    }
+
+    fn error(&self, reason: String) -> crate::error::Error {
+        self.err(reason)
     }
 }
 

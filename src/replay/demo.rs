@@ -110,7 +110,14 @@ fn run(cap: Capability, release: &str) -> Result<Experiments> {
     // 3. kaiming_uniform_ with a = 0 (its default): gain sqrt(2), bound sqrt(6 / fan_in).
     let mut g = CpuGenerator::with_seed(1);
     let mut kaiming_a0 = Tensor::zeros(&[4, 3], DType::Float32)?;
-    init::kaiming_uniform_(&mut g, &mut kaiming_a0, 0.0, "fan_in", "leaky_relu", cx)?;
+    init::kaiming_uniform_(
+        &mut g,
+        &mut kaiming_a0,
+        0.0,
+        init::FanMode::FanIn,
+        init::Nonlinearity::LeakyRelu,
+        cx,
+    )?;
 
     // 4. U(-1/sqrt(3), 1/sqrt(3)).
     let mut g = CpuGenerator::with_seed(1);
