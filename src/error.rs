@@ -62,16 +62,18 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    /// Shorthand for [`Error::InvalidArgument`].
-    pub(crate) fn arg(op: impl Into<String>, reason: impl Into<String>) -> Error {
+    /// An [`Error::InvalidArgument`]: `op` rejects an argument for `reason`.
+    #[must_use]
+    pub fn arg(op: impl Into<String>, reason: impl Into<String>) -> Error {
         Error::InvalidArgument {
             op: op.into(),
             reason: reason.into(),
         }
     }
 
-    /// Shorthand for [`Error::Unsupported`].
-    pub(crate) fn unsupported(what: impl Into<String>) -> Error {
+    /// An [`Error::Unsupported`]: `what` is not reproduced.
+    #[must_use]
+    pub fn unsupported(what: impl Into<String>) -> Error {
         Error::Unsupported { what: what.into() }
     }
 

@@ -26,14 +26,14 @@ pub mod distributions;
 pub mod dtype;
 pub mod engine;
 pub mod error;
-#[cfg(feature = "cli")]
+#[cfg(feature = "json")]
 pub mod export;
 pub mod generator;
 pub mod init;
 pub mod math;
 pub mod modules;
 pub mod ops;
-#[cfg(feature = "cli")]
+#[cfg(feature = "json")]
 pub mod replay;
 pub mod state;
 pub mod tensor;

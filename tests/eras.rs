@@ -76,15 +76,25 @@ fn case_files_name_their_release() {
 
 /// The demo's float32 experiments did not change between releases; only the header names the
 /// release.
+#[cfg(feature = "cli")]
 #[test]
 fn demo_is_the_same_in_every_era() {
-    use torch_rng::replay::demo::{demo_report, demo_report_for};
-    let latest = demo_report().unwrap();
+    let demo = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_torch-rng"))
+            .arg("demo")
+            .args(args)
+            .output()
+            .expect("the binary runs")
+    };
+    let text = |o: &std::process::Output| String::from_utf8_lossy(&o.stdout).into_owned();
+    let latest = text(&demo(&[]));
     for era in Era::ALL {
-        let old = demo_report_for(&era.first_release()).unwrap();
+        let out = demo(&["--torch-version", &era.first_release()]);
+        assert!(out.status.success(), "{era}");
+        let old = text(&out);
         let strip = |s: &str| s.lines().skip(1).collect::<Vec<_>>().join("\n");
         assert_eq!(strip(&old), strip(&latest), "{era}");
         assert!(old.lines().next().unwrap().contains(&era.first_release()));
     }
-    assert!(demo_report_for("1.13.1").is_err());
+    assert_eq!(demo(&["--torch-version", "1.13.1"]).status.code(), Some(2));
 }

@@ -7,7 +7,6 @@
 //! rejects (a bad argument) is not a malformed case: it yields `{"error": ...}` and ends its case.
 
 pub(crate) mod case;
-pub mod demo;
 pub mod ops;
 mod output;
 

@@ -3,14 +3,10 @@
 
 use std::fmt::Write;
 
-use crate::context::{Capability, Context, LATEST_RELEASE};
-use crate::dtype::DType;
-use crate::error::Result;
-use crate::generator::CpuGenerator;
-use crate::init;
-use crate::modules;
-use crate::ops;
-use crate::tensor::Tensor;
+use torch_rng::context::{Capability, Context, LATEST_RELEASE};
+use torch_rng::modules::{self, Class};
+use torch_rng::tensor::{Storage, Tensor};
+use torch_rng::{init, ops, CpuGenerator, DType, Result};
 
 /// Formats a float tensor of up to two dimensions as PyTorch prints it: four decimals, every
 /// element right-aligned to the widest, rows under each other.
@@ -19,10 +15,10 @@ use crate::tensor::Tensor;
 /// the magnitudes span more than 1000 or reach 1e8, which this formatter also does, with Rust's
 /// exponent spelling).
 #[must_use]
-pub fn format_tensor(t: &Tensor) -> String {
+pub(crate) fn format_tensor(t: &Tensor) -> String {
     let vals: Vec<f64> = match t.storage() {
-        crate::tensor::Storage::F32(v) => v.iter().map(|&x| f64::from(x)).collect(),
-        crate::tensor::Storage::F64(v) => v.clone(),
+        Storage::F32(v) => v.iter().map(|&x| f64::from(x)).collect(),
+        Storage::F64(v) => v.clone(),
         _ => return format!("tensor(<{} {:?}>)", t.dtype(), t.shape()),
     };
     let finite_nonzero: Vec<f64> = vals
@@ -91,7 +87,9 @@ fn run(cap: Capability, release: &str) -> Result<Experiments> {
     let cx = Context::for_release(cap, release)?;
     // 1. torch.manual_seed(1); nn.Linear(3, 4).weight
     let mut g = CpuGenerator::with_seed(1);
-    let linear = modules::linear(&mut g, 3, 4, true, DType::Float32, cx)?
+    let linear = modules::Linear::new(3, 4)
+        .build_with(&mut g, cx)?
+        .into_state_dict()
         .remove(0)
         .1;
 
@@ -105,7 +103,7 @@ fn run(cap: Capability, release: &str) -> Result<Experiments> {
     let x = ops::rand(&mut g, &[4, 3], DType::Float32, cx)?;
     let (two_b, b) = ((2.0 * bound) as f32, bound as f32);
     let formula: Vec<f32> = f32s(&x).iter().map(|&v| v * two_b - b).collect();
-    let formula = Tensor::new(vec![4, 3], crate::tensor::Storage::F32(formula))?;
+    let formula = Tensor::new(vec![4, 3], Storage::F32(formula))?;
 
     // 3. kaiming_uniform_ with a = 0 (its default): gain sqrt(2), bound sqrt(6 / fan_in).
     let mut g = CpuGenerator::with_seed(1);
@@ -168,7 +166,7 @@ fn agreement(a: &Tensor, b: &Tensor) -> Agreement {
 ///
 /// # Errors
 /// Never in practice: every call uses fixed, valid arguments.
-pub fn demo_report() -> Result<String> {
+pub(crate) fn demo_report() -> Result<String> {
     demo_report_for(LATEST_RELEASE)
 }
 
@@ -177,8 +175,8 @@ pub fn demo_report() -> Result<String> {
 /// the header differs.
 ///
 /// # Errors
-/// [`crate::Error::Unsupported`] for a release outside 2.0 – 2.15.
-pub fn demo_report_for(release: &str) -> Result<String> {
+/// [`torch_rng::Error::Unsupported`] for a release outside 2.0 – 2.15.
+pub(crate) fn demo_report_for(release: &str) -> Result<String> {
     let avx2 = run(Capability::Avx2, release)?;
     let default = run(Capability::Default, release)?;
     let mut s = String::new();

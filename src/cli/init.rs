@@ -1,0 +1,90 @@
+//! `torch-rng init`: a model description's starting weights, written to a safetensors or npz file.
+
+use torch_rng::context::{Capability, Context, Era, LATEST_RELEASE};
+use torch_rng::modules::model::ModelDesc;
+use torch_rng::modules::{Builder, NoRecorder};
+use torch_rng::CpuGenerator;
+
+use super::{note, read};
+
+/// `torch-rng init`: parse the arguments, build the model, write the file.
+pub(crate) fn run(args: &[&str]) -> Result<(), String> {
+    let usage = "usage: torch-rng init MODEL.json --seed N [--variant default|avx2|avx512] \
+                 [--torch-version X.Y.Z] -o OUT.safetensors|OUT.npz";
+    let (mut model, mut seed, mut variant, mut release, mut out) =
+        (None, None, "avx2", LATEST_RELEASE, None);
+    let mut it = args.iter();
+    while let Some(&a) = it.next() {
+        let mut value = || {
+            it.next()
+                .copied()
+                .ok_or(format!("{a} needs a value\n{usage}"))
+        };
+        match a {
+            "--seed" => seed = Some(value()?),
+            "--variant" => variant = value()?,
+            "--torch-version" => release = value()?,
+            "-o" | "--output" => out = Some(value()?),
+            _ if a.starts_with('-') => return Err(format!("unknown option {a}\n{usage}")),
+            _ if model.is_none() => model = Some(a),
+            _ => return Err(format!("unexpected argument {a}\n{usage}")),
+        }
+    }
+    let (Some(model), Some(seed), Some(out)) = (model, seed, out) else {
+        return Err(usage.to_string());
+    };
+    let seed_value: i128 = seed
+        .parse()
+        .map_err(|_| format!("--seed: not an integer: {seed}"))?;
+    let seed_u64 = torch_rng::generator::seed_from_i128(seed_value).map_err(|e| e.to_string())?;
+    let capability = Capability::parse(variant).map_err(|e| e.to_string())?;
+    let era = Era::of_release(release).map_err(|e| e.to_string())?;
+    let npz = std::path::Path::new(out)
+        .extension()
+        .is_some_and(|x| x.eq_ignore_ascii_case("npz"));
+    if !npz && !out.to_ascii_lowercase().ends_with(".safetensors") {
+        return Err(format!(
+            "{out}: the output must end in .safetensors or .npz"
+        ));
+    }
+    let desc = ModelDesc::parse(&read(model)?).map_err(|e| format!("{model}: {e}"))?;
+    let mut g = CpuGenerator::with_seed(seed_u64);
+    let start = std::time::Instant::now();
+    let mut shown = false;
+    let mut bar = |done: usize, total: usize| {
+        if start.elapsed().as_secs_f64() > 1.0 || (shown && done <= total) {
+            shown = true;
+            let width = 30;
+            let filled = (done * width).checked_div(total).unwrap_or(width);
+            note(&format!(
+                "\rtorch-rng init [{}{}] {done}/{total}",
+                "#".repeat(filled),
+                " ".repeat(width - filled)
+            ));
+        }
+    };
+    let cx = Context { capability, era };
+    let m = desc
+        .build_with(&mut Builder::new(&mut g, cx, &mut NoRecorder), &mut bar)
+        .map_err(|e| format!("{model}: {e}"))?;
+    if shown {
+        note("\n");
+    }
+    let sd = m.into_state_dict();
+    let bytes = if npz {
+        torch_rng::export::npz_bytes(&sd).map_err(|e| e.to_string())?
+    } else {
+        let meta = vec![
+            ("format".to_string(), "pt".to_string()),
+            ("seed".to_string(), seed.to_string()),
+            ("variant".to_string(), capability.name().to_string()),
+            ("torch_version".to_string(), release.to_string()),
+            (
+                "torch_rng_version".to_string(),
+                env!("CARGO_PKG_VERSION").to_string(),
+            ),
+        ];
+        torch_rng::export::safetensors_bytes(&sd, &meta)
+    };
+    std::fs::write(out, bytes).map_err(|e| format!("{out}: {e}"))
+}
