@@ -3,7 +3,7 @@
 //!
 //! The release decides behaviour through [`Rules`]: one exhaustive table of what each [`Era`]
 //! changes, read where behaviour differs (STYLE rule 21). The table of releases and eras is
-//! [`era`]'s, and `golden/releases.json` (read by the Python tools) is generated from it.
+//! `era`'s, and `golden/releases.json` (read by the Python tools) is generated from it.
 
 mod era;
 

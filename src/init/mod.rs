@@ -4,7 +4,7 @@
 //! Mirrors: `torch/nn/init.py`.
 //!
 //! Each initialiser first derives its parameters (fan, gain, bound) in an explainable form
-//! ([`UniformInit`]) and then samples from it, so that what `explain` prints is what was drawn.
+//! ([`Plan`]) and then samples from it, so that what `explain` prints is what was drawn.
 
 mod buf;
 mod call;

@@ -29,7 +29,7 @@ pub(crate) struct ConvOptions {
 macro_rules! conv_class {
     ($name:ident, $py:literal, $dims:literal) => {
         nn_class! {
-            #[doc = concat!("`nn.", $py, "(in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True, padding_mode='zeros', dtype=None)`; see [`conv`] for what it draws.")]
+            #[doc = concat!("`nn.", $py, "(in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True, padding_mode='zeros', dtype=None)`." , "\n\nMirrors: `_ConvNd.__init__` and `_ConvNd.reset_parameters` in `torch/nn/modules/conv.py`.\nConsumes: `kaiming_uniform_(weight, a=sqrt(5))` (nothing if the weight has a zero dimension), then the bias `uniform_(±1/sqrt(fan_in))` with the weight's `fan_in`. With `fan_in = 0` the bias draws `out` words and stores zeros from 2.12; before, PyTorch skips the draw and leaves the bias uninitialised (zeros here, not comparable). Refused as PyTorch refuses, in its order: `groups ≤ 0`, channels not divisible by `groups`, a `'same'` padding with a stride, a bad `padding_mode`; then sizes and dtype.")]
             $name = $py {
                 /// Channels of the input.
                 in_channels: i64,
@@ -81,7 +81,7 @@ macro_rules! conv_class {
 macro_rules! conv_transpose_class {
     ($name:ident, $py:literal, $dims:literal) => {
         nn_class! {
-            #[doc = concat!("`nn.", $py, "(in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1, bias=True, dilation=1, padding_mode='zeros', dtype=None)`; see [`conv`] for what it draws.")]
+            #[doc = concat!("`nn.", $py, "(in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1, bias=True, dilation=1, padding_mode='zeros', dtype=None)`." , "\n\nMirrors: `_ConvNd.__init__` and `_ConvNd.reset_parameters` in `torch/nn/modules/conv.py`.\nConsumes: `kaiming_uniform_(weight, a=sqrt(5))` (nothing if the weight has a zero dimension), then the bias `uniform_(±1/sqrt(fan_in))` with the weight's `fan_in`. With `fan_in = 0` the bias draws `out` words and stores zeros from 2.12; before, PyTorch skips the draw and leaves the bias uninitialised (zeros here, not comparable). Refused as PyTorch refuses, in its order: `groups ≤ 0`, channels not divisible by `groups`, a `'same'` padding with a stride, a bad `padding_mode`; then sizes and dtype.")]
             $name = $py {
                 /// Channels of the input.
                 in_channels: i64,

@@ -1,9 +1,9 @@
 //! `explain` for modules and whole models: what each `state_dict` entry's initialisation does,
 //! recorded while the real constructors run.
 //!
-//! Module code initialises every tensor through [`Builder::init_param`] with a [`ParamInit`]: the
+//! Module code initialises every tensor through `Builder::init_param` with a `ParamInit`: the
 //! `torch.nn.init` call plus the quantities the module derives before making it. Explaining builds
-//! the model with an [`ExplainRecorder`], which logs each call with the tensor's full dotted name
+//! the model with an `ExplainRecorder`, which logs each call with the tensor's full dotted name
 //! and the words it drew, so an explanation is a trace of the very code that samples, not a second
 //! table of formulas.
 

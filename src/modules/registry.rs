@@ -5,7 +5,7 @@
 //! from here and checked by a test) all read that one declaration, as ripgrep's flag parser, help
 //! and docs all read its one list of flags.
 //!
-//! Adding a module: one file with its type (the [`nn_class!`] macro declares the arguments and
+//! Adding a module: one file with its type (the `nn_class!` macro declares the arguments and
 //! writes the struct, its `new` and its setters) and its `build`, plus one line in [`CLASSES`].
 
 use super::build::{Builder, NoRecorder};
@@ -210,7 +210,7 @@ arg_type!(Option<Module>, OptModule, v => match v {
 /// Constructor arguments by name, in declaration order.
 pub type ArgValues = Vec<(&'static str, ArgValue)>;
 
-/// Takes the argument `name` out of `args` as a `T` (what [`nn_class!`]'s `from_args` does per
+/// Takes the argument `name` out of `args` as a `T` (what `nn_class!`'s `from_args` does per
 /// field).
 ///
 /// # Errors

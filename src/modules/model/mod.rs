@@ -3,8 +3,8 @@
 //! (`model.apply(_init_weights)`, per-parameter inits). The format is documented in the README
 //! ("Model descriptions").
 //!
-//! [`read`] turns the JSON into checked [`Node`]s and [`Pass`]es before anything is drawn;
-//! [`build`] constructs the modules; [`passes`] runs the init passes.
+//! `read` turns the JSON into checked nodes and passes before anything is drawn; `build`
+//! constructs the modules; `passes` runs the init passes.
 
 mod build;
 mod passes;
