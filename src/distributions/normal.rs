@@ -13,7 +13,7 @@
 //!   included. float32 draws every uniform first (n words) and then the 16 tail words; float16 and
 //!   bfloat16 draw 16 words per block (16·⌈n/16⌉ words in all) since 2.12, and as float32 before;
 //!   float64 as float32 with `random64`.
-//! * **Per-element path** (fewer than 16 elements, or a non-contiguous cx). Box–Muller in double
+//! * **Per-element path** (fewer than 16 elements, or a non-contiguous target). Box–Muller in double
 //!   with the generator's cached second sample, shared across calls and dtypes. The fill path
 //!   neither reads nor clears that cache. It is the same in every release.
 

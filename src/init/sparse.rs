@@ -63,7 +63,7 @@ pub(crate) fn run(
         None => g,
     };
     for c in 0..cols {
-        let perm = ops::samplers::randperm(perm_gen, rows as i64, DType::Int64, cx)?;
+        let perm = ops::randperm(perm_gen, rows as i64, DType::Int64, cx)?;
         let Storage::I64(idx) = perm.storage() else {
             unreachable!("randperm with dtype int64 returns int64")
         };
