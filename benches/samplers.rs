@@ -7,7 +7,7 @@
 //! `bernoulli_f32` (`empty(n).bernoulli_(0.3)`); function id = variant, parameter = n.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use torch_rng::ops::{samplers, View};
+use torch_rng::ops::{self as samplers, View};
 use torch_rng::{Capability, Context, CpuGenerator, DType};
 
 fn bench(c: &mut Criterion) {
