@@ -3,7 +3,7 @@
 //! (`golden/cases/eras_core.json`); these tests cover the plumbing around them.
 
 use torch_rng::replay::{parse_case_file, replay_str};
-use torch_rng::{ops, Capability, Context, CpuGenerator, DType, Era, Error};
+use torch_rng::{Capability, Context, DType, Era, Error, Torch};
 
 /// Every release from 2.0 to 2.15 is accepted, and the switch points are those of
 /// shared/reference/version-eras.md section 1.
@@ -41,9 +41,9 @@ fn every_release_maps_to_its_era() {
 #[test]
 fn target_for_release_selects_the_kernel() {
     let rand_f16 = |release: &str| {
-        let mut g = CpuGenerator::with_seed(42);
-        let t = Context::for_release(Capability::Avx2, release).unwrap();
-        ops::rand(&mut g, &[4], DType::Float16, t).unwrap().bits()
+        let mut torch = Torch::new(Context::for_release(Capability::Avx2, release).unwrap());
+        torch.manual_seed(42).unwrap();
+        torch.rand(&[4], DType::Float16).unwrap().bits()
     };
     assert_eq!(rand_f16("2.12.1"), [0x3b0f, 0x3b52, 0x3620, 0x3bad]);
     assert_eq!(rand_f16("2.15.0"), rand_f16("2.12.0"));

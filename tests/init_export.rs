@@ -6,8 +6,8 @@ use std::path::Path;
 
 use serde_json::Value;
 use torch_rng::export::read_safetensors;
-use torch_rng::modules::model::ModelDesc;
-use torch_rng::{Capability, Context, CpuGenerator};
+use torch_rng::nn::ModelDesc;
+use torch_rng::Torch;
 
 fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
@@ -45,17 +45,12 @@ fn init_writes_what_pytorch_builds() {
     assert!(meta.contains(&("variant".to_string(), "avx2".to_string())));
     assert!(meta.contains(&(
         "torch_version".to_string(),
-        torch_rng::context::LATEST_RELEASE.to_string()
+        torch_rng::LATEST_RELEASE.to_string()
     )));
 
     // The same as the library's state_dict, name for name and byte for byte.
     let desc = ModelDesc::parse(&std::fs::read_to_string(&model).unwrap()).unwrap();
-    let sd = desc
-        .state_dict(
-            &mut CpuGenerator::with_seed(1),
-            Context::new(Capability::Avx2),
-        )
-        .unwrap();
+    let sd = desc.state_dict(&mut Torch::with_seed(1)).unwrap();
     assert_eq!(tensors.len(), sd.len());
     for ((name, dtype, shape, data), (sd_name, t)) in tensors.iter().zip(&sd) {
         assert_eq!(name, sd_name);

@@ -3,10 +3,9 @@
 
 use std::fmt::Write;
 
-use torch_rng::context::{Capability, Context, LATEST_RELEASE};
-use torch_rng::modules::{self, Class};
-use torch_rng::tensor::{Storage, Tensor};
-use torch_rng::{init, ops, CpuGenerator, DType, Result};
+use torch_rng::nn::init::{self, FanMode, Nonlinearity};
+use torch_rng::nn::{Class, Linear};
+use torch_rng::{Capability, Context, DType, Result, Storage, Tensor, Torch, LATEST_RELEASE};
 
 /// Formats a float tensor of up to two dimensions as PyTorch prints it: four decimals, every
 /// element right-aligned to the widest, rows under each other.
@@ -85,10 +84,15 @@ struct Experiments {
 
 fn run(cap: Capability, release: &str) -> Result<Experiments> {
     let cx = Context::for_release(cap, release)?;
-    // 1. torch.manual_seed(1); nn.Linear(3, 4).weight
-    let mut g = CpuGenerator::with_seed(1);
-    let linear = modules::Linear::new(3, 4)
-        .build_with(&mut g, cx)?
+    // torch.manual_seed(1) before each experiment.
+    let seeded = || -> Result<Torch> {
+        let mut torch = Torch::new(cx);
+        torch.manual_seed(1)?;
+        Ok(torch)
+    };
+    // 1. nn.Linear(3, 4).weight
+    let linear = Linear::new(3, 4)
+        .build(&mut seeded()?)?
         .into_state_dict()
         .remove(0)
         .1;
@@ -99,29 +103,25 @@ fn run(cap: Capability, release: &str) -> Result<Experiments> {
     let gain = (2.0 / (1.0 + a * a)).sqrt();
     let fan_in = 3.0f64;
     let bound = gain * (3.0 / fan_in).sqrt();
-    let mut g = CpuGenerator::with_seed(1);
-    let x = ops::rand(&mut g, &[4, 3], DType::Float32, cx)?;
+    let x = seeded()?.rand(&[4, 3], DType::Float32)?;
     let (two_b, b) = ((2.0 * bound) as f32, bound as f32);
     let formula: Vec<f32> = f32s(&x).iter().map(|&v| v * two_b - b).collect();
     let formula = Tensor::new(vec![4, 3], Storage::F32(formula))?;
 
     // 3. kaiming_uniform_ with a = 0 (its default): gain sqrt(2), bound sqrt(6 / fan_in).
-    let mut g = CpuGenerator::with_seed(1);
     let mut kaiming_a0 = Tensor::zeros(&[4, 3], DType::Float32)?;
     init::kaiming_uniform_(
-        &mut g,
+        &mut seeded()?,
         &mut kaiming_a0,
         0.0,
-        init::FanMode::FanIn,
-        init::Nonlinearity::LeakyRelu,
-        cx,
+        FanMode::FanIn,
+        Nonlinearity::LeakyRelu,
     )?;
 
     // 4. U(-1/sqrt(3), 1/sqrt(3)).
-    let mut g = CpuGenerator::with_seed(1);
     let mut uniform = Tensor::zeros(&[4, 3], DType::Float32)?;
     let r = 1.0 / 3f64.sqrt();
-    init::uniform_(&mut g, &mut uniform, -r, r, cx)?;
+    init::uniform_(&mut seeded()?, &mut uniform, -r, r)?;
 
     Ok(Experiments {
         linear,

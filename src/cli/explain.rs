@@ -2,13 +2,11 @@
 //! README's generated blocks (`--readme-table`).
 
 use std::fmt::Write as _;
-use torch_rng::context::{Capability, Context, Era};
-use torch_rng::init::explain::{Explanation, ParamExplanation};
-use torch_rng::init::{FanMode, InitCall, Nonlinearity};
-use torch_rng::modules::explain::explain_model;
-use torch_rng::modules::model::ModelDesc;
 
-use torch_rng::{DType, Error, Result};
+use torch_rng::explain::{explain_model, Explanation, ParamExplanation};
+use torch_rng::nn::init::{FanMode, InitCall, Nonlinearity};
+use torch_rng::nn::ModelDesc;
+use torch_rng::{Capability, Context, DType, Era, Error, Result};
 
 /// Applies a flag that selects the build (`--capability`/`--variant`, `--torch-version`) to
 /// `cx`; `false` for any other flag.

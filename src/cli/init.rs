@@ -1,9 +1,7 @@
 //! `torch-rng init`: a model description's starting weights, written to a safetensors or npz file.
 
-use torch_rng::context::{Capability, Context, Era, LATEST_RELEASE};
-use torch_rng::modules::model::ModelDesc;
-use torch_rng::modules::{Builder, NoRecorder};
-use torch_rng::CpuGenerator;
+use torch_rng::nn::{Builder, ModelDesc, NoRecorder};
+use torch_rng::{Capability, Context, Era, Torch, LATEST_RELEASE};
 
 use super::{note, read};
 
@@ -36,9 +34,10 @@ pub(crate) fn run(args: &[&str]) -> Result<(), String> {
     let seed_value: i128 = seed
         .parse()
         .map_err(|_| format!("--seed: not an integer: {seed}"))?;
-    let seed_u64 = torch_rng::generator::seed_from_i128(seed_value).map_err(|e| e.to_string())?;
     let capability = Capability::parse(variant).map_err(|e| e.to_string())?;
     let era = Era::of_release(release).map_err(|e| e.to_string())?;
+    let mut torch = Torch::new(Context { capability, era });
+    torch.manual_seed(seed_value).map_err(|e| e.to_string())?;
     let npz = std::path::Path::new(out)
         .extension()
         .is_some_and(|x| x.eq_ignore_ascii_case("npz"));
@@ -48,7 +47,6 @@ pub(crate) fn run(args: &[&str]) -> Result<(), String> {
         ));
     }
     let desc = ModelDesc::parse(&read(model)?).map_err(|e| format!("{model}: {e}"))?;
-    let mut g = CpuGenerator::with_seed(seed_u64);
     let start = std::time::Instant::now();
     let mut shown = false;
     let mut bar = |done: usize, total: usize| {
@@ -63,9 +61,13 @@ pub(crate) fn run(args: &[&str]) -> Result<(), String> {
             ));
         }
     };
-    let cx = Context { capability, era };
+    let cx = torch.context();
+    let mut quiet = NoRecorder;
     let m = desc
-        .build_with(&mut Builder::new(&mut g, cx, &mut NoRecorder), &mut bar)
+        .build_with(
+            &mut Builder::new(torch.generator_mut(), cx, &mut quiet),
+            &mut bar,
+        )
         .map_err(|e| format!("{model}: {e}"))?;
     if shown {
         note("\n");

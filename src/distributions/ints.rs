@@ -32,6 +32,7 @@ pub fn use_random64(range: u64, dtype: DType, rule: WideRandint) -> bool {
     }
 }
 
+#[cfg(test)]
 /// `uniform_int_from_to`: `(v mod range) + base`, wrapping in 64 bits, as a signed value.
 #[inline]
 #[must_use]

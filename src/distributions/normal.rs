@@ -262,11 +262,8 @@ fn affine(x: f32, s: f32, m: f32, fused: bool) -> f32 {
 fn fill_reduced<T: Copy>(
     g: &mut CpuGenerator,
     out: &mut [T],
-    mean: f64,
-    std: f64,
-    cap: Capability,
-    rule: NormalRule,
-    reduced: ReducedNormal,
+    (mean, std): (f64, f64),
+    (cap, rule, reduced): (Capability, NormalRule, ReducedNormal),
     route: Route,
     ty: &Reduced<T>,
 ) {
@@ -331,7 +328,7 @@ pub(crate) fn fill_f16(
     route: Route,
 ) {
     let ty = Reduced::f16();
-    fill_reduced(g, out, mean, std, cap, rule, rule.float16, route, &ty);
+    fill_reduced(g, out, (mean, std), (cap, rule, rule.float16), route, &ty);
 }
 
 /// The bfloat16 fill path.
@@ -345,7 +342,7 @@ pub(crate) fn fill_bf16(
     route: Route,
 ) {
     let ty = Reduced::bf16();
-    fill_reduced(g, out, mean, std, cap, rule, rule.bfloat16, route, &ty);
+    fill_reduced(g, out, (mean, std), (cap, rule, rule.bfloat16), route, &ty);
 }
 
 /// One standard normal in double, from the cache or a fresh Box–Muller pair.

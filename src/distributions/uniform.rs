@@ -123,8 +123,7 @@ pub(crate) fn fill_f64(
 fn fill_reduced<T: Copy + PartialEq>(
     g: &mut CpuGenerator,
     out: &mut [T],
-    from: f64,
-    to: f64,
+    (from, to): (f64, f64),
     fused: bool,
     route: Route,
     rule: UniformRule,
@@ -177,7 +176,7 @@ pub(crate) fn fill_f16(
     rule: UniformRule,
 ) {
     let ty = Reduced::f16();
-    fill_reduced(g, out, from, to, fused, route, rule, &ty);
+    fill_reduced(g, out, (from, to), fused, route, rule, &ty);
 }
 
 /// Fills `out` with bfloat16 `uniform_(from, to)` values.
@@ -191,7 +190,7 @@ pub(crate) fn fill_bf16(
     rule: UniformRule,
 ) {
     let ty = Reduced::bf16();
-    fill_reduced(g, out, from, to, fused, route, rule, &ty);
+    fill_reduced(g, out, (from, to), fused, route, rule, &ty);
 }
 
 #[cfg(test)]

@@ -209,13 +209,6 @@ pub fn f32_to_bf16(x: f32) -> bf16 {
     bf16::from_bits(rounded as u16)
 }
 
-/// float64 → float32, round to nearest even (a C++ `static_cast<float>`).
-#[inline]
-#[must_use]
-pub fn f64_to_f32(x: f64) -> f32 {
-    x as f32
-}
-
 /// float64 → float16 through float32 (two roundings, as c10 has only a float constructor).
 #[inline]
 #[must_use]

@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::generator::CpuGenerator;
 use crate::ops::{self, View};
 use crate::tensor::Tensor;
+use crate::torch::Torch;
 
 /// A `torch.nn.init` function and its arguments (all but the tensor and the generator).
 ///
@@ -375,11 +376,20 @@ impl InitCall {
         })
     }
 
+    /// Runs the call on a contiguous tensor, drawing from `torch`'s generator under its build.
+    ///
+    /// # Errors
+    /// As [`InitCall::plan`], then the kernels' checks (bounds, `std < 0`, dtype).
+    pub fn apply_(&self, torch: &mut Torch, t: &mut Tensor) -> Result<()> {
+        let (g, cx) = torch.parts();
+        self.apply(g, t, cx)
+    }
+
     /// Runs the call on a contiguous tensor, drawing from `g`.
     ///
     /// # Errors
     /// As [`InitCall::plan`], then the kernels' checks (bounds, `std < 0`, dtype).
-    pub fn apply(&self, g: &mut CpuGenerator, t: &mut Tensor, cx: Context) -> Result<()> {
+    pub(crate) fn apply(&self, g: &mut CpuGenerator, t: &mut Tensor, cx: Context) -> Result<()> {
         let shape = t.shape().to_vec();
         let strides = row_major(&shape);
         let mut buf = Buf {
@@ -396,7 +406,12 @@ impl InitCall {
     ///
     /// # Errors
     /// A size error, then as [`InitCall::apply`].
-    pub fn apply_on_view(&self, g: &mut CpuGenerator, view: &View, cx: Context) -> Result<Tensor> {
+    pub(crate) fn apply_on_view(
+        &self,
+        g: &mut CpuGenerator,
+        view: &View,
+        cx: Context,
+    ) -> Result<Tensor> {
         self.apply_on_view_with(g, None, view, cx)
     }
 
@@ -405,7 +420,7 @@ impl InitCall {
     ///
     /// # Errors
     /// As [`InitCall::apply_on_view`].
-    pub fn apply_on_view_with(
+    pub(crate) fn apply_on_view_with(
         &self,
         g: &mut CpuGenerator,
         default: Option<&mut CpuGenerator>,

@@ -15,7 +15,8 @@ mod sparse;
 mod trunc;
 
 pub use call::{InitCall, Number, Plan, Quantity, Sampling};
-pub use explain::{Explanation, ParamExplanation};
+#[cfg(feature = "json")]
+pub(crate) use explain::ParamExplanation;
 #[cfg(feature = "json")]
 pub(crate) use schema::json_float;
 pub(crate) use schema::ArgSource;
@@ -29,6 +30,7 @@ use crate::error::{Error, Result};
 use crate::generator::CpuGenerator;
 use crate::ops;
 use crate::tensor::Tensor;
+use crate::torch::Torch;
 
 /// A nonlinearity name accepted by `calculate_gain`.
 #[non_exhaustive]
@@ -214,53 +216,45 @@ pub(crate) fn kaiming_std(
 /// the tensor has a zero dimension.
 ///
 /// # Errors
-/// Fewer than 2 dimensions, or [`ops::uniform_`]'s checks.
+/// Fewer than 2 dimensions, or [`crate::Torch::uniform_`]'s checks.
 pub fn kaiming_uniform_(
-    g: &mut CpuGenerator,
+    torch: &mut Torch,
     t: &mut Tensor,
     a: f64,
     mode: FanMode,
     nonlinearity: Nonlinearity,
-    cx: Context,
 ) -> Result<()> {
     InitCall::KaimingUniform {
         a,
         mode,
         nonlinearity,
     }
-    .apply(g, t, cx)
+    .apply_(torch, t)
 }
 
 /// `torch.nn.init.uniform_(t, a, b)`: `t.uniform_(a, b)`.
 ///
 /// # Errors
-/// As [`ops::uniform_`].
-pub fn uniform_(g: &mut CpuGenerator, t: &mut Tensor, a: f64, b: f64, cx: Context) -> Result<()> {
-    ops::uniform_(g, t, a, b, cx)
+/// As [`crate::Torch::uniform_`].
+pub fn uniform_(torch: &mut Torch, t: &mut Tensor, a: f64, b: f64) -> Result<()> {
+    InitCall::Uniform { a, b }.apply_(torch, t)
 }
 
 /// `torch.nn.init.normal_(t, mean, std)`: `t.normal_(mean, std)`.
 ///
-/// Consumes: as [`ops::normal_`] (the fill path for 16+ elements, else the per-element double path
+/// Consumes: as [`crate::Torch::normal_`] (the fill path for 16+ elements, else the per-element double path
 /// with the generator's cached sample).
 ///
 /// # Errors
-/// As [`ops::normal_`].
-pub fn normal_(
-    g: &mut CpuGenerator,
-    t: &mut Tensor,
-    mean: f64,
-    std: f64,
-    cx: Context,
-) -> Result<()> {
-    InitCall::Normal { mean, std }.apply(g, t, cx)
+/// As [`crate::Torch::normal_`].
+pub fn normal_(torch: &mut Torch, t: &mut Tensor, mean: f64, std: f64) -> Result<()> {
+    InitCall::Normal { mean, std }.apply_(torch, t)
 }
 
 /// Runs a call that draws nothing.
 fn no_draws(call: &InitCall, t: &mut Tensor) -> Result<()> {
     // The generator is never touched by these calls.
-    let mut unused = CpuGenerator::new();
-    call.apply(&mut unused, t, Context::default())
+    call.apply(&mut CpuGenerator::new(), t, Context::default())
 }
 
 /// `torch.nn.init.constant_(t, val)`: `t.fill_(val)`. No draws.
@@ -310,8 +304,8 @@ pub fn dirac_(t: &mut Tensor, groups: i64) -> Result<()> {
 ///
 /// # Errors
 /// Fewer than 2 dimensions, `fan_in + fan_out = 0`, or `uniform_`'s checks (a negative or NaN gain).
-pub fn xavier_uniform_(g: &mut CpuGenerator, t: &mut Tensor, gain: f64, cx: Context) -> Result<()> {
-    InitCall::XavierUniform { gain }.apply(g, t, cx)
+pub fn xavier_uniform_(torch: &mut Torch, t: &mut Tensor, gain: f64) -> Result<()> {
+    InitCall::XavierUniform { gain }.apply_(torch, t)
 }
 
 /// `torch.nn.init.xavier_normal_(t, gain)`: `t.normal_(0, gain * sqrt(2 / (fan_in + fan_out)))`.
@@ -320,8 +314,8 @@ pub fn xavier_uniform_(g: &mut CpuGenerator, t: &mut Tensor, gain: f64, cx: Cont
 ///
 /// # Errors
 /// Fewer than 2 dimensions, `fan_in + fan_out = 0`, or `normal_`'s checks (a negative gain).
-pub fn xavier_normal_(g: &mut CpuGenerator, t: &mut Tensor, gain: f64, cx: Context) -> Result<()> {
-    InitCall::XavierNormal { gain }.apply(g, t, cx)
+pub fn xavier_normal_(torch: &mut Torch, t: &mut Tensor, gain: f64) -> Result<()> {
+    InitCall::XavierNormal { gain }.apply_(torch, t)
 }
 
 /// `torch.nn.init.kaiming_normal_(t, a, mode, nonlinearity)`: `t.normal_(0, gain / sqrt(fan))`.
@@ -329,21 +323,20 @@ pub fn xavier_normal_(g: &mut CpuGenerator, t: &mut Tensor, gain: f64, cx: Conte
 /// Consumes: one `normal_` over the tensor; nothing if the tensor has a zero dimension.
 ///
 /// # Errors
-/// Fewer than 2 dimensions, or [`ops::normal_`]'s checks.
+/// Fewer than 2 dimensions, or [`crate::Torch::normal_`]'s checks.
 pub fn kaiming_normal_(
-    g: &mut CpuGenerator,
+    torch: &mut Torch,
     t: &mut Tensor,
     a: f64,
     mode: FanMode,
     nonlinearity: Nonlinearity,
-    cx: Context,
 ) -> Result<()> {
     InitCall::KaimingNormal {
         a,
         mode,
         nonlinearity,
     }
-    .apply(g, t, cx)
+    .apply_(torch, t)
 }
 
 /// `torch.nn.init.trunc_normal_(t, mean, std, a, b)`: the inverse-CDF chain before 2.12
@@ -357,15 +350,14 @@ pub fn kaiming_normal_(
 /// `std = 0` (Python's `ZeroDivisionError`), the kernels' checks (`std < 0`, `a > b`, bounds outside
 /// the dtype), a non-float dtype, or no acceptance after 100000 rounds.
 pub fn trunc_normal_(
-    g: &mut CpuGenerator,
+    torch: &mut Torch,
     t: &mut Tensor,
     mean: f64,
     std: f64,
     a: f64,
     b: f64,
-    cx: Context,
 ) -> Result<()> {
-    InitCall::TruncNormal { mean, std, a, b }.apply(g, t, cx)
+    InitCall::TruncNormal { mean, std, a, b }.apply_(torch, t)
 }
 
 /// `torch.nn.init.orthogonal_(t, gain)`: a `(rows, numel / rows)` standard normal draw, its QR
@@ -378,34 +370,46 @@ pub fn trunc_normal_(
 ///
 /// # Errors
 /// Fewer than 2 dimensions; float16/bfloat16 (LAPACK has no such QR; PyTorch draws first).
-pub fn orthogonal_(g: &mut CpuGenerator, t: &mut Tensor, gain: f64, cx: Context) -> Result<()> {
-    InitCall::Orthogonal { gain }.apply(g, t, cx)
+pub fn orthogonal_(torch: &mut Torch, t: &mut Tensor, gain: f64) -> Result<()> {
+    InitCall::Orthogonal { gain }.apply_(torch, t)
 }
 
-/// `torch.nn.init.sparse_(t, sparsity, std)`: `normal_(0, std)` from `g`, then for each column the
-/// first `ceil(sparsity * rows)` rows of a `randperm(rows)` are zeroed.
+/// `torch.nn.init.sparse_(t, sparsity, std)`: `normal_(0, std)`, then for each column the first
+/// `ceil(sparsity * rows)` rows of a `randperm(rows)` are zeroed. PyTorch draws those
+/// permutations from the **default** generator even when `generator=` is given: see
+/// [`sparse_with_generator`].
 ///
-/// PyTorch draws those permutations from the **default** generator even when `generator=` is
-/// given: pass it as `default` (with `g` the explicit generator); `None` means `g` is the default
-/// generator.
-///
-/// Consumes: one `normal_` over the tensor from `g`, then one `randperm(rows)` per column.
+/// Consumes: one `normal_` over the tensor, then one `randperm(rows)` per column.
 ///
 /// # Errors
 /// A tensor that is not 2-D, a NaN or infinite `sparsity * rows`, `std < 0`.
-pub fn sparse_(
-    g: &mut CpuGenerator,
-    default: Option<&mut CpuGenerator>,
+pub fn sparse_(torch: &mut Torch, t: &mut Tensor, sparsity: f64, std: f64) -> Result<()> {
+    InitCall::Sparse { sparsity, std }.apply_(torch, t)
+}
+
+/// `torch.nn.init.sparse_(t, sparsity, std, generator=generator)`: the normals from `generator`,
+/// the per-column permutations from `default`, as PyTorch draws them.
+///
+/// # Errors
+/// As [`sparse_`].
+pub fn sparse_with_generator(
+    default: &mut Torch,
+    generator: &mut Torch,
     t: &mut Tensor,
     sparsity: f64,
     std: f64,
-    cx: Context,
 ) -> Result<()> {
     let view = ops::View::contiguous(
         &t.shape().iter().map(|&d| d as i64).collect::<Vec<_>>(),
         t.dtype(),
     );
-    *t = InitCall::Sparse { sparsity, std }.apply_on_view_with(g, default, &view, cx)?;
+    let cx = generator.context();
+    *t = InitCall::Sparse { sparsity, std }.apply_on_view_with(
+        generator.generator_mut(),
+        Some(default.generator_mut()),
+        &view,
+        cx,
+    )?;
     Ok(())
 }
 
@@ -545,9 +549,8 @@ mod tests {
     #[test]
     fn orthogonal_vector_14_within_a_few_eps() {
         // init.md section 9, vector 14: MKL's bits; torch-rng's QR lands within a few eps.
-        let mut g = CpuGenerator::with_seed(0);
         let mut t = Tensor::zeros(&[3, 3], DType::Float32).unwrap();
-        orthogonal_(&mut g, &mut t, 1.0, Context::default()).unwrap();
+        orthogonal_(&mut Torch::with_seed(0), &mut t, 1.0).unwrap();
         let mkl = [0x3f69_4022u32, 0x3d99_ddfa, 0x3ecf_769d, 0x3eac_1458];
         for (got, want) in t.as_f32().unwrap().iter().zip(mkl) {
             let diff = (f64::from(*got) - f64::from(f32::from_bits(want))).abs();
@@ -557,17 +560,16 @@ mod tests {
 
     #[test]
     fn zero_dim_draws_nothing() {
-        let mut g = CpuGenerator::with_seed(0);
+        let mut torch = Torch::with_seed(0);
         let mut t = Tensor::zeros(&[0, 3], DType::Float32).unwrap();
         kaiming_uniform_(
-            &mut g,
+            &mut torch,
             &mut t,
             0.0,
             FanMode::FanIn,
             Nonlinearity::LeakyRelu,
-            Context::default(),
         )
         .unwrap();
-        assert_eq!(g, CpuGenerator::with_seed(0));
+        assert_eq!(torch.generator(), &CpuGenerator::with_seed(0));
     }
 }

@@ -18,6 +18,7 @@ use crate::generator::CpuGenerator;
 use crate::init::explain::{heading, EXPLAIN_SEED};
 use crate::init::{InitCall, Number, ParamExplanation};
 use crate::tensor::{Storage, Tensor};
+use crate::torch::Torch;
 
 /// One recorded initialisation step.
 #[derive(Clone, Debug, PartialEq)]
@@ -353,9 +354,9 @@ fn sqrt5_notes(steps: &[Step], notes: &mut Vec<String>) {
 /// # Errors
 /// Whatever building the model rejects.
 pub fn explain_model(desc: &ModelDesc, subject: &str, cx: Context) -> Result<ModuleExplanation> {
-    let mut g = CpuGenerator::with_seed(EXPLAIN_SEED);
+    let mut torch = Torch::from_parts(cx, CpuGenerator::with_seed(EXPLAIN_SEED));
     let mut rec = ExplainRecorder::default();
-    let root = desc.build_recorded(&mut g, cx, &mut rec)?;
+    let root = desc.build_recorded(&mut torch, &mut rec)?;
     let state = desc.state_dict_of(root)?;
     Ok(ModuleExplanation::assemble(
         subject.to_string(),
@@ -606,15 +607,15 @@ mod tests {
         for (class, args) in cases {
             let desc = single(class, args);
             let e = explain_model(&desc, class, Context::default()).unwrap();
-            let mut g = CpuGenerator::with_seed(EXPLAIN_SEED);
-            let plain = desc.state_dict(&mut g, Context::default()).unwrap();
-            let drawn = g
+            let mut torch = Torch::with_seed(EXPLAIN_SEED);
+            let plain = desc.state_dict(&mut torch).unwrap();
+            let drawn = torch
+                .generator()
                 .words_since(&CpuGenerator::with_seed(EXPLAIN_SEED))
                 .unwrap();
-            let mut g2 = CpuGenerator::with_seed(EXPLAIN_SEED);
             let mut rec = ExplainRecorder::default();
             let root = desc
-                .build_recorded(&mut g2, Context::default(), &mut rec)
+                .build_recorded(&mut Torch::with_seed(EXPLAIN_SEED), &mut rec)
                 .unwrap();
             let recorded = desc.state_dict_of(root).unwrap();
             let steps = rec.steps;

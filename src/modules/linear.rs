@@ -206,7 +206,7 @@ impl Class for Identity {
         Vec::new()
     }
 
-    fn build(&self, _b: &mut Builder<'_>) -> Result<Module> {
+    fn construct(&self, _b: &mut Builder<'_>) -> Result<Module> {
         Ok(Module::new("Identity"))
     }
 }

@@ -250,6 +250,7 @@ mod tests {
     use super::*;
     use crate::context::{Capability, Context};
     use crate::generator::CpuGenerator;
+    use crate::torch::Torch;
 
     /// torch.manual_seed(1); nn.Linear(3, 4) (init.md section 9, vector 2).
     #[test]
@@ -293,9 +294,9 @@ mod tests {
             ),
         ];
         for (cap, w, b) in cases {
-            let mut g = CpuGenerator::with_seed(1);
+            let mut torch = Torch::from_parts(Context::new(cap), CpuGenerator::with_seed(1));
             let sd = Linear::new(3, 4)
-                .build_with(&mut g, Context::new(cap))
+                .build(&mut torch)
                 .unwrap()
                 .into_state_dict();
             assert_eq!(sd[0].0, "weight");
@@ -306,24 +307,22 @@ mod tests {
 
     #[test]
     fn linear_in_zero_draws_bias_words() {
-        let mut g = CpuGenerator::with_seed(1);
+        let mut torch = Torch::with_seed(1);
         let sd = Linear::new(0, 3)
-            .build_with(&mut g, Context::default())
+            .build(&mut torch)
             .unwrap()
             .into_state_dict();
         assert_eq!(sd[1].1.bits(), [0, 0, 0]);
-        assert_eq!(g.engine().next_index(), 3);
-        assert!(Linear::new(-1, 3)
-            .build_with(&mut g, Context::default())
-            .is_err());
+        assert_eq!(torch.generator().engine().next_index(), 3);
+        assert!(Linear::new(-1, 3).build(&mut torch).is_err());
     }
 
     /// init.md section 9, vectors 3, 8, 10 and 11.
     #[test]
     fn spec_vectors() {
-        let t = Context::default();
-        let mut g = CpuGenerator::with_seed(0);
-        let m = Conv2d::new(2, 3, 3).build_with(&mut g, t).unwrap();
+        let m = Conv2d::new(2, 3, 3)
+            .build(&mut Torch::with_seed(0))
+            .unwrap();
         assert_eq!(
             m.params[0].1.bits()[..3],
             [0xbae7_4c2e, 0x3e01_79be, 0xbe46_a642]
@@ -333,10 +332,9 @@ mod tests {
             [0x3e21_d3f7, 0xbe0e_1ce1, 0x3d33_e740]
         );
 
-        let mut g = CpuGenerator::with_seed(0);
         let m = Embedding::new(3, 4)
             .padding_idx(1)
-            .build_with(&mut g, t)
+            .build(&mut Torch::with_seed(0))
             .unwrap();
         assert_eq!(
             m.params[0].1.bits(),
@@ -356,16 +354,16 @@ mod tests {
             ]
         );
 
-        let mut g = CpuGenerator::with_seed(0);
-        let m = LSTM::new(2, 3).build_with(&mut g, t).unwrap();
+        let m = LSTM::new(2, 3).build(&mut Torch::with_seed(0)).unwrap();
         assert_eq!(
             m.params[0].1.bits()[..4],
             [0xbb8d_a3e8, 0x3e9e_9313, 0xbef3_4b7e, 0xbed9_8bc9]
         );
         assert_eq!(m.params[3].0, "bias_hh_l0");
 
-        let mut g = CpuGenerator::with_seed(0);
-        let m = MultiheadAttention::new(4, 2).build_with(&mut g, t).unwrap();
+        let m = MultiheadAttention::new(4, 2)
+            .build(&mut Torch::with_seed(0))
+            .unwrap();
         let sd = m.state_dict();
         assert_eq!(sd[0].0, "in_proj_weight");
         assert_eq!(

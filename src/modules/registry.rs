@@ -10,10 +10,9 @@
 
 use super::build::{Builder, NoRecorder};
 use super::Module;
-use crate::context::Context;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::generator::CpuGenerator;
+use crate::torch::Torch;
 
 /// The kind of value a constructor argument takes, as the JSON reader checks it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -244,27 +243,30 @@ pub trait Class: Sized {
     /// The arguments as values, in declaration order (for display and recorded programs).
     fn to_args(&self) -> ArgValues;
 
-    /// Constructs the module, drawing what PyTorch's constructor draws, in its order.
+    /// Constructs the module through a [`Builder`] (its generator, build and recorder), drawing
+    /// what PyTorch's constructor draws, in its order. Classes built inside others (a
+    /// Transformer's layers) are constructed through the same builder.
     ///
     /// # Errors
     /// What PyTorch's constructor rejects.
-    fn build(&self, b: &mut Builder<'_>) -> Result<Module>;
+    fn construct(&self, b: &mut Builder<'_>) -> Result<Module>;
 
-    /// [`Class::build`] from a generator under `cx`, recording nothing.
+    /// The module, drawing from `torch`'s generator: `nn.<Class>(...)` in a Python program.
     ///
     /// ```
-    /// use torch_rng::modules::{Class, Linear};
-    /// use torch_rng::{Context, CpuGenerator};
+    /// use torch_rng::nn::{Class, Linear};
+    /// use torch_rng::Torch;
     /// // torch.manual_seed(1); nn.Linear(3, 4)
-    /// let m = Linear::new(3, 4).build_with(&mut CpuGenerator::with_seed(1), Context::default())?;
+    /// let m = Linear::new(3, 4).build(&mut Torch::with_seed(1))?;
     /// assert_eq!(m.state_dict()[0].1.bits()[0], 0x3e98_5043);
     /// # Ok::<(), torch_rng::Error>(())
     /// ```
     ///
     /// # Errors
-    /// As [`Class::build`].
-    fn build_with(&self, gen: &mut CpuGenerator, cx: Context) -> Result<Module> {
-        self.build(&mut Builder::new(gen, cx, &mut NoRecorder))
+    /// As [`Class::construct`].
+    fn build(&self, torch: &mut Torch) -> Result<Module> {
+        let (gen, cx) = torch.parts();
+        self.construct(&mut Builder::new(gen, cx, &mut NoRecorder))
     }
 }
 
@@ -319,7 +321,7 @@ fn build_dyn<C: Class>(
     dtype: Option<DType>,
     b: &mut Builder<'_>,
 ) -> Result<Module> {
-    C::from_args(args, dtype)?.build(b)
+    C::from_args(args, dtype)?.construct(b)
 }
 
 /// The entry of class `C`.
@@ -537,7 +539,7 @@ macro_rules! nn_class {
                 ]
             }
 
-            fn build(&self, b: &mut $crate::modules::build::Builder<'_>) -> $crate::error::Result<$crate::modules::Module> {
+            fn construct(&self, b: &mut $crate::modules::build::Builder<'_>) -> $crate::error::Result<$crate::modules::Module> {
                 self.build_module(b)
             }
         }

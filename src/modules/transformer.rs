@@ -45,16 +45,20 @@ fn attention(o: &LayerShape) -> MultiheadAttention {
 fn layer(b: &mut Builder<'_>, class: &str, o: &LayerShape, attns: &[&str]) -> Result<Module> {
     let mut m = Module::new(class);
     for &name in attns {
-        let a = b.scoped(name, |b| attention(o).build(b))?;
+        let a = b.scoped(name, |b| attention(o).construct(b))?;
         m.children.push((name.into(), a));
     }
     let linear = |i, o_: i64| Linear {
         dtype: o.dtype,
         ..Linear::new(i, o_).bias(o.bias)
     };
-    let l1 = b.scoped("linear1", |b| linear(o.d_model, o.dim_feedforward).build(b))?;
+    let l1 = b.scoped("linear1", |b| {
+        linear(o.d_model, o.dim_feedforward).construct(b)
+    })?;
     m.children.push(("linear1".into(), l1));
-    let l2 = b.scoped("linear2", |b| linear(o.dim_feedforward, o.d_model).build(b))?;
+    let l2 = b.scoped("linear2", |b| {
+        linear(o.dim_feedforward, o.d_model).construct(b)
+    })?;
     m.children.push(("linear2".into(), l2));
     for i in 1..=attns.len() + 1 {
         let name = format!("norm{i}");
@@ -62,7 +66,7 @@ fn layer(b: &mut Builder<'_>, class: &str, o: &LayerShape, attns: &[&str]) -> Re
             dtype: o.dtype,
             ..LayerNorm::new(o.d_model).bias(o.bias)
         };
-        let norm = b.scoped(&name, |b| norm.build(b))?;
+        let norm = b.scoped(&name, |b| norm.construct(b))?;
         m.children.push((name, norm));
     }
     check_activation(&format!("nn.{class}"), &o.activation)?;
@@ -239,7 +243,7 @@ impl Class for TransformerEncoder {
         ]
     }
 
-    fn build(&self, _b: &mut Builder<'_>) -> Result<Module> {
+    fn construct(&self, _b: &mut Builder<'_>) -> Result<Module> {
         Ok(stack(
             "TransformerEncoder",
             &self.encoder_layer,
@@ -308,7 +312,7 @@ impl Class for TransformerDecoder {
         ]
     }
 
-    fn build(&self, _b: &mut Builder<'_>) -> Result<Module> {
+    fn construct(&self, _b: &mut Builder<'_>) -> Result<Module> {
         Ok(stack(
             "TransformerDecoder",
             &self.decoder_layer,
@@ -382,7 +386,7 @@ impl Transformer {
                 dtype: o.dtype,
                 ..LayerNorm::new(o.d_model).bias(o.bias)
             }
-            .build(b)
+            .construct(b)
         };
         let enc_layer = b.scoped("encoder.layers.*", |b| {
             layer(b, "TransformerEncoderLayer", &o, &["self_attn"])

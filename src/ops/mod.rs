@@ -31,14 +31,18 @@ pub use continuous::{cauchy_, exponential_, geometric_, log_normal_};
 pub use dropout::{dropout, native_dropout};
 pub use multinomial::multinomial;
 pub(crate) use normal::fill_normal;
+#[cfg(feature = "json")]
+pub use normal::normal_on_view;
 pub use normal::{
-    normal, normal_, normal_float_tensor, normal_on_view, normal_tensor_float,
-    normal_tensor_tensor, randn, randn_like,
+    normal, normal_, normal_float_tensor, normal_tensor_float, normal_tensor_tensor, randn,
+    randn_like,
 };
 pub use random::{randint, randint_like, random_, random_from_to};
 pub use randperm::randperm;
 pub(crate) use uniform::fill_uniform;
-pub use uniform::{rand, rand_like, uniform_, uniform_on_view};
+#[cfg(feature = "json")]
+pub use uniform::uniform_on_view;
+pub use uniform::{rand, rand_like, uniform_};
 
 fn not_implemented(kernel: &str, dtype: DType) -> String {
     format!("\"{kernel}\" not implemented for '{}'", dtype.cpp_name())
@@ -67,6 +71,7 @@ impl View {
         }
     }
 
+    #[cfg(feature = "json")]
     /// `torch.empty(size, dtype=dtype).permute(perm)`.
     ///
     /// # Errors

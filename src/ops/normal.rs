@@ -83,6 +83,7 @@ pub fn normal_(
     fill_normal(g, "normal_", t.storage_mut(), true, mean, std, cx)
 }
 
+#[cfg(feature = "json")]
 /// `torch.empty(size, dtype=dtype)[.permute(perm)].normal_(mean, std)`, returned contiguous.
 /// A non-contiguous view takes the per-element path whatever its size.
 ///

@@ -98,6 +98,7 @@ pub fn uniform_(
     fill_uniform(g, "uniform_", t.storage_mut(), from, to, cx)
 }
 
+#[cfg(feature = "json")]
 /// `torch.empty(size, dtype=dtype)[.permute(perm)].uniform_(from, to)`, returned contiguous.
 ///
 /// # Errors

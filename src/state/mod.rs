@@ -2,4 +2,6 @@
 
 pub mod cpu;
 
-pub use cpu::{get_rng_state, set_rng_state, CPU_STATE_SIZE};
+#[cfg(feature = "json")]
+pub(crate) use cpu::get_rng_state;
+pub use cpu::CPU_STATE_SIZE;

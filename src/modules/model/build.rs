@@ -71,7 +71,7 @@ pub(super) fn model(
     }
     for (path, lazy) in lazies {
         let name = name_at(&root, &path);
-        let m = b.scoped(&name, |b| lazy.build(b))?;
+        let m = b.scoped(&name, |b| lazy.construct(b))?;
         *module_at(&mut root, &path) = m;
     }
     for pass in &desc.passes {

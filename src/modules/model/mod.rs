@@ -15,11 +15,10 @@ use serde_json::{Map, Value};
 use super::build::{Builder, NoRecorder, Recorder};
 use super::registry::{ArgValue, ClassEntry};
 use super::{Module, StateDict};
-use crate::context::Context;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::generator::CpuGenerator;
 use crate::init::InitCall;
+use crate::torch::Torch;
 
 /// The `format` value of a model description.
 pub const MODEL_FORMAT: &str = "torch-rng-model/1";
@@ -160,7 +159,8 @@ impl ModelDesc {
     ///
     /// # Errors
     /// Whatever a constructor or an init rejects (PyTorch raises there too).
-    pub fn build(&self, g: &mut CpuGenerator, cx: Context) -> Result<Module> {
+    pub fn build(&self, torch: &mut Torch) -> Result<Module> {
+        let (g, cx) = torch.parts();
         self.build_with(&mut Builder::new(g, cx, &mut NoRecorder), &mut |_, _| {})
     }
 
@@ -182,12 +182,8 @@ impl ModelDesc {
     ///
     /// # Errors
     /// As [`ModelDesc::build`].
-    pub fn build_recorded(
-        &self,
-        g: &mut CpuGenerator,
-        cx: Context,
-        rec: &mut dyn Recorder,
-    ) -> Result<Module> {
+    pub fn build_recorded(&self, torch: &mut Torch, rec: &mut dyn Recorder) -> Result<Module> {
+        let (g, cx) = torch.parts();
         self.build_with(&mut Builder::new(g, cx, rec), &mut |_, _| {})
     }
 
@@ -196,8 +192,8 @@ impl ModelDesc {
     ///
     /// # Errors
     /// As [`ModelDesc::build`].
-    pub fn state_dict(&self, g: &mut CpuGenerator, cx: Context) -> Result<StateDict> {
-        self.state_dict_of(self.build(g, cx)?)
+    pub fn state_dict(&self, torch: &mut Torch) -> Result<StateDict> {
+        self.state_dict_of(self.build(torch)?)
     }
 
     /// The `state_dict` of a model this description built (names as [`ModelDesc::state_dict`]).

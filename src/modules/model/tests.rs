@@ -3,6 +3,7 @@
 use super::*;
 use crate::modules::registry::Class;
 use crate::modules::Conv2d;
+use crate::torch::Torch;
 
 fn parse_err(text: &str) -> String {
     ModelDesc::parse(text).unwrap_err().to_string()
@@ -18,15 +19,13 @@ const NET: &str = r#"{"format": "torch-rng-model/1", "modules": [
 #[test]
 fn net_names_and_draws() {
     let d = ModelDesc::parse(NET).unwrap();
-    let mut g = CpuGenerator::with_seed(1);
-    let sd = d.state_dict(&mut g, Context::default()).unwrap();
+    let sd = d.state_dict(&mut Torch::with_seed(1)).unwrap();
     let names: Vec<&str> = sd.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names[..3], ["conv1.weight", "conv1.bias", "conv2.weight"]);
     assert_eq!(names.len(), 10);
     // The same draws as building the modules one after another.
-    let mut g2 = CpuGenerator::with_seed(1);
     let c1 = Conv2d::new(1, 6, 5)
-        .build_with(&mut g2, Context::default())
+        .build(&mut Torch::with_seed(1))
         .unwrap();
     assert_eq!(sd[0].1, c1.params[0].1);
 }
@@ -44,13 +43,13 @@ fn ties() {
         )
     };
     let d = ModelDesc::parse(&desc(r#"[{"tie": "head.weight", "to": "wte.weight"}]"#)).unwrap();
-    let mut g = CpuGenerator::with_seed(0);
-    let sd = d.state_dict(&mut g, Context::default()).unwrap();
+    let mut torch = Torch::with_seed(0);
+    let sd = d.state_dict(&mut torch).unwrap();
     assert_eq!(sd[1].0, "head.weight");
     assert_eq!(sd[0].1.bits(), sd[1].1.bits());
     // The Linear still drew its weight (15 words) before the tie replaced it; the 15
     // normals of the embedding take the per-element path (4 words per pair, 8 pairs).
-    assert_eq!(g.engine().next_index(), 32 + 15);
+    assert_eq!(torch.generator().engine().next_index(), 32 + 15);
 
     let e = parse_err(&desc(
         r#"[{"tie": "head.weight", "to": "wte.weight"},
@@ -64,7 +63,7 @@ fn ties() {
     assert!(e.contains("missing field 'to'"), "{e}");
     let d = ModelDesc::parse(&desc(r#"[{"tie": "head.bias", "to": "wte.weight"}]"#)).unwrap();
     let e = d
-        .state_dict(&mut CpuGenerator::with_seed(0), Context::default())
+        .state_dict(&mut Torch::with_seed(0))
         .unwrap_err()
         .to_string();
     assert!(e.contains("no parameter 'head.bias'"), "{e}");

@@ -7,6 +7,7 @@ use super::StepOp;
 use crate::error::{Error, Result};
 use crate::modules::model::ModelDesc;
 use crate::modules::registry;
+use crate::modules::{Builder, NoRecorder};
 use crate::replay::{Fields, Output, StepContext};
 
 #[derive(Debug)]
@@ -15,7 +16,10 @@ struct Build(ModelDesc);
 impl StepOp for Build {
     fn run(&self, ctx: &mut StepContext<'_>) -> Result<Output> {
         let cx = ctx.cx;
-        Ok(Output::StateDict(self.0.state_dict(ctx.gen(), cx)?))
+        let mut quiet = NoRecorder;
+        let mut b = Builder::new(ctx.gen(), cx, &mut quiet);
+        let root = self.0.build_with(&mut b, &mut |_, _| {})?;
+        Ok(Output::StateDict(self.0.state_dict_of(root)?))
     }
     fn takes_generator(&self) -> bool {
         false
