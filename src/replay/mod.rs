@@ -7,13 +7,14 @@
 //! rejects (a bad argument) is not a malformed case: it yields `{"error": ...}` and ends its case.
 
 pub(crate) mod case;
+mod fields;
 pub mod ops;
 mod output;
 
 use serde_json::Value;
 
-pub(crate) use case::Fields;
 pub use case::{parse_case_file, Case, Step};
+pub(crate) use fields::Fields;
 pub use output::{compare_results, results_document, Mismatch, Output, Tolerance};
 
 use crate::context::{Context, LATEST_RELEASE};

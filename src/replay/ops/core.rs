@@ -123,7 +123,7 @@ fn parse_inner(name: &str, f: &mut Fields<'_>) -> Result<Box<dyn StepOp>> {
             "get_rng_state" => boxed(GetRngState),
             "set_rng_state" => {
                 let state = match f.take("state") {
-                    Some(serde_json::Value::String(s)) => crate::replay::case::parse_hex(&s)
+                    Some(serde_json::Value::String(s)) => crate::replay::fields::parse_hex(&s)
                         .ok_or_else(|| f.err("'state' must be lowercase hex bytes"))?,
                     Some(v) => {
                         return Err(f.err(format!("'state' must be a hex string, found {v}")))
