@@ -32,6 +32,8 @@ pub mod init;
 pub mod math;
 pub mod modules;
 pub mod ops;
+#[cfg(feature = "json")]
+pub mod program;
 #[cfg(feature = "cli")]
 pub mod replay;
 pub mod state;

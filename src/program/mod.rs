@@ -1,0 +1,244 @@
+//! Recorded init programs (`torch-rng-program/1`): what building a real PyTorch model did to
+//! its weights, recorded from the Python code by `tools/record_init.py`, replayed here for any
+//! seed.
+//!
+//! A program is a list of steps over tensors: allocations, `torch.nn.init` calls (one step
+//! each, with PyTorch's arguments), in-place samplers, fills, copies and arithmetic through
+//! strided views, and what the code did to the generators (`manual_seed`, saved and restored
+//! states). Its `state_dict` names the tensors (a tied weight is one tensor under two names),
+//! and its `check` holds the SHA-256 of every entry for the recording seed, so a replay can check
+//! itself ([`Program::verify`]). The format is documented in `golden/PROGRAM-FORMAT.md`.
+//!
+//! ```
+//! use torch_rng::program::Program;
+//! use torch_rng::{Capability, CpuGenerator};
+//! let text = r#"{"format": "torch-rng-program/1", "torch_version": "2.15.0",
+//!   "steps": [{"op": "empty", "size": [4, 3], "dtype": "float32"},
+//!             {"op": "nn.init.kaiming_uniform_", "t": 0, "a": 2.23606797749979,
+//!              "mode": "fan_in", "nonlinearity": "leaky_relu"}],
+//!   "state_dict": [["weight", 0]]}"#;
+//! let p = Program::parse(text).unwrap();
+//! let target = p.target(Capability::Default).unwrap();
+//! let sd = p.state_dict(&mut CpuGenerator::with_seed(1), target).unwrap();
+//! assert_eq!(sd[0].0, "weight");
+//! assert_eq!(sd[0].1.bits()[0], 0x3e98_5042); // nn.Linear(3, 4).weight after manual_seed(1)
+//! ```
+//!
+//! Mirrors: the ATen kernels of each op (see [`crate::ops`], [`crate::init`]), and
+//! `aten/src/ATen/TensorIterator.cpp` for the order in which a kernel visits a non-contiguous
+//! view.
+
+mod exec;
+mod parse;
+mod strided;
+
+pub use parse::{Check, FORMAT};
+
+use crate::error::{Error, Result};
+use crate::generator::{seed_from_i128, CpuGenerator};
+use crate::target::{Capability, Target};
+use crate::tensor::Tensor;
+
+/// A parsed, validated program.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Program {
+    inner: parse::Parsed,
+}
+
+/// One `state_dict` entry whose replayed SHA-256 differs from the recorded one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mismatch {
+    /// The entry's name.
+    pub name: String,
+    /// The recorded SHA-256.
+    pub expected: String,
+    /// The replayed SHA-256.
+    pub actual: String,
+    /// Whether an op that torch-rng reproduces only within a bound wrote into it (`erfinv_`
+    /// through MKL, `orthogonal_`'s LAPACK QR, `trunc_normal_` before 2.12): then a different
+    /// SHA-256 is expected, not an error.
+    pub bounded: bool,
+}
+
+/// The result of [`Program::verify`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verification {
+    /// Entries compared.
+    pub checked: usize,
+    /// Entries whose SHA-256 differs, in `state_dict` order.
+    pub mismatches: Vec<Mismatch>,
+}
+
+impl Verification {
+    /// Whether every entry that torch-rng reproduces exactly matched.
+    #[must_use]
+    pub fn exact(&self) -> bool {
+        self.mismatches.iter().all(|m| m.bounded)
+    }
+}
+
+/// A replayed `state_dict` entry.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Entry {
+    /// The entry's name.
+    pub name: String,
+    /// Its tensor (contiguous).
+    pub tensor: Tensor,
+    /// Whether an op reproduced only within a bound wrote into it (see [`Mismatch::bounded`]).
+    pub bounded: bool,
+}
+
+impl Program {
+    /// Parses and validates a program's JSON text.
+    ///
+    /// # Errors
+    /// [`Error::CaseFile`] naming the place: not JSON, another `format`, an unknown op or field,
+    /// a missing field, a value of the wrong type, a `check` whose list does not match the
+    /// `state_dict`.
+    pub fn parse(text: &str) -> Result<Program> {
+        Ok(Program {
+            inner: parse::parse(text)?,
+        })
+    }
+
+    /// The PyTorch release the program was recorded with (`"2.15.0"`).
+    #[must_use]
+    pub fn torch_version(&self) -> &str {
+        &self.inner.torch_version
+    }
+
+    /// The Python expression that built the model, when the recorder was given one.
+    #[must_use]
+    pub fn expr(&self) -> Option<&str> {
+        self.inner.expr.as_deref()
+    }
+
+    /// The recording seed's check, if the program has one.
+    #[must_use]
+    pub fn check(&self) -> Option<&Check> {
+        self.inner.check.as_ref()
+    }
+
+    /// The `state_dict` names, in order.
+    #[must_use]
+    pub fn names(&self) -> Vec<&str> {
+        self.inner
+            .state_dict
+            .iter()
+            .map(|(n, _, _)| n.as_str())
+            .collect()
+    }
+
+    /// The Python file and line a step was recorded at (`steps[3]`'s `at`), by source index.
+    #[must_use]
+    pub fn sources(&self) -> &[String] {
+        &self.inner.sources
+    }
+
+    /// The [`Target`] of the program's own release under `capability`.
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] for a release torch-rng does not reproduce.
+    pub fn target(&self, capability: Capability) -> Result<Target> {
+        Target::for_release(capability, &self.inner.torch_version)
+    }
+
+    /// Replays the program on `g` (the default generator, seeded as the caller wishes: a fresh
+    /// `CpuGenerator::with_seed(seed)` is `torch.manual_seed(seed)` before building the model)
+    /// and returns the ordered `state_dict`, with whether each entry is bounded.
+    ///
+    /// # Errors
+    /// What PyTorch would have raised at a step (a bad argument), and malformed references
+    /// (a tensor that does not exist, a view outside its storage), each naming the step.
+    pub fn entries(&self, g: &mut CpuGenerator, target: Target) -> Result<Vec<Entry>> {
+        let mut m = exec::Machine::new(g, target);
+        m.run(&self.inner.steps)?;
+        self.inner
+            .state_dict
+            .iter()
+            .map(|(name, idx, view)| {
+                let (tensor, bounded) = m.output(*idx, view.as_ref()).map_err(|e| match e {
+                    Error::CaseFile { reason, .. } => Error::CaseFile {
+                        location: format!("program state_dict entry '{name}'"),
+                        reason,
+                    },
+                    other => other,
+                })?;
+                Ok(Entry {
+                    name: name.clone(),
+                    tensor,
+                    bounded,
+                })
+            })
+            .collect()
+    }
+
+    /// [`Program::entries`] as `(name, tensor)` pairs: tied entries hold equal tensors.
+    ///
+    /// # Errors
+    /// As [`Program::entries`].
+    pub fn state_dict(
+        &self,
+        g: &mut CpuGenerator,
+        target: Target,
+    ) -> Result<Vec<(String, Tensor)>> {
+        Ok(self
+            .entries(g, target)?
+            .into_iter()
+            .map(|e| (e.name, e.tensor))
+            .collect())
+    }
+
+    /// Replays the recording seed under the recorded capability and compares every entry's
+    /// SHA-256 with the recorded one.
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] when the program has no `check`; otherwise as [`Program::entries`].
+    pub fn verify(&self) -> Result<Verification> {
+        let check = self
+            .check()
+            .ok_or_else(|| Error::unsupported("verify: the program has no 'check'"))?;
+        let seed = seed_from_i128(check.seed)?;
+        let target = self.target(check.capability)?;
+        let entries = self.entries(&mut CpuGenerator::with_seed(seed), target)?;
+        let mismatches = entries
+            .iter()
+            .zip(&check.sha256)
+            .filter_map(|(e, expected)| {
+                let actual = e.tensor.sha256_hex();
+                (actual != *expected).then(|| Mismatch {
+                    name: e.name.clone(),
+                    expected: expected.clone(),
+                    actual,
+                    bounded: e.bounded,
+                })
+            })
+            .collect();
+        Ok(Verification {
+            checked: entries.len(),
+            mismatches,
+        })
+    }
+}
+
+impl std::fmt::Display for Verification {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let exact = self.mismatches.iter().filter(|m| !m.bounded).count();
+        let bounded = self.mismatches.len() - exact;
+        match self.mismatches.iter().find(|m| !m.bounded) {
+            Some(m) => write!(
+                f,
+                "{exact} of {} tensors differ; the first is '{}' (sha256 {} expected, {} replayed)",
+                self.checked, m.name, m.expected, m.actual
+            )?,
+            None => write!(f, "all {} exact tensors match", self.checked - bounded)?,
+        }
+        if bounded > 0 {
+            write!(
+                f,
+                "; {bounded} bounded tensors (erfinv_, orthogonal_, legacy trunc_normal_) differ, as expected"
+            )?;
+        }
+        Ok(())
+    }
+}
