@@ -112,6 +112,19 @@ def _fresh_state(seed):
     return _state_bytes(g)
 
 
+def _same_generator(a, b):
+    """Whether two Python generator objects wrap the same C++ generator: equal states, and
+    reseeding one changes the other (the state is restored exactly afterwards)."""
+    sa = a.get_state()
+    sb = b.get_state()
+    if not torch.equal(sa, sb):
+        return False
+    a.manual_seed((a.initial_seed() + 1) % (1 << 64))
+    same = not torch.equal(b.get_state(), sb)
+    a.set_state(sa)
+    return same
+
+
 def _capability():
     try:
         cap = torch.backends.cpu.get_cpu_capability()
@@ -326,6 +339,7 @@ class _Recorder(TorchDispatchMode):
         self.known["default"] = state
         self.seen[state] = ("default", -1)
         self.gens[id(self.default)] = ("default", self.default)
+        self._keep = []
 
     # --- bookkeeping -------------------------------------------------------------------------
 
@@ -398,7 +412,13 @@ class _Recorder(TorchDispatchMode):
             return hit[0]
         if g.device.type != "cpu":
             raise RecordError(f"a {g.device.type} generator is used; only CPU generators are supported")
-        name = f"g{len(self.gens)}"
+        # Each use hands over a new Python object for the same C++ generator: find it by state.
+        for name, known in list(self.gens.values()):
+            if _same_generator(g, known):
+                self.gens[id(g)] = (name, known)
+                self._keep.append(g)  # keeps id(g) unique while the recording runs
+                return name
+        name = f"g{len({n for n, _ in self.gens.values()})}"
         self.gens[id(g)] = (name, g)
         self.known[name] = None
         return name
@@ -731,11 +751,6 @@ class _Recorder(TorchDispatchMode):
         self._taint(s)
         return "rng"
 
-    def _operand(self, v, s):
-        if isinstance(v, torch.Tensor):
-            return self._ref(v, s)
-        return _scalar(v)
-
     def _fresh_copy(self, src, out, loc):
         """An out-of-place result: a new tensor holding a copy of `src` (cast to its dtype)."""
         self._emit_empty(out, loc)
@@ -762,7 +777,10 @@ class _Recorder(TorchDispatchMode):
             self._fresh_copy(a, out, loc)
         s = self._new_step({"op": op}, loc)
         s.d["t"] = self._ref(out, s, write=True)
-        s.d["other"] = self._operand(b, s)
+        if isinstance(b, torch.Tensor):
+            s.d["src"] = self._ref(b, s)
+        else:
+            s.d["other"] = _scalar(b)
         if op in ("add_", "sub_") and alpha != 1:
             s.d["alpha"] = _scalar(alpha)
         self._taint(s)
@@ -968,7 +986,7 @@ def _build(rec, result):
     return entries, out
 
 
-_REF_FIELDS = ("t", "src", "other")
+_REF_FIELDS = ("t", "src")
 
 
 def _encode(entries, steps):
@@ -994,7 +1012,7 @@ def _encode(entries, steps):
             renum[creates] = len(renum)
             cursor = renum[creates]
         for k in _REF_FIELDS:
-            if k in d and (k != "other" or isinstance(d[k], tuple)):
+            if k in d:
                 e[k] = ref(d[k])
         for k, v in d.items():
             if k not in e:

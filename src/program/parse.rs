@@ -503,11 +503,10 @@ fn step(v: &Value, path: &str, nsources: usize) -> Result<Step> {
                 _ => BinOp::Sub,
             };
             let t = t(&mut o)?;
-            let other = match o.need("other")? {
-                v @ (Value::Array(_) | Value::Number(_)) if matches!(v, Value::Array(_)) => {
-                    Other::Tensor(reference(p, "other", &v)?)
-                }
-                v => Other::Number(number(p, "other", &v)?),
+            let other = match (o.take("src"), o.take("other")) {
+                (Some(r), None) => Other::Tensor(reference(p, "src", &r)?),
+                (None, Some(v)) => Other::Number(number(p, "other", &v)?),
+                _ => return Err(bad(p, "exactly one of 'src' (a tensor) and 'other' (a number) is needed")),
             };
             let alpha = match o.take("alpha") {
                 Some(v) if matches!(op, BinOp::Add | BinOp::Sub) => number(p, "alpha", &v)?,
