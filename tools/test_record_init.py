@@ -186,7 +186,7 @@ def test_repeated_layers_fold():
     # the steps fold into repeats: only the state_dict list and the checks grow with the layers
     a, b = len(json.dumps(small["steps"])), len(json.dumps(big["steps"]))
     assert b <= a + 64, (a, b)
-    assert len(big["state_dict"]) == 1 + 5 * 12
+    assert len(big["state_dict"]) == 1 + 6 * 12
 
 
 def main():
