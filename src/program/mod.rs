@@ -242,3 +242,195 @@ impl std::fmt::Display for Verification {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::DType;
+
+    fn program(steps: &str, state_dict: &str) -> String {
+        format!(
+            r#"{{"format": "torch-rng-program/1", "torch_version": "2.15.0", "steps": [{steps}], "state_dict": [{state_dict}]}}"#
+        )
+    }
+
+    fn err(text: &str) -> String {
+        match Program::parse(text) {
+            Ok(p) => p
+                .entries(&mut CpuGenerator::with_seed(0), Target::default())
+                .map(|_| ())
+                .expect_err("refused")
+                .to_string(),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    const EMPTY: &str = r#"{"op": "empty", "size": [4, 3], "dtype": "float32"}"#;
+
+    #[test]
+    fn refuses_malformed_programs_naming_the_place() {
+        assert!(err("[").contains("not JSON"));
+        assert!(err(&program("", "").replace("program/1", "model/1")).contains("format"));
+        let e = err(&program(r#"{"op": "frobnicate_"}"#, ""));
+        assert!(
+            e.contains("steps[0]") && e.contains("unknown op 'frobnicate_'"),
+            "{e}"
+        );
+        let e = err(&program(
+            &format!(r#"{EMPTY}, {{"op": "fill_", "t": 0, "value": 1, "colour": 2}}"#),
+            "",
+        ));
+        assert!(
+            e.contains("steps[1]") && e.contains("unknown field 'colour'"),
+            "{e}"
+        );
+        let e = err(&program(r#"{"op": "empty", "size": [4]}"#, ""));
+        assert!(e.contains("missing field 'dtype'"), "{e}");
+        let e = err(&program(
+            r#"{"op": "empty", "size": "four", "dtype": "float32"}"#,
+            "",
+        ));
+        assert!(e.contains("'size' must be a list"), "{e}");
+        let e = err(&program(
+            &format!(r#"{EMPTY}, {{"op": "nn.init.uniform_", "t": 0, "a": 0}}"#),
+            "",
+        ));
+        assert!(e.contains("missing field 'b'"), "{e}");
+        let e = err(&program(
+            &format!(r#"{EMPTY}, {{"op": "nn.init.ones_", "t": 0, "gen": "g1"}}"#),
+            "",
+        ));
+        assert!(e.contains("takes no generator"), "{e}");
+        let e = err(&program(
+            &format!(r#"{EMPTY}, {{"repeat": 2, "steps": [{{"op": "zero_"}}]}}"#),
+            "",
+        ));
+        assert!(e.contains("steps[1].steps[0]"), "{e}");
+        let e = err(&program(
+            &format!(r#"{EMPTY}, {{"op": "mul_", "t": 0}}"#),
+            "",
+        ));
+        assert!(e.contains("exactly one of 'src'"), "{e}");
+    }
+
+    #[test]
+    fn refuses_bad_references_and_generators() {
+        let e = err(&program(
+            &format!(r#"{EMPTY}, {{"op": "fill_", "t": 3, "value": 1}}"#),
+            "",
+        ));
+        assert!(
+            e.contains("steps[1]") && e.contains("names no tensor"),
+            "{e}"
+        );
+        let e = err(&program(
+            &format!(r#"{EMPTY}, {{"op": "fill_", "t": [0, 10, [3], [1]], "value": 1}}"#),
+            "",
+        ));
+        assert!(e.contains("outside tensor 0"), "{e}");
+        let e = err(&program(
+            &format!(r#"{EMPTY}, {{"op": "fill_", "t": [0, 0, [3, 2], [0, 1]], "value": 1}}"#),
+            "",
+        ));
+        assert!(e.contains("single memory location"), "{e}");
+        let e = err(&program(
+            &format!(r#"{EMPTY}, {{"op": "normal_", "t": 0, "mean": 0, "std": 1, "gen": "g1"}}"#),
+            "",
+        ));
+        assert!(e.contains("'g1' is used before its manual_seed"), "{e}");
+        let e = err(&program(
+            r#"{"op": "set_state", "gen": "default", "slot": 4}"#,
+            "",
+        ));
+        assert!(e.contains("slot 4 was never saved"), "{e}");
+        let e = err(&program(EMPTY, r#"["w", 1]"#));
+        assert!(
+            e.contains("'w'") && e.contains("tensor 1 does not exist"),
+            "{e}"
+        );
+        // PyTorch's own rejections, at the step
+        let e = err(&program(
+            &format!(r#"{EMPTY}, {{"op": "normal_", "t": 0, "mean": 0, "std": -1}}"#),
+            "",
+        ));
+        assert!(e.contains("steps[1]") && e.contains("std >= 0.0"), "{e}");
+        let e = err(&program(
+            &format!(r#"{EMPTY}, {{"op": "fill_", "t": 0, "value": 1e300}}"#),
+            "",
+        ));
+        assert!(e.contains("overflow"), "{e}");
+        let int = r#"{"op": "empty", "size": [2], "dtype": "int64"}"#;
+        let e = err(&program(
+            &format!(r#"{int}, {{"op": "mul_", "t": 0, "other": 0.5}}"#),
+            "",
+        ));
+        assert!(e.contains("can't be cast"), "{e}");
+    }
+
+    #[test]
+    fn ties_replays_and_views() {
+        // nn.Linear(3, 4) after manual_seed(1), weight tied under a second name, then a row of it
+        // zeroed through a view (weight[2].zero_()).
+        let text = program(
+            &format!(
+                r#"{EMPTY}, {{"op": "nn.init.kaiming_uniform_", "t": 0, "a": 2.23606797749979,
+                "mode": "fan_in", "nonlinearity": "leaky_relu"}},
+                {{"op": "fill_", "t": [0, 6, [3], [1]], "value": 0}}"#
+            ),
+            r#"["weight", 0], ["tied", 0], ["row", 0, 3, [3], [1]]"#,
+        );
+        let p = Program::parse(&text).unwrap();
+        let sd = p
+            .state_dict(
+                &mut CpuGenerator::with_seed(1),
+                p.target(Capability::Default).unwrap(),
+            )
+            .unwrap();
+        assert_eq!(sd[0].1.bits()[0], 0x3e98_5042);
+        assert_eq!(sd[0].1.bits(), sd[1].1.bits());
+        assert_eq!(&sd[0].1.bits()[6..9], [0, 0, 0]);
+        assert_eq!(sd[2].1.shape(), [3]);
+        assert_eq!(sd[2].1.bits(), sd[0].1.bits()[3..6]);
+        assert_eq!(sd[0].1.dtype(), DType::Float32);
+    }
+
+    #[test]
+    fn verify_names_the_first_differing_tensor() {
+        let base = program(
+            r#"{"op": "empty", "size": [5], "dtype": "float32"}, {"op": "uniform_", "t": 0, "from": 0, "to": 1}"#,
+            r#"["a", 0]"#,
+        );
+        assert!(Program::parse(&base).unwrap().verify().is_err()); // no check
+        let sha = Program::parse(&base)
+            .unwrap()
+            .state_dict(
+                &mut CpuGenerator::with_seed(3),
+                Target::new(Capability::Avx2),
+            )
+            .unwrap()[0]
+            .1
+            .sha256_hex();
+        let with = |sha: &str| {
+            base.replace(
+                r#""state_dict""#,
+                &format!(r#""check": {{"seed": 3, "capability": "avx2", "sha256": ["{sha}"]}}, "state_dict""#),
+            )
+        };
+        let v = Program::parse(&with(&sha)).unwrap().verify().unwrap();
+        assert!(v.exact() && v.mismatches.is_empty() && v.checked == 1);
+        let v = Program::parse(&with(&"0".repeat(64)))
+            .unwrap()
+            .verify()
+            .unwrap();
+        assert!(!v.exact());
+        assert!(v.to_string().contains("'a'"), "{v}");
+        let e = Program::parse(&base.replace(
+            r#""state_dict""#,
+            r#""check": {"seed": 3, "capability": "avx2", "sha256": []}, "state_dict""#,
+        ))
+        .unwrap_err();
+        assert!(e
+            .to_string()
+            .contains("0 SHA-256 values for 1 state_dict entries"));
+    }
+}

@@ -506,7 +506,12 @@ fn step(v: &Value, path: &str, nsources: usize) -> Result<Step> {
             let other = match (o.take("src"), o.take("other")) {
                 (Some(r), None) => Other::Tensor(reference(p, "src", &r)?),
                 (None, Some(v)) => Other::Number(number(p, "other", &v)?),
-                _ => return Err(bad(p, "exactly one of 'src' (a tensor) and 'other' (a number) is needed")),
+                _ => {
+                    return Err(bad(
+                        p,
+                        "exactly one of 'src' (a tensor) and 'other' (a number) is needed",
+                    ))
+                }
             };
             let alpha = match o.take("alpha") {
                 Some(v) if matches!(op, BinOp::Add | BinOp::Sub) => number(p, "alpha", &v)?,

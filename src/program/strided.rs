@@ -456,8 +456,8 @@ mod tests {
             size: vec![3, 2],
             stride: vec![1, 3],
         };
-        assert_eq!(g.iteration_offsets(), [0, 3, 1, 4, 2, 5]);
-        assert_eq!(g.logical_offsets(), [0, 1, 2, 3, 4, 5]);
+        assert_eq!(g.iteration_offsets(), [0, 1, 2, 3, 4, 5]);
+        assert_eq!(g.logical_offsets(), [0, 3, 1, 4, 2, 5]);
         assert_eq!(g.iteration_strides(), [1, 3]);
         assert!(!g.is_contiguous());
         // a row of a matrix is contiguous at an offset
