@@ -22,6 +22,17 @@ struct Slot {
     bounded: bool,
 }
 
+/// Whether `geo` is its whole storage, in order (then kernels run on the storage itself).
+fn whole(geo: &Geo, len: usize) -> bool {
+    geo.offset == 0 && geo.numel() == len && geo.is_contiguous()
+}
+
+/// Takes a tensor's storage out (leaving an empty one) to run a kernel on it.
+fn take(s: &mut Storage) -> Storage {
+    let dtype = s.dtype();
+    std::mem::replace(s, Storage::zeros(dtype, 0))
+}
+
 /// The replay machine.
 pub(crate) struct Machine<'g> {
     tensors: Vec<Slot>,
@@ -82,7 +93,11 @@ impl<'g> Machine<'g> {
                 reason: format!("the view of tensor {index} lies outside its storage"),
             });
         }
-        let data = strided::gather(&slot.data, &geo.logical_offsets());
+        let data = if whole(geo, slot.data.len()) {
+            slot.data.clone()
+        } else {
+            strided::gather(&slot.data, &geo.logical_offsets())
+        };
         Ok((Tensor::new(geo.size.clone(), data)?, slot.bounded))
     }
 
@@ -203,12 +218,25 @@ impl<'g> Machine<'g> {
             }
             Op::Init { t, call, gen } => {
                 let (i, geo) = self.write_target(t, step)?;
-                let offsets = geo.iteration_offsets();
-                let mut tmp = strided::gather(&self.tensors[i].data, &offsets);
+                let in_place = whole(&geo, self.tensors[i].data.len());
+                let offsets = if in_place {
+                    Vec::new()
+                } else {
+                    geo.iteration_offsets()
+                };
+                let mut tmp = if in_place {
+                    take(&mut self.tensors[i].data)
+                } else {
+                    strided::gather(&self.tensors[i].data, &offsets)
+                };
                 let mut buf = Buf {
                     data: &mut tmp,
                     shape: geo.size.clone(),
-                    strides: geo.iteration_strides(),
+                    strides: if in_place {
+                        geo.stride.clone()
+                    } else {
+                        geo.iteration_strides()
+                    },
                     contiguous: geo.is_contiguous(),
                 };
                 match gen.as_deref() {
@@ -224,7 +252,11 @@ impl<'g> Machine<'g> {
                     }
                 }
                 .map_err(|e| at(step, e))?;
-                strided::scatter(&mut self.tensors[i].data, &offsets, &tmp);
+                if in_place {
+                    self.tensors[i].data = tmp;
+                } else {
+                    strided::scatter(&mut self.tensors[i].data, &offsets, &tmp);
+                }
                 let bounded = match call {
                     crate::init::InitCall::Orthogonal { .. } => true,
                     crate::init::InitCall::TruncNormal { .. } => target.era < Era::R3,
@@ -401,6 +433,15 @@ impl<'g> Machine<'g> {
         fill: impl FnOnce(&mut CpuGenerator, &mut Storage, bool) -> Result<()>,
     ) -> Result<()> {
         let (i, geo) = self.write_target(t, step)?;
+        if whole(&geo, self.tensors[i].data.len()) {
+            let mut data = take(&mut self.tensors[i].data);
+            let g = self.gen(gen, step)?;
+            let r = fill(g, &mut data, true);
+            self.tensors[i].data = data;
+            r.map_err(|e| at(step, e))?;
+            self.cursor = i as i64;
+            return Ok(());
+        }
         let offsets = geo.iteration_offsets();
         let mut tmp = strided::gather(&self.tensors[i].data, &offsets);
         let g = self.gen(gen, step)?;
