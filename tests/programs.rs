@@ -22,7 +22,9 @@ fn read(name: &str) -> String {
 
 fn hex_bytes(s: &str) -> Vec<u8> {
     (0..s.len() / 2)
-        .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).expect("hex written by gen_programs.py"))
+        .map(|i| {
+            u8::from_str_radix(&s[2 * i..2 * i + 2], 16).expect("hex written by gen_programs.py")
+        })
         .collect()
 }
 
@@ -120,7 +122,11 @@ fn programs_match_pytorch() {
             };
             let shas = run["sha256"].as_array().unwrap();
             if shas.len() != entries.len() {
-                failures.push(format!("{label}: {} entries, expected {}", entries.len(), shas.len()));
+                failures.push(format!(
+                    "{label}: {} entries, expected {}",
+                    entries.len(),
+                    shas.len()
+                ));
                 continue;
             }
             for (e, sha) in entries.iter().zip(shas) {
@@ -131,7 +137,9 @@ fn programs_match_pytorch() {
                 match run["values"].get(&e.name).and_then(Value::as_str) {
                     Some(hex) if e.bounded => match within_bound(&e.tensor, &hex_bytes(hex)) {
                         Ok(n) => inexact += n,
-                        Err(why) => failures.push(format!("{label}: '{}' outside its bound: {why}", e.name)),
+                        Err(why) => {
+                            failures.push(format!("{label}: '{}' outside its bound: {why}", e.name))
+                        }
                     },
                     _ => failures.push(format!(
                         "{label}: '{}' sha256 {} expected {} (bounded: {})",
@@ -146,7 +154,12 @@ fn programs_match_pytorch() {
     }
     println!("{checked} entries compared, {inexact} bounded elements inexact");
     assert!(checked > 0 || !filter.is_empty(), "no program was compared");
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
