@@ -33,6 +33,8 @@ mod math;
 mod modules;
 mod ops;
 #[cfg(feature = "json")]
+mod program;
+#[cfg(feature = "json")]
 pub mod replay;
 mod state;
 mod tensor;
@@ -62,6 +64,11 @@ pub mod nn {
         STATELESS_CLASSES,
     };
     pub use crate::modules::*;
+    #[cfg(feature = "json")]
+    pub use crate::program::{
+        Check as ProgramCheck, Entry as ProgramEntry, Mismatch as ProgramMismatch, Program,
+        Verification, FORMAT as PROGRAM_FORMAT,
+    };
 
     /// `torch.nn.init`: the initialisers (each takes the [`crate::Torch`] to draw from, as
     /// PyTorch's take `generator=`), their schema, and the derivations they share.

@@ -450,7 +450,7 @@ impl InitCall {
         })
     }
 
-    fn run(
+    pub(crate) fn run(
         &self,
         g: &mut CpuGenerator,
         default: Option<&mut CpuGenerator>,

@@ -6,7 +6,7 @@
 //! Each initialiser first derives its parameters (fan, gain, bound) in an explainable form
 //! ([`Plan`]) and then samples from it, so that what `explain` prints is what was drawn.
 
-mod buf;
+pub(crate) mod buf;
 mod call;
 pub mod explain;
 mod orthogonal;
