@@ -153,6 +153,14 @@ pub fn checked_numel(op: &str, size: &[i64], dtype: DType) -> Result<usize> {
             format!("trying to create tensor with negative dimension {d}: {size:?}"),
         ));
     }
+    // torch.empty computes contiguous strides in int64 (each a product of the later sizes, a 0
+    // counted as 1) and refuses when one overflows, even for an empty tensor.
+    let mut stride: i64 = 1;
+    for &d in size.iter().skip(1).rev() {
+        stride = stride
+            .checked_mul(d.max(1))
+            .ok_or_else(|| Error::arg(op, format!("Stride calculation overflowed: {size:?}")))?;
+    }
     let mut numel: u128 = 1;
     for &d in size {
         numel = numel.saturating_mul(d as u128);
@@ -175,19 +183,22 @@ impl Tensor {
     /// # Errors
     /// [`Error::InvalidArgument`] if the lengths disagree.
     pub fn new(shape: Vec<usize>, data: Storage) -> Result<Tensor> {
-        let n: usize = shape.iter().product();
-        let t = Tensor { shape, data };
-        if t.data.len() != n {
+        let n = shape
+            .iter()
+            .try_fold(1usize, |n, &d| n.checked_mul(d))
+            .ok_or_else(|| {
+                Error::arg(
+                    "Tensor::new",
+                    format!("the element count of shape {shape:?} overflows"),
+                )
+            })?;
+        if data.len() != n {
             return Err(Error::arg(
                 "Tensor::new",
-                format!(
-                    "shape {:?} needs {n} elements, got {}",
-                    t.shape,
-                    t.data.len()
-                ),
+                format!("shape {shape:?} needs {n} elements, got {}", data.len()),
             ));
         }
-        Ok(t)
+        Ok(Tensor { shape, data })
     }
 
     /// A zero-filled tensor (PyTorch's `torch.zeros`; also what torch-rng uses for `torch.empty`).

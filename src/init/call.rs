@@ -108,8 +108,8 @@ pub enum InitCall {
 /// A number derived by an initialiser.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Number {
-    /// A Python int (fans, counts).
-    Int(i64),
+    /// A Python int (fans, counts; wider than 64 bits for some empty tensors).
+    Int(i128),
     /// A Python float (a double).
     Float(f64),
 }
@@ -225,11 +225,11 @@ fn float(name: &'static str, formula: impl Into<String>, v: f64) -> Quantity {
     }
 }
 
-fn int(name: &'static str, formula: impl Into<String>, v: u64) -> Quantity {
+fn int(name: &'static str, formula: impl Into<String>, v: u128) -> Quantity {
     Quantity {
         name,
         formula: formula.into(),
-        value: Number::Int(v as i64),
+        value: Number::Int(v as i128),
     }
 }
 
@@ -295,8 +295,8 @@ impl InitCall {
                     Sampling::Nothing
                 } else {
                     let rows = shape[0];
-                    q.push(int("rows", "shape[0]", rows as u64));
-                    q.push(int("cols", "numel // rows", (numel / rows) as u64));
+                    q.push(int("rows", "shape[0]", rows as u128));
+                    q.push(int("cols", "numel // rows", (numel / rows) as u128));
                     q.push(float("gain", "gain", *gain));
                     Sampling::Orthogonal {
                         rows,
@@ -316,7 +316,7 @@ impl InitCall {
                 q.push(Quantity {
                     name: "num_zeros",
                     formula: "ceil(sparsity * rows)".into(),
-                    value: Number::Int(n),
+                    value: Number::Int(i128::from(n)),
                 });
                 Sampling::Sparse {
                     zeros: sparse::kept(n, shape[0]),
@@ -335,25 +335,7 @@ impl InitCall {
                 }
                 Sampling::Eye
             }
-            InitCall::Dirac { groups } => {
-                if !(3..=5).contains(&shape.len()) {
-                    return Err(Error::arg(
-                        op,
-                        "only tensors with 3, 4, or 5 dimensions are supported",
-                    ));
-                }
-                if *groups == 0 {
-                    return Err(Error::arg(op, "integer modulo by zero (groups = 0)"));
-                }
-                // Divisibility does not depend on the sign; Python's `%` agrees.
-                // u64::is_multiple_of needs Rust 1.87; the MSRV is 1.85.
-                #[allow(clippy::manual_is_multiple_of)]
-                let divisible = shape[0] as u64 % groups.unsigned_abs() == 0;
-                if !divisible {
-                    return Err(Error::arg(op, "dim 0 must be divisible by groups"));
-                }
-                Sampling::Dirac { groups: *groups }
-            }
+            InitCall::Dirac { groups } => dirac(op, shape, *groups)?,
             InitCall::XavierUniform { gain } => xavier(op, shape, *gain, true, &mut q)?,
             InitCall::XavierNormal { gain } => xavier(op, shape, *gain, false, &mut q)?,
             InitCall::KaimingUniform {
@@ -520,6 +502,38 @@ impl InitCall {
             }
         }
     }
+}
+
+/// `dirac_`'s checks, in PyTorch's order.
+fn dirac(op: &str, shape: &[usize], groups: i64) -> Result<Sampling> {
+    if !(3..=5).contains(&shape.len()) {
+        return Err(Error::arg(
+            op,
+            "only tensors with 3, 4, or 5 dimensions are supported",
+        ));
+    }
+    if groups == 0 {
+        return Err(Error::arg(op, "integer modulo by zero (groups = 0)"));
+    }
+    // Divisibility does not depend on the sign; Python's `%` agrees.
+    let divisible = (shape[0] as u64).is_multiple_of(groups.unsigned_abs());
+    if !divisible {
+        return Err(Error::arg(op, "dim 0 must be divisible by groups"));
+    }
+    // The ones go at the centre of each spatial dimension (size // 2): a spatial
+    // dimension of size 0 has none, and PyTorch's index write fails there (after
+    // zeroing) whenever there is a one to write.
+    let writes = groups > 0 && (shape[0] / groups.unsigned_abs() as usize).min(shape[1]) > 0;
+    if let Some(d) = shape[2..].iter().position(|&s| s == 0).filter(|_| writes) {
+        return Err(Error::arg(
+            op,
+            format!(
+                "index 0 is out of bounds for dimension {} with size 0",
+                d + 2
+            ),
+        ));
+    }
+    Ok(Sampling::Dirac { groups })
 }
 
 /// `trunc_normal_`'s Python-level derivation for the target's release.

@@ -136,19 +136,27 @@ fn gain_of(nl: Nonlinearity, param: Option<f64>) -> f64 {
 }
 
 /// `_calculate_fan_in_and_fan_out(tensor)`: `fan_in = shape[1] * rf`, `fan_out = shape[0] * rf`,
-/// with `rf` the product of the dimensions after the second.
+/// with `rf` the product of the dimensions after the second (Python ints: an empty tensor's fans
+/// can exceed 64 bits).
 ///
 /// # Errors
 /// Fewer than 2 dimensions.
-pub fn calculate_fan_in_and_fan_out(shape: &[usize]) -> Result<(u64, u64)> {
+pub fn calculate_fan_in_and_fan_out(shape: &[usize]) -> Result<(u128, u128)> {
     if shape.len() < 2 {
         return Err(Error::arg(
             "calculate_fan_in_and_fan_out",
             "fan in and fan out can not be computed for tensor with fewer than 2 dimensions",
         ));
     }
-    let rf: u64 = shape[2..].iter().map(|&d| d as u64).product();
-    Ok((shape[1] as u64 * rf, shape[0] as u64 * rf))
+    // Python's ints do not overflow; a tensor torch.empty accepts (strides within int64) has fans
+    // below 2^126, so u128 holds them exactly, saturating only for shapes no tensor can have.
+    let rf = shape[2..]
+        .iter()
+        .fold(1u128, |p, &d| p.saturating_mul(d as u128));
+    Ok((
+        (shape[1] as u128).saturating_mul(rf),
+        (shape[0] as u128).saturating_mul(rf),
+    ))
 }
 
 /// Which fan a Kaiming initialiser scales by.
@@ -196,7 +204,7 @@ pub(crate) fn kaiming_std(
     a: f64,
     mode: FanMode,
     nonlinearity: Nonlinearity,
-) -> Result<Option<(FanMode, u64, f64, f64)>> {
+) -> Result<Option<(FanMode, u128, f64, f64)>> {
     if shape.contains(&0) {
         return Ok(None);
     }

@@ -111,7 +111,7 @@ pub(crate) fn kaiming_sqrt5() -> ParamInit {
 /// sign of that zero is what gets stored.
 pub(crate) fn linear_bias_init(weight_shape: &[usize]) -> Result<ParamInit> {
     let (fan_in, _) = init::calculate_fan_in_and_fan_out(weight_shape)?;
-    let fan = Number::Int(fan_in as i64);
+    let fan = Number::Int(fan_in as i128);
     let p = if fan_in > 0 {
         let bound = 1.0 / (fan_in as f64).sqrt();
         ParamInit::new(InitCall::Uniform {

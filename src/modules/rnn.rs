@@ -36,7 +36,11 @@ fn reset(b: &mut Builder<'_>, m: &mut Module, hidden_size: i64) -> Result<()> {
         0.0
     };
     let how = ParamInit::new(InitCall::Uniform { a: -stdv, b: stdv })
-        .with("hidden_size", "hidden_size", Number::Int(hidden_size))
+        .with(
+            "hidden_size",
+            "hidden_size",
+            Number::Int(i128::from(hidden_size)),
+        )
         .with(
             "stdv",
             "1 / sqrt(hidden_size) (0.0 if hidden_size is 0)",
