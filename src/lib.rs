@@ -21,6 +21,7 @@
     clippy::doc_markdown
 )]
 
+pub mod cuda;
 pub mod distributions;
 pub mod dtype;
 pub mod engine;
@@ -41,6 +42,6 @@ pub mod tensor;
 pub use dtype::DType;
 pub use engine::Mt19937;
 pub use error::{Error, Result};
-pub use generator::CpuGenerator;
+pub use generator::{CpuGenerator, CudaGenerator};
 pub use target::{Capability, Era, Target};
 pub use tensor::{Storage, Tensor};

@@ -43,7 +43,10 @@ fn ports_match_libdevice_bit_for_bit() {
         };
         *counts.entry(f[0]).or_insert(0) += 1;
         if got != want {
-            failures.push(format!("{} {:016x}: got {:016x?} want {:016x?}", f[0], input, got, want));
+            failures.push(format!(
+                "{} {:016x}: got {:016x?} want {:016x?}",
+                f[0], input, got, want
+            ));
         }
     }
     assert!(
@@ -52,5 +55,8 @@ fn ports_match_libdevice_bit_for_bit() {
         failures.len(),
         &failures[..failures.len().min(10)]
     );
-    assert!(counts.len() == 6 && counts.values().all(|&n| n > 50), "{counts:?}");
+    assert!(
+        counts.len() == 6 && counts.values().all(|&n| n > 50),
+        "{counts:?}"
+    );
 }

@@ -48,7 +48,11 @@ pub fn rcp_approx_ftz_f64(x: f64) -> f64 {
     if x.is_nan() {
         return x;
     }
-    let x = if x.is_subnormal() { 0.0f64.copysign(x) } else { x };
+    let x = if x.is_subnormal() {
+        0.0f64.copysign(x)
+    } else {
+        x
+    };
     let r = 1.0 / x;
     if r.is_subnormal() {
         return 0.0f64.copysign(r);
@@ -130,7 +134,8 @@ fn log_core(a: f64, rcp: fn(f64) -> f64) -> f64 {
         let q = f * y;
         let u = q + q;
         let v = u * u;
-        let mut p = f64::from_bits(0x3eb1_380b_3ae8_0f1e).mul_add(v, f64::from_bits(0x3ed0_ee25_8b7a_8b04));
+        let mut p =
+            f64::from_bits(0x3eb1_380b_3ae8_0f1e).mul_add(v, f64::from_bits(0x3ed0_ee25_8b7a_8b04));
         for c in [
             0x3ef3_b266_9f02_676f,
             0x3f17_45cb_a9ab_0956,
@@ -190,7 +195,8 @@ pub fn nv_log1p(a: f64) -> f64 {
         let r = (-a) * q;
         let u = a + r;
         let v = u * u;
-        let mut p = f64::from_bits(0x3eb3_72fb_2fbe_14b5).mul_add(v, f64::from_bits(0x3ed0_87ff_ceb2_dc44));
+        let mut p =
+            f64::from_bits(0x3eb3_72fb_2fbe_14b5).mul_add(v, f64::from_bits(0x3ed0_87ff_ceb2_dc44));
         for c in [
             0x3ef3_b9ff_890f_468c,
             0x3f17_457e_fd51_baf8,
@@ -219,7 +225,8 @@ pub fn nv_exp(a: f64) -> f64 {
     let k = t + (-shifter);
     let r = k.mul_add(f64::from_bits(0xbfe6_2e42_fefa_39ef), a);
     let r = k.mul_add(f64::from_bits(0xbc7a_bc9e_3b39_803f), r);
-    let mut p = f64::from_bits(0x3e5a_de15_69ce_2bdf).mul_add(r, f64::from_bits(0x3e92_8af3_fca2_13ea));
+    let mut p =
+        f64::from_bits(0x3e5a_de15_69ce_2bdf).mul_add(r, f64::from_bits(0x3e92_8af3_fca2_13ea));
     for c in [
         0x3ec7_1dee_6240_1315,
         0x3efa_0199_7c89_eb71,
@@ -243,7 +250,10 @@ pub fn nv_exp(a: f64) -> f64 {
         // Near the overflow and underflow limits the scale is applied in two halves.
         let j = i / 2;
         let z1 = lohi(lo(s), hi(s).wrapping_add((j as u32).wrapping_shl(20)));
-        let z2 = lohi(0, 0x3ff0_0000u32.wrapping_add(((i - j) as u32).wrapping_shl(20)));
+        let z2 = lohi(
+            0,
+            0x3ff0_0000u32.wrapping_add(((i - j) as u32).wrapping_shl(20)),
+        );
         z1 * z2
     } else {
         z0
@@ -268,7 +278,8 @@ pub fn nv_sincospi(a: f64) -> (f64, f64) {
     let f_lo = f * f64::from_bits(0x3ca1_a626_3314_5c07);
     let x = f.mul_add(f64::from_bits(0x4009_21fb_5444_2d18), f_lo);
     let x2 = x * x;
-    let mut c = f64::from_bits(0xbda8_ff83_20fd_8164).mul_add(x2, f64::from_bits(0x3e21_eea7_c1ef_8528));
+    let mut c =
+        f64::from_bits(0xbda8_ff83_20fd_8164).mul_add(x2, f64::from_bits(0x3e21_eea7_c1ef_8528));
     for k in [
         0xbe92_7e4f_8e06_e6d9,
         0x3efa_01a0_19dd_bce9,
@@ -279,7 +290,8 @@ pub fn nv_sincospi(a: f64) -> (f64, f64) {
     }
     c = c.mul_add(x2, -0.5);
     c = c.mul_add(x2, 1.0);
-    let mut s = f64::from_bits(0x3de5_db65_f978_5eba).mul_add(x2, f64::from_bits(0xbe5a_e5f1_2cb0_d246));
+    let mut s =
+        f64::from_bits(0x3de5_db65_f978_5eba).mul_add(x2, f64::from_bits(0xbe5a_e5f1_2cb0_d246));
     for k in [
         0x3ec7_1de3_69ac_e392,
         0xbf2a_01a0_19db_62a1,
@@ -325,7 +337,8 @@ pub fn nv_tan(a: f64) -> Option<f64> {
         (z, q)
     };
     let z2 = z * z;
-    let mut p = f64::from_bits(0x3ee4_8dac_2799_bcb9).mul_add(z2, f64::from_bits(0xbef9_757c_5b27_ebb1));
+    let mut p =
+        f64::from_bits(0x3ee4_8dac_2799_bcb9).mul_add(z2, f64::from_bits(0xbef9_757c_5b27_ebb1));
     for c in [
         0x3f09_80e9_0fd9_1e04,
         0xbefa_e2b0_417d_7e1d,
@@ -454,7 +467,10 @@ mod tests {
             ws = ws.max(((sp - a.sin()).abs() / 2f64.powi(-53)) as u64);
             wc = wc.max(((cp - a.cos()).abs() / 2f64.powi(-53)) as u64);
         }
-        assert!(wl <= 1 && we <= 1 && wp <= 1, "log {wl} exp {we} log1p {wp}");
+        assert!(
+            wl <= 1 && we <= 1 && wp <= 1,
+            "log {wl} exp {we} log1p {wp}"
+        );
         assert!(ws <= 4 && wc <= 4, "sinpi {ws} cospi {wc} (units of 2^-53)");
     }
 
@@ -464,7 +480,10 @@ mod tests {
         let (s, c) = nv_sincospi(1.0);
         assert_eq!((s.to_bits(), c), (0.0f64.to_bits(), -1.0));
         let (s, c) = nv_sincospi(2.0);
-        assert_eq!((s.to_bits(), c.to_bits()), (0.0f64.to_bits(), 1.0f64.to_bits()));
+        assert_eq!(
+            (s.to_bits(), c.to_bits()),
+            (0.0f64.to_bits(), 1.0f64.to_bits())
+        );
         let (s, c) = nv_sincospi(1.5);
         assert_eq!((s, c.to_bits()), (-1.0, 0.0f64.to_bits()));
         assert!(nv_sincospi(f64::INFINITY).0.is_nan());

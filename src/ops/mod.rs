@@ -18,7 +18,7 @@ use crate::tensor::{checked_numel, Storage, Tensor};
 
 pub mod samplers;
 
-fn not_implemented(kernel: &str, dtype: DType) -> String {
+pub(crate) fn not_implemented(kernel: &str, dtype: DType) -> String {
     format!("\"{kernel}\" not implemented for '{}'", dtype.cpp_name())
 }
 
@@ -136,7 +136,12 @@ impl View {
 /// Checks `uniform_`'s bounds for `dtype` and returns them clamped to the dtype's finite range.
 ///
 /// Mirrors: `uniform_impl_` in `aten/src/ATen/native/DistributionTemplates.h`.
-fn check_uniform_bounds(op: &str, dtype: DType, from: f64, to: f64) -> Result<(f64, f64)> {
+pub(crate) fn check_uniform_bounds(
+    op: &str,
+    dtype: DType,
+    from: f64,
+    to: f64,
+) -> Result<(f64, f64)> {
     let Some(max) = dtype.float_max() else {
         return Err(Error::arg(
             op,
@@ -175,7 +180,7 @@ fn check_uniform_bounds(op: &str, dtype: DType, from: f64, to: f64) -> Result<(f
     Ok((from.max(min).min(max), to.min(max).max(min)))
 }
 
-fn check_normal_std(op: &str, std: f64) -> Result<()> {
+pub(crate) fn check_normal_std(op: &str, std: f64) -> Result<()> {
     // NaN fails the comparison, as it does in PyTorch.
     if std >= 0.0 {
         Ok(())

@@ -241,7 +241,7 @@ fn numel_of(shape: &[usize]) -> usize {
 /// the largest value `n - 1` must convert to the dtype, and float dtypes must hold every integer
 /// up to `n - 1` exactly (float16: n ≤ 2049, float32: n ≤ 2^24 + 1, float64: n ≤ 2^53 + 1).
 /// bfloat16 has no such check: PyTorch accepts any `n` and rounds the indices.
-fn check_randperm(n: i64, dtype: DType) -> Result<()> {
+pub(crate) fn check_randperm(n: i64, dtype: DType) -> Result<()> {
     const OP: &str = "randperm";
     if n < 0 {
         return Err(Error::arg(OP, format!("n must be non-negative, got {n}")));
@@ -329,7 +329,7 @@ pub fn randperm(g: &mut CpuGenerator, n: i64, dtype: DType, target: Target) -> R
 
 /// What `random_` draws per element, after PyTorch's checks.
 #[derive(Clone, Copy, Debug)]
-enum RandomMode {
+pub(crate) enum RandomMode {
     /// `random_()`: `v mod m`, one `random64()` or one `random()`.
     Unbounded { modulus: u64, wide: bool },
     /// `random_(from, to)`: `(v mod range) + base`.
@@ -385,7 +385,13 @@ fn check_in_range(op: &str, from: i64, to_inc: i64, dtype: DType) -> Result<()> 
 }
 
 /// `random_from_to_impl`'s checks and range computation.
-fn random_mode(op: &str, from: i64, to: Option<i64>, dtype: DType, era: Era) -> Result<RandomMode> {
+pub(crate) fn random_mode(
+    op: &str,
+    from: i64,
+    to: Option<i64>,
+    dtype: DType,
+    era: Era,
+) -> Result<RandomMode> {
     let is_float = dtype.is_float();
     match to {
         Some(to) => {
@@ -586,7 +592,7 @@ pub fn randint_like(
 // bernoulli
 // ------------------------------------------------------------------------------------------------
 
-fn check_p(op: &str, p: f64) -> Result<()> {
+pub(crate) fn check_p(op: &str, p: f64) -> Result<()> {
     if (0.0..=1.0).contains(&p) {
         Ok(())
     } else {
