@@ -253,9 +253,9 @@ mod tests {
         assert_eq!(uniform_f32(u32::MAX - 127), 1.0);
         assert_eq!(uniform_f32(u32::MAX), 1.0);
         assert_eq!(uniform_f64_hq(0, 0), 2f64.powi(-54));
-        // z = 2^53 - 1: x = 2^32 - 1, y = 2^32 - 1 gives z = 0x1f_ffff_ffff_ffff
-        assert_eq!(uniform_f64_hq(u32::MAX, u32::MAX), 1.0);
-        assert!(uniform_f64_hq(u32::MAX - 1, u32::MAX) < 1.0);
+        // z = 2^53 - 1 (x = 0x1f_ffff, y = 2^32 - 1): the tie rounds to even, 1.0
+        assert_eq!(uniform_f64_hq(0x1f_ffff, u32::MAX), 1.0);
+        assert!(uniform_f64_hq(0x1f_fffe, u32::MAX) < 1.0);
     }
 
     /// cuda-philox.md section 8: seed 0, `torch.rand(8)` float32 bits [predicted, S+BIN].
