@@ -6,7 +6,7 @@ usage: python3 tools/libdevice_vectors.py [LIBDEVICE.bc]   (writes golden/libdev
 libdevice (`libdevice.10.bc`, shipped in the PyTorch 2.15.0 wheel's Triton at
 `triton/backends/nvidia/lib/`) is LLVM bitcode. This script extracts the routines PyTorch's CUDA
 random kernels call (`__nv_logf`, `__nv_log`, `__nv_log1p`, `__nv_exp`, `__nv_sincospi`,
-`__nv_tan`), renames every `llvm.nvvm.*` intrinsic they use to a shim with the same IEEE
+`__nv_sincos`, `__nv_tan`), renames every `llvm.nvvm.*` intrinsic they use to a shim with the same IEEE
 semantics on the host (`fma.rn` -> `llvm.fma`, `d2i.hi` -> a bit cast, `__nvvm_reflect` -> 0,
 i.e. the non-FTZ branches PyTorch is built with), compiles the result for x86-64 with `llc` and
 runs it from a small C harness built with `gcc`. The outputs are then the bits of libdevice's own
@@ -29,7 +29,8 @@ import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "golden", "libdevice", "vectors.txt")
-FUNCS = ["__nv_logf", "__nv_log", "__nv_log1p", "__nv_exp", "__nv_sincospi", "__nv_tan"]
+FUNCS = ["__nv_logf", "__nv_log", "__nv_log1p", "__nv_exp", "__nv_sincospi", "__nv_sincos",
+         "__nv_tan"]
 
 SHIMS = r"""
 declare double @llvm.fma.f64(double, double, double)
@@ -106,7 +107,7 @@ HARNESS = r"""
 #include <math.h>
 float __nv_logf(float); double __nv_log(double); double __nv_log1p(double);
 double __nv_exp(double); double __nv_tan(double);
-void __nv_sincospi(double, double*, double*);
+void __nv_sincospi(double, double*, double*); void __nv_sincos(double, double*, double*);
 double rcp_seed_model(double x) {           /* torch-rng's rcp_approx_ftz_f64 */
   uint64_t b; double r;
   if (isnan(x)) return x;
@@ -122,8 +123,10 @@ int main(void) {
     if (!strcmp(fn, "logf")) { uint32_t u = (uint32_t)in; float f, r; memcpy(&f, &u, 4);
       r = __nv_logf(f); memcpy(&u, &r, 4); printf("logf %08x %08x\n", (uint32_t)in, u); continue; }
     double d, r, r2; uint64_t o, o2; memcpy(&d, &in, 8);
-    if (!strcmp(fn, "sincospi")) { __nv_sincospi(d, &r, &r2); memcpy(&o, &r, 8); memcpy(&o2, &r2, 8);
-      printf("sincospi %016llx %016llx %016llx\n", in, (unsigned long long)o, (unsigned long long)o2); continue; }
+    if (!strcmp(fn, "sincospi") || !strcmp(fn, "sincos")) {
+      if (fn[6] == 'p') __nv_sincospi(d, &r, &r2); else __nv_sincos(d, &r, &r2);
+      memcpy(&o, &r, 8); memcpy(&o2, &r2, 8);
+      printf("%s %016llx %016llx %016llx\n", fn, in, (unsigned long long)o, (unsigned long long)o2); continue; }
     if (!strcmp(fn, "log")) r = __nv_log(d);
     else if (!strcmp(fn, "log1p")) r = __nv_log1p(d);
     else if (!strcmp(fn, "exp")) r = __nv_exp(d);
@@ -163,6 +166,7 @@ def inputs():
         out.append(("log1p", f64_bits(-u)))
         out.append(("log1p", f64_bits((u - 0.3) * 2.0)))
         out.append(("tan", f64_bits(3.141592653589793 * (u - 0.5))))
+        out.append(("sincos", f64_bits(6.283185307179586 * u)))
     for v in [0.0, -0.0, 1.0, 2.0**-1074, 2.0**-1022, 1e-300, 0.5, 1.5, 2.0, 1e308,
               float("inf"), -1.0, 0.7071067811865476, 1.4142135623730951]:
         out.append(("log", f64_bits(v)))
@@ -175,6 +179,7 @@ def inputs():
         out.append(("sincospi", f64_bits(v)))
     for v in [0.0, -0.0, 1.5707963267948966, -1.5707963267948966, 0.7853981633974483, 1e-8, 2.0**30]:
         out.append(("tan", f64_bits(v)))
+        out.append(("sincos", f64_bits(v)))
     return out
 
 

@@ -1,7 +1,7 @@
 //! Ports of the libdevice routines PyTorch's CUDA random kernels call, operation by operation.
 //!
 //! Mirrors: NVIDIA libdevice (`libdevice.10.bc`, as shipped in the Triton of the PyTorch 2.15.0
-//! wheel): `__nv_logf`, `__nv_log`, `__nv_log1p`, `__nv_exp`, `__nv_sincospi`, `__nv_tan`. Each
+//! wheel): `__nv_logf`, `__nv_log`, `__nv_log1p`, `__nv_exp`, `__nv_sincospi`, `__nv_sincos`, `__nv_tan`. Each
 //! is transcribed from the bitcode's LLVM IR in the non-flush-to-zero branch (PyTorch builds
 //! without `-ftz`): every `llvm.nvvm.fma.rn.*` is a `mul_add`, every plain `fmul`/`fadd`/`fdiv`
 //! one IEEE operation, bit manipulations on the high and low words as written. Only the
@@ -15,9 +15,10 @@
 //!   when the reciprocal lies very near a rounding boundary. It is modelled by
 //!   [`rcp_approx_ftz_f64`]; `tools/measure_libdevice_seed.rs` style measurements are in the
 //!   module tests (`seed_sensitivity_*`): see the README's fidelity notes.
-//! * [`nv_tan`] ports the fast path only (`|a| < 2^31`), the only one PyTorch's `cauchy_` reaches
-//!   (its argument lies in `[-π/2, π/2]`); larger arguments go through libdevice's Payne–Hanek
-//!   reduction, which is not ported: [`nv_tan`] returns `None` for them.
+//! * [`nv_tan`] and [`nv_sincos`] port the fast path only (`|a| < 2^31`), the only one PyTorch's `cauchy_` reaches
+//!   (its argument lies in `[-π/2, π/2]`) and the stateless `_philox_normal_` (`[0, 2π]`); larger
+//!   arguments go through libdevice's Payne–Hanek reduction, which is not ported: both return
+//!   `None` for them.
 
 #[inline]
 fn hi(x: f64) -> u32 {
@@ -315,6 +316,66 @@ pub fn nv_sincospi(a: f64) -> (f64, f64) {
     (sv, cv)
 }
 
+/// Cody–Waite reduction by π/2 shared by `__nv_sincos` and `__nv_tan`: `(a - q π/2, q)` with
+/// `q = rint(a · 2/π)`, for `|a| < 2^31`; `None` beyond (libdevice's Payne–Hanek slow path, not
+/// ported).
+fn reduce_half_pi(a: f64) -> Option<(f64, i32)> {
+    let t = a * f64::from_bits(0x3fe4_5f30_6dc9_c883);
+    let q = d2i_rn(t);
+    let qd = f64::from(q);
+    let z = (-qd).mul_add(f64::from_bits(0x3ff9_21fb_5444_2d18), a);
+    let z = (-qd).mul_add(f64::from_bits(0x3c91_a626_3314_5c00), z);
+    let z = (-qd).mul_add(f64::from_bits(0x397b_839a_2520_49c0), z);
+    if a.abs() >= f64::from_bits(0x41e0_0000_0000_0000) {
+        return None;
+    }
+    Some((z, q))
+}
+
+/// `__nv_sincos`: `(sin a, cos a)` in double, for `|a| < 2^31` (the fast path); `None` beyond,
+/// where libdevice calls its Payne–Hanek reduction (not ported). Infinities give NaN.
+///
+/// Mirrors: libdevice `__nv_sincos`. Exact (IEEE operations only) on the fast path.
+#[must_use]
+pub fn nv_sincos(a: f64) -> Option<(f64, f64)> {
+    let (z, q) = if a.is_infinite() {
+        (a * 0.0, 0)
+    } else {
+        reduce_half_pi(a)?
+    };
+    let z2 = z * z;
+    let mut c =
+        f64::from_bits(0xbda8_ff83_20fd_8164).mul_add(z2, f64::from_bits(0x3e21_eea7_c1ef_8528));
+    for k in [
+        0xbe92_7e4f_8e06_e6d9,
+        0x3efa_01a0_19dd_bce9,
+        0xbf56_c16c_16c1_5d47,
+        0x3fa5_5555_5555_5551,
+    ] {
+        c = c.mul_add(z2, f64::from_bits(k));
+    }
+    c = c.mul_add(z2, -0.5);
+    c = c.mul_add(z2, 1.0);
+    let mut s =
+        f64::from_bits(0x3de5_db65_f978_5eba).mul_add(z2, f64::from_bits(0xbe5a_e5f1_2cb0_d246));
+    for k in [
+        0x3ec7_1de3_69ac_e392,
+        0xbf2a_01a0_19db_62a1,
+        0x3f81_1111_1111_0818,
+        0xbfc5_5555_5555_5554,
+    ] {
+        s = s.mul_add(z2, f64::from_bits(k));
+    }
+    s = s.mul_add(z2, 0.0);
+    s = s.mul_add(z, z);
+    let (mut sv, mut cv) = if q & 1 != 0 { (c, -s) } else { (s, c) };
+    if q & 2 != 0 {
+        sv = -sv;
+        cv = -cv;
+    }
+    Some((sv, cv))
+}
+
 /// `__nv_tan` for `|a| < 2^31` (Cody–Waite reduction by π/2, then a polynomial; odd quadrants
 /// take `-1/tan` through the refined reciprocal seed). `None` for `|a| ≥ 2^31`, where libdevice
 /// calls its Payne–Hanek reduction (not ported); infinities give NaN as libdevice does.
@@ -325,16 +386,7 @@ pub fn nv_tan(a: f64) -> Option<f64> {
     let (z, q) = if a.is_infinite() {
         (a * 0.0, 0i32)
     } else {
-        let t = a * f64::from_bits(0x3fe4_5f30_6dc9_c883);
-        let q = d2i_rn(t);
-        let qd = f64::from(q);
-        let z = (-qd).mul_add(f64::from_bits(0x3ff9_21fb_5444_2d18), a);
-        let z = (-qd).mul_add(f64::from_bits(0x3c91_a626_3314_5c00), z);
-        let z = (-qd).mul_add(f64::from_bits(0x397b_839a_2520_49c0), z);
-        if a.abs() >= f64::from_bits(0x41e0_0000_0000_0000) {
-            return None;
-        }
-        (z, q)
+        reduce_half_pi(a)?
     };
     let z2 = z * z;
     let mut p =
