@@ -36,6 +36,7 @@ pub mod ops;
 #[cfg(feature = "cli")]
 pub mod replay;
 pub mod state;
+pub mod stateless;
 pub mod target;
 pub mod tensor;
 
