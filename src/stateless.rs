@@ -265,6 +265,9 @@ fn packed64(r: [u32; 4]) -> [u64; 4] {
     ]
 }
 
+/// Rounding through a reduced dtype: float → dtype → float, and double → dtype → float.
+type RoundPair = (fn(f32) -> f32, fn(f64) -> f32);
+
 fn float_check(op: &str, view: &View) -> Result<()> {
     if view.dtype.is_float() {
         Ok(())
@@ -312,7 +315,7 @@ pub fn philox_uniform_(
         DType::Float16 | DType::BFloat16 => {
             let half = view.dtype == DType::Float16;
             // low and high in the dtype; their difference computed in float and rounded back.
-            let (to_s, from_s): (fn(f32) -> f32, fn(f64) -> f32) = if half {
+            let (to_s, from_s): RoundPair = if half {
                 (|v| f16_to_f32(f32_to_f16(v)), |v| f16_to_f32(f64_to_f16(v)))
             } else {
                 (
@@ -359,7 +362,7 @@ pub fn philox_uniform_(
 fn box_muller_cpu(r: [u32; 4]) -> [f32; 4] {
     let m = f32::from_bits(0x2f80_0000);
     let u = r.map(|x| (x as f32).mul_add(m, m * 0.5));
-    let two_pi = 6.283_185_307_179_586_4_f32;
+    let two_pi = std::f32::consts::TAU; // the literal 6.2831853071795864f
     let r1 = libm::sqrtf(-2.0 * libm::logf(u[0]));
     let r2 = libm::sqrtf(-2.0 * libm::logf(u[2]));
     let (a, b) = (two_pi * u[1], two_pi * u[3]);
@@ -375,7 +378,7 @@ fn box_muller_cpu(r: [u32; 4]) -> [f32; 4] {
 fn box_muller_cuda(r: [u32; 4]) -> [f32; 4] {
     let m = f32::from_bits(0x2f80_0000);
     let u = r.map(|x| (x as f32).mul_add(m, m * 0.5));
-    let two_pi = 6.283_185_307_179_586_4_f32;
+    let two_pi = std::f32::consts::TAU; // the literal 6.2831853071795864f
     let r1 = (-2.0 * mufu::fast_logf(u[0])).sqrt();
     let r2 = (-2.0 * mufu::fast_logf(u[2])).sqrt();
     let (s1, c1) = mufu::sincos_approx(two_pi * u[1]);
@@ -390,7 +393,7 @@ fn box_muller_f64(r: [u32; 4], device: StatelessDevice) -> [f64; 4] {
     // y · 2^-64 is exact, so the CUDA build's contraction of `y * M * M + c` changes nothing.
     let u1 = f64::from(r[0]).mul_add(m, f64::from(r[1]) * m * m + c);
     let u2 = f64::from(r[2]).mul_add(m, f64::from(r[3]) * m * m + c);
-    let two_pi = 6.283_185_307_179_586_4_f64;
+    let two_pi = std::f64::consts::TAU; // the literal 6.2831853071795864
     let (rad, s, co) = match device {
         StatelessDevice::Cpu => {
             let rad = libm::sqrt(-2.0 * libm::log(u1));
@@ -522,7 +525,7 @@ pub fn philox_randint_(
                 "[low, high) must be non-empty; pass high=None for the dtype's full range",
             ));
         }
-        if !wide && r >= 1 << 28 && (1u64 << 32) % r != 0 {
+        if !wide && r >= 1 << 28 && !(1u64 << 32).is_multiple_of(r) {
             return Err(Error::arg(
                 OP,
                 format!(

@@ -188,7 +188,7 @@ impl Machine {
             ("random_", DType::UInt8) => Box::new(|w: [u32; 4], j: usize| u64::from(w[j] % 256)),
             other => panic!("no sampled path for {other:?}"),
         };
-        let launches = match plan_nullary(&mut self.g, &self.dev, &rules, n, dtype.size() as u64, 4)
+        let launches = match plan_nullary(&mut self.g, &self.dev, rules, n, dtype.size() as u64, 4)
         {
             Ok(l) => l,
             Err(e) => return Some(Err(e)),

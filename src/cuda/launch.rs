@@ -118,7 +118,8 @@ pub fn counter_offset(profile: &DeviceProfile, numel: u64, unroll_off: u64) -> u
 #[must_use]
 pub fn can_use_32bit_indexing(numel: u64, itemsize: u64) -> bool {
     let max = i32::MAX as u64;
-    numel <= max && 1 + numel.saturating_sub(1).saturating_mul(itemsize) <= max
+    // `1 + (numel - 1) * itemsize <= max`, as PyTorch writes it.
+    numel <= max && numel.saturating_sub(1).saturating_mul(itemsize) < max
 }
 
 /// `SplitUntil32Bit` on a dense target: the `(start, numel)` pieces in launch order. Each split
@@ -152,7 +153,7 @@ pub fn split_until_32bit(numel: u64, itemsize: u64) -> Vec<(u64, u64)> {
 pub fn plan_nullary(
     g: &mut CudaGenerator,
     profile: &DeviceProfile,
-    rules: &CudaRules,
+    rules: CudaRules,
     numel: u64,
     itemsize: u64,
     unroll: u64,
@@ -228,11 +229,11 @@ mod tests {
         let old = CudaEra::C0.rules();
         for (rules, want) in [(new, 12), (old, 8)] {
             let mut g = CudaGenerator::with_seed(0);
-            plan_nullary(&mut g, &p, &rules, 5 * t, 8, 2).unwrap();
+            plan_nullary(&mut g, &p, rules, 5 * t, 8, 2).unwrap();
             assert_eq!(g.get_offset(), want);
         }
         let mut g = CudaGenerator::with_seed(0);
-        assert!(plan_nullary(&mut g, &p, &new, 0, 4, 4).unwrap().is_empty());
+        assert!(plan_nullary(&mut g, &p, new, 0, 4, 4).unwrap().is_empty());
         assert_eq!(g.get_offset(), 0);
     }
 
@@ -293,7 +294,7 @@ mod tests {
         let p = h200();
         let mut g = CudaGenerator::with_seed(1);
         let n = 536_870_913u64;
-        let ls = plan_nullary(&mut g, &p, &CudaEra::C4.rules(), n, 4, 4).unwrap();
+        let ls = plan_nullary(&mut g, &p, CudaEra::C4.rules(), n, 4, 4).unwrap();
         assert_eq!(ls.len(), 2);
         let whole = counter_offset(&p, n, 4);
         let a = counter_offset(&p, ls[0].numel, 4);
@@ -310,8 +311,8 @@ mod tests {
         let p = h200();
         let n = i32::MAX as u64; // uint8: one piece, rounded size past 2^31 - 1
         let mut g = CudaGenerator::with_seed(1);
-        assert!(plan_nullary(&mut g, &p, &CudaEra::C2.rules(), n, 1, 4).is_err());
+        assert!(plan_nullary(&mut g, &p, CudaEra::C2.rules(), n, 1, 4).is_err());
         let mut g = CudaGenerator::with_seed(1);
-        assert!(plan_nullary(&mut g, &p, &CudaEra::C4.rules(), n, 1, 4).is_ok());
+        assert!(plan_nullary(&mut g, &p, CudaEra::C4.rules(), n, 1, 4).is_ok());
     }
 }

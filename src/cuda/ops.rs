@@ -107,7 +107,7 @@ fn run<C: Copy, T: CudaElem>(
 fn nullary<C: Copy, T: CudaElem>(
     g: &mut CudaGenerator,
     dev: &DeviceProfile,
-    rules: &CudaRules,
+    rules: CudaRules,
     view: &View,
     unroll: u64,
     comps: impl Fn([u32; 4]) -> [C; 4],
@@ -174,7 +174,7 @@ pub fn uniform_(
         DType::Float32 => {
             let (f, t) = (from as f32, to as f32);
             let range = t - f;
-            nullary(g, dev, &rules, view, U4, uniform4, |u: f32| {
+            nullary(g, dev, rules, view, U4, uniform4, |u: f32| {
                 let v = rev(u).mul_add(range, f);
                 if on_value && v == t {
                     f
@@ -188,7 +188,7 @@ pub fn uniform_(
             // Half - Half is computed in float and rounded back to half.
             let range = f16_to_f32(f32_to_f16(f16_to_f32(t) - f16_to_f32(f)));
             let ff = f16_to_f32(f);
-            nullary(g, dev, &rules, view, U4, uniform4, |u: f32| {
+            nullary(g, dev, rules, view, U4, uniform4, |u: f32| {
                 let v = f32_to_f16(rev(u).mul_add(range, ff));
                 if on_value && v == t {
                     f
@@ -201,7 +201,7 @@ pub fn uniform_(
             let (f, t) = (f64_to_bf16(from), f64_to_bf16(to));
             let range = bf16_to_f32(f32_to_bf16(bf16_to_f32(t) - bf16_to_f32(f)));
             let ff = bf16_to_f32(f);
-            nullary(g, dev, &rules, view, U4, uniform4, |u: f32| {
+            nullary(g, dev, rules, view, U4, uniform4, |u: f32| {
                 let v = f32_to_bf16(rev(u).mul_add(range, ff));
                 if on_value && v == t {
                     f
@@ -213,7 +213,7 @@ pub fn uniform_(
         DType::Float64 => {
             let range = to - from;
             let comps = |w| pair(uniform2_double(w));
-            nullary(g, dev, &rules, view, U2, comps, |u: f64| {
+            nullary(g, dev, rules, view, U2, comps, |u: f64| {
                 let u = if !on_value && u == 1.0 { 0.0 } else { u };
                 let v = u.mul_add(range, from);
                 if on_value && v == to {
@@ -273,16 +273,16 @@ pub fn normal_(
     let rules = era.rules();
     let (m, s) = (mean as f32, std as f32);
     match view.dtype {
-        DType::Float32 => nullary(g, dev, &rules, view, U4, normal4, |z: f32| z.mul_add(s, m)),
-        DType::Float16 => nullary(g, dev, &rules, view, U4, normal4, |z: f32| {
+        DType::Float32 => nullary(g, dev, rules, view, U4, normal4, |z: f32| z.mul_add(s, m)),
+        DType::Float16 => nullary(g, dev, rules, view, U4, normal4, |z: f32| {
             f32_to_f16(z.mul_add(s, m))
         }),
-        DType::BFloat16 => nullary(g, dev, &rules, view, U4, normal4, |z: f32| {
+        DType::BFloat16 => nullary(g, dev, rules, view, U4, normal4, |z: f32| {
             f32_to_bf16(z.mul_add(s, m))
         }),
         DType::Float64 => {
             let comps = |w| pair(normal2_double(w));
-            nullary(g, dev, &rules, view, U2, comps, |z: f64| {
+            nullary(g, dev, rules, view, U2, comps, |z: f64| {
                 z.mul_add(std, mean)
             })
         }
@@ -335,12 +335,12 @@ pub fn log_normal_(
     let (m, s) = (mean as f32, std as f32);
     let f = move |z: f32| fast_expf(z.mul_add(s, m));
     match view.dtype {
-        DType::Float32 => nullary(g, dev, &rules, view, U4, normal4, f),
-        DType::Float16 => nullary(g, dev, &rules, view, U4, normal4, |z| f32_to_f16(f(z))),
-        DType::BFloat16 => nullary(g, dev, &rules, view, U4, normal4, |z| f32_to_bf16(f(z))),
+        DType::Float32 => nullary(g, dev, rules, view, U4, normal4, f),
+        DType::Float16 => nullary(g, dev, rules, view, U4, normal4, |z| f32_to_f16(f(z))),
+        DType::BFloat16 => nullary(g, dev, rules, view, U4, normal4, |z| f32_to_bf16(f(z))),
         DType::Float64 => {
             let comps = |w| pair(normal2_double(w));
-            nullary(g, dev, &rules, view, U2, comps, |z: f64| {
+            nullary(g, dev, rules, view, U2, comps, |z: f64| {
                 nv_exp(z.mul_add(std, mean))
             })
         }
@@ -353,7 +353,7 @@ pub fn log_normal_(
 // ------------------------------------------------------------------------------------------------
 
 /// Whether `random_(from, to)` with `range` takes the two-word path in this era.
-fn randint_wide(rules: &CudaRules, range: u64, dtype: DType) -> bool {
+fn randint_wide(rules: CudaRules, range: u64, dtype: DType) -> bool {
     match rules.randint_wide {
         RandintWide::Range2p28 => range >= 1 << 28,
         RandintWide::Range2p32Some => {
@@ -369,7 +369,7 @@ fn randint_wide(rules: &CudaRules, range: u64, dtype: DType) -> bool {
 fn random_run(
     g: &mut CudaGenerator,
     dev: &DeviceProfile,
-    rules: &CudaRules,
+    rules: CudaRules,
     view: &View,
     modulus: u64,
     base: i64,
@@ -415,7 +415,7 @@ pub fn random_(
     }
     let modulus = crate::distributions::ints::unbounded_modulus(view.dtype);
     let wide = crate::distributions::ints::unbounded_uses_random64(view.dtype);
-    random_run(g, dev, &era.rules(), view, modulus, 0, wide)
+    random_run(g, dev, era.rules(), view, modulus, 0, wide)
 }
 
 /// `random_(from, to)` on a view of a CUDA tensor; `to = None` is up to the dtype's largest
@@ -448,12 +448,12 @@ pub fn random_from_to(
     let rules = era.rules();
     match mode {
         RandomMode::Range { range, base, .. } => {
-            let wide = randint_wide(&rules, range, view.dtype);
-            random_run(g, dev, &rules, view, range, base, wide)
+            let wide = randint_wide(rules, range, view.dtype);
+            random_run(g, dev, rules, view, range, base, wide)
         }
         RandomMode::Full => match view.dtype {
             DType::Int64 | DType::Float64 | DType::Float32 | DType::BFloat16 => {
-                random_run(g, dev, &rules, view, 0, 0, true)
+                random_run(g, dev, rules, view, 0, 0, true)
             }
             DType::Float16 | DType::Bool | DType::UInt16 | DType::UInt32 | DType::UInt64 => {
                 Err(Error::arg(
@@ -525,9 +525,9 @@ pub fn bernoulli_scalar_(
     let pf = p as f32;
     with_elem!(view.dtype, T => if view.dtype == DType::Float64 {
         let comps = |w| pair(uniform2_double(w));
-        nullary(g, dev, &rules, view, U2, comps, |u: f64| T::from_bool(u < p))
+        nullary(g, dev, rules, view, U2, comps, |u: f64| T::from_bool(u < p))
     } else {
-        nullary(g, dev, &rules, view, U4, uniform4, |u: f32| T::from_bool(u < pf))
+        nullary(g, dev, rules, view, U4, uniform4, |u: f32| T::from_bool(u < pf))
     })
 }
 
@@ -688,14 +688,14 @@ pub fn dropout_vec(input: &DropoutInput, itemsize: u64, numel: u64, era: CudaEra
     }
     let mut vec = [8u64, 4, 2]
         .into_iter()
-        .find(|&v| input.align_bytes % (v * itemsize) == 0)
+        .find(|&v| input.align_bytes.is_multiple_of(v * itemsize))
         .unwrap_or(1);
     let cap = match era.rules().dropout_vec_cap {
         DropoutVecCap::Four => 4,
         DropoutVecCap::SixteenBytes => 16 / itemsize,
     };
     vec = vec.min(cap.max(1));
-    while vec > 1 && numel % vec != 0 {
+    while vec > 1 && !numel.is_multiple_of(vec) {
         vec /= 2;
     }
     vec
@@ -1162,12 +1162,12 @@ pub fn exponential_(
         (-1.0f32 / l32) * log
     };
     match view.dtype {
-        DType::Float32 => nullary(g, dev, &rules, view, U4, uniform4, f),
-        DType::Float16 => nullary(g, dev, &rules, view, U4, uniform4, |u| f32_to_f16(f(u))),
-        DType::BFloat16 => nullary(g, dev, &rules, view, U4, uniform4, |u| f32_to_bf16(f(u))),
+        DType::Float32 => nullary(g, dev, rules, view, U4, uniform4, f),
+        DType::Float16 => nullary(g, dev, rules, view, U4, uniform4, |u| f32_to_f16(f(u))),
+        DType::BFloat16 => nullary(g, dev, rules, view, U4, uniform4, |u| f32_to_bf16(f(u))),
         _ => {
             let comps = |w| pair(uniform2_double(w));
-            nullary(g, dev, &rules, view, U2, comps, |u: f64| {
+            nullary(g, dev, rules, view, U2, comps, |u: f64| {
                 let eps_half = f64::EPSILON / 2.0;
                 let log = if u >= 1.0 - eps_half {
                     -eps_half
@@ -1218,9 +1218,9 @@ pub fn geometric_(
     let denom64 = nv_log1p(-p);
     with_elem!(dtype, T => if dtype == DType::Float64 {
         let comps = |w| pair(uniform2_double(w));
-        nullary(g, dev, &rules, view, U2, comps, |u: f64| T::from_f64((nv_log(u) / denom64).ceil()))
+        nullary(g, dev, rules, view, U2, comps, |u: f64| T::from_f64((nv_log(u) / denom64).ceil()))
     } else {
-        nullary(g, dev, &rules, view, U4, uniform4, |u: f32| {
+        nullary(g, dev, rules, view, U4, uniform4, |u: f32| {
             T::from_f32((fast_logf(u) / denom32).ceil())
         })
     })
@@ -1266,16 +1266,16 @@ pub fn cauchy_(
     let rules = era.rules();
     let (m32, s32) = (median as f32, sigma as f32);
     let f = move |u: f32| {
-        let u = u.min(1.0 - f32::EPSILON).max(f32::EPSILON);
+        let u = u.clamp(f32::EPSILON, 1.0 - f32::EPSILON);
         s32.mul_add(fast_tanf(std::f32::consts::PI * (u - 0.5)), m32)
     };
     match view.dtype {
-        DType::Float32 => nullary(g, dev, &rules, view, U4, uniform4, f),
-        DType::Float16 => nullary(g, dev, &rules, view, U4, uniform4, |u| f32_to_f16(f(u))),
-        DType::BFloat16 => nullary(g, dev, &rules, view, U4, uniform4, |u| f32_to_bf16(f(u))),
+        DType::Float32 => nullary(g, dev, rules, view, U4, uniform4, f),
+        DType::Float16 => nullary(g, dev, rules, view, U4, uniform4, |u| f32_to_f16(f(u))),
+        DType::BFloat16 => nullary(g, dev, rules, view, U4, uniform4, |u| f32_to_bf16(f(u))),
         _ => {
             let comps = |w| pair(uniform2_double(w));
-            nullary(g, dev, &rules, view, U2, comps, |u: f64| {
+            nullary(g, dev, rules, view, U2, comps, |u: f64| {
                 let t = nv_tan(std::f64::consts::PI * (u - 0.5)).unwrap_or(f64::NAN);
                 sigma.mul_add(t, median)
             })

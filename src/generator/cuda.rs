@@ -73,7 +73,7 @@ impl CudaGenerator {
     /// [`Error::InvalidArgument`] when `offset` is not a multiple of 4, as PyTorch's
     /// `set_philox_offset_per_thread` checks (see its Note "Why enforce RNG offset % 4 == 0?").
     pub fn set_offset(&mut self, offset: u64) -> Result<()> {
-        if offset % 4 != 0 {
+        if !offset.is_multiple_of(4) {
             return Err(Error::arg(
                 "set_offset",
                 format!("offset must be a multiple of 4, got {offset}"),

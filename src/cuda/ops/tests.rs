@@ -315,11 +315,13 @@ fn element_mapping_past_one_wave() {
     }
 }
 
+type BoxedOp = Box<dyn Fn(&mut CudaGenerator) -> Result<Tensor>>;
+
 #[test]
 fn offsets_per_op() {
     let p = h200();
     let t = p.max_threads() as i64;
-    let cases: Vec<(&str, Box<dyn Fn(&mut CudaGenerator) -> Result<Tensor>>, u64)> = vec![
+    let cases: Vec<(&str, BoxedOp, u64)> = vec![
         (
             "rand(10^6)",
             Box::new(|g| rand(g, &h200(), ERA, &[1_000_000], DType::Float32)),
@@ -532,9 +534,9 @@ fn dropout_mappings() {
     let mut g = seeded(1);
     let (_, m4) = native_dropout(&mut g, &p, ERA, &x, &DropoutInput::default(), 0.5, true).unwrap();
     let keep: Vec<bool> = m4.bits().iter().map(|&b| b != 0).collect();
-    for e in 0..n {
+    for (e, &k) in keep.iter().enumerate() {
         let w = philox_block(1, 0, (e / 4) as u64)[e % 4];
-        assert_eq!(keep[e], uniform_f32(w) < 0.5, "vec4 element {e}");
+        assert_eq!(k, uniform_f32(w) < 0.5, "vec4 element {e}");
     }
     // VEC 1 (n odd): grid-stride, component 0 of thread e
     let x1 = Tensor::new(vec![n + 1], Storage::F32(vec![2.0; n + 1])).unwrap();
@@ -690,7 +692,7 @@ fn continuous_distributions() {
     assert!(f32s(&l).iter().all(|&x| x > 0.0));
     let vi = View::contiguous(&[4096], DType::Int64);
     let gm = geometric_(&mut seeded(1), &p, ERA, &vi, 0.3).unwrap();
-    assert!(gm.bits().iter().all(|&x| x >= 1 && x < 200));
+    assert!(gm.bits().iter().all(|x| (1..200).contains(x)));
     // float64 paths: two values per block
     let vd = View::contiguous(&[8], DType::Float64);
     let mut g = seeded(1);
