@@ -998,11 +998,10 @@ pub fn dropout(
 /// double (glibc `log`, `log2`, `ceil` on the host, as PyTorch computes it on the host).
 #[must_use]
 pub fn randperm_bits(n: i64) -> u32 {
+    use crate::math::libm;
     let nd = n as f64;
-    let log_threshold_12 = 0.9f64.ln() * 12.0;
-    let bits = (nd - (6.0 * nd * nd + 1.0) / log_threshold_12)
-        .log2()
-        .ceil();
+    let log_threshold_12 = libm::log(0.9) * 12.0;
+    let bits = libm::log2(nd - (6.0 * nd * nd + 1.0) / log_threshold_12).ceil();
     // The argument is at least 1 + 7 / (12 |ln 0.9|) for n ≥ 1, so `bits` is positive.
     (bits as u32).min(64)
 }

@@ -523,7 +523,9 @@ mod tests {
             wl <= 1 && we <= 1 && wp <= 1,
             "log {wl} exp {we} log1p {wp}"
         );
-        assert!(ws <= 4 && wc <= 4, "sinpi {ws} cospi {wc} (units of 2^-53)");
+        // pi * v is rounded (half an ulp of 6.28 is 4 units of 2^-53), so the reference itself
+        // is off by up to ~5 units; the bit-exact check is tests/libdevice.rs.
+        assert!(ws <= 8 && wc <= 8, "sinpi {ws} cospi {wc} (units of 2^-53)");
     }
 
     #[test]
