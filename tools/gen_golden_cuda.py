@@ -432,7 +432,9 @@ def angle_floats(np, which, count):
     return idx, c
 
 
-def mufu_dump(torch, np, out_json, dump_dir, which, tag):
+def mufu_kernel(torch, c):
+    """Runs the Triton probe on the GPU: (angle v, sin.approx v, cos.approx v, logf u) for every
+    float(y) in `c`."""
     import triton
     import triton.language as tl
 
@@ -453,54 +455,75 @@ def mufu_dump(torch, np, out_json, dump_dir, which, tag):
         tl.store(k_ptr + i, k, mask=m)
         tl.store(l_ptr + i, lg, mask=m)
 
-    idx, c = angle_floats(np, which, 1 << 22)
     cd = torch.from_numpy(c).cuda()
     outs = [torch.empty_like(cd) for _ in range(4)]
     n = cd.numel()
     kernel[(triton.cdiv(n, 1024),)](cd, *outs, n, C_2PI, C_2PI_HALF, M32, M32_HALF, BLOCK=1024)
-    v, s, k, lg = (o.cpu().numpy() for o in outs)
-    # The angle FMA, emulated in x87 extended precision (the product is exact and the sum fits in
-    # 64 bits for these inputs, so one rounding to float32 follows): torch-rng's exact part.
+    return tuple(o.cpu().numpy() for o in outs)
+
+
+def mufu_model(np, c):
+    """The host side: the exact angle (x87 extended precision: the product is exact and the sum
+    fits in 64 bits for these inputs, so one rounding to float32 follows), its RZ reduction to
+    revolutions, and the model's sine and cosine (float nearest sin(2 pi r), cos(2 pi r))."""
     ld = np.longdouble
-    v_model = (c.astype(ld) * ld(C_2PI) + ld(C_2PI_HALF)).astype(np.float32)
-    angle_exact = bool(np.array_equal(v.view(np.uint32), v_model.view(np.uint32)))
+    v = (c.astype(ld) * ld(C_2PI) + ld(C_2PI_HALF)).astype(np.float32)
     r = v.astype(np.float64) * INV_2PI_F  # exact: a product of two floats
     r32 = r.astype(np.float32)
     over = np.abs(r32.astype(np.float64)) > np.abs(r)
     r32[over] = np.nextafter(r32[over], np.float32(0))
     ang = 2.0 * math.pi * r32.astype(np.float64)
-    ms, mc = np.sin(ang).astype(np.float32), np.cos(ang).astype(np.float32)
+    return v, ang, np.sin(ang).astype(np.float32), np.cos(ang).astype(np.float32)
 
-    def ulps(a, b):
-        ai = a.view(np.int32).astype(np.int64)
-        bi = b.view(np.int32).astype(np.int64)
-        ai = np.where(ai < 0, -(ai & 0x7FFFFFFF), ai)
-        bi = np.where(bi < 0, -(bi & 0x7FFFFFFF), bi)
-        return ai - bi
 
-    ds, dc = ulps(s, ms), ulps(c := k, mc)
-    summary = {"format": "torch-rng-mufu/1", "gpu": tag, "angles": int(n), "sampling": which,
-               "angle_fma_bit_exact": angle_exact,
+def ulps(np, a, b):
+    """Signed distance in float32 ulps, a - b."""
+    ai = a.view(np.int32).astype(np.int64)
+    bi = b.view(np.int32).astype(np.int64)
+    ai = np.where(ai < 0, -(ai & 0x7FFFFFFF), ai)
+    bi = np.where(bi < 0, -(bi & 0x7FFFFFFF), bi)
+    return ai - bi
+
+
+def mufu_summary(np, idx, v_hw, s_hw, k_hw, v_model, ang, ms, mc, which, tag):
+    """Statistics of the hardware against the model, and every differing sampled angle."""
+    summary = {"format": "torch-rng-mufu/1", "gpu": tag, "angles": int(idx.size),
+               "sampling": which,
+               "angle_fma_bit_exact": bool(np.array_equal(v_hw.view(np.uint32),
+                                                          v_model.view(np.uint32))),
                "model": "float nearest sin(2*pi*r), cos(2*pi*r); r = fmul_rz(v, 0x3e22f983)",
                "index": "c = float(y): index = c if c < 2^23 else 2^23 + bits(c) - 0x4b000000"}
-    for name, d, hw, model in (("sin", ds, s, ms), ("cos", dc, c, mc)):
+    deltas = {}
+    for name, hw, model, exact in (("sin", s_hw, ms, np.sin(ang)), ("cos", k_hw, mc, np.cos(ang))):
+        d = ulps(np, hw, model)
+        deltas[name] = d
         vals, counts = np.unique(np.clip(d, -64, 64), return_counts=True)
         diff = np.nonzero(d)[0]
         summary[name] = {
             "bit_exact_fraction": float(np.mean(d == 0)),
             "max_abs_ulps": int(np.max(np.abs(d))),
-            "max_abs_error": float(np.max(np.abs(hw.astype(np.float64) - np.sin(ang)
-                                                  if name == "sin" else
-                                                  hw.astype(np.float64) - np.cos(ang)))),
+            "max_abs_error": float(np.max(np.abs(hw.astype(np.float64) - exact))),
             "delta_histogram": {str(int(a)): int(b) for a, b in zip(vals, counts)},
-            "nonzero": [[int(idx[i]), f"{int(hw.view(np.uint32)[i]):08x}"]
-                        for i in diff[:20000]],
+            "nonzero": [[int(idx[i]), f"{int(hw.view(np.uint32)[i]):08x}"] for i in diff[:20000]],
         }
+    return summary, deltas
+
+
+def mufu_dump(torch, np, out_json, dump_dir, which, tag, dry=False):
+    idx, c = angle_floats(np, which, 1 << 22 if not dry else 1 << 12)
+    v_model, ang, ms, mc = mufu_model(np, c)
+    if dry:
+        # No GPU: the model stands in for the hardware (every delta 0), to exercise the code.
+        v, s, k = v_model, ms, mc
+        lg = np.log(c.astype(np.float64) * 2.0 ** -32 + 2.0 ** -33).astype(np.float32)
+    else:
+        v, s, k, lg = mufu_kernel(torch, c)
+    summary, deltas = mufu_summary(np, idx, v, s, k, v_model, ang, ms, mc, which, tag)
     if dump_dir is not None:
         dump_dir.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(dump_dir / f"mufu_{which}_{tag}.npz", index=idx,
-                            sin_delta=np.clip(ds, -32768, 32767).astype(np.int16),
-                            cos_delta=np.clip(dc, -32768, 32767).astype(np.int16),
+                            sin_delta=np.clip(deltas["sin"], -32768, 32767).astype(np.int16),
+                            cos_delta=np.clip(deltas["cos"], -32768, 32767).astype(np.int16),
                             logf=lg.view(np.uint32))
     out_json.parent.mkdir(parents=True, exist_ok=True)
     with open(out_json, "w", encoding="utf-8", newline="\n") as f:
@@ -556,7 +579,12 @@ def main():
 
     # 1. self-checks
     if dry:
-        report.append("self-checks: skipped (dry run: CPU values are not CUDA values)")
+        # CPU values are not CUDA values: the checks run (to exercise them), their verdicts don't
+        # count.
+        _, lines = check_published(torch, runner)
+        check_predictions(torch, runner)
+        report.append(f"self-checks: ran {len(lines)} published checks on the CPU (verdicts "
+                      "meaningless in a dry run)")
     else:
         ok, lines = check_published(torch, runner)
         report += ["published 4-decimal values (cuda-philox.md section 8):"] + lines
@@ -603,12 +631,12 @@ def main():
                   f"{time.time() - t_cases:.1f} s -> {out}/cases|results/{tag}.json")
 
     # 4. MUFU
-    if dry or args.mufu == "none":
-        report.append("MUFU dump: skipped" + (" (dry run)" if dry else ""))
+    if args.mufu == "none":
+        report.append("MUFU dump: skipped")
     else:
         try:
             summary = mufu_dump(torch, np, out / "mufu" / f"{tag}.json",
-                                args.dump_dir or (out / "dumps"), args.mufu, tag)
+                                args.dump_dir or (out / "dumps"), args.mufu, tag, dry=dry)
             report.append(
                 f"MUFU ({summary['angles']} angles, {args.mufu}): angle FMA bit-exact "
                 f"{summary['angle_fma_bit_exact']}; sin model==hw "
@@ -616,6 +644,8 @@ def main():
                 f" ulp), cos {summary['cos']['bit_exact_fraction']:.4f} "
                 f"(max {summary['cos']['max_abs_ulps']} ulp)")
         except Exception as e:  # the fixtures above stay valid without the dump
+            if dry:
+                raise
             report.append(f"MUFU dump: FAILED ({e!r})")
 
     # A dry run checks its own output: every file parses and every case has its outputs.
@@ -624,6 +654,9 @@ def main():
             json.load(open(out / sub / f"{tag}.json"))
         assert len(results) == len(case_doc["cases"])
         assert all(r["outputs"] for r in results)
+        if args.mufu != "none":
+            m = json.load(open(out / "mufu" / f"{tag}.json"))
+            assert m["angle_fma_bit_exact"] and m["sin"]["bit_exact_fraction"] == 1.0, m["sin"]
         report.append(f"dry run: {len(results)} cases ran on the CPU; files parse ({out})")
     report.append(f"total {time.time() - t0:.1f} s")
     print("\n".join(report))
