@@ -196,7 +196,7 @@ impl Machine {
         Some(Ok(Out::Sampled(Box::new(move |e| {
             let (l, li) = find(&launches, e).expect("index inside the tensor");
             let slot = l.locate(li);
-            let w = torch_rng::engine::philox::philox_block(l.seed, slot.block, slot.subsequence);
+            let w = torch_rng::engine::philox::philox_block(l.seed(), slot.block, slot.subsequence);
             transform(w, slot.component)
         }))))
     }

@@ -21,21 +21,16 @@ use crate::engine::philox::philox_block;
 use crate::error::{Error, Result};
 use crate::generator::CudaGenerator;
 
-/// One kernel launch over a contiguous range of the iteration order.
+/// One kernel launch over a contiguous range of the iteration order, as [`plan_nullary`] plans
+/// it (a non-empty range, at least one block, an unroll of 2 or 4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Launch {
-    /// First element (in iteration order) the launch covers.
-    pub start: u64,
-    /// Elements it covers.
-    pub numel: u64,
-    /// Blocks of 256 threads.
-    pub grid: u64,
-    /// Values per thread iteration (the curand call's width).
-    pub unroll: u64,
-    /// The generator seed.
-    pub seed: u64,
-    /// The Philox offset (words) reserved for this launch.
-    pub offset: u64,
+    pub(crate) start: u64,
+    pub(crate) numel: u64,
+    pub(crate) grid: u64,
+    pub(crate) unroll: u64,
+    pub(crate) seed: u64,
+    pub(crate) offset: u64,
 }
 
 /// Where one element's randomness comes from.
@@ -50,6 +45,42 @@ pub struct Slot {
 }
 
 impl Launch {
+    /// First element (in iteration order) the launch covers.
+    #[must_use]
+    pub fn start(&self) -> u64 {
+        self.start
+    }
+
+    /// Elements it covers.
+    #[must_use]
+    pub fn numel(&self) -> u64 {
+        self.numel
+    }
+
+    /// Blocks of 256 threads.
+    #[must_use]
+    pub fn grid(&self) -> u64 {
+        self.grid
+    }
+
+    /// Values per thread iteration (the curand call's width).
+    #[must_use]
+    pub fn unroll(&self) -> u64 {
+        self.unroll
+    }
+
+    /// The generator seed.
+    #[must_use]
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// The Philox offset (words) reserved for this launch.
+    #[must_use]
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
     /// Threads in the launch (`T`).
     #[must_use]
     pub fn threads(&self) -> u64 {
@@ -106,11 +137,15 @@ impl Launch {
 }
 
 /// `calc_execution_policy`'s reservation for `numel` elements with unroll `unroll_off`:
-/// `((numel − 1) div (256 · grid · unroll_off) + 1) × 4`.
+/// `((numel − 1) div (256 · grid · unroll_off) + 1) × 4`. PyTorch never calls it for an empty
+/// tensor; here that gives 0, and an unroll of 0 counts as 1.
 #[must_use]
 pub fn counter_offset(profile: &DeviceProfile, numel: u64, unroll_off: u64) -> u64 {
+    if numel == 0 {
+        return 0;
+    }
     let grid = profile.grid_for(numel);
-    ((numel - 1) / (BLOCK_SIZE * grid * unroll_off) + 1) * 4
+    ((numel - 1) / (BLOCK_SIZE * grid * unroll_off.max(1)) + 1) * 4
 }
 
 /// `TensorIteratorBase::can_use_32bit_indexing` for a dense 1-D iteration of `numel` elements
@@ -148,6 +183,7 @@ pub fn split_until_32bit(numel: u64, itemsize: u64) -> Vec<(u64, u64)> {
 /// (the first reservation is then wasted, as in PyTorch). Nothing for an empty target.
 ///
 /// # Errors
+/// [`Error::InvalidArgument`] for an unroll other than 2 or 4 (no PyTorch kernel has another);
 /// [`Error::Unsupported`] for a launch whose 32-bit loop index overflows in an era before 2.7
 /// (PyTorch's behaviour is undefined there).
 pub fn plan_nullary(
@@ -158,6 +194,12 @@ pub fn plan_nullary(
     itemsize: u64,
     unroll: u64,
 ) -> Result<Vec<Launch>> {
+    if unroll != 2 && unroll != 4 {
+        return Err(Error::arg(
+            "distribution_nullary_kernel",
+            format!("unroll must be 2 or 4, got {unroll}"),
+        ));
+    }
     if numel == 0 {
         return Ok(Vec::new());
     }

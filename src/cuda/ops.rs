@@ -701,30 +701,43 @@ pub fn dropout_vec(input: &DropoutInput, itemsize: u64, numel: u64, era: CudaEra
     vec
 }
 
+/// The storage shape of a dense input whose logical `shape` is its storage permuted by `perm`
+/// (`size[perm[i]] = shape[i]`).
+fn storage_size(shape: &[usize], perm: Option<&[usize]>) -> Result<Vec<i64>> {
+    let Some(perm) = perm else {
+        return Ok(shape.iter().map(|&d| d as i64).collect());
+    };
+    let mut size = vec![0i64; shape.len()];
+    let mut seen = vec![false; shape.len()];
+    let ok = perm.len() == shape.len()
+        && perm
+            .iter()
+            .all(|&p| p < seen.len() && !std::mem::replace(&mut seen[p], true));
+    if !ok {
+        return Err(Error::arg(
+            "dropout",
+            format!(
+                "{perm:?} is not a permutation of the input's {} dimensions",
+                shape.len()
+            ),
+        ));
+    }
+    for (i, &p) in perm.iter().enumerate() {
+        size[p] = shape[i] as i64;
+    }
+    Ok(size)
+}
+
 /// For every logical index of a dense view with storage permuted by `perm`, its memory index.
 fn memory_index(shape: &[usize], perm: Option<&[usize]>) -> Result<Vec<usize>> {
     let n: usize = shape.iter().product();
     let Some(perm) = perm else {
         return Ok((0..n).collect());
     };
-    if perm.len() != shape.len() {
-        return Err(Error::arg(
-            "dropout",
-            "the permutation does not match the input's shape",
-        ));
-    }
-    // storage size: size[perm[i]] = shape[i]
-    let mut size = vec![0usize; shape.len()];
-    let mut seen = vec![false; shape.len()];
-    for (i, &p) in perm.iter().enumerate() {
-        if p >= shape.len() || std::mem::replace(&mut seen[p], true) {
-            return Err(Error::arg(
-                "dropout",
-                format!("{perm:?} is not a permutation"),
-            ));
-        }
-        size[p] = shape[i];
-    }
+    let size: Vec<usize> = storage_size(shape, Some(perm))?
+        .into_iter()
+        .map(|d| d as usize)
+        .collect();
     let idx = Tensor::new(size, Storage::I64((0..n as i64).collect()))?.permuted(perm);
     Ok(idx.bits().into_iter().map(|b| b as usize).collect())
 }
@@ -927,16 +940,7 @@ pub fn dropout(
     }
     let q = 1.0 - p;
     // The noise tensor is `empty_like(x)`: x's layout, filled in memory order.
-    let size: Vec<i64> = match &input.perm {
-        None => x.shape().iter().map(|&d| d as i64).collect(),
-        Some(perm) => {
-            let mut s = vec![0i64; perm.len()];
-            for (i, &pi) in perm.iter().enumerate() {
-                s[pi] = x.shape()[i] as i64;
-            }
-            s
-        }
-    };
+    let size = storage_size(x.shape(), input.perm.as_deref())?;
     let view = View {
         size,
         dtype,

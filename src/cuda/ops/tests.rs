@@ -716,3 +716,49 @@ fn continuous_distributions() {
     assert!(cauchy_(&mut g, &p, ERA, &empty, 0.0, 1.0).is_err());
     assert_eq!(g.get_offset(), 0);
 }
+
+#[test]
+fn dropout_layouts() {
+    let p = h200();
+    let x = Tensor::new(vec![3, 4], Storage::F32(vec![1.0; 12])).unwrap();
+    let bad = DropoutInput {
+        perm: Some(vec![0, 0]),
+        ..DropoutInput::default()
+    };
+    assert!(native_dropout(&mut seeded(1), &p, ERA, &x, &bad, 0.5, true).is_err());
+    assert!(dropout(&mut seeded(1), &p, ERA, &x, &bad, 0.5, true, true).is_err());
+    // A dense permuted input (storage 4 x 3, x = storage.permute(1, 0)) is processed in memory
+    // order by the VEC 4 kernel: logical (i, j) sits at memory j * 3 + i.
+    let perm = DropoutInput {
+        perm: Some(vec![1, 0]),
+        ..DropoutInput::default()
+    };
+    let (_, m) = native_dropout(&mut seeded(1), &p, ERA, &x, &perm, 0.5, true).unwrap();
+    for i in 0..3 {
+        for j in 0..4 {
+            let e = j * 3 + i;
+            let w = philox_block(1, 0, (e / 4) as u64)[e % 4];
+            assert_eq!(m.bits()[i * 4 + j] != 0, uniform_f32(w) < 0.5, "({i}, {j})");
+        }
+    }
+    // A non-dense input runs unvectorised in logical order: element e from thread e.
+    let slice = DropoutInput {
+        dense: false,
+        ..DropoutInput::default()
+    };
+    let (_, m) = native_dropout(&mut seeded(1), &p, ERA, &x, &slice, 0.5, true).unwrap();
+    for e in 0..12 {
+        let w = philox_block(1, 0, e as u64)[0];
+        assert_eq!(m.bits()[e] != 0, uniform_f32(w) < 0.5, "element {e}");
+    }
+}
+
+#[test]
+fn plan_rejects_other_unrolls() {
+    let mut g = seeded(1);
+    let rules = ERA.rules();
+    assert!(crate::cuda::launch::plan_nullary(&mut g, &h200(), rules, 10, 4, 3).is_err());
+    assert!(crate::cuda::launch::plan_nullary(&mut g, &h200(), rules, 10, 4, 0).is_err());
+    assert_eq!(g.get_offset(), 0);
+    assert_eq!(crate::cuda::launch::counter_offset(&h200(), 0, 4), 0);
+}
