@@ -21,6 +21,7 @@
 )]
 
 mod context;
+mod cuda;
 mod distributions;
 mod dtype;
 mod engine;
@@ -37,6 +38,8 @@ mod program;
 #[cfg(feature = "json")]
 pub mod replay;
 mod state;
+#[cfg(feature = "json")]
+mod stateless;
 mod tensor;
 mod torch;
 
@@ -45,10 +48,12 @@ pub use context::{
     ReleaseEra, Rules, TruncRule, UniformRule, WideRandint, FIXTURE_RELEASES, LATEST_RELEASE,
     RELEASE_ERAS,
 };
+pub use context::{CudaDevice, CudaEra, CudaRules, Device, DeviceProfile};
+pub use cuda::curand::CurandStatePhilox;
 pub use dtype::DType;
-pub use engine::Mt19937;
+pub use engine::{Mt19937, Philox4x32};
 pub use error::{Error, Result};
-pub use generator::CpuGenerator;
+pub use generator::{CpuGenerator, CudaGenerator};
 pub use state::CPU_STATE_SIZE;
 pub use tensor::{Storage, Tensor, MAX_BYTES};
 pub use torch::Torch;

@@ -1,9 +1,10 @@
 //! [`Torch`]: a PyTorch build and its generator, the one value every random op draws through.
 
-use crate::context::Context;
+use crate::context::{Context, CudaDevice, Device};
+use crate::cuda::ops as cuda;
 use crate::dtype::DType;
 use crate::error::Result;
-use crate::generator::{seed_from_i128, CpuGenerator};
+use crate::generator::{manual_seed_everywhere, CpuGenerator, CudaGenerator};
 use crate::ops::{self, View};
 use crate::tensor::Tensor;
 
@@ -36,6 +37,14 @@ use crate::tensor::Tensor;
 pub struct Torch {
     context: Context,
     generator: CpuGenerator,
+    /// The CUDA device's default generator, seeded with the CPU's by [`Torch::manual_seed`] as
+    /// `torch.manual_seed` seeds every device.
+    cuda: CudaGenerator,
+}
+
+/// What a CUDA context cannot do yet: torch-rng emulates these ops on the CPU only.
+fn cpu_only(op: &str) -> crate::error::Error {
+    crate::error::Error::unsupported(format!("{op} on a CUDA device (CPU only)"))
 }
 
 fn size_of(t: &Tensor) -> Vec<i64> {
@@ -54,22 +63,30 @@ impl Torch {
         Torch {
             context,
             generator: CpuGenerator::new(),
+            cuda: CudaGenerator::new(),
         }
     }
 
     /// PyTorch 2.15 with the `avx2` kernels, after `torch.manual_seed(seed)`.
     #[must_use]
     pub fn with_seed(seed: u64) -> Torch {
+        let mut cuda = CudaGenerator::new();
+        cuda.manual_seed(seed);
         Torch {
             context: Context::default(),
             generator: CpuGenerator::with_seed(seed),
+            cuda,
         }
     }
 
     /// The build `context` drawing from `generator`.
     #[must_use]
     pub fn from_parts(context: Context, generator: CpuGenerator) -> Torch {
-        Torch { context, generator }
+        Torch {
+            context,
+            generator,
+            cuda: CudaGenerator::new(),
+        }
     }
 
     /// A fresh `torch.Generator()` under the same build.
@@ -100,14 +117,29 @@ impl Torch {
         (&mut self.generator, self.context)
     }
 
-    /// `torch.manual_seed(seed)`: any Python int from −2^63 to 2^64 − 1 (a negative seed wraps
-    /// to its 64-bit pattern, as PyTorch does).
+    /// `torch.manual_seed(seed)`: the CPU generator and the CUDA device's, with the same seed;
+    /// any Python int from −2^63 to 2^64 − 1 (a negative seed wraps to its 64-bit pattern, as
+    /// PyTorch does).
     ///
     /// # Errors
-    /// A seed outside that range (PyTorch raises `RuntimeError`).
+    /// A seed outside that range (PyTorch raises `RuntimeError`); nothing is seeded then.
     pub fn manual_seed(&mut self, seed: impl Into<i128>) -> Result<()> {
-        self.generator.manual_seed(seed_from_i128(seed.into())?);
-        Ok(())
+        manual_seed_everywhere(
+            &mut self.generator,
+            std::slice::from_mut(&mut self.cuda),
+            seed.into(),
+        )
+    }
+
+    /// The CUDA device's generator (`torch.cuda.default_generators[0]`).
+    #[must_use]
+    pub fn cuda_generator(&self) -> &CudaGenerator {
+        &self.cuda
+    }
+
+    /// The CUDA device's generator, to draw from or restore.
+    pub fn cuda_generator_mut(&mut self) -> &mut CudaGenerator {
+        &mut self.cuda
     }
 
     /// `torch.initial_seed()`.
@@ -116,18 +148,27 @@ impl Torch {
         self.generator.initial_seed()
     }
 
-    /// `torch.get_rng_state()`: the 5056-byte state.
+    /// `torch.get_rng_state()`: the 5056-byte CPU state; on a CUDA device
+    /// `torch.cuda.get_rng_state()` (16 bytes, 816 in 2.0).
     #[must_use]
     pub fn get_rng_state(&self) -> Vec<u8> {
-        self.generator.get_state()
+        match self.context.device {
+            Device::Cpu => self.generator.get_state(),
+            Device::Cuda(CudaDevice { era, .. }) => self.cuda.get_state(era.rules().state_layout),
+        }
     }
 
-    /// `torch.set_rng_state(state)`.
+    /// `torch.set_rng_state(state)` (on a CUDA device `torch.cuda.set_rng_state(state)`).
     ///
     /// # Errors
     /// A blob PyTorch rejects, or one whose draws PyTorch leaves undefined.
     pub fn set_rng_state(&mut self, state: &[u8]) -> Result<()> {
-        self.generator.set_state(state)
+        match self.context.device {
+            Device::Cpu => self.generator.set_state(state),
+            Device::Cuda(CudaDevice { era, .. }) => {
+                self.cuda.set_state(state, era.rules().state_layout)
+            }
+        }
     }
 
     /// `torch.rand(size, dtype=dtype)`.
@@ -135,7 +176,12 @@ impl Torch {
     /// # Errors
     /// A negative dimension, a non-float dtype, a tensor over [`crate::MAX_BYTES`].
     pub fn rand(&mut self, size: &[i64], dtype: DType) -> Result<Tensor> {
-        ops::rand(&mut self.generator, size, dtype, self.context)
+        match self.context.device {
+            Device::Cpu => ops::rand(&mut self.generator, size, dtype, self.context),
+            Device::Cuda(CudaDevice { profile, era }) => {
+                cuda::rand(&mut self.cuda, &profile, era, size, dtype)
+            }
+        }
     }
 
     /// `torch.randn(size, dtype=dtype)`.
@@ -143,7 +189,12 @@ impl Torch {
     /// # Errors
     /// As [`Torch::rand`].
     pub fn randn(&mut self, size: &[i64], dtype: DType) -> Result<Tensor> {
-        ops::randn(&mut self.generator, size, dtype, self.context)
+        match self.context.device {
+            Device::Cpu => ops::randn(&mut self.generator, size, dtype, self.context),
+            Device::Cuda(CudaDevice { profile, era }) => {
+                cuda::randn(&mut self.cuda, &profile, era, size, dtype)
+            }
+        }
     }
 
     /// `torch.normal(mean, std, size, dtype=dtype)` with float `mean` and `std`.
@@ -151,7 +202,17 @@ impl Torch {
     /// # Errors
     /// `std < 0`, then as [`Torch::rand`].
     pub fn normal(&mut self, mean: f64, std: f64, size: &[i64], dtype: DType) -> Result<Tensor> {
-        ops::normal(&mut self.generator, mean, std, size, dtype, self.context)
+        match self.context.device {
+            Device::Cpu => ops::normal(&mut self.generator, mean, std, size, dtype, self.context),
+            Device::Cuda(CudaDevice { profile, era }) => cuda::normal_(
+                &mut self.cuda,
+                &profile,
+                era,
+                &View::contiguous(size, dtype),
+                mean,
+                std,
+            ),
+        }
     }
 
     /// `torch.normal(mean, std)` with tensor `mean` and `std` (broadcast).
@@ -159,6 +220,9 @@ impl Torch {
     /// # Errors
     /// Shapes that do not broadcast, a negative `std`, non-float tensors.
     pub fn normal_tensors(&mut self, mean: &Tensor, std: &Tensor) -> Result<Tensor> {
+        if self.context.is_cuda() {
+            return Err(cpu_only("normal(Tensor, Tensor)"));
+        }
         ops::normal_tensor_tensor(&mut self.generator, mean, std, self.context)
     }
 
@@ -167,6 +231,9 @@ impl Torch {
     /// # Errors
     /// As [`Torch::normal_tensors`].
     pub fn normal_tensor_float(&mut self, mean: &Tensor, std: f64) -> Result<Tensor> {
+        if self.context.is_cuda() {
+            return Err(cpu_only("normal(Tensor, float)"));
+        }
         ops::normal_tensor_float(&mut self.generator, mean, std, self.context)
     }
 
@@ -175,6 +242,9 @@ impl Torch {
     /// # Errors
     /// As [`Torch::normal_tensors`].
     pub fn normal_float_tensor(&mut self, mean: f64, std: &Tensor) -> Result<Tensor> {
+        if self.context.is_cuda() {
+            return Err(cpu_only("normal(float, Tensor)"));
+        }
         ops::normal_float_tensor(&mut self.generator, mean, std, self.context)
     }
 
@@ -183,7 +253,12 @@ impl Torch {
     /// # Errors
     /// As [`Torch::rand`].
     pub fn rand_like(&mut self, t: &Tensor) -> Result<Tensor> {
-        ops::rand_like(&mut self.generator, &view_of(t), self.context)
+        match self.context.device {
+            Device::Cpu => ops::rand_like(&mut self.generator, &view_of(t), self.context),
+            Device::Cuda(CudaDevice { profile, era }) => {
+                cuda::uniform_(&mut self.cuda, &profile, era, &view_of(t), 0.0, 1.0)
+            }
+        }
     }
 
     /// `torch.randn_like(t)`.
@@ -191,7 +266,12 @@ impl Torch {
     /// # Errors
     /// As [`Torch::rand`].
     pub fn randn_like(&mut self, t: &Tensor) -> Result<Tensor> {
-        ops::randn_like(&mut self.generator, &view_of(t), self.context)
+        match self.context.device {
+            Device::Cpu => ops::randn_like(&mut self.generator, &view_of(t), self.context),
+            Device::Cuda(CudaDevice { profile, era }) => {
+                cuda::normal_(&mut self.cuda, &profile, era, &view_of(t), 0.0, 1.0)
+            }
+        }
     }
 
     /// `torch.randint(low, high, size, dtype=dtype)`.
@@ -199,7 +279,12 @@ impl Torch {
     /// # Errors
     /// `low >= high`, bounds outside the dtype, and the size checks.
     pub fn randint(&mut self, low: i64, high: i64, size: &[i64], dtype: DType) -> Result<Tensor> {
-        ops::randint(&mut self.generator, low, high, size, dtype, self.context)
+        match self.context.device {
+            Device::Cpu => ops::randint(&mut self.generator, low, high, size, dtype, self.context),
+            Device::Cuda(CudaDevice { profile, era }) => {
+                cuda::randint(&mut self.cuda, &profile, era, low, high, size, dtype)
+            }
+        }
     }
 
     /// `torch.randint_like(t, low, high)`.
@@ -207,7 +292,14 @@ impl Torch {
     /// # Errors
     /// As [`Torch::randint`].
     pub fn randint_like(&mut self, t: &Tensor, low: i64, high: i64) -> Result<Tensor> {
-        ops::randint_like(&mut self.generator, &view_of(t), low, high, self.context)
+        match self.context.device {
+            Device::Cpu => {
+                ops::randint_like(&mut self.generator, &view_of(t), low, high, self.context)
+            }
+            Device::Cuda(CudaDevice { profile, era }) => {
+                cuda::random_from_to(&mut self.cuda, &profile, era, &view_of(t), low, Some(high))
+            }
+        }
     }
 
     /// `torch.randperm(n, dtype=dtype)`.
@@ -216,7 +308,12 @@ impl Torch {
     /// `n < 0`, `n` beyond what the dtype holds exactly, and the dtypes PyTorch has no kernel
     /// for.
     pub fn randperm(&mut self, n: i64, dtype: DType) -> Result<Tensor> {
-        ops::randperm(&mut self.generator, n, dtype, self.context)
+        match self.context.device {
+            Device::Cpu => ops::randperm(&mut self.generator, n, dtype, self.context),
+            Device::Cuda(CudaDevice { profile, era }) => {
+                cuda::randperm(&mut self.cuda, &profile, era, n, dtype)
+            }
+        }
     }
 
     /// `torch.bernoulli(probs)`.
@@ -224,7 +321,10 @@ impl Torch {
     /// # Errors
     /// A non-float `probs`, an entry outside `[0, 1]`.
     pub fn bernoulli(&mut self, probs: &Tensor) -> Result<Tensor> {
-        ops::bernoulli(&mut self.generator, probs)
+        match self.context.device {
+            Device::Cpu => ops::bernoulli(&mut self.generator, probs),
+            Device::Cuda(CudaDevice { era, .. }) => cuda::bernoulli(&mut self.cuda, era, probs),
+        }
     }
 
     /// `torch.bernoulli(x, p)`: a tensor like `x` of Bernoulli(`p`) draws.
@@ -232,7 +332,12 @@ impl Torch {
     /// # Errors
     /// `p` outside `[0, 1]`.
     pub fn bernoulli_p(&mut self, x: &Tensor, p: f64) -> Result<Tensor> {
-        ops::bernoulli_p(&mut self.generator, x, p, self.context)
+        match self.context.device {
+            Device::Cpu => ops::bernoulli_p(&mut self.generator, x, p, self.context),
+            Device::Cuda(CudaDevice { profile, era }) => {
+                cuda::bernoulli_scalar_(&mut self.cuda, &profile, era, &view_of(x), p)
+            }
+        }
     }
 
     /// `torch.multinomial(probs, num_samples, replacement)`.
@@ -246,6 +351,9 @@ impl Torch {
         num_samples: i64,
         replacement: bool,
     ) -> Result<Tensor> {
+        if self.context.is_cuda() {
+            return Err(cpu_only("multinomial"));
+        }
         ops::multinomial(
             &mut self.generator,
             probs,
@@ -260,7 +368,18 @@ impl Torch {
     /// # Errors
     /// `p` outside `[0, 1]`; a non-float `x`.
     pub fn dropout(&mut self, x: &Tensor, p: f64) -> Result<Tensor> {
-        ops::dropout(&mut self.generator, x, p, self.context)
+        match self.context.device {
+            Device::Cpu => ops::dropout(&mut self.generator, x, p, self.context),
+            Device::Cuda(CudaDevice { profile, era }) => cuda::dropout(
+                &mut self.cuda,
+                &profile,
+                era,
+                x,
+                &cuda::DropoutInput::default(),
+                p,
+                (true, false),
+            ),
+        }
     }
 
     /// `torch.native_dropout(x, p, train)`: the output and the bool mask.
@@ -268,7 +387,18 @@ impl Torch {
     /// # Errors
     /// As [`Torch::dropout`].
     pub fn native_dropout(&mut self, x: &Tensor, p: f64, train: bool) -> Result<(Tensor, Tensor)> {
-        ops::native_dropout(&mut self.generator, x, p, train, self.context)
+        match self.context.device {
+            Device::Cpu => ops::native_dropout(&mut self.generator, x, p, train, self.context),
+            Device::Cuda(CudaDevice { profile, era }) => cuda::native_dropout(
+                &mut self.cuda,
+                &profile,
+                era,
+                x,
+                &cuda::DropoutInput::default(),
+                p,
+                train,
+            ),
+        }
     }
 
     /// `t.uniform_(from, to)`.
@@ -276,7 +406,13 @@ impl Torch {
     /// # Errors
     /// `from > to`, bounds outside the dtype, a non-float dtype.
     pub fn uniform_(&mut self, t: &mut Tensor, from: f64, to: f64) -> Result<()> {
-        ops::uniform_(&mut self.generator, t, from, to, self.context)
+        match self.context.device {
+            Device::Cpu => ops::uniform_(&mut self.generator, t, from, to, self.context),
+            Device::Cuda(CudaDevice { profile, era }) => {
+                *t = cuda::uniform_(&mut self.cuda, &profile, era, &view_of(t), from, to)?;
+                Ok(())
+            }
+        }
     }
 
     /// `t.normal_(mean, std)`.
@@ -284,7 +420,13 @@ impl Torch {
     /// # Errors
     /// `std < 0`, a non-float dtype.
     pub fn normal_(&mut self, t: &mut Tensor, mean: f64, std: f64) -> Result<()> {
-        ops::normal_(&mut self.generator, t, mean, std, self.context)
+        match self.context.device {
+            Device::Cpu => ops::normal_(&mut self.generator, t, mean, std, self.context),
+            Device::Cuda(CudaDevice { profile, era }) => {
+                *t = cuda::normal_(&mut self.cuda, &profile, era, &view_of(t), mean, std)?;
+                Ok(())
+            }
+        }
     }
 
     /// `t.random_()`: integers in `[0, 2^digits]` for floats, `[0, max]` for integers.
@@ -292,7 +434,12 @@ impl Torch {
     /// # Errors
     /// The dtypes PyTorch has no kernel for (uint16/32/64).
     pub fn random_(&mut self, t: &mut Tensor) -> Result<()> {
-        *t = ops::random_(&mut self.generator, &view_of(t), self.context)?;
+        *t = match self.context.device {
+            Device::Cpu => ops::random_(&mut self.generator, &view_of(t), self.context)?,
+            Device::Cuda(CudaDevice { profile, era }) => {
+                cuda::random_(&mut self.cuda, &profile, era, &view_of(t))?
+            }
+        };
         Ok(())
     }
 
@@ -302,7 +449,14 @@ impl Torch {
     /// # Errors
     /// `from >= to`, bounds outside the dtype.
     pub fn random_from_to_(&mut self, t: &mut Tensor, from: i64, to: Option<i64>) -> Result<()> {
-        *t = ops::random_from_to(&mut self.generator, &view_of(t), from, to, self.context)?;
+        *t = match self.context.device {
+            Device::Cpu => {
+                ops::random_from_to(&mut self.generator, &view_of(t), from, to, self.context)?
+            }
+            Device::Cuda(CudaDevice { profile, era }) => {
+                cuda::random_from_to(&mut self.cuda, &profile, era, &view_of(t), from, to)?
+            }
+        };
         Ok(())
     }
 
@@ -311,7 +465,14 @@ impl Torch {
     /// # Errors
     /// `p` outside `[0, 1]`.
     pub fn bernoulli_(&mut self, t: &mut Tensor, p: f64) -> Result<()> {
-        *t = ops::bernoulli_scalar_(&mut self.generator, &view_of(t), p, self.context)?;
+        *t = match self.context.device {
+            Device::Cpu => {
+                ops::bernoulli_scalar_(&mut self.generator, &view_of(t), p, self.context)?
+            }
+            Device::Cuda(CudaDevice { profile, era }) => {
+                cuda::bernoulli_scalar_(&mut self.cuda, &profile, era, &view_of(t), p)?
+            }
+        };
         Ok(())
     }
 
@@ -320,7 +481,12 @@ impl Torch {
     /// # Errors
     /// `p` not broadcastable to `t`, a non-float `p`, an entry outside `[0, 1]`.
     pub fn bernoulli_tensor_(&mut self, t: &mut Tensor, p: &Tensor) -> Result<()> {
-        *t = ops::bernoulli_tensor_(&mut self.generator, &size_of(t), t.dtype(), p)?;
+        *t = match self.context.device {
+            Device::Cpu => ops::bernoulli_tensor_(&mut self.generator, &size_of(t), t.dtype(), p)?,
+            Device::Cuda(CudaDevice { era, .. }) => {
+                cuda::bernoulli_tensor_(&mut self.cuda, era, &view_of(t), p)?
+            }
+        };
         Ok(())
     }
 
@@ -329,7 +495,14 @@ impl Torch {
     /// # Errors
     /// `lambd <= 0`, a non-float dtype.
     pub fn exponential_(&mut self, t: &mut Tensor, lambd: f64) -> Result<()> {
-        *t = ops::exponential_(&mut self.generator, &view_of(t), lambd, self.context)?;
+        *t = match self.context.device {
+            Device::Cpu => {
+                ops::exponential_(&mut self.generator, &view_of(t), lambd, self.context)?
+            }
+            Device::Cuda(CudaDevice { profile, era }) => {
+                cuda::exponential_(&mut self.cuda, &profile, era, &view_of(t), lambd)?
+            }
+        };
         Ok(())
     }
 
@@ -338,7 +511,12 @@ impl Torch {
     /// # Errors
     /// `p` outside `(0, 1)`.
     pub fn geometric_(&mut self, t: &mut Tensor, p: f64) -> Result<()> {
-        *t = ops::geometric_(&mut self.generator, &view_of(t), p, self.context)?;
+        *t = match self.context.device {
+            Device::Cpu => ops::geometric_(&mut self.generator, &view_of(t), p, self.context)?,
+            Device::Cuda(CudaDevice { profile, era }) => {
+                cuda::geometric_(&mut self.cuda, &profile, era, &view_of(t), p)?
+            }
+        };
         Ok(())
     }
 
@@ -347,7 +525,14 @@ impl Torch {
     /// # Errors
     /// `std <= 0`, a non-float dtype.
     pub fn log_normal_(&mut self, t: &mut Tensor, mean: f64, std: f64) -> Result<()> {
-        *t = ops::log_normal_(&mut self.generator, &view_of(t), mean, std, self.context)?;
+        *t = match self.context.device {
+            Device::Cpu => {
+                ops::log_normal_(&mut self.generator, &view_of(t), mean, std, self.context)?
+            }
+            Device::Cuda(CudaDevice { profile, era }) => {
+                cuda::log_normal_(&mut self.cuda, &profile, era, &view_of(t), mean, std)?
+            }
+        };
         Ok(())
     }
 
@@ -356,13 +541,18 @@ impl Torch {
     /// # Errors
     /// `sigma <= 0`, a non-float dtype.
     pub fn cauchy_(&mut self, t: &mut Tensor, median: f64, sigma: f64) -> Result<()> {
-        *t = ops::cauchy_(
-            &mut self.generator,
-            &view_of(t),
-            median,
-            sigma,
-            self.context,
-        )?;
+        *t = match self.context.device {
+            Device::Cpu => ops::cauchy_(
+                &mut self.generator,
+                &view_of(t),
+                median,
+                sigma,
+                self.context,
+            )?,
+            Device::Cuda(CudaDevice { profile, era }) => {
+                cuda::cauchy_(&mut self.cuda, &profile, era, &view_of(t), median, sigma)?
+            }
+        };
         Ok(())
     }
 }
@@ -394,6 +584,33 @@ mod tests {
         assert!(torch.geometric_(&mut t, 2.0).is_err());
     }
 
+    /// On a CUDA context every op draws from the device's Philox generator through the CUDA
+    /// kernels, and `manual_seed` seeds it as `torch.manual_seed` does.
+    #[test]
+    fn cuda_context_dispatches() {
+        use crate::context::DeviceProfile;
+        let cx = Context::default()
+            .on_cuda(DeviceProfile::h100_sxm(), "2.15.0")
+            .unwrap();
+        let mut torch = Torch::new(cx);
+        torch.manual_seed(0).unwrap();
+        let t = torch.rand(&[5], DType::Float32).unwrap();
+        let mut g = CudaGenerator::new();
+        g.manual_seed(0);
+        let Device::Cuda(CudaDevice { profile, era }) = cx.device else {
+            unreachable!("a CUDA context")
+        };
+        let want = cuda::rand(&mut g, &profile, era, &[5], DType::Float32).unwrap();
+        assert_eq!(t.bits(), want.bits());
+        assert_eq!(torch.cuda_generator(), &g);
+        assert_eq!(torch.get_rng_state().len(), 16);
+        assert!(torch
+            .multinomial(&t, 1, true)
+            .unwrap_err()
+            .to_string()
+            .contains("CUDA"));
+    }
+
     #[test]
     fn seeds_and_state() {
         let mut torch = Torch::new(Context::default());
@@ -405,5 +622,6 @@ mod tests {
         torch.set_rng_state(&state).unwrap();
         assert_eq!(torch.rand(&[3], DType::Float64).unwrap(), a);
         assert_eq!(torch.new_generator().initial_seed(), 67_280_421_310_721);
+        assert_eq!(torch.cuda_generator().initial_seed(), u64::MAX);
     }
 }

@@ -36,7 +36,11 @@ pub(crate) fn run(args: &[&str]) -> Result<(), String> {
         .map_err(|_| format!("--seed: not an integer: {seed}"))?;
     let capability = Capability::parse(variant).map_err(|e| e.to_string())?;
     let era = Era::of_release(release).map_err(|e| e.to_string())?;
-    let mut torch = Torch::new(Context { capability, era });
+    let mut torch = Torch::new(Context {
+        capability,
+        era,
+        ..Context::default()
+    });
     torch.manual_seed(seed_value).map_err(|e| e.to_string())?;
     let npz = std::path::Path::new(out)
         .extension()

@@ -5,8 +5,14 @@
 //! changes, read where behaviour differs (STYLE rule 21). The table of releases and eras is
 //! `era`'s, and `golden/releases.json` (read by the Python tools) is generated from it.
 
+mod cuda_era;
+mod device;
 mod era;
 
+pub use cuda_era::{
+    CudaEra, CudaRules, CudaStateLayout, DropoutVecCap, OffsetUnroll, RandintWide, UniformReversal,
+};
+pub use device::{CudaDevice, Device, DeviceProfile, BLOCK_SIZE};
 pub use era::{
     BernoulliKernel, Era, ExponentialKernel, NormalRule, ReducedNormal, ReleaseEra, Rules,
     TruncRule, UniformRule, WideRandint, FIXTURE_RELEASES, LATEST_RELEASE, RELEASE_ERAS,
@@ -93,6 +99,9 @@ pub struct Context {
     pub capability: Capability,
     /// The release era.
     pub era: Era,
+    /// Where tensors are made (`torch.set_default_device`): the CPU, or a CUDA device with its
+    /// launch geometry.
+    pub device: Device,
 }
 
 impl Context {
@@ -102,6 +111,7 @@ impl Context {
         Context {
             capability,
             era: Era::default(),
+            device: Device::Cpu,
         }
     }
 
@@ -113,7 +123,37 @@ impl Context {
         Ok(Context {
             capability,
             era: Era::of_release(release)?,
+            device: Device::Cpu,
         })
+    }
+
+    /// A CUDA device of geometry `profile` under the CUDA behaviour of `release`: ops draw from
+    /// the device's Philox generator through the emulated CUDA kernels (`torch.set_default_device
+    /// ("cuda")`, or `device="cuda"` on every call). CPU-side arithmetic keeps `self`'s variant.
+    ///
+    /// ```
+    /// use torch_rng::{Context, DeviceProfile};
+    /// let cx = Context::default().on_cuda(DeviceProfile::h100_sxm(), "2.15.0").unwrap();
+    /// assert!(cx.is_cuda());
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] for a release outside 2.0 – 2.15.
+    pub fn on_cuda(self, profile: DeviceProfile, release: &str) -> Result<Context> {
+        Ok(Context {
+            era: Era::of_release(release)?,
+            device: Device::Cuda(CudaDevice {
+                profile,
+                era: CudaEra::of_release(release)?,
+            }),
+            ..self
+        })
+    }
+
+    /// Whether tensors are made on a CUDA device.
+    #[must_use]
+    pub fn is_cuda(self) -> bool {
+        matches!(self.device, Device::Cuda(_))
     }
 
     /// What the release era does differently ([`Era::rules`]).

@@ -1,5 +1,7 @@
 //! Raw 32-bit engines: word streams, no floats.
 
 pub mod mt19937;
+pub mod philox;
 
 pub use mt19937::Mt19937;
+pub use philox::Philox4x32;

@@ -364,6 +364,7 @@ mod tests {
             let cx = Context {
                 capability: cap,
                 era,
+                ..Context::default()
             };
             run(&mut g, &mut s, true, (0.0, 0.02), alg, (-2.0, 2.0), cx).unwrap();
             match s {

@@ -33,6 +33,13 @@ pub fn log(x: f64) -> f64 {
     x.ln()
 }
 
+/// C `log2`.
+#[inline]
+#[must_use]
+pub fn log2(x: f64) -> f64 {
+    x.log2()
+}
+
 /// C `log1p`.
 #[inline]
 #[must_use]

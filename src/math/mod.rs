@@ -11,5 +11,7 @@
 
 pub mod avx;
 pub mod avx_simd;
+pub mod libdevice;
 pub mod libm;
+pub mod mufu;
 pub mod special;

@@ -30,6 +30,7 @@ pub use bernoulli::{bernoulli, bernoulli_p, bernoulli_scalar_, bernoulli_tensor_
 pub use continuous::{cauchy_, exponential_, geometric_, log_normal_};
 pub use dropout::{dropout, native_dropout};
 pub use multinomial::multinomial;
+pub(crate) use normal::check_normal_std;
 pub(crate) use normal::fill_normal;
 #[cfg(feature = "json")]
 pub use normal::normal_on_view;
@@ -38,13 +39,16 @@ pub use normal::{
     randn_like,
 };
 pub use random::{randint, randint_like, random_, random_from_to};
+pub(crate) use random::{random_mode, RandomMode};
+pub(crate) use randperm::check_randperm;
 pub use randperm::randperm;
+pub(crate) use uniform::check_uniform_bounds;
 pub(crate) use uniform::fill_uniform;
 #[cfg(feature = "json")]
 pub use uniform::uniform_on_view;
 pub use uniform::{rand, rand_like, uniform_};
 
-fn not_implemented(kernel: &str, dtype: DType) -> String {
+pub(crate) fn not_implemented(kernel: &str, dtype: DType) -> String {
     format!("\"{kernel}\" not implemented for '{}'", dtype.cpp_name())
 }
 
@@ -312,7 +316,7 @@ pub(super) fn single(dtype: DType, v: f64) -> f64 {
 }
 
 /// Checks a Bernoulli probability, as `bernoulli_` and dropout do (NaN fails).
-pub(super) fn check_p(op: &str, p: f64) -> Result<()> {
+pub(crate) fn check_p(op: &str, p: f64) -> Result<()> {
     if (0.0..=1.0).contains(&p) {
         Ok(())
     } else {

@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::generator::CpuGenerator;
 use crate::tensor::{Storage, Tensor};
 
-fn check_normal_std(op: &str, std: f64) -> Result<()> {
+pub(crate) fn check_normal_std(op: &str, std: f64) -> Result<()> {
     // NaN fails the comparison, as it does in PyTorch.
     if std >= 0.0 {
         Ok(())

@@ -17,7 +17,7 @@ use crate::tensor::{each_storage, Storage, Tensor};
 
 /// What `random_` draws per element, after PyTorch's checks.
 #[derive(Clone, Copy, Debug)]
-enum RandomMode {
+pub(crate) enum RandomMode {
     /// `random_()`: `v mod m`, one `random64()` or one `random()`.
     Unbounded { modulus: u64, wide: bool },
     /// `random_(from, to)`: `(v mod range) + base`.
@@ -73,7 +73,7 @@ fn check_in_range(op: &str, from: i64, to_inc: i64, dtype: DType) -> Result<()> 
 }
 
 /// `random_from_to_impl`'s checks and range computation.
-fn random_mode(
+pub(crate) fn random_mode(
     op: &str,
     from: i64,
     to: Option<i64>,

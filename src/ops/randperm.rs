@@ -21,7 +21,7 @@ use crate::tensor::{Storage, Tensor};
 /// the largest value `n - 1` must convert to the dtype, and float dtypes must hold every integer
 /// up to `n - 1` exactly (float16: n ≤ 2049, float32: n ≤ 2^24 + 1, float64: n ≤ 2^53 + 1).
 /// bfloat16 has no such check: PyTorch accepts any `n` and rounds the indices.
-fn check_randperm(n: i64, dtype: DType) -> Result<()> {
+pub(crate) fn check_randperm(n: i64, dtype: DType) -> Result<()> {
     const OP: &str = "randperm";
     if n < 0 {
         return Err(Error::arg(OP, format!("n must be non-negative, got {n}")));

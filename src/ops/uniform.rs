@@ -14,7 +14,12 @@ use crate::tensor::{Storage, Tensor};
 /// Checks `uniform_`'s bounds for `dtype` and returns them clamped to the dtype's finite range.
 ///
 /// Mirrors: `uniform_impl_` in `aten/src/ATen/native/DistributionTemplates.h`.
-fn check_uniform_bounds(op: &str, dtype: DType, from: f64, to: f64) -> Result<(f64, f64)> {
+pub(crate) fn check_uniform_bounds(
+    op: &str,
+    dtype: DType,
+    from: f64,
+    to: f64,
+) -> Result<(f64, f64)> {
     let Some(max) = dtype.float_max() else {
         return Err(Error::arg(
             op,

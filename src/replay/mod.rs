@@ -104,6 +104,7 @@ pub fn run_case(case: &Case) -> CaseResult {
     let cx = Context {
         capability: case.capability,
         era: case.era,
+        ..Context::default()
     };
     // The default generator's start is never observed: the case was checked to seed it first.
     let mut gens = Generators {

@@ -1,6 +1,7 @@
 //! Generator state bytes (`get_rng_state` / `set_rng_state`).
 
 pub mod cpu;
+pub mod cuda;
 
 #[cfg(feature = "json")]
 pub(crate) use cpu::get_rng_state;
