@@ -46,6 +46,13 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A malformed or unsupported input file (a checkpoint: safetensors, `.npz`, `.pt`).
+    Malformed {
+        /// The file and the item in it (`model.npz: member 'w.npy'`).
+        location: String,
+        /// What is wrong, naming the offending value.
+        reason: String,
+    },
     /// An I/O failure (reading a case file, writing an output).
     Io {
         /// The path or stream involved.
@@ -91,7 +98,9 @@ impl fmt::Display for Error {
                 "{op}: {numel} elements of {dtype} need more than the limit of {} bytes",
                 crate::tensor::MAX_BYTES
             ),
-            Error::CaseFile { location, reason } => write!(f, "{location}: {reason}"),
+            Error::CaseFile { location, reason } | Error::Malformed { location, reason } => {
+                write!(f, "{location}: {reason}")
+            }
             Error::Io { path, message } => write!(f, "{path}: {message}"),
         }
     }
@@ -121,6 +130,10 @@ mod tests {
             Error::CaseFile {
                 location: "case 'x', step 0".into(),
                 reason: "unknown op 'foo'".into(),
+            },
+            Error::Malformed {
+                location: "w.npz: member 'a.npy'".into(),
+                reason: "fortran order is not supported".into(),
             },
             Error::Io {
                 path: "a.json".into(),

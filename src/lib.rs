@@ -21,6 +21,7 @@
     clippy::doc_markdown
 )]
 
+pub mod checkpoint;
 pub mod distributions;
 pub mod dtype;
 pub mod engine;
