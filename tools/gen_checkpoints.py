@@ -6,6 +6,9 @@ numpy.savez / savez_compressed); expected.json lists, per file, the tensors the 
 must find: name, dtype, shape and the sha256 of the contiguous little-endian bytes, computed
 here from the real tensors (never from the files). tests/checkpoint_golden.rs compares.
 
+The torch.save legacy files name storages by address and safetensors writes __metadata__ in
+hash order, so those two files differ from run to run; expected.json does not.
+
 Usage:
     ~/torch-venv/bin/python tools/gen_checkpoints.py
 Needs tools/requirements.txt (torch, numpy, safetensors).
@@ -119,6 +122,26 @@ def write_json(path, obj):
     path.write_text(json.dumps(obj, indent=1, sort_keys=False) + "\n")
 
 
+def write_seeds():
+    """Tiny files for the fuzz targets' seed corpora (fuzz/seeds/<target>/)."""
+    seeds = ROOT / "fuzz" / "seeds"
+    for d in ("pt", "npz", "safetensors"):
+        (seeds / d).mkdir(parents=True, exist_ok=True)
+    base = torch.arange(6, dtype=torch.float32).reshape(2, 3)
+    sd = OrderedDict([("w", base), ("wt", base.t()), ("tie", base),
+                      ("h", torch.tensor([1.5], dtype=torch.bfloat16)),
+                      ("u", torch.tensor([3], dtype=torch.uint16))])
+    torch.save(sd, seeds / "pt" / "tiny.pt")
+    torch.save(sd, seeds / "pt" / "tiny_legacy.pt", _use_new_zipfile_serialization=False)
+    torch.save({"m": {"a": base[0]}, "n": 1}, seeds / "pt" / "nested.pt", pickle_protocol=4)
+    arrays = {"a": np.arange(3, dtype=np.float32), "b": np.array([[True]]), "c": np.int64(5)}
+    np.savez(seeds / "npz" / "tiny.npz", **arrays)
+    np.savez_compressed(seeds / "npz" / "tiny_compressed.npz", **arrays)
+    save_file({"a": base, "b": torch.tensor([1, 2], dtype=torch.int64)},
+              seeds / "safetensors" / "tiny.safetensors", metadata={"k": "v"})
+    save_file({"e": torch.zeros(0)}, seeds / "safetensors" / "empty.safetensors")
+
+
 def main():
     versions = {"torch": torch.__version__.split("+")[0], "numpy": np.__version__,
                 "safetensors": safetensors.__version__}
@@ -184,6 +207,7 @@ def main():
                            "tensors": [a_entry(k, v) for k, v in arrays.items()],
                            "ties": [], "metadata": {}}
 
+    write_seeds()
     write_json(OUT / "expected.json", {"generated_by": "tools/gen_checkpoints.py",
                                        "versions": versions, "files": expected})
     total = sum(p.stat().st_size for p in OUT.iterdir())

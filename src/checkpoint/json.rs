@@ -340,6 +340,7 @@ mod tests {
         assert_eq!(Value::Number("1e3".into()).as_u64(), None);
     }
 
+    #[cfg(feature = "json")]
     #[test]
     fn quote_matches_serde_json() {
         for s in [

@@ -64,6 +64,9 @@ mod pt;
 mod safetensors;
 mod zip;
 
+#[cfg(test)]
+mod tests;
+
 use std::fs::File;
 use std::io::{Cursor, Read, Seek, SeekFrom};
 use std::path::Path;
@@ -399,10 +402,12 @@ impl<R: Read + Seek> Src<R> {
     pub(crate) fn read_at(&mut self, offset: u64, n: u64, what: &str) -> Result<Vec<u8>> {
         match offset.checked_add(n) {
             Some(end) if end <= self.len => {}
-            _ => return Err(self.bad(format!(
+            _ => {
+                return Err(self.bad(format!(
                 "{what} ({n} bytes at offset {offset}) lies past the end of the file ({} bytes)",
                 self.len
-            ))),
+            )))
+            }
         }
         let mut buf = Vec::new();
         buf.try_reserve_exact(n as usize)
@@ -526,11 +531,40 @@ impl<R: Read + Seek> Checkpoint<R> {
     /// # Errors
     /// [`Error::Io`] on a read failure, [`Error::Malformed`] as [`Checkpoint::open`].
     pub fn from_reader(r: R, location: &str, limits: &Limits) -> Result<Checkpoint<R>> {
+        Checkpoint::read_as(r, location, limits, None)
+    }
+
+    /// [`Checkpoint::from_reader`] for a file that must be of `format` (its content is not
+    /// used to choose the reader).
+    ///
+    /// # Errors
+    /// As [`Checkpoint::from_reader`].
+    pub fn from_reader_as(
+        r: R,
+        location: &str,
+        limits: &Limits,
+        format: Format,
+    ) -> Result<Checkpoint<R>> {
+        Checkpoint::read_as(r, location, limits, Some(format))
+    }
+
+    fn read_as(
+        r: R,
+        location: &str,
+        limits: &Limits,
+        format: Option<Format>,
+    ) -> Result<Checkpoint<R>> {
         let mut src = Src::new(r, location)?;
-        let head = src.read_at(0, src.len().min(16), "the start of the file")?;
-        let format = detect(&head).ok_or_else(|| {
-            src.bad("not a safetensors, npz or PyTorch file (unrecognised first bytes)")
-        })?;
+        let forced = format;
+        let format = match format {
+            Some(f) => f,
+            None => {
+                let head = src.read_at(0, src.len().min(16), "the start of the file")?;
+                detect(&head).ok_or_else(|| {
+                    src.bad("not a safetensors, npz or PyTorch file (unrecognised first bytes)")
+                })?
+            }
+        };
         let mut ck = Checkpoint {
             src,
             format,
@@ -546,7 +580,12 @@ impl<R: Read + Seek> Checkpoint<R> {
             Format::Safetensors => safetensors::index(&mut ck)?,
             Format::Npz | Format::TorchZip => {
                 let entries = zip::central_directory(&mut ck.src, &ck.limits)?;
-                if pt::is_torch_zip(&entries) {
+                // An archive with `data.pkl` is a torch file unless the caller said npz.
+                let torch = match forced {
+                    Some(f) => f == Format::TorchZip,
+                    None => pt::is_torch_zip(&entries),
+                };
+                if torch {
                     ck.format = Format::TorchZip;
                     pt::index_zip(&mut ck, entries)?;
                 } else {
@@ -730,4 +769,61 @@ fn detect(head: &[u8]) -> Option<Format> {
 /// As [`Checkpoint::open`] and [`Checkpoint::read_tensor`].
 pub fn read_path(path: impl AsRef<Path>) -> Result<Vec<(String, RawTensor)>> {
     Checkpoint::open(path)?.read_all()
+}
+
+/// Reads `data` as a checkpoint of `format` (found from the content when `None`) under small
+/// limits (16 MiB per tensor, 64 MiB in all, a 1 MiB pickle), then reads every tensor and
+/// checks the reader's own invariants, panicking only if the reader broke one. For the fuzz
+/// targets (`fuzz/`) and the smoke test (`tests/fuzz_smoke.rs`); returns whether it was read.
+#[doc(hidden)]
+#[must_use]
+pub fn fuzz_read(data: &[u8], format: Option<Format>) -> bool {
+    let mut limits = Limits::default();
+    limits.max_tensor_bytes = 16 << 20;
+    limits.max_total_bytes = 64 << 20;
+    limits.max_pickle_bytes = 1 << 20;
+    limits.max_tensors = 10_000;
+    let ck = match format {
+        Some(f) => Checkpoint::from_reader_as(Cursor::new(data), "fuzz", &limits, f),
+        None => Checkpoint::from_bytes(data, "fuzz", &limits),
+    };
+    let Ok(mut ck) = ck else {
+        return false;
+    };
+    let mut ok = true;
+    for i in 0..ck.tensors().len() {
+        let info = ck.tensors()[i].clone();
+        match ck.read_tensor(i) {
+            Ok(t) => {
+                assert_eq!(t.bytes().len() as u64, info.nbytes(), "{}", info.name());
+                assert_eq!(t.shape(), info.shape());
+                assert_eq!(t.dtype(), info.dtype());
+            }
+            Err(e) => {
+                assert!(!e.to_string().is_empty());
+                ok = false;
+            }
+        }
+    }
+    ok
+}
+
+/// Runs the pickle machine on `data` (pickles back to back, as in a legacy `.pt` file) and
+/// walks each result for tensors, under small limits. For the fuzz targets and the smoke test.
+#[doc(hidden)]
+pub fn fuzz_pickle(data: &[u8]) {
+    let mut m = pickle::Machine::default();
+    let mut at = 0;
+    while at < data.len() {
+        let Ok((root, end)) = m.run(data, at) else {
+            return;
+        };
+        assert!(end > at && end <= data.len());
+        if let Ok(found) = pickle::tensors(&m, root, 32, 100_000, 65_535, 1 << 20) {
+            assert!(found
+                .iter()
+                .all(|f| f.tensor.size.len() == f.tensor.stride.len()));
+        }
+        at = end;
+    }
 }
