@@ -5,6 +5,8 @@
 //! deep recursion, and the writer's escaping byte-identical to what `export` has always written
 //! (serde_json's: `\"`, `\\`, `\b \f \n \r \t`, other controls as `\u00xx`, everything else raw).
 
+use std::fmt::Write as _;
+
 /// A parsed JSON value. Numbers keep their text; [`Value::as_u64`] reads the non-negative
 /// integers the header uses.
 #[derive(Debug, Clone, PartialEq)]
@@ -83,7 +85,7 @@ impl Parser<'_> {
         self.ws();
         match self.b.get(self.i) {
             None => Err(self.err("unexpected end")),
-            Some(b'{') | Some(b'[') if depth == 0 => Err(self.err("nested too deeply")),
+            Some(b'{' | b'[') if depth == 0 => Err(self.err("nested too deeply")),
             Some(b'{') => {
                 self.i += 1;
                 let mut fields: Vec<(String, Value)> = Vec::new();
@@ -284,7 +286,7 @@ pub(crate) fn quote(s: &str, out: &mut String) {
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
             c if (c as u32) < 0x20 => {
-                out.push_str(&format!("\\u{:04x}", c as u32));
+                let _ = write!(out, "\\u{:04x}", c as u32);
             }
             c => out.push(c),
         }
@@ -320,7 +322,7 @@ mod tests {
             r#"{"a":1,"a":2}"#,
             r#"{"a":01}"#,
             r#"{"a":1,}"#,
-            r#"[1 2]"#,
+            "[1 2]",
             r#""\ud800""#,
             "\"a\tb\"",
             r#"{"a":1} x"#,

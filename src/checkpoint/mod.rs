@@ -67,6 +67,7 @@ mod zip;
 #[cfg(test)]
 mod tests;
 
+use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{Cursor, Read, Seek, SeekFrom};
 use std::path::Path;
@@ -297,8 +298,10 @@ impl RawTensor {
     pub fn sha256_hex(&self) -> String {
         Sha256::digest(&self.data)
             .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+            .fold(String::with_capacity(64), |mut s, b| {
+                let _ = write!(s, "{b:02x}");
+                s
+            })
     }
 
     /// The same bytes seen as another dtype of the same size (`uint16` → `bfloat16` for a
@@ -556,14 +559,13 @@ impl<R: Read + Seek> Checkpoint<R> {
     ) -> Result<Checkpoint<R>> {
         let mut src = Src::new(r, location)?;
         let forced = format;
-        let format = match format {
-            Some(f) => f,
-            None => {
-                let head = src.read_at(0, src.len().min(16), "the start of the file")?;
-                detect(&head).ok_or_else(|| {
-                    src.bad("not a safetensors, npz or PyTorch file (unrecognised first bytes)")
-                })?
-            }
+        let format = if let Some(f) = format {
+            f
+        } else {
+            let head = src.read_at(0, src.len().min(16), "the start of the file")?;
+            detect(&head).ok_or_else(|| {
+                src.bad("not a safetensors, npz or PyTorch file (unrecognised first bytes)")
+            })?
         };
         let mut ck = Checkpoint {
             src,
@@ -587,7 +589,7 @@ impl<R: Read + Seek> Checkpoint<R> {
                 };
                 if torch {
                     ck.format = Format::TorchZip;
-                    pt::index_zip(&mut ck, entries)?;
+                    pt::index_zip(&mut ck, &entries)?;
                 } else {
                     ck.format = Format::Npz;
                     npz::index(&mut ck, entries)?;
@@ -778,11 +780,13 @@ pub fn read_path(path: impl AsRef<Path>) -> Result<Vec<(String, RawTensor)>> {
 #[doc(hidden)]
 #[must_use]
 pub fn fuzz_read(data: &[u8], format: Option<Format>) -> bool {
-    let mut limits = Limits::default();
-    limits.max_tensor_bytes = 16 << 20;
-    limits.max_total_bytes = 64 << 20;
-    limits.max_pickle_bytes = 1 << 20;
-    limits.max_tensors = 10_000;
+    let limits = Limits {
+        max_tensor_bytes: 16 << 20,
+        max_total_bytes: 64 << 20,
+        max_pickle_bytes: 1 << 20,
+        max_tensors: 10_000,
+        ..Limits::default()
+    };
     let ck = match format {
         Some(f) => Checkpoint::from_reader_as(Cursor::new(data), "fuzz", &limits, f),
         None => Checkpoint::from_bytes(data, "fuzz", &limits),

@@ -212,14 +212,11 @@ impl Lit<'_> {
     }
     /// A quoted string without escapes (NumPy's keys and descriptors have none).
     fn string(&mut self) -> Result<String, String> {
-        let q = match self.peek() {
-            Some(q @ (b'\'' | b'"')) => q,
-            _ => {
-                return Err(format!(
-                    "expected a quoted string at {} in the header",
-                    self.i
-                ))
-            }
+        let Some(q @ (b'\'' | b'"')) = self.peek() else {
+            return Err(format!(
+                "expected a quoted string at {} in the header",
+                self.i
+            ));
         };
         self.i += 1;
         let start = self.i;

@@ -225,11 +225,10 @@ impl Machine {
                 return Err(format!("tensor storage is {}", m.get(a[0]).kind()));
             };
             let dtype = match (dtype, s.kind) {
-                (None, StorageKind::Typed(d)) => d,
+                (None, StorageKind::Typed(d)) | (Some(d), StorageKind::Untyped) => d,
                 (None, StorageKind::Untyped) => {
                     return Err("_rebuild_tensor_v2 of an untyped storage".into())
                 }
-                (Some(d), StorageKind::Untyped) => d,
                 (Some(d), StorageKind::Typed(s)) if s == d => d,
                 (Some(d), StorageKind::Typed(s)) => {
                     return Err(format!("a {d} tensor on a {s} storage"))
@@ -277,6 +276,7 @@ impl Machine {
     }
 
     /// Runs the pickle that starts at `data[start..]`; returns its result and where it ended.
+    #[allow(clippy::too_many_lines)] // one arm per opcode, as in pickle.py's dispatch table
     pub(crate) fn run(&mut self, data: &[u8], start: usize) -> Result<(Id, usize), String> {
         let mut stack: Vec<Item> = Vec::new();
         let mut marks: Vec<usize> = Vec::new();

@@ -228,7 +228,7 @@ fn storage_refs(m: &Machine) -> std::result::Result<HashMap<String, StorageRef>,
 }
 
 /// Indexes a `torch.save` zip archive.
-pub(crate) fn index_zip<R: Read + Seek>(ck: &mut Checkpoint<R>, entries: Vec<Entry>) -> Result<()> {
+pub(crate) fn index_zip<R: Read + Seek>(ck: &mut Checkpoint<R>, entries: &[Entry]) -> Result<()> {
     let loc = ck.src.location.clone();
     let pkls: Vec<&Entry> = entries
         .iter()
@@ -331,6 +331,7 @@ const LEGACY_MAGIC: [u8; 10] = [0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 
 /// Indexes a legacy `torch.save` file: pickles of the magic number, the protocol version (1001),
 /// the system info, the object and the list of storage keys; then, per key in that order, an
 /// 8-byte little-endian element count and the storage's bytes.
+#[allow(clippy::too_many_lines)] // the file's records in order, each checked where it is read
 pub(crate) fn index_legacy<R: Read + Seek>(ck: &mut Checkpoint<R>) -> Result<()> {
     let loc = ck.src.location.clone();
     let bad = |r: String| malformed(&loc, "", r);

@@ -4,6 +4,7 @@
 //! little-endian header size, a JSON header, then the tensors' bytes, which the header's
 //! `data_offsets` (relative to the end of the header) must cover exactly, in order.
 
+use std::fmt::Write as _;
 use std::io::{Read, Seek};
 
 use super::json::{self, Value};
@@ -48,6 +49,7 @@ fn parse_dtype(s: &str) -> std::result::Result<DType, String> {
 }
 
 /// Reads the header of a safetensors file into `ck`'s index.
+#[allow(clippy::too_many_lines)] // the header's checks in the order the format states them
 pub(crate) fn index<R: Read + Seek>(ck: &mut Checkpoint<R>) -> Result<()> {
     let loc = ck.src.location.clone();
     let bad = |r: String| malformed(&loc, "", r);
@@ -320,7 +322,7 @@ impl<W: Sink> SafetensorsWriter<W> {
             header.push_str("\",\"shape\":[");
             let dims: Vec<String> = shape.iter().map(ToString::to_string).collect();
             header.push_str(&dims.join(","));
-            header.push_str(&format!("],\"data_offsets\":[{offset},{end}]}}"));
+            let _ = write!(header, "],\"data_offsets\":[{offset},{end}]}}");
             offset = end;
             specs.push(Spec {
                 name: name.to_string(),

@@ -1,4 +1,5 @@
 //! One test per failure mode of each reader, and the writers' round trips.
+#![allow(clippy::too_many_lines, clippy::type_complexity)] // tables of hostile inputs
 
 use std::io::Cursor;
 
@@ -821,9 +822,7 @@ fn pt_refusals() {
                     b.extend(x("k"));
                 }
                 b.extend_from_slice(b"}");
-                for _ in 0..40 {
-                    b.push(b'u');
-                }
+                b.extend(std::iter::repeat_n(b'u', 40));
                 b.push(b'.');
                 b
             },
@@ -876,8 +875,10 @@ fn pt_shared_dicts_are_walked_per_reference_within_budgets() {
         pkl.extend_from_slice(&[b'h', level - 1, b'u']);
     }
     pkl.push(b'.');
-    let mut limits = Limits::default();
-    limits.max_tensors = 1000;
+    let limits = Limits {
+        max_tensors: 1000,
+        ..Limits::default()
+    };
     let b = torch_zip(&pkl, &[("0", &[7])], None);
     let r = Checkpoint::from_bytes(&b, "t", &limits)
         .unwrap_err()
@@ -906,30 +907,41 @@ fn pt_legacy_files_are_checked_to_the_last_byte() {
 #[test]
 fn limits_are_enforced_before_reading() {
     let bytes = safetensors_bytes(&sd(), &[]).unwrap();
-    let mut l = Limits::default();
-    l.max_tensor_bytes = 15;
-    let r = Checkpoint::from_bytes(&bytes, "t", &l)
-        .unwrap_err()
-        .to_string();
-    assert!(r.contains("Limits::max_tensor_bytes"), "{r}");
-    l = Limits::default();
-    l.max_total_bytes = 20;
-    let r = Checkpoint::from_bytes(&bytes, "t", &l)
-        .unwrap_err()
-        .to_string();
-    assert!(r.contains("Limits::max_total_bytes"), "{r}");
-    l = Limits::default();
-    l.max_tensors = 2;
-    let r = Checkpoint::from_bytes(&bytes, "t", &l)
-        .unwrap_err()
-        .to_string();
-    assert!(r.contains("Limits::max_tensors"), "{r}");
-    l = Limits::default();
-    l.max_name_bytes = 3;
-    let r = Checkpoint::from_bytes(&bytes, "t", &l)
-        .unwrap_err()
-        .to_string();
-    assert!(r.contains("Limits::max_name_bytes"), "{r}");
+    for (l, want) in [
+        (
+            Limits {
+                max_tensor_bytes: 15,
+                ..Limits::default()
+            },
+            "Limits::max_tensor_bytes",
+        ),
+        (
+            Limits {
+                max_total_bytes: 20,
+                ..Limits::default()
+            },
+            "Limits::max_total_bytes",
+        ),
+        (
+            Limits {
+                max_tensors: 2,
+                ..Limits::default()
+            },
+            "Limits::max_tensors",
+        ),
+        (
+            Limits {
+                max_name_bytes: 3,
+                ..Limits::default()
+            },
+            "Limits::max_name_bytes",
+        ),
+    ] {
+        let r = Checkpoint::from_bytes(&bytes, "t", &l)
+            .unwrap_err()
+            .to_string();
+        assert!(r.contains(want), "{r}");
+    }
 }
 
 #[test]

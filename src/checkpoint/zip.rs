@@ -96,6 +96,7 @@ fn u64_at(b: &[u8], i: usize) -> u64 {
 /// data before the first member or between the members and the directory, every local header
 /// agreeing with its directory record, no overlaps, no duplicate names, no encryption, methods
 /// stored or deflate only.
+#[allow(clippy::too_many_lines)] // the end records, the directory, the local headers, in order
 pub(crate) fn central_directory<R: Read + Seek>(
     src: &mut Src<R>,
     limits: &Limits,
