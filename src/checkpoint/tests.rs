@@ -990,3 +990,78 @@ fn atomic_writers_leave_no_file_on_failure() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A sink that fails once `room` bytes are written, as a full disk does.
+struct Full {
+    data: Cursor<Vec<u8>>,
+    room: usize,
+}
+
+impl std::io::Write for Full {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        if self.data.get_ref().len() + b.len() > self.room {
+            return Err(std::io::Error::other("No space left on device"));
+        }
+        self.data.write(b)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl std::io::Seek for Full {
+    fn seek(&mut self, p: std::io::SeekFrom) -> std::io::Result<u64> {
+        self.data.seek(p)
+    }
+}
+
+impl Sink for Full {
+    type Output = Vec<u8>;
+    fn close(self) -> Result<Vec<u8>> {
+        Ok(self.data.into_inner())
+    }
+}
+
+#[test]
+fn a_full_disk_is_an_io_error_at_every_point() {
+    let tensors = sd();
+    let specs: Vec<(&str, DType, &[usize])> = tensors
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.dtype(), t.shape()))
+        .collect();
+    let whole = npz_bytes(&sd()).unwrap().len();
+    for room in 0..whole {
+        let run = || -> Result<Vec<u8>> {
+            let mut w = NpzWriter::new(
+                Full {
+                    data: Cursor::new(Vec::new()),
+                    room,
+                },
+                &specs,
+            )?;
+            for (n, t) in sd() {
+                w.write(&n, &t)?;
+            }
+            w.finish()
+        };
+        assert!(matches!(run(), Err(Error::Io { .. })), "room {room}");
+    }
+    let whole = safetensors_bytes(&sd(), &[]).unwrap().len();
+    for room in 0..whole {
+        let run = || -> Result<Vec<u8>> {
+            let mut w = SafetensorsWriter::new(
+                Full {
+                    data: Cursor::new(Vec::new()),
+                    room,
+                },
+                &specs,
+                &[],
+            )?;
+            for (n, t) in sd() {
+                w.write(&n, &t)?;
+            }
+            w.finish()
+        };
+        assert!(matches!(run(), Err(Error::Io { .. })), "room {room}");
+    }
+}
