@@ -107,7 +107,15 @@ impl Obj {
 #[derive(Debug, Default)]
 pub(crate) struct Machine {
     pub(crate) objs: Vec<Obj>,
+    /// Words copied out of shared objects (tensor sizes and strides, storage keys); bounded by
+    /// a multiple of the input so that a memoised tuple reused by every record cannot amplify.
+    copied: u64,
+    copy_limit: u64,
 }
+
+/// The most dimensions a tensor record may have, and the longest storage key.
+const MAX_DIMS: usize = 1024;
+const MAX_KEY: usize = 1024;
 
 fn global(module: &str, name: &str) -> Result<Global, String> {
     let storage = |d| Ok(Global::Storage(StorageKind::Typed(d)));
@@ -171,9 +179,24 @@ impl Machine {
 
     fn ints(&self, id: Id, what: &str) -> Result<Vec<u64>, String> {
         match self.get(id) {
+            Obj::Tuple(v) | Obj::List(v) if v.len() > MAX_DIMS => {
+                Err(format!("{what} has {} dimensions", v.len()))
+            }
             Obj::Tuple(v) | Obj::List(v) => v.iter().map(|&i| self.uint(i, what)).collect(),
             o => Err(format!("{what} is {}, not a tuple", o.kind())),
         }
+    }
+
+    /// Counts `n` words copied; an error once the pickle has copied more than its budget.
+    fn copy(&mut self, n: usize) -> Result<(), String> {
+        self.copied += n as u64;
+        if self.copied > self.copy_limit {
+            return Err(format!(
+                "the pickle copies more than {} words (16 per input byte)",
+                self.copy_limit
+            ));
+        }
+        Ok(())
     }
 
     /// A persistent id: `('storage', type, key, location, numel)`, plus `view_metadata`
@@ -185,8 +208,11 @@ impl Machine {
                 self.get(pid).kind()
             ));
         };
+        if !(t.len() == 5 || t.len() == 6) {
+            return Err("persistent id is not ('storage', type, key, location, numel)".into());
+        }
         let t = t.clone();
-        if !(t.len() == 5 || t.len() == 6) || self.get(t[0]) != &Obj::Str("storage".into()) {
+        if self.get(t[0]) != &Obj::Str("storage".into()) {
             return Err("persistent id is not ('storage', type, key, location, numel)".into());
         }
         let Obj::Global(Global::Storage(kind)) = *self.get(t[1]) else {
@@ -198,7 +224,11 @@ impl Machine {
         let Obj::Str(key) = self.get(t[2]) else {
             return Err("storage key is not a str".into());
         };
+        if key.len() > MAX_KEY {
+            return Err(format!("a storage key of {} bytes", key.len()));
+        }
         let key = key.clone();
+        self.copy(key.len() / 8 + 1)?;
         if !matches!(self.get(t[3]), Obj::Str(_)) {
             return Err("storage location is not a str".into());
         }
@@ -219,6 +249,9 @@ impl Machine {
         let Obj::Tuple(a) = self.get(args) else {
             return Err("REDUCE arguments are not a tuple".into());
         };
+        if a.len() > 8 {
+            return Err(format!("{g:?} called with {} arguments", a.len()));
+        }
         let a = a.clone();
         let tensor = |m: &Machine, dtype: Option<DType>| -> Result<Obj, String> {
             let Obj::Storage(s) = m.get(a[0]) else {
@@ -254,18 +287,33 @@ impl Machine {
         let o = match g {
             Global::OrderedDict if a.is_empty() => Obj::Dict(Vec::new()),
             Global::OrderedDict => return Err("OrderedDict called with arguments".into()),
-            Global::RebuildTensorV2 if a.len() == 6 || a.len() == 7 => tensor(self, None)?,
+            Global::RebuildTensorV2 if a.len() == 6 || a.len() == 7 => {
+                let t = tensor(self, None)?;
+                self.charge(&t)?;
+                t
+            }
             Global::RebuildTensorV3 if a.len() == 7 || a.len() == 8 => {
                 let Obj::Global(Global::Dtype(d)) = *self.get(a[6]) else {
                     return Err("_rebuild_tensor_v3 without a dtype".into());
                 };
-                tensor(self, Some(d))?
+                let t = tensor(self, Some(d))?;
+                self.charge(&t)?;
+                t
             }
             Global::RebuildParameter if a.len() == 3 => return self.param(a[0]),
             Global::RebuildParameterWithState if a.len() == 4 => return self.param(a[0]),
             _ => return Err(format!("{g:?} called with {} arguments", a.len())),
         };
         Ok(self.new_obj(o))
+    }
+
+    fn charge(&mut self, t: &Obj) -> Result<(), String> {
+        match t {
+            Obj::Tensor(r) => {
+                self.copy(r.size.len() + r.stride.len() + r.storage.key.len() / 8 + 1)
+            }
+            _ => Ok(()),
+        }
     }
 
     fn param(&self, t: Id) -> Result<Id, String> {
@@ -278,6 +326,7 @@ impl Machine {
     /// Runs the pickle that starts at `data[start..]`; returns its result and where it ended.
     #[allow(clippy::too_many_lines)] // one arm per opcode, as in pickle.py's dispatch table
     pub(crate) fn run(&mut self, data: &[u8], start: usize) -> Result<(Id, usize), String> {
+        self.copy_limit = 16 * data.len() as u64 + 65_536;
         let mut stack: Vec<Item> = Vec::new();
         let mut marks: Vec<usize> = Vec::new();
         let mut memo: HashMap<u64, Id> = HashMap::new();

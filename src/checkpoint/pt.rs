@@ -250,7 +250,8 @@ pub(crate) fn index_zip<R: Read + Seek>(ck: &mut Checkpoint<R>, entries: &[Entry
             format!("is outside the archive '{prefix}'"),
         ));
     }
-    let find = |n: &str| entries.iter().find(|e| e.name == format!("{prefix}{n}"));
+    let by_name: HashMap<&str, &Entry> = entries.iter().map(|e| (e.name.as_str(), e)).collect();
+    let find = |n: &str| by_name.get(format!("{prefix}{n}").as_str()).copied();
     let swap = match find("byteorder") {
         None => false,
         Some(e) if e.usize <= 16 => match zip::read_member(&mut ck.src, e)?.as_slice() {

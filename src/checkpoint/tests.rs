@@ -1065,3 +1065,25 @@ fn a_full_disk_is_an_io_error_at_every_point() {
         assert!(matches!(run(), Err(Error::Io { .. })), "room {room}");
     }
 }
+
+#[test]
+fn a_memoised_record_reused_by_every_tensor_cannot_amplify() {
+    // One `_rebuild_tensor_v2` argument tuple with 1000-dimension sizes, memoised and reduced
+    // 100,000 times (5 bytes each): 2 * 10^8 words from half a megabyte, refused early.
+    let mut b = b"\x80\x02ctorch._utils\n_rebuild_tensor_v2\nq\x00((".to_vec();
+    b.extend(x("storage"));
+    b.extend_from_slice(b"ctorch\nByteStorage\n");
+    b.extend(x("0"));
+    b.extend(x("cpu"));
+    b.extend_from_slice(b"K\x01tQK\x00(");
+    b.extend(std::iter::repeat_n(*b"K\x01", 1000).flatten());
+    b.extend_from_slice(b"t(");
+    b.extend(std::iter::repeat_n(*b"K\x00", 1000).flatten());
+    b.extend_from_slice(b"t\x89ccollections\nOrderedDict\n)Rtq\x010");
+    b.extend(std::iter::repeat_n(*b"h\x00h\x01R0", 100_000).flatten());
+    b.extend_from_slice(b"}.");
+    let start = std::time::Instant::now();
+    let e = pickle::Machine::default().run(&b, 0).unwrap_err();
+    assert!(e.contains("copies more than"), "{e}");
+    assert!(start.elapsed() < std::time::Duration::from_secs(2));
+}
