@@ -720,7 +720,7 @@ impl<R: Read + Seek> Checkpoint<R> {
             } => {
                 let storage = pt::read_storage(&mut self.src, &source)?;
                 pt::gather(
-                    &storage,
+                    storage,
                     info.dtype.size(),
                     &info.shape,
                     offset,

@@ -41,7 +41,7 @@ pub(crate) fn read_storage<R: Read + Seek>(src: &mut Src<R>, s: &StorageSource) 
 /// The contiguous bytes of a view (`shape`, `stride`, `offset` in elements of `elem` bytes) of
 /// `storage`, byte-swapped per element if `swap`. The view was checked to lie in the storage.
 pub(crate) fn gather(
-    storage: &[u8],
+    storage: Vec<u8>,
     elem: usize,
     shape: &[usize],
     offset: u64,
@@ -63,6 +63,10 @@ pub(crate) fn gather(
             }
             ok
         };
+        if contiguous && offset == 0 && numel * elem == storage.len() && !swap {
+            // The whole storage, in order: no copy.
+            return storage;
+        }
         if contiguous {
             let start = offset as usize * elem;
             out.extend_from_slice(&storage[start..start + numel * elem]);
