@@ -161,6 +161,7 @@ def main():
     pt("state_dict.pt", sd)
     pt("state_dict_legacy.pt", sd, _use_new_zipfile_serialization=False)
     pt("state_dict_protocol4.pt", sd, pickle_protocol=4)
+    pt("state_dict_legacy_protocol4.pt", sd, _use_new_zipfile_serialization=False, pickle_protocol=4)
     small = OrderedDict((k, sd[k]) for k in ("0.weight", "0.bias", "2.num_batches_tracked"))
     pt("nested.pt", {"model": small, "epoch": 3, "name": "run-1",
                      "history": [torch.tensor([0.5, 0.25]), {"best": torch.tensor(1)}]})

@@ -755,8 +755,8 @@ fn detect(head: &[u8]) -> Option<Format> {
         // npz and torch zips are told apart by their members.
         return Some(Format::Npz);
     }
-    // A legacy torch file starts with a protocol-2 pickle of a LONG1 magic number.
-    if head.starts_with(b"\x80\x02\x8a\x0a") {
+    // A legacy torch file starts with a pickle (of its magic number, checked by the reader).
+    if head.len() >= 2 && head[0] == 0x80 && (2..=5).contains(&head[1]) {
         return Some(Format::TorchLegacy);
     }
     if head.len() >= 9 && head[8] == b'{' {
