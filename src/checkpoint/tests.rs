@@ -1087,3 +1087,31 @@ fn a_memoised_record_reused_by_every_tensor_cannot_amplify() {
     assert!(e.contains("copies more than"), "{e}");
     assert!(start.elapsed() < std::time::Duration::from_secs(2));
 }
+
+#[test]
+fn deflated_members_larger_than_one_read_chunk_stream_through() {
+    // Incompressible data: the deflate stream is longer than the 1 MiB the reader takes at a
+    // time, so the inflater resumes across chunks.
+    let n = 3 << 19;
+    let mut s = 0x2545_F491_4F6C_DD1Du64;
+    let data: Vec<u8> = (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s as u8
+        })
+        .collect();
+    let member = [npy::header(DType::UInt8, &[n]), data.clone()].concat();
+    let deflated = miniz_oxide::deflate::compress_to_vec(&member, 1);
+    assert!(deflated.len() > 1 << 20);
+    let b = zip_deflated(
+        "big.npy",
+        &deflated,
+        member.len() as u64,
+        zip::crc32(&member),
+    );
+    let mut ck = open(&b).unwrap();
+    assert_eq!(ck.tensors()[0].shape(), [n]);
+    assert_eq!(ck.read_tensor(0).unwrap().bytes(), data);
+}
