@@ -4,7 +4,8 @@
 //! names the file, the item and the problem; it never panics, and its work and memory are bounded
 //! by [`Limits`] (checked before anything is allocated). A reader first builds an index (names,
 //! dtypes, shapes, where the bytes are) from the file's headers; tensor bytes are read one tensor
-//! at a time, so reading a model needs about the size of its largest tensor, not of the file.
+//! at a time, so reading a model needs about the size of its largest tensor, not of the file
+//! (for a `.pt` tensor that is a view of part of a storage: the storage plus the view).
 //!
 //! * safetensors ([`Format::Safetensors`]): strict, see [`safetensors`](self#safetensors).
 //! * `.npz` ([`Format::Npz`]): `numpy.savez` (stored) and `numpy.savez_compressed` (deflated)
@@ -48,7 +49,15 @@
 //! refused by name. The root must be a dict; nested dicts (`{"model": state_dict}`), lists and
 //! tuples are walked and their tensors named `model.weight`, `layers.0.bias`; non-tensor leaves
 //! (an epoch number, a string) are skipped. Tensors may be non-contiguous and may share storage
-//! (reported as [`Tie`]s); big-endian files are byte-swapped.
+//! (reported as [`Tie`]s); big-endian zip files are byte-swapped (big-endian legacy files are
+//! refused). Refused by name: whole pickled modules (`torch.nn.modules...`), NumPy scalars,
+//! sparse, quantized and subclass tensors, complex and float8 storages. A storage counts against
+//! [`Limits::max_tensor_bytes`] like a tensor; the pickle against [`Limits::max_pickle_bytes`],
+//! and it may copy no more than 16 words per byte out of memoised objects.
+//!
+//! Zip member names must be UTF-8 (flag bit 11 or ASCII); names in code page 437 are refused,
+//! so that files whose UTF-8 names lack the flag (older torch-rng `.npz` files) read back as
+//! written.
 //!
 //! Every reader refuses more than [`Limits::max_tensors`] tensors, a tensor over
 //! [`Limits::max_tensor_bytes`] (8 GiB by default, [`crate::tensor::MAX_BYTES`]), more than
