@@ -49,6 +49,13 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A malformed or unsupported input file (a checkpoint: safetensors, `.npz`, `.pt`).
+    Malformed {
+        /// The file and the item in it (`model.npz: member 'w.npy'`).
+        location: String,
+        /// What is wrong, naming the offending value.
+        reason: String,
+    },
     /// An I/O failure (reading a case file, writing an output).
     Io {
         /// The path or stream involved.
@@ -112,6 +119,7 @@ impl Error {
             Error::TooLarge { .. } => 3,
             Error::CaseFile { .. } => 4,
             Error::Io { .. } => 5,
+            Error::Malformed { .. } => 6,
         }
     }
 }
@@ -138,7 +146,9 @@ impl fmt::Display for Error {
                 f,
                 "{op}: {numel} elements of {dtype} need more than the limit of {limit} bytes"
             ),
-            Error::CaseFile { location, reason } => write!(f, "{location}: {reason}"),
+            Error::CaseFile { location, reason } | Error::Malformed { location, reason } => {
+                write!(f, "{location}: {reason}")
+            }
             Error::Io { path, source } => write!(f, "{path}: {source}"),
         }
     }
@@ -176,6 +186,10 @@ mod tests {
             Error::CaseFile {
                 location: "case 'x', step 0".into(),
                 reason: "unknown op 'foo'".into(),
+            },
+            Error::Malformed {
+                location: "w.npz: member 'a.npy'".into(),
+                reason: "fortran order is not supported".into(),
             },
             Error::io(
                 "a.json",

@@ -20,6 +20,7 @@
     clippy::doc_markdown
 )]
 
+pub mod checkpoint;
 mod context;
 mod cuda;
 mod distributions;
