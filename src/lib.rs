@@ -27,8 +27,6 @@ mod distributions;
 mod dtype;
 mod engine;
 mod error;
-#[cfg(feature = "json")]
-pub mod export;
 mod generator;
 mod init;
 mod math;

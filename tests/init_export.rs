@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use serde_json::Value;
-use torch_rng::export::read_safetensors;
+use torch_rng::checkpoint::Checkpoint;
 use torch_rng::nn::ModelDesc;
 use torch_rng::Torch;
 
@@ -38,8 +38,18 @@ fn init_writes_what_pytorch_builds() {
         .status()
         .unwrap();
     assert!(status.success());
-    let bytes = std::fs::read(&out).unwrap();
-    let (tensors, meta) = read_safetensors(&bytes).unwrap();
+    let mut file = Checkpoint::open(&out).unwrap();
+    let meta = file.metadata().to_vec();
+    let tensors: Vec<(String, String, Vec<usize>, Vec<u8>)> = file
+        .read_all()
+        .unwrap()
+        .into_iter()
+        .map(|(n, r)| {
+            let dtype = r.dtype().name().to_string();
+            let shape = r.shape().to_vec();
+            (n, dtype, shape, r.into_bytes())
+        })
+        .collect();
     std::fs::remove_dir_all(&dir).ok();
     assert!(meta.contains(&("seed".to_string(), "1".to_string())));
     assert!(meta.contains(&("variant".to_string(), "avx2".to_string())));
@@ -54,7 +64,7 @@ fn init_writes_what_pytorch_builds() {
     assert_eq!(tensors.len(), sd.len());
     for ((name, dtype, shape, data), (sd_name, t)) in tensors.iter().zip(&sd) {
         assert_eq!(name, sd_name);
-        assert_eq!(dtype, "F32");
+        assert_eq!(dtype, "float32");
         assert_eq!(shape, t.shape());
         assert_eq!(data, &t.to_le_bytes(), "{name}");
     }

@@ -97,7 +97,8 @@ struct Spec {
 /// Member names are checked when the writer is created: no absolute paths, drive letters, `..`
 /// components or NUL bytes, at most 65,535 bytes; non-ASCII names carry the zip UTF-8 flag.
 /// zip64 records are written where sizes, offsets or the member count need them, so the output
-/// is byte-identical to what `export::npz_bytes` wrote for the archives that did not.
+/// is byte-identical to what torch-rng's first npz writer wrote for the archives that did not
+/// need them (zip64 and the UTF-8 flag are the only differences).
 #[derive(Debug)]
 pub struct NpzWriter<W> {
     zip: ZipWriter<W>,

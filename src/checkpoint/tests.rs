@@ -76,23 +76,9 @@ fn safetensors_reads_what_it_writes() {
     }
 }
 
-#[cfg(feature = "cli")]
-#[test]
-fn safetensors_writer_is_byte_identical_to_export() {
-    let meta = vec![("format".to_string(), "pt".to_string())];
-    assert_eq!(
-        safetensors_bytes(&sd(), &meta).unwrap(),
-        crate::export::safetensors_bytes(&sd(), &meta)
-    );
-    assert_eq!(
-        safetensors_bytes(&sd(), &[]).unwrap(),
-        crate::export::safetensors_bytes(&sd(), &[])
-    );
-}
-
 #[test]
 fn safetensors_shape_must_match_its_byte_range() {
-    // Issue 10, item 6: export::read_safetensors accepted this.
+    // Issue 10, item 6: the reader torch-rng had before accepted this.
     let b = st(
         r#"{"w":{"dtype":"F32","shape":[2,3],"data_offsets":[0,20]}}"#,
         &[0; 20],
@@ -330,18 +316,10 @@ fn npz_reads_what_it_writes_with_and_without_zip64() {
     }
 }
 
-#[cfg(feature = "cli")]
-#[test]
-fn npz_writer_is_byte_identical_to_export_for_ascii_names() {
-    assert_eq!(
-        npz_bytes(&sd()).unwrap(),
-        crate::export::npz_bytes(&sd()).unwrap()
-    );
-}
-
 #[test]
 fn npz_non_ascii_names_carry_the_utf8_flag() {
-    // Issue 10, item 6: export wrote them without the flag, so they read back garbled.
+    // Issue 10, item 6: the writer torch-rng had before wrote them without the flag, so they
+    // read back garbled.
     let t = vec![(
         "poids_é".to_string(),
         Tensor::new(vec![1], Storage::U8(vec![1])).unwrap(),

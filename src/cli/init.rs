@@ -1,7 +1,8 @@
 //! `torch-rng init`: a model description's starting weights, written to a safetensors or npz file.
 
+use torch_rng::checkpoint::{ensure_distinct, NpzWriter, SafetensorsWriter};
 use torch_rng::nn::{Builder, ModelDesc, NoRecorder};
-use torch_rng::{Capability, Context, Era, Torch, LATEST_RELEASE};
+use torch_rng::{Capability, Context, DType, Era, Tensor, Torch, LATEST_RELEASE};
 
 use super::{note, read};
 
@@ -50,6 +51,7 @@ pub(crate) fn run(args: &[&str]) -> Result<(), String> {
             "{out}: the output must end in .safetensors or .npz"
         ));
     }
+    ensure_distinct(out, &[std::path::Path::new(model)]).map_err(|e| e.to_string())?;
     let desc = ModelDesc::parse(&read(model)?).map_err(|e| format!("{model}: {e}"))?;
     let start = std::time::Instant::now();
     let mut shown = false;
@@ -77,20 +79,42 @@ pub(crate) fn run(args: &[&str]) -> Result<(), String> {
         note("\n");
     }
     let sd = m.into_state_dict();
-    let bytes = if npz {
-        torch_rng::export::npz_bytes(&sd).map_err(|e| e.to_string())?
+    let meta = vec![
+        ("format".to_string(), "pt".to_string()),
+        ("seed".to_string(), seed.to_string()),
+        ("variant".to_string(), capability.name().to_string()),
+        ("torch_version".to_string(), release.to_string()),
+        (
+            "torch_rng_version".to_string(),
+            env!("CARGO_PKG_VERSION").to_string(),
+        ),
+    ];
+    write(out, &sd, npz, &meta).map_err(|e| e.to_string())
+}
+
+/// Writes `sd` to `out` tensor by tensor through an atomic file: the file appears only once it is
+/// whole (a full disk or a failed write leaves any file already there untouched).
+fn write(
+    out: &str,
+    sd: &[(String, Tensor)],
+    npz: bool,
+    meta: &[(String, String)],
+) -> torch_rng::Result<()> {
+    let index: Vec<(&str, DType, &[usize])> = sd
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.dtype(), t.shape()))
+        .collect();
+    if npz {
+        let mut w = NpzWriter::create(out, &index)?;
+        for (n, t) in sd {
+            w.write(n, t)?;
+        }
+        w.finish()
     } else {
-        let meta = vec![
-            ("format".to_string(), "pt".to_string()),
-            ("seed".to_string(), seed.to_string()),
-            ("variant".to_string(), capability.name().to_string()),
-            ("torch_version".to_string(), release.to_string()),
-            (
-                "torch_rng_version".to_string(),
-                env!("CARGO_PKG_VERSION").to_string(),
-            ),
-        ];
-        torch_rng::export::safetensors_bytes(&sd, &meta)
-    };
-    std::fs::write(out, bytes).map_err(|e| format!("{out}: {e}"))
+        let mut w = SafetensorsWriter::create(out, &index, meta)?;
+        for (n, t) in sd {
+            w.write(n, t)?;
+        }
+        w.finish()
+    }
 }
