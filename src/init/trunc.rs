@@ -170,16 +170,19 @@ fn acceptance_bound(mean: f64, std: f64, (a, b): (f64, f64)) -> f64 {
     }
 }
 
-/// The chance that an acceptance uniform of the dtype is exactly 0 (`log` gives −inf, which no
-/// log-density exceeds), bounded above: a zero word, and on float16/bfloat16 also the values that
-/// round to 1.0 and are replaced by 0.
-fn zero_uniform_chance(dtype: DType) -> f64 {
-    match dtype {
-        DType::Float64 => 2f64.powi(-53),
-        DType::Float16 => 2f64.powi(-11),
-        DType::BFloat16 => 2f64.powi(-8),
-        _ => 2f64.powi(-24),
-    }
+/// What the dtype's rounding adds to the chance of acceptance, bounded above: an acceptance
+/// uniform of exactly 0 (`log` gives −inf, which no log-density exceeds: a zero word, and on
+/// float16/bfloat16 the values that round to 1.0 and are replaced by 0), and a candidate that
+/// rounds to `b` and is replaced by `a` (within half a spacing of `b`, the dtype's relative spacing
+/// `eps` times `|b|`, out of `b − a`).
+fn rounding_chance(dtype: DType, (a, b): (f64, f64)) -> f64 {
+    let (zero, eps) = match dtype {
+        DType::Float64 => (2f64.powi(-53), 2f64.powi(-52)),
+        DType::Float16 => (2f64.powi(-11), 2f64.powi(-10)),
+        DType::BFloat16 => (2f64.powi(-8), 2f64.powi(-7)),
+        _ => (2f64.powi(-24), 2f64.powi(-23)),
+    };
+    zero + eps * a.abs().max(b.abs()) / (b - a)
 }
 
 /// Refuses a uniform-proposal run that cannot finish within [`MAX_ROUNDS`]: with `A` an upper bound
@@ -191,7 +194,8 @@ fn refuse_hopeless(
     (mean, std): (f64, f64),
     (a, b): (f64, f64),
 ) -> Result<()> {
-    let chance = (2.0 * acceptance_bound(mean, std, (a, b)) + zero_uniform_chance(dtype)).min(1.0);
+    let chance = 2.0 * acceptance_bound(mean, std, (a, b)) + rounding_chance(dtype, (a, b));
+    let chance = if chance < 1.0 { chance } else { 1.0 };
     let still_pending = (MAX_ROUNDS as f64 * (-chance).ln_1p()).exp();
     let log_all_done = n as f64 * (-still_pending).ln_1p();
     if log_all_done < 1e-9f64.ln() {
@@ -430,7 +434,8 @@ mod tests {
         });
         assert!(start.elapsed().as_secs() < 5);
         // The bound never refuses what can finish: the golden cases of float16/bfloat16 (whose
-        // uniforms round to 1.0 and become 0) and the usual tail branch.
+        // candidates near b become a, and acceptance uniforms near 1 become 0) and the usual tail
+        // branch.
         for (dtype, b) in [(DType::Float16, 60000.0), (DType::BFloat16, 1e30)] {
             assert!(refuse_hopeless(40, dtype, (0.0, 1.0), (1.0, b)).is_ok());
         }
