@@ -69,8 +69,11 @@ impl Storage {
     /// # Errors
     /// [`Error::OutOfMemory`] naming `op` and the bytes asked for.
     pub fn try_zeros(op: &str, dtype: DType, n: usize) -> Result<Storage> {
+        fn zero<T: Default + Clone>(v: &mut Vec<T>, n: usize) {
+            v.resize(n, T::default());
+        }
         let mut s = Storage::try_with_capacity(op, dtype, n)?;
-        each_storage!(&mut s, v => v.resize(n, Default::default()));
+        each_storage!(&mut s, v => zero(v, n));
         Ok(s)
     }
 
@@ -477,35 +480,6 @@ impl Tensor {
         }
         let view_strides: Vec<usize> = perm.iter().map(|&p| src_strides[p]).collect();
         let n = self.numel();
-        // Output positions in row-major order over new_shape, each reading its source offset: an
-        // odometer, so nothing of the tensor's size is allocated besides the result.
-        fn gather<T: Copy>(
-            v: &[T],
-            n: usize,
-            shape: &[usize],
-            strides: &[usize],
-        ) -> Result<Vec<T>> {
-            let mut out = Vec::new();
-            out.try_reserve_exact(n).map_err(|_| Error::OutOfMemory {
-                op: "permute".into(),
-                bytes: (n * std::mem::size_of::<T>()) as u128,
-            })?;
-            let mut counter = vec![0usize; shape.len()];
-            let mut at = 0usize;
-            for _ in 0..n {
-                out.push(v[at]);
-                for d in (0..shape.len()).rev() {
-                    counter[d] += 1;
-                    at += strides[d];
-                    if counter[d] < shape[d] {
-                        break;
-                    }
-                    at -= strides[d] * shape[d];
-                    counter[d] = 0;
-                }
-            }
-            Ok(out)
-        }
         macro_rules! g {
             ($v:expr, $variant:ident) => {
                 Storage::$variant(gather($v, n, &new_shape, &view_strides)?)
@@ -531,6 +505,31 @@ impl Tensor {
             data,
         })
     }
+}
+
+/// Output positions in row-major order over `shape`, each reading its source offset through
+/// `strides`: an odometer, so nothing of the tensor's size is allocated besides the result.
+fn gather<T: Copy>(v: &[T], n: usize, shape: &[usize], strides: &[usize]) -> Result<Vec<T>> {
+    let mut out = Vec::new();
+    out.try_reserve_exact(n).map_err(|_| Error::OutOfMemory {
+        op: "permute".into(),
+        bytes: (n * std::mem::size_of::<T>()) as u128,
+    })?;
+    let mut counter = vec![0usize; shape.len()];
+    let mut at = 0usize;
+    for _ in 0..n {
+        out.push(v[at]);
+        for d in (0..shape.len()).rev() {
+            counter[d] += 1;
+            at += strides[d];
+            if counter[d] < shape[d] {
+                break;
+            }
+            at -= strides[d] * shape[d];
+            counter[d] = 0;
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
