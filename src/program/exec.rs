@@ -257,12 +257,7 @@ impl<'g> Machine<'g> {
                 } else {
                     strided::scatter(&mut self.tensors[i].data, &offsets, &tmp);
                 }
-                let bounded = match call {
-                    crate::init::InitCall::Orthogonal { .. } => true,
-                    crate::init::InitCall::TruncNormal { .. } => target.era < Era::R3,
-                    _ => false,
-                };
-                self.tensors[i].bounded |= bounded;
+                self.tensors[i].bounded |= call.is_bounded(target);
             }
             Op::Uniform { t, from, to, gen } => {
                 self.sample(step, t, gen.as_deref(), |g, s, _| {

@@ -30,8 +30,8 @@ fn net_names_and_draws() {
     assert_eq!(sd[0].1, c1.params[0].1);
 }
 
-/// A tie puts the final `to` tensor under both names; ties must come last and name
-/// parameters that exist.
+/// A tie makes one tensor under both names: at the end of the init passes it holds what was
+/// drawn into it last; both names must be parameters.
 #[test]
 fn ties() {
     let desc = |init: &str| {
@@ -51,12 +51,27 @@ fn ties() {
     // normals of the embedding take the per-element path (4 words per pair, 8 pairs).
     assert_eq!(torch.generator().engine().next_index(), 32 + 15);
 
-    let e = parse_err(&desc(
+    // A pass after the tie draws once, into the shared tensor: both names hold it.
+    let d = ModelDesc::parse(&desc(
         r#"[{"tie": "head.weight", "to": "wte.weight"},
-            {"named_parameters": {"name": "wte.weight"}, "init": {"fn": "zeros_"}}]"#,
-    ));
+            {"named_parameters": {"name": "wte.weight"}, "init": {"fn": "uniform_"}}]"#,
+    ))
+    .unwrap();
+    let mut torch = Torch::with_seed(0);
+    let sd = d.state_dict(&mut torch).unwrap();
+    assert_eq!(sd[0].1.bits(), sd[1].1.bits());
+    assert_eq!(torch.generator().engine().next_index(), 32 + 15 + 15);
+    // named_parameters() yields the shared tensor once, under its first name.
+    let e = ModelDesc::parse(&desc(
+        r#"[{"tie": "head.weight", "to": "wte.weight"},
+            {"named_parameters": {"name": "head.weight"}, "init": {"fn": "zeros_"}}]"#,
+    ))
+    .unwrap()
+    .state_dict(&mut Torch::with_seed(0))
+    .unwrap_err()
+    .to_string();
     assert!(
-        e.contains("init[1]") && e.contains("ties must come after"),
+        e.contains("init[1]") && e.contains("matches no parameter"),
         "{e}"
     );
     let e = parse_err(&desc(r#"[{"tie": "head.weight"}]"#));
