@@ -153,6 +153,9 @@ enum Pass {
     },
     /// `parent.attr = module.get_parameter(to)`: from then on `name` and `to` are one tensor.
     Tie { name: String, to: String },
+    /// Init calls on named parameters of the module, in order (`trunc_normal_(self.pos_embed,
+    /// std=.02)`).
+    Calls(Vec<(String, InitCall)>),
 }
 
 /// An init step: a pass, the submodule it runs on (`"on"`, relative to the module whose

@@ -106,6 +106,24 @@ pub(super) fn run(
             &step.at,
         ),
         Pass::Apply(rules) => apply(st, b, path, full, rel, rules),
+        Pass::Calls(calls) => {
+            for (param, _) in calls {
+                if locate(&st.root, st.ties.owner(&join(full, param))).is_none() {
+                    return Err(bad(
+                        &format!("{}.init.{param}", step.at),
+                        format!(
+                            "no parameter '{param}' in {}",
+                            if full.is_empty() { "the model" } else { full }
+                        ),
+                    ));
+                }
+            }
+            for (param, call) in calls {
+                let how = ParamInit::new(call.clone());
+                init(st, b, &join(full, param), &join(rel, param), &how)?;
+            }
+            Ok(())
+        }
         Pass::Parameters {
             name,
             endswith,

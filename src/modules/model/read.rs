@@ -307,7 +307,7 @@ impl Reader {
                 }
             }
             let is_step = !m.contains_key("module")
-                && ["apply", "named_parameters", "tie"]
+                && ["apply", "named_parameters", "tie", "init"]
                     .iter()
                     .any(|k| m.contains_key(*k));
             if is_step {
@@ -756,7 +756,7 @@ impl Reader {
         Ok(Arg::Value(value))
     }
 
-    /// An init step (`apply`, `named_parameters` or `tie`, with an optional `on`).
+    /// An init step (`apply`, `named_parameters`, `tie` or `init`, with an optional `on`).
     fn step(&self, v: Value, at: &str) -> Result<Step> {
         let mut o = Obj::new(v, at, "an init step")?;
         let on = match o.take("on") {
@@ -814,10 +814,25 @@ impl Reader {
             dotted(at, "to", &to)?;
             o.finish("a tie has tie, to and on")?;
             Pass::Tie { name, to }
+        } else if let Some(calls) = o.take("init") {
+            let Value::Object(m) = calls else {
+                return Err(bad(
+                    at,
+                    format!("'init' must map parameter names to init calls, found {calls}"),
+                ));
+            };
+            let mut out = Vec::with_capacity(m.len());
+            for (param, call) in m {
+                let at_p = format!("{at}.init.{param}");
+                dotted(&at_p, "init", &param)?;
+                out.push((param, parse_init(call, &at_p)?));
+            }
+            o.finish("an init step has init and on")?;
+            Pass::Calls(out)
         } else {
             return Err(bad(
                 at,
-                "an init step has 'apply', 'named_parameters' or 'tie'",
+                "an init step has 'apply', 'named_parameters', 'tie' or 'init'",
             ));
         };
         Ok(Step {
@@ -981,12 +996,14 @@ fn class_def(name: &str, v: Value) -> Result<ClassDef> {
             o.finish("a class has args, defaults and modules")?;
             (args, defaults, body)
         }
-        other => return Err(bad(
-            &at,
-            format!(
+        other => {
+            return Err(bad(
+                &at,
+                format!(
                 "a class is a list of modules or an object with args and modules, found {other}"
             ),
-        )),
+            ))
+        }
     };
     let mut seen = HashSet::new();
     for a in &args {
