@@ -1,4 +1,5 @@
-"""Cases that compare natural model descriptions with the real models they describe:
+"""Cases that compare natural model descriptions with the real models they describe (torchvision
+resnet18 and ViT, Hugging Face BERT, GPT-2 and Llama, a timm ViT, nanoGPT):
 golden/cases/models_real.json.
 
 Each description in examples/models/real/ is replayed by torch-rng (`cargo test --test golden`),
@@ -59,6 +60,13 @@ MODELS = [
         "depth=1, num_heads=2, mlp_ratio=2.0, num_classes=2)",
         None,
         VIT_BOUNDED,
+    ),
+    (
+        "vit_torchvision_tiny",
+        "torchvision.models.VisionTransformer(image_size=16, patch_size=8, num_layers=1, "
+        "num_heads=2, hidden_dim=8, mlp_dim=16, num_classes=2)",
+        None,
+        [],
     ),
     (
         "nanogpt_tiny",
