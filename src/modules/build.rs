@@ -29,26 +29,28 @@ use crate::tensor::{checked_numel, Tensor};
 pub struct Limits {
     /// Modules a description may create: containers, described classes and built-in modules
     /// (each built-in counting once), `repeat`s and class uses expanded. Checked when the
-    /// description is read, before anything is built (default 1,000,000).
+    /// description is read, before anything is built (default 1,000,000). Reading also stops
+    /// past 10,000 distinct argument lists of described classes, or past 16 JSON values of
+    /// class bodies expanded per module allowed.
     pub max_modules: u64,
     /// Parameter and buffer tensors a build may allocate, temporaries and copies included
     /// (default 1,000,000).
     pub max_parameters: u64,
-    /// Bytes of all the tensors a build allocates (default 16 GiB).
+    /// Bytes of all the tensors a build allocates (default 8 GiB, the per-tensor cap).
     pub max_bytes: u64,
     /// Nesting depth of modules (containers, described classes and module arguments), checked
-    /// when the description is read (default 64). Reading, building and the init passes recurse
+    /// when the description is read (default 32). Reading, building and the init passes recurse
     /// once per level, so this bounds their stack.
     pub max_depth: u64,
 }
 
 impl Limits {
-    /// No limits but the per-tensor cap and a depth of 64 (for code that builds modules itself).
+    /// No limits but the per-tensor cap and a depth of 32 (for code that builds modules itself).
     pub const NONE: Limits = Limits {
         max_modules: u64::MAX,
         max_parameters: u64::MAX,
         max_bytes: u64::MAX,
-        max_depth: 64,
+        max_depth: 32,
     };
 }
 
@@ -57,8 +59,8 @@ impl Default for Limits {
         Limits {
             max_modules: 1_000_000,
             max_parameters: 1_000_000,
-            max_bytes: 16 << 30,
-            max_depth: 64,
+            max_bytes: 8 << 30,
+            max_depth: 32,
         }
     }
 }

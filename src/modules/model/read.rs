@@ -34,6 +34,10 @@ const ITEM_KEYS: &[&str] = &["name", "module", "repeat", "when", "then"];
 /// Expanding classes may visit at most this many JSON values per module the limits allow.
 const WORK_PER_MODULE: u64 = 16;
 
+/// The most distinct argument lists described classes may be instantiated with (real models use
+/// a few dozen; each costs a pass over its class's body).
+const MAX_INSTANCES: u64 = 10_000;
+
 struct Obj<'a> {
     map: Map<String, Value>,
     at: &'a str,
@@ -602,13 +606,11 @@ impl Reader {
                 .collect();
             format!("classes.{class}({})", list.join(", "))
         };
-        if self.instances.len() as u64 >= self.limits.max_modules {
+        let most = self.limits.max_modules.min(MAX_INSTANCES);
+        if self.instances.len() as u64 >= most {
             return Err(self.too_many_modules(
                 &label,
-                format!(
-                    "the classes would be instantiated with more than {} argument lists",
-                    self.instances.len()
-                ),
+                format!("the classes would be instantiated with more than {most} argument lists"),
             ));
         }
         let body = self
