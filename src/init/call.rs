@@ -312,6 +312,7 @@ impl InitCall {
     /// What `torch/nn/init.py` raises: fewer than 2 dimensions for fan-based functions, a bad
     /// mode or nonlinearity, a zero `fan_in + fan_out` (Python's `ZeroDivisionError`), the
     /// dimension checks of `eye_` and `dirac_`, `dirac_`'s groups.
+    #[allow(clippy::too_many_lines)] // one arm per init function
     pub fn plan(&self, shape: &[usize], dtype: DType, cx: Context) -> Result<Plan> {
         let op = self.op_name();
         let mut q = Vec::new();
@@ -321,10 +322,8 @@ impl InitCall {
                 mean: *mean,
                 std: *std,
             },
-            InitCall::TruncNormal { mean, std, a, b } => {
-                trunc_plan(dtype, (*mean, *std, *a, *b), self.trunc_rule(cx), &mut q)?
-            }
-            InitCall::InverseCdfTruncNormal { mean, std, a, b } => {
+            InitCall::TruncNormal { mean, std, a, b }
+            | InitCall::InverseCdfTruncNormal { mean, std, a, b } => {
                 trunc_plan(dtype, (*mean, *std, *a, *b), self.trunc_rule(cx), &mut q)?
             }
             InitCall::Orthogonal { gain } => {

@@ -264,6 +264,7 @@ impl InitCall {
     }
 
     /// [`InitCall::read`] that also knows [`DESCRIPTION_FUNCTIONS`] (for model descriptions).
+    #[cfg(feature = "json")]
     pub(crate) fn read_description(
         name: &str,
         src: &mut dyn ArgSource,

@@ -26,6 +26,7 @@ fn num(v: f64) -> String {
 }
 
 /// What a step other than an `nn.init` call does, as Python would write it.
+#[allow(clippy::too_many_lines)] // one arm per op
 fn describe(op: &Op) -> (String, String) {
     match op {
         Op::Empty {

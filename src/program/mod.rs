@@ -246,13 +246,14 @@ impl std::fmt::Display for Verification {
                      replayed)",
                     self.checked, m.name, m.expected, m.actual
                 )?;
-                match &m.element {
+                let detail = match &m.element {
                     Some(Ok((i, e, a))) => {
-                        write!(f, ", first at element #{i}: 0x{e} expected, 0x{a} replayed")?
+                        format!(", first at element #{i}: 0x{e} expected, 0x{a} replayed")
                     }
-                    Some(Err(n)) => write!(f, ", after its first {n} elements, which agree")?,
-                    None => {}
-                }
+                    Some(Err(n)) => format!(", after its first {n} elements, which agree"),
+                    None => String::new(),
+                };
+                f.write_str(&detail)?;
             }
             None => write!(f, "all {} exact tensors match", self.checked - bounded)?,
         }

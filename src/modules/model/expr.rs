@@ -257,6 +257,7 @@ mod tests {
         ]
     }
 
+    #[allow(clippy::needless_pass_by_value)] // called with json! literals
     fn eval(v: Value) -> Result<Value, String> {
         substitute(&v, &args(), &mut 0)
     }

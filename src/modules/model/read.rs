@@ -171,25 +171,22 @@ impl Names {
     }
 
     fn add(&mut self, name: Option<&str>, count: u64, index: usize, at: &str) -> Result<()> {
-        match name {
-            Some(n) => {
-                if self
-                    .explicit
-                    .insert(n.to_string(), (index, at.to_string()))
-                    .is_some()
-                {
-                    return Err(bad(at, format!("duplicate name '{n}'")));
-                }
-                self.position = self.position.saturating_add(1);
+        if let Some(n) = name {
+            if self
+                .explicit
+                .insert(n.to_string(), (index, at.to_string()))
+                .is_some()
+            {
+                return Err(bad(at, format!("duplicate name '{n}'")));
             }
-            None => {
-                let end = self.position.saturating_add(count);
-                if count > 0 {
-                    self.ranges
-                        .push((self.position, end, index, at.to_string()));
-                }
-                self.position = end;
+            self.position = self.position.saturating_add(1);
+        } else {
+            let end = self.position.saturating_add(count);
+            if count > 0 {
+                self.ranges
+                    .push((self.position, end, index, at.to_string()));
             }
+            self.position = end;
         }
         Ok(())
     }
@@ -330,25 +327,12 @@ impl Reader {
             }
             let repeat = match m.shift_remove("repeat") {
                 None => 1,
-                Some(r) => {
-                    if !numbered {
-                        return Err(bad(
-                            &at_i,
-                            "'repeat' is allowed only in Sequential and ModuleList",
-                        ));
-                    }
-                    let n = int_of(&at_i, "repeat", &r)?;
-                    if n < 0 {
-                        return Err(bad(&at_i, "'repeat' must not be negative"));
-                    }
-                    let n = n as u64;
-                    if n > self.limits.max_modules {
-                        return Err(self.too_many_modules(
-                            &at_i,
-                            format!("'repeat' would create {n} modules"),
-                        ));
-                    }
-                    n
+                Some(r) if numbered => self.repeat(&r, &at_i)?,
+                Some(_) => {
+                    return Err(bad(
+                        &at_i,
+                        "'repeat' is allowed only in Sequential and ModuleList",
+                    ))
                 }
             };
             let mut node = self.node(Value::Object(m), &at_i, depth, class == "ModuleList")?;
@@ -382,6 +366,19 @@ impl Reader {
         }
         names.finish()?;
         Ok(out)
+    }
+
+    /// A `repeat` count, checked against the module limit before anything is built.
+    fn repeat(&self, r: &Value, at: &str) -> Result<u64> {
+        let n = int_of(at, "repeat", r)?;
+        if n < 0 {
+            return Err(bad(at, "'repeat' must not be negative"));
+        }
+        let n = n as u64;
+        if n > self.limits.max_modules {
+            return Err(self.too_many_modules(at, format!("'repeat' would create {n} modules")));
+        }
+        Ok(n)
     }
 
     /// One module (or Parameter/Buffer) at nesting level `depth`.
@@ -562,13 +559,12 @@ impl Reader {
                 };
                 let mut args = Vec::with_capacity(names.len());
                 for n in names {
-                    let v = match o.take(&n).or_else(|| defaults.get(&n).cloned()) {
-                        Some(v) => v,
-                        None => return Err(bad(at, format!("{class}: missing argument '{n}'"))),
+                    let Some(v) = o.take(&n).or_else(|| defaults.get(&n).cloned()) else {
+                        return Err(bad(at, format!("{class}: missing argument '{n}'")));
                     };
                     args.push((n, v));
                 }
-                let instance = self.instantiate(class, args, at, depth)?;
+                let instance = self.instantiate(class, &args, at, depth)?;
                 Ok(NodeKind::Described { instance })
             }
             _ => Err(bad(at, format!("unknown module '{class}'"))),
@@ -579,13 +575,13 @@ impl Reader {
     fn instantiate(
         &mut self,
         class: &str,
-        args: Vec<(String, Value)>,
+        args: &[(String, Value)],
         at: &str,
         depth: u64,
     ) -> Result<usize> {
         self.used.insert(class.to_string());
         let mut key = class.to_string();
-        for (_, v) in &args {
+        for (_, v) in args {
             key.push('\u{0}');
             key.push_str(&v.to_string());
         }
@@ -615,9 +611,8 @@ impl Reader {
         }
         let body = self
             .class_def(class)
-            .map(|d| d.body.clone())
-            .unwrap_or(Value::Null);
-        let body = expr::substitute(&body, &args, &mut self.work).map_err(|e| bad(&label, e))?;
+            .map_or(Value::Null, |d| d.body.clone());
+        let body = expr::substitute(&body, args, &mut self.work).map_err(|e| bad(&label, e))?;
         let budget = self.limits.max_modules.saturating_mul(WORK_PER_MODULE);
         if self.work > budget {
             return Err(self.too_many_modules(
