@@ -64,6 +64,18 @@ pub enum Error {
         /// What is wrong, naming the offending value.
         reason: String,
     },
+    /// Work refused by a budget before it was done: a model description that would expand into
+    /// more modules, tensors, bytes or nesting levels than its limits allow (`nn::Limits`).
+    LimitExceeded {
+        /// Where: the place in the description or the module path being built.
+        place: String,
+        /// What would have exceeded the limit (`the model would hold 2^40 modules`).
+        what: String,
+        /// The limit, as the command line spells it (`--max-modules`).
+        limit: &'static str,
+        /// The limit's value.
+        max: u64,
+    },
     /// An I/O failure (reading a case file, writing an output).
     Io {
         /// The path or stream involved.
@@ -129,6 +141,7 @@ impl Error {
             Error::Io { .. } => 5,
             Error::Malformed { .. } => 6,
             Error::OutOfMemory { .. } => 7,
+            Error::LimitExceeded { .. } => 8,
         }
     }
 }
@@ -162,6 +175,12 @@ impl fmt::Display for Error {
                 write!(f, "{location}: {reason}")
             }
             Error::Io { path, source } => write!(f, "{path}: {source}"),
+            Error::LimitExceeded {
+                place,
+                what,
+                limit,
+                max,
+            } => write!(f, "{place}: {what}, more than the limit {limit} {max}"),
         }
     }
 }
@@ -211,6 +230,12 @@ mod tests {
                 "a.json",
                 std::io::Error::new(std::io::ErrorKind::NotFound, "not found"),
             ),
+            Error::LimitExceeded {
+                place: "classes.L0".into(),
+                what: "the model would hold 1099511627776 modules".into(),
+                limit: "--max-modules",
+                max: 1_000_000,
+            },
         ];
         for e in all {
             let s = e.to_string();

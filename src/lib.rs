@@ -82,8 +82,8 @@ pub mod nn {
             kaiming_normal_, kaiming_uniform_, normal_, ones_, orthogonal_, parse_float, sparse_,
             sparse_with_generator, special_float, trunc_normal_, uniform_, xavier_normal_,
             xavier_uniform_, zeros_, ArgKind, FanMode, InitArg, InitCall, InitFn, Literal,
-            Nonlinearity, Number, Plan, Quantity, Sampling, TruncAlgorithm, INIT_FUNCTIONS,
-            ORTHOGONAL_MAX_WORK, TRUNC_NORMAL_MAX_ROUNDS,
+            Nonlinearity, Number, Plan, Quantity, Sampling, TruncAlgorithm, DESCRIPTION_FUNCTIONS,
+            INIT_FUNCTIONS, ORTHOGONAL_MAX_WORK, TRUNC_NORMAL_MAX_ROUNDS,
         };
     }
 }

@@ -204,3 +204,177 @@ fn usage_errors() {
     assert!(run(&["--help"]).status.success());
     assert!(text(&run(&["--version"]).stdout).starts_with("torch-rng "));
 }
+
+/// The raw bytes of a written safetensors file's data section (after the header), which holds
+/// the tensors in state_dict order.
+fn safetensors_data(path: &Path) -> Vec<u8> {
+    let bytes = std::fs::read(path).unwrap();
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    bytes[8 + n..].to_vec()
+}
+
+/// `init` takes a recorded program as it takes a description (told apart by `format`), and the
+/// natural description of GPT-2 writes exactly the tensors of the program recorded from the real
+/// model (golden/programs/gpt2_tiny.json, examples/models/real/gpt2_tiny.json).
+#[test]
+fn init_builds_programs_and_descriptions_alike() {
+    let dir = case_file("unused", "").parent().unwrap().to_path_buf();
+    let from_program = dir.join("gpt2_program.safetensors");
+    let from_desc = dir.join("gpt2_desc.safetensors");
+    for (input, output) in [
+        ("golden/programs/gpt2_tiny.json", &from_program),
+        ("examples/models/real/gpt2_tiny.json", &from_desc),
+    ] {
+        let out = run(&[
+            "init",
+            root().join(input).to_str().unwrap(),
+            "--seed",
+            "1234",
+            "--variant",
+            "default",
+            "-o",
+            output.to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{input}: {}", text(&out.stderr));
+    }
+    assert_eq!(
+        safetensors_data(&from_program),
+        safetensors_data(&from_desc)
+    );
+}
+
+/// `init --verify` replays a program's recording seed: exit 0 when every SHA-256 matches, exit
+/// 2 naming the first differing tensor and element when one does not.
+#[test]
+fn init_verify_names_the_first_differing_tensor_and_element() {
+    let prog = root().join("golden/programs/bert_tiny.json");
+    let out = run(&["init", prog.to_str().unwrap(), "--verify"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("all 39 exact tensors match"),
+        "{}",
+        text(&out.stdout)
+    );
+    // The same program with the stored second element of its third entry changed.
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&prog).unwrap()).unwrap();
+    doc["check"]["sha256"][2] = "00".repeat(32).into();
+    doc["check"]["head"][2][1] = "3f800000".into();
+    let bad = case_file("bad_program.json", &doc.to_string());
+    let out = run(&["init", bad.to_str().unwrap(), "--verify"]);
+    assert_eq!(out.status.code(), Some(2));
+    let s = text(&out.stdout);
+    assert!(
+        s.contains("the first is 'embeddings.token_type_embeddings.weight'")
+            && s.contains("first at element #1: 0x3f800000 expected"),
+        "{s}"
+    );
+    assert!(text(&out.stderr).contains("verification failed"));
+    // A description has nothing to verify.
+    let out = run(&[
+        "init",
+        root().join("examples/models/net.json").to_str().unwrap(),
+        "--verify",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--verify needs a recorded program"));
+}
+
+/// Limits from the command line, a file of another format, an output equal to the input.
+#[test]
+fn init_limits_and_refusals() {
+    let net = root().join("examples/models/net.json");
+    let out_path = case_file("unused", "").with_file_name("net.safetensors");
+    let args = |extra: &[&str]| {
+        let mut v = vec![
+            "init",
+            net.to_str().unwrap(),
+            "--seed",
+            "1",
+            "-o",
+            out_path.to_str().unwrap(),
+        ];
+        v.extend_from_slice(extra);
+        run(&v)
+    };
+    assert!(args(&[]).status.success());
+    let out = args(&["--max-modules", "3"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr)
+            .contains("the model would create 6 modules, more than the limit --max-modules 3"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = args(&["--max-bytes", "1000"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("conv2: the build would allocate 10224 bytes"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = args(&["--max-depth", "x"]);
+    assert!(text(&out.stderr).contains("--max-depth: not a non-negative integer"));
+    let cases = root().join("golden/cases/demo.json");
+    let out = run(&[
+        "init",
+        cases.to_str().unwrap(),
+        "--seed",
+        "1",
+        "-o",
+        "x.npz",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("(a recorded program)"),
+        "{}",
+        text(&out.stderr)
+    );
+    let copy = case_file("self.safetensors", &std::fs::read_to_string(&net).unwrap());
+    let out = run(&[
+        "init",
+        copy.to_str().unwrap(),
+        "--seed",
+        "1",
+        "-o",
+        copy.to_str().unwrap(),
+    ]);
+    assert!(text(&out.stderr).contains("refusing to overwrite it"), "{}", text(&out.stderr));
+    let out = run(&[
+        "explain",
+        "--model",
+        net.to_str().unwrap(),
+        "--max-modules",
+        "2",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--max-modules 2"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+/// `explain --model` takes a recorded program: every step with its derived numbers and words,
+/// tied entries listing the steps of their tensor.
+#[test]
+fn explain_lists_a_programs_steps() {
+    let prog = root().join("golden/programs/nanogpt_tiny.json");
+    let out = run(&["explain", "--model", prog.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let s = text(&out.stdout);
+    assert!(s.starts_with("program "), "{s}");
+    assert!(
+        s.contains("transformer.h.0.attn.c_attn.weight: nn.init.kaiming_uniform_(")
+            && s.contains("fan_in   = shape[1] * prod(shape[2:]) = 32")
+            && s.contains("[model.py:164]"),
+        "{s}"
+    );
+    assert!(
+        s.contains("'lm_head.weight' is the tensor of 'transformer.wte.weight' (tied)"),
+        "{s}"
+    );
+    let out = run(&["explain", "--model", prog.to_str().unwrap(), "--json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["state_dict"].as_array().unwrap().len(), 29);
+}

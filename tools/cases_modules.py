@@ -203,6 +203,155 @@ def models_cases():
     return c.cases
 
 
+def _p(name, size, init, **extra):
+    return {"name": name, "module": "Parameter", "size": size, "init": init, **extra}
+
+
+# The description syntax beyond the examples (README, "Model descriptions"), each built in
+# PyTorch by tools/golden_ops/modules.py: every init function on a Parameter or Buffer, classes
+# with arguments, init steps inside construction, `then`, `on`, ties of one shared tensor.
+SYNTAX = {
+    "init_functions": {
+        "format": "torch-rng-model/1",
+        "modules": [
+            _p("u", [4, 3], {"fn": "uniform_", "a": -0.5, "b": 0.25}),
+            _p("n", [20], {"fn": "normal_", "mean": 0.5, "std": 0.02}),
+            _p("t", [30, 20], {"fn": "trunc_normal_", "std": 0.02}),
+            _p("tu", [7], {"fn": "trunc_normal_", "a": 0.5, "b": 3.0}),
+            _p("c", [5], {"fn": "constant_", "val": 0.3}),
+            _p("o", [2, 2], {"fn": "ones_"}),
+            _p("z", [2, 2], {"fn": "zeros_"}),
+            _p("e", [4, 6], {"fn": "eye_"}),
+            _p("d", [6, 2, 3, 3], {"fn": "dirac_", "groups": 2}),
+            _p("xu", [6, 4], {"fn": "xavier_uniform_", "gain": 1.4142135623730951}),
+            _p("xn", [6, 4, 3], {"fn": "xavier_normal_"}),
+            _p("ku", [5, 4], {"fn": "kaiming_uniform_", "a": 2.23606797749979}),
+            _p("kn", [8, 4, 3, 3], {"fn": "kaiming_normal_", "mode": "fan_out",
+                                    "nonlinearity": "relu"}),
+            _p("s", [10, 6], {"fn": "sparse_", "sparsity": 0.3}),
+            _p("f64", [3, 17], {"fn": "normal_", "std": 0.1}, dtype="float64"),
+            _p("h", [40], {"fn": "uniform_"}, dtype="bfloat16"),
+            {"name": "buf", "module": "Buffer", "size": [17], "init": {"fn": "normal_", "std": 2.0}},
+            _p("late", [3, 4], "empty"),
+            {"init": {"late": {"fn": "kaiming_normal_"}}},
+        ],
+    },
+    "classes": {
+        "format": "torch-rng-model/1",
+        "classes": {
+            "ConvBN": {"args": ["cin", "cout", "stride", "bias"], "defaults": {"stride": 1, "bias": False},
+                       "modules": [
+                           {"name": "conv", "module": "Conv2d", "in_channels": "$cin",
+                            "out_channels": "$cout", "kernel_size": 3, "stride": "$stride",
+                            "padding": 1, "bias": "$bias"},
+                           {"name": "bn", "module": "BatchNorm2d", "num_features": "$cout"},
+                       ]},
+            "InvertedResidual": {"args": ["inp", "oup", "stride", "expand", "expanded"], "modules": [
+                {"name": "conv", "module": "Sequential", "modules": [
+                    {"module": "ConvBN", "cin": "$inp", "cout": "$inp * $expand", "when": "$expanded"},
+                    {"module": "ConvBN", "cin": "$inp * $expand", "cout": "$inp * $expand",
+                     "stride": "$stride", "bias": True},
+                    {"module": "Conv2d", "in_channels": "$inp * $expand", "out_channels": "$oup",
+                     "kernel_size": 1, "bias": False},
+                ]},
+            ]},
+            "Stage": {"args": ["width", "blocks", "expand", "expanded"], "modules": [
+                {"name": "blocks", "module": "ModuleList", "modules": [
+                    {"module": "InvertedResidual", "inp": "$width", "oup": "$width", "stride": 1,
+                     "expand": "$expand", "expanded": "$expanded", "repeat": "$blocks"}]},
+                {"name": "head", "module": "Linear", "in_features": "$width",
+                 "out_features": "($width + 2) // 3"},
+            ]},
+        },
+        "modules": [
+            {"name": "stem", "module": "ConvBN", "cin": 3, "cout": 4, "stride": 2},
+            {"name": "s1", "module": "Stage", "width": 4, "blocks": 2, "expand": 2, "expanded": True},
+            {"name": "s2", "module": "Stage", "width": 6, "blocks": 1, "expand": 1, "expanded": False},
+        ],
+        "init": [{"apply": [
+            {"module": "Conv2d", "init": {"weight": {"fn": "kaiming_normal_", "mode": "fan_out"}}},
+            {"module": "Linear", "init": {"weight": {"fn": "normal_", "std": 0.01},
+                                          "bias": {"fn": "zeros_"}}},
+        ]}, {"on": "s2", "named_parameters": {"endswith": "bn.bias"},
+             "init": {"fn": "constant_", "val": 0.5}}],
+    },
+    "steps": {
+        "format": "torch-rng-model/1",
+        "classes": {
+            "Block": {"args": ["d"], "modules": [
+                {"name": "fc1", "module": "Linear", "in_features": "$d", "out_features": "2 * $d"},
+                {"name": "act", "module": "GELU"},
+                {"name": "fc2", "module": "Linear", "in_features": "2 * $d", "out_features": "$d",
+                 "then": {"bias": {"fn": "zeros_"}}},
+                {"apply": [{"module": "Linear", "init": {"weight": {"fn": "xavier_uniform_"},
+                                                        "bias": {"fn": "normal_", "std": 1e-6}}}]},
+                {"name": "norm", "module": "LayerNorm", "normalized_shape": "$d"},
+            ]},
+            "Inner": {"args": ["d"], "modules": [
+                {"name": "emb", "module": "Embedding", "num_embeddings": 11, "embedding_dim": "$d",
+                 "padding_idx": 1},
+                {"name": "blocks", "module": "Sequential", "modules": [
+                    {"module": "Block", "d": "$d", "repeat": 2}]},
+                {"apply": [{"module": "Embedding", "init": {"weight": {"fn": "normal_", "std": 0.02}},
+                            "zero_padding_idx": True},
+                           {"module": "Block", "init": {"fc1.weight": {"fn": "uniform_", "a": -0.1, "b": 0.1}}}]},
+            ]},
+        },
+        "modules": [
+            {"name": "inner", "module": "Inner", "d": 8},
+            {"name": "head", "module": "Linear", "in_features": 8, "out_features": 11, "bias": False,
+             "then": {"weight": {"fn": "normal_", "std": 0.5}}},
+            {"on": "head", "apply": [{"module": "Linear", "init": {"weight": {"fn": "kaiming_uniform_"}}}]},
+            {"name": "pos", "module": "Parameter", "size": [1, 5, 8], "init": {"fn": "normal_", "std": 0.02}},
+            {"init": {"inner.blocks.1.norm.weight": {"fn": "normal_", "mean": 1.0, "std": 0.1}}},
+        ],
+    },
+    "ties": {
+        "format": "torch-rng-model/1",
+        "modules": [
+            {"name": "wte", "module": "Embedding", "num_embeddings": 16, "embedding_dim": 8},
+            {"name": "mid", "module": "Linear", "in_features": 8, "out_features": 16, "bias": False},
+            {"name": "head", "module": "Linear", "in_features": 8, "out_features": 16, "bias": False},
+            {"tie": "wte.weight", "to": "head.weight"},
+            {"tie": "mid.weight", "to": "wte.weight"},
+            {"apply": [{"module": "Linear", "init": {"weight": {"fn": "normal_", "std": 0.02}}},
+                       {"module": "Embedding", "init": {"weight": {"fn": "uniform_"}}}]},
+            {"tie": "head.weight", "to": "wte.weight"},
+            {"name": "other", "module": "Linear", "in_features": 8, "out_features": 16},
+            {"tie": "head.weight", "to": "other.weight"},
+        ],
+        "init": [{"named_parameters": {"min_dim": 2}, "init": {"fn": "uniform_", "a": -2, "b": 2}}],
+    },
+}
+ORTHOGONAL = {"format": "torch-rng-model/1", "modules": [
+    _p("q", [6, 9], {"fn": "orthogonal_"}),
+    {"name": "lin", "module": "Linear", "in_features": 5, "out_features": 7,
+     "then": {"weight": {"fn": "orthogonal_", "gain": 2.0}}},
+]}
+TIMM = {"format": "torch-rng-model/1", "modules": [
+    _p("pos", [1, 5, 8], {"fn": "timm.layers.trunc_normal_", "std": 0.02}),
+    _p("w", [16, 8], {"fn": "timm.layers.trunc_normal_", "mean": 0.1, "std": 0.5, "a": -0.4, "b": 0.9}),
+    _p("h", [33], {"fn": "timm.layers.trunc_normal_", "std": 0.02}, dtype="bfloat16"),
+]}
+
+
+def syntax_cases():
+    c = CaseList()
+    for name, desc in SYNTAX.items():
+        for s in (0, 1):
+            c.add(f"syntax_{name}_seed{s}", [seed(s), step("model", model=desc), rand([3], "float32")])
+    # Reproduced within the README's bounds: orthogonal_'s QR (32 eps times the gain) and
+    # timm's erfinv_ chain (2 ulps).
+    for s in (0, 1):
+        c.add(f"syntax_orthogonal_seed{s}",
+              [seed(s), step("model", model=ORTHOGONAL, tolerance={"max_abs": 2 * 32 * 2 ** -23},
+                             bounded=["q", "lin.weight"]), rand([3], "float32")])
+        c.add(f"syntax_timm_trunc_normal_seed{s}",
+              [seed(s), step("model", model=TIMM, tolerance={"max_ulps": 2},
+                             bounded=["pos", "w", "h"]), rand([3], "float32")])
+    return c.cases
+
+
 # R1 (2.6) changes only randperm, which no module draws.
 ERA_RELEASES = era_releases(("L0", "L1", "R2", "R3", "R4"))
 
@@ -280,4 +429,5 @@ def files():
         "modules_rnn.json": modules_rnn(),
         "modules_attention.json": modules_attention(),
         "models_examples.json": models_cases(),
+        "models_syntax.json": syntax_cases(),
     }

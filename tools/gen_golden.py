@@ -98,12 +98,12 @@ def validate_step(step):
     if not isinstance(name, str) or name not in OPS:
         raise CaseError(f"unknown op {name!r}")
     op = OPS[name]
-    unknown = sorted(set(step) - set(op.fields) - {"op", "tolerance"})
+    unknown = sorted(set(step) - set(op.fields) - {"op", "tolerance", "bounded"})
     if unknown:
         raise CaseError(f"unknown field(s) {', '.join(map(repr, unknown))} for op {name!r} "
                         f"(allowed: {', '.join(sorted(op.fields))})")
-    if "tolerance" in step:
-        check_tolerance(step["tolerance"], op)
+    if "tolerance" in step or "bounded" in step:
+        check_tolerance(step.get("tolerance"), op, step.get("bounded"))
     args = {}
     for field, (kind, default) in op.fields.items():
         if field not in step:
@@ -191,10 +191,19 @@ def tensor_record(torch, t):
             "sha256": hashlib.sha256(data).hexdigest(), "head": head}
 
 
-def check_tolerance(tol, op):
-    """A step's optional "tolerance" (golden/README.md): {"max_ulps": N, "max_abs": X}."""
-    if op.output != "tensor":
-        raise CaseError("'tolerance' is only allowed on ops whose output is a tensor")
+def check_tolerance(tol, op, bounded=None):
+    """A step's optional "tolerance" (golden/README.md): {"max_ulps": N, "max_abs": X}; on an op
+    whose output is a state_dict, with "bounded", the entries it applies to."""
+    if op.output == "state_dict":
+        if tol is None or not isinstance(bounded, list) or not bounded \
+                or not all(isinstance(n, str) and n for n in bounded):
+            raise CaseError("a state_dict output takes 'tolerance' with 'bounded', a non-empty "
+                            "list of the entries it applies to")
+    elif bounded is not None:
+        raise CaseError("'bounded' is only allowed on ops whose output is a state_dict")
+    elif op.output != "tensor":
+        raise CaseError("'tolerance' is only allowed on ops whose output is a tensor or a "
+                        "state_dict")
     if not isinstance(tol, dict) or not tol or set(tol) - {"max_ulps", "max_abs"}:
         raise CaseError("'tolerance' must be an object with max_ulps and/or max_abs")
     ulps = tol.get("max_ulps", 0)
@@ -280,9 +289,19 @@ def run_case(torch, case):
             break
         try:
             rec = record(torch, op.output, value)
-            if "tolerance" in step:
+            if "tolerance" in step and op.output == "state_dict":
+                sd = value.state_dict()
+                missing = sorted(set(step["bounded"]) - set(sd))
+                if missing:
+                    raise CaseError(f"{where}: 'bounded' names no entry {missing}")
+                rec["state_dict"] = [
+                    [k, bounded_record(torch, r, sd[k], step["tolerance"])
+                     if k in step["bounded"] else r] for k, r in rec["state_dict"]]
+            elif "tolerance" in step:
                 rec = bounded_record(torch, rec, value, step["tolerance"])
             outputs.append(rec)
+        except CaseError:
+            raise
         except Exception as e:
             raise RuntimeError(f"case {case['name']!r} step {i}: cannot record output: {e}") from e
     return outputs

@@ -152,6 +152,22 @@ def _sha256(t):
     return hashlib.sha256(data.numpy().tobytes()).hexdigest()
 
 
+# How many leading elements of each state_dict entry the check stores (as bit patterns), so
+# that a failed verification can name the first differing element when it is among them.
+HEAD = 4
+
+
+def _head(t, n=HEAD):
+    """The first `n` elements' bit patterns, lowercase hex zero-padded to the dtype's width (the
+    case format's `head`)."""
+    t = t.detach().contiguous().reshape(-1)[:n]
+    if t.dtype == torch.bool:
+        t = t.to(torch.uint8)
+    width = t.element_size()
+    data = t.view(torch.uint8).numpy().tobytes() if t.numel() else b""
+    return [data[i * width:(i + 1) * width][::-1].hex() for i in range(t.numel())]
+
+
 def _contiguous_strides(size):
     strides, acc = [], 1
     for s in reversed(size):
@@ -1106,6 +1122,7 @@ def record(fn, seed=0, expr=None):
     rec_a, res_a = _run(fn, seed)
     prog_a, entries = _program(rec_a, res_a, expr)
     shas = [_sha256(t) for _, _, t in entries]
+    heads = [_head(t) for _, _, t in entries]
     rec_b, res_b = _run(fn, seed + SECOND_SEED_OFFSET)
     prog_b, _ = _program(rec_b, res_b, expr)
     d = _diff(prog_a, prog_b)
@@ -1123,7 +1140,7 @@ def record(fn, seed=0, expr=None):
             f"or arguments computed from random values; or the code seeds a generator with the "
             f"recording seed itself)"
         )
-    prog_a["check"] = {"seed": seed, "capability": _capability(), "sha256": shas}
+    prog_a["check"] = {"seed": seed, "capability": _capability(), "sha256": shas, "head": heads}
     return prog_a
 
 

@@ -5,7 +5,9 @@ use std::fmt::Write as _;
 
 use torch_rng::explain::{explain_model, Explanation, ParamExplanation};
 use torch_rng::nn::init::{FanMode, InitCall, Nonlinearity};
-use torch_rng::nn::ModelDesc;
+use torch_rng::nn::{Limits, ModelDesc};
+
+use super::init::ModelFile;
 use torch_rng::{Capability, Context, DType, Era, Error, Result};
 
 /// Applies a flag that selects the build (`--capability`/`--variant`, `--torch-version`) to
@@ -134,6 +136,8 @@ fn module(args: &[&str]) -> Result<String> {
         (None, rest)
     };
     let mut cx = Context::default();
+    let mut release_given = false;
+    let mut limits = Limits::default();
     let mut json = false;
     let mut ctor = serde_json::Map::new();
     let mut it = rest.iter();
@@ -147,7 +151,12 @@ fn module(args: &[&str]) -> Result<String> {
             .next()
             .ok_or_else(|| Error::arg("explain", format!("--{key} needs a value")))?;
         match key {
-            _ if context_flag(&mut cx, key, value)? => {}
+            _ if model_path.is_some()
+                && super::init::limit_flag(&mut limits, flag, value)
+                    .map_err(|e| Error::arg("explain", e))? => {}
+            _ if context_flag(&mut cx, key, value)? => {
+                release_given |= matches!(key, "torch-version" | "torch_version");
+            }
             _ if model_path.is_some() => {
                 return Err(Error::arg(
                     "explain",
@@ -163,8 +172,24 @@ fn module(args: &[&str]) -> Result<String> {
         }
     }
     let (desc, subject) = if let Some(path) = model_path {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        (ModelDesc::parse(&text)?, format!("model {path}"))
+        match super::init::read_model(path, limits).map_err(|e| Error::arg("explain", e))? {
+            ModelFile::Desc(d) => (d, format!("model {path}")),
+            ModelFile::Program(p) => {
+                if !release_given {
+                    cx.era = Era::of_release(p.torch_version())?;
+                }
+                let subject = match p.expr() {
+                    Some(expr) => format!("program {path} ({expr})"),
+                    None => format!("program {path}"),
+                };
+                let e = p.explain(&subject, cx)?;
+                return Ok(if json {
+                    json_text(&e.to_json())
+                } else {
+                    e.to_text()
+                });
+            }
+        }
     } else {
         let class = first.strip_prefix("nn.").unwrap_or(first);
         let shown = ctor

@@ -23,12 +23,19 @@ USAGE:
                                        what an init call derives (fans, gain, bounds), draws and
                                        stores in the dtype, and how many words it consumes
     torch-rng explain nn.CLASS [--in-features 3 --out-features 4 ...] [--json]
-    torch-rng explain --model MODEL.json [--json]
-                                       the same for each state_dict entry of a module or model,
-                                       in state_dict order, with the draw order where it differs
-    torch-rng init MODEL.json --seed N [--variant avx2] [--torch-version 2.15.0] -o OUT
-                                       build a model description's starting weights; OUT is
-                                       .safetensors or .npz, keyed by state_dict names
+    torch-rng explain --model MODEL.json|PROGRAM.json [--json]
+                                       the same for each state_dict entry of a module, a model
+                                       description or a recorded program, in state_dict order,
+                                       with the draw order where it differs
+    torch-rng init MODEL.json|PROGRAM.json --seed N [--variant avx2] [--torch-version X] -o OUT
+                                       build a model description's or a recorded program's
+                                       starting weights; OUT is .safetensors or .npz, keyed by
+                                       state_dict names (a program's own release by default);
+                                       [--max-modules N --max-parameters N --max-bytes N
+                                       --max-depth N] raise or lower a description's limits
+    torch-rng init PROGRAM.json --verify
+                                       replay a program's recording seed and check every stored
+                                       SHA-256 (exit 2 naming the first differing tensor)
     torch-rng --help | --version
 
 Case and result files follow shared/case-format.md; golden/README.md lists the ops.";

@@ -8,7 +8,7 @@ use super::buf::{row_major, Buf};
 use super::trunc::{self, TruncAlgorithm};
 use super::{calculate_fan_in_and_fan_out, kaiming_std, FanMode, Nonlinearity};
 use super::{orthogonal, sparse};
-use crate::context::Context;
+use crate::context::{Context, TruncRule};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::generator::CpuGenerator;
@@ -93,6 +93,22 @@ pub enum InitCall {
         sparsity: f64,
         /// Standard deviation of the non-zero values.
         std: f64,
+    },
+    /// timm's `trunc_normal_(t, mean=0.0, std=1.0, a=-2.0, b=2.0)` (`timm.layers.trunc_normal_`,
+    /// and `torch.nn.init.trunc_normal_` before 2.12): `uniform_(2l-1, 2u-1)`, `erfinv_`,
+    /// `mul_(std*sqrt(2))`, `add_(mean)`, `clamp_(a, b)` in every release. Reproduced within a
+    /// bound: `erfinv_` is MKL's (README, fidelity table).
+    ///
+    /// Mirrors: `timm/layers/weight_init.py`, `_trunc_normal_`.
+    InverseCdfTruncNormal {
+        /// Mean.
+        mean: f64,
+        /// Standard deviation.
+        std: f64,
+        /// Lower truncation bound.
+        a: f64,
+        /// Upper truncation bound.
+        b: f64,
     },
     /// `kaiming_normal_(t, a=0, mode='fan_in', nonlinearity='leaky_relu')`.
     KaimingNormal {
@@ -244,6 +260,7 @@ impl InitCall {
             InitCall::Uniform { .. } => "nn.init.uniform_",
             InitCall::Normal { .. } => "nn.init.normal_",
             InitCall::TruncNormal { .. } => "nn.init.trunc_normal_",
+            InitCall::InverseCdfTruncNormal { .. } => "timm.layers.trunc_normal_",
             InitCall::Constant { .. } => "nn.init.constant_",
             InitCall::Ones => "nn.init.ones_",
             InitCall::Zeros => "nn.init.zeros_",
@@ -264,6 +281,30 @@ impl InitCall {
         self.function().generator
     }
 
+    /// The `trunc_normal_` algorithm this call runs under `cx`: the release's for
+    /// `nn.init.trunc_normal_`, the inverse-CDF chain for timm's.
+    fn trunc_rule(&self, cx: Context) -> TruncRule {
+        let release = cx.rules().trunc_normal;
+        match self {
+            InitCall::InverseCdfTruncNormal { .. } => trunc::inverse_cdf_rule(release),
+            _ => release,
+        }
+    }
+
+    /// Whether torch-rng reproduces the call only within a bound (README, fidelity table):
+    /// `orthogonal_` (LAPACK's QR), and the inverse-CDF `trunc_normal_` (MKL's `erfinv_`) of
+    /// timm and of PyTorch before 2.12.
+    #[must_use]
+    pub fn is_bounded(&self, cx: Context) -> bool {
+        match self {
+            InitCall::Orthogonal { .. } | InitCall::InverseCdfTruncNormal { .. } => true,
+            InitCall::TruncNormal { .. } => {
+                matches!(cx.rules().trunc_normal, TruncRule::InverseCdf { .. })
+            }
+            _ => false,
+        }
+    }
+
     /// Derives what the call does to a tensor of `shape` and `dtype`, with PyTorch's Python-level
     /// checks in PyTorch's order (the kernels' own checks come when sampling).
     ///
@@ -271,6 +312,7 @@ impl InitCall {
     /// What `torch/nn/init.py` raises: fewer than 2 dimensions for fan-based functions, a bad
     /// mode or nonlinearity, a zero `fan_in + fan_out` (Python's `ZeroDivisionError`), the
     /// dimension checks of `eye_` and `dirac_`, `dirac_`'s groups.
+    #[allow(clippy::too_many_lines)] // one arm per init function
     pub fn plan(&self, shape: &[usize], dtype: DType, cx: Context) -> Result<Plan> {
         let op = self.op_name();
         let mut q = Vec::new();
@@ -280,8 +322,9 @@ impl InitCall {
                 mean: *mean,
                 std: *std,
             },
-            InitCall::TruncNormal { mean, std, a, b } => {
-                trunc_plan(dtype, (*mean, *std, *a, *b), cx, &mut q)?
+            InitCall::TruncNormal { mean, std, a, b }
+            | InitCall::InverseCdfTruncNormal { mean, std, a, b } => {
+                trunc_plan(dtype, (*mean, *std, *a, *b), self.trunc_rule(cx), &mut q)?
             }
             InitCall::Orthogonal { gain } => {
                 if shape.len() < 2 {
@@ -457,9 +500,9 @@ impl InitCall {
                 g,
                 buf.data,
                 buf.contiguous,
-                (mean, std),
+                (mean, std, a, b),
                 algorithm,
-                (a, b),
+                self.trunc_rule(cx),
                 cx,
             ),
             Sampling::Orthogonal { gain, .. } => orthogonal::run(g, buf, gain, cx),
@@ -536,14 +579,14 @@ fn dirac(op: &str, shape: &[usize], groups: i64) -> Result<Sampling> {
     Ok(Sampling::Dirac { groups })
 }
 
-/// `trunc_normal_`'s Python-level derivation for the target's release.
+/// `trunc_normal_`'s Python-level derivation under `rule`.
 fn trunc_plan(
     dtype: DType,
     (mean, std, a, b): (f64, f64, f64, f64),
-    cx: Context,
+    rule: TruncRule,
     q: &mut Vec<Quantity>,
 ) -> Result<Sampling> {
-    let (algorithm, cdf_a, cdf_b) = trunc::algorithm(dtype, (mean, std, a, b), cx.era)?;
+    let (algorithm, cdf_a, cdf_b) = trunc::algorithm_for(dtype, (mean, std, a, b), rule)?;
     q.push(float(
         "ncdf_a",
         "(1 + erf((a - mean) / std / sqrt(2))) / 2",

@@ -22,7 +22,8 @@ pub use orthogonal::ORTHOGONAL_MAX_WORK;
 pub(crate) use schema::json_float;
 pub(crate) use schema::ArgSource;
 pub use schema::{
-    init_function, parse_float, special_float, ArgKind, InitArg, InitFn, Literal, INIT_FUNCTIONS,
+    init_function, parse_float, special_float, ArgKind, InitArg, InitFn, Literal,
+    DESCRIPTION_FUNCTIONS, INIT_FUNCTIONS,
 };
 pub use trunc::{TruncAlgorithm, TRUNC_NORMAL_MAX_ROUNDS};
 

@@ -167,6 +167,19 @@ pub const INIT_FUNCTIONS: &[InitFn] = &[
     },
 ];
 
+/// Init functions of other libraries that model descriptions accept (not `torch.nn.init`'s, so not
+/// case-file ops): timm's `trunc_normal_`, the inverse-CDF chain in every release.
+pub const DESCRIPTION_FUNCTIONS: &[InitFn] = &[InitFn {
+    name: "timm.layers.trunc_normal_",
+    args: &[
+        float("mean", 0.0),
+        float("std", 1.0),
+        float("a", -2.0),
+        float("b", 2.0),
+    ],
+    generator: false,
+}];
+
 /// The init function named `name` (`kaiming_uniform_` or `nn.init.kaiming_uniform_`).
 #[must_use]
 pub fn init_function(name: &str) -> Option<&'static InitFn> {
@@ -244,9 +257,25 @@ impl InitCall {
     /// required one missing) is the source's error; a value PyTorch itself rejects (an unknown
     /// `mode` or `nonlinearity`) is an [`Error::InvalidArgument`] as PyTorch raises it.
     pub(crate) fn read(name: &str, src: &mut dyn ArgSource) -> Result<Option<InitCall>> {
-        let Some(f) = init_function(name) else {
-            return Ok(None);
-        };
+        match init_function(name) {
+            Some(f) => Self::read_fn(f, src).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// [`InitCall::read`] that also knows [`DESCRIPTION_FUNCTIONS`] (for model descriptions).
+    #[cfg(feature = "json")]
+    pub(crate) fn read_description(
+        name: &str,
+        src: &mut dyn ArgSource,
+    ) -> Result<Option<InitCall>> {
+        match DESCRIPTION_FUNCTIONS.iter().find(|f| f.name == name) {
+            Some(f) => Self::read_fn(f, src).map(Some),
+            None => Self::read(name, src),
+        }
+    }
+
+    fn read_fn(f: &InitFn, src: &mut dyn ArgSource) -> Result<InitCall> {
         let mut values = Vec::with_capacity(f.args.len());
         for arg in f.args {
             let v = match arg.kind {
@@ -268,7 +297,7 @@ impl InitCall {
             };
             values.push(v);
         }
-        Ok(Some(Self::from_values(f.name, values)?))
+        Self::from_values(f.name, values)
     }
 
     /// The call from its function name and one value per declared argument, in order.
@@ -288,6 +317,12 @@ impl InitCall {
                 std: float(),
             },
             "trunc_normal_" => InitCall::TruncNormal {
+                mean: float(),
+                std: float(),
+                a: float(),
+                b: float(),
+            },
+            "timm.layers.trunc_normal_" => InitCall::InverseCdfTruncNormal {
                 mean: float(),
                 std: float(),
                 a: float(),
@@ -340,8 +375,14 @@ impl InitCall {
     /// The declaration of the call's function.
     #[must_use]
     pub fn function(&self) -> &'static InitFn {
-        let name = self.op_name().strip_prefix("nn.init.").unwrap_or_default();
-        init_function(name).unwrap_or(&INIT_FUNCTIONS[0])
+        let name = self.op_name();
+        match name.strip_prefix("nn.init.") {
+            Some(n) => init_function(n).unwrap_or(&INIT_FUNCTIONS[0]),
+            None => DESCRIPTION_FUNCTIONS
+                .iter()
+                .find(|f| f.name == name)
+                .unwrap_or(&INIT_FUNCTIONS[0]),
+        }
     }
 
     /// The call's arguments in signature order, as Python would receive them.
@@ -350,7 +391,8 @@ impl InitCall {
         let values: Vec<Literal> = match self {
             InitCall::Uniform { a, b } => vec![Literal::Float(*a), Literal::Float(*b)],
             InitCall::Normal { mean, std } => vec![Literal::Float(*mean), Literal::Float(*std)],
-            InitCall::TruncNormal { mean, std, a, b } => [mean, std, a, b]
+            InitCall::TruncNormal { mean, std, a, b }
+            | InitCall::InverseCdfTruncNormal { mean, std, a, b } => [mean, std, a, b]
                 .iter()
                 .map(|x| Literal::Float(**x))
                 .collect(),
@@ -439,6 +481,19 @@ mod tests {
         assert!(InitCall::read("normal", &mut Pairs(vec![]))
             .unwrap()
             .is_none());
+        // timm's function is known to descriptions only, and prints its own name.
+        assert!(
+            InitCall::read("timm.layers.trunc_normal_", &mut Pairs(vec![]))
+                .unwrap()
+                .is_none()
+        );
+        let timm = InitCall::read_description("timm.layers.trunc_normal_", &mut Pairs(vec![]))
+            .unwrap()
+            .unwrap();
+        assert_eq!(timm.op_name(), "timm.layers.trunc_normal_");
+        assert_eq!(timm.function(), &DESCRIPTION_FUNCTIONS[0]);
+        assert_eq!(timm.args().len(), 4);
+        assert!(!timm.takes_generator());
     }
 
     #[test]

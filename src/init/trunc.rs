@@ -4,7 +4,7 @@
 //! inverse-CDF chain), and the elementwise kernels it calls (`sub_`, `div_`, `pow_`, `mul_`, `log_`,
 //! `gt`, `where`, `erfinv_`, `add_`, `clamp_`), which round once per op in the tensor's dtype.
 
-use crate::context::{Context, Era, TruncRule};
+use crate::context::{Context, TruncRule};
 use crate::dtype::{bf16_to_f32, f16_to_f32, f32_to_bf16, f32_to_f16, DType};
 use crate::error::{Error, Result};
 use crate::generator::CpuGenerator;
@@ -92,14 +92,16 @@ pub(crate) fn rounded_scalar(dtype: DType, v: f64) -> f64 {
     }
 }
 
-/// Runs `trunc_normal_` on `data` (memory order; `contiguous` decides the `normal_` path).
+/// Runs `trunc_normal_` on `data` (memory order; `contiguous` decides the `normal_` path). The
+/// inverse-CDF chain rounds its scalars as `rule` says (the release's rule for
+/// `nn.init.trunc_normal_`, [`inverse_cdf_rule`] for timm's function).
 pub(crate) fn run(
     g: &mut CpuGenerator,
     data: &mut Storage,
     contiguous: bool,
-    (mean, std): (f64, f64),
+    (mean, std, a, b): (f64, f64, f64, f64),
     algorithm: TruncAlgorithm,
-    (a, b): (f64, f64),
+    rule: TruncRule,
     cx: Context,
 ) -> Result<()> {
     const OP: &str = "nn.init.trunc_normal_";
@@ -140,7 +142,7 @@ pub(crate) fn run(
         }
         TruncAlgorithm::InverseCdf { from, to, scale } => {
             ops::fill_uniform(g, OP, data, from, to, cx)?;
-            inverse_cdf_tail(data, scale, mean, (a, b), cx.rules().trunc_normal);
+            inverse_cdf_tail(data, scale, mean, (a, b), rule);
             Ok(())
         }
     }
@@ -357,11 +359,25 @@ fn clamp<F: PartialOrd + Copy>(x: F, lo: F, hi: F) -> F {
     }
 }
 
-/// Derives the algorithm and its Python-level parameters, checking what Python checks.
-pub(crate) fn algorithm(
+/// The rule of the inverse-CDF chain as code outside `torch.nn.init` writes it (timm's
+/// `trunc_normal_`, the same five in-place ops in every release): the release's own chain where
+/// `nn.init.trunc_normal_` still is one, else the chain of the releases just before 2.12 (their
+/// `mul_` keeps its scalar in float, as every later release does).
+pub(crate) fn inverse_cdf_rule(release_rule: TruncRule) -> TruncRule {
+    match release_rule {
+        TruncRule::InverseCdf { .. } => release_rule,
+        TruncRule::Rejection => TruncRule::InverseCdf {
+            round_mul_scalar: false,
+        },
+    }
+}
+
+/// Derives the algorithm under `rule` (the release's, or [`inverse_cdf_rule`]) and its
+/// Python-level parameters, checking what Python checks.
+pub(crate) fn algorithm_for(
     dtype: DType,
     (mean, std, a, b): (f64, f64, f64, f64),
-    era: Era,
+    rule: TruncRule,
 ) -> Result<(TruncAlgorithm, f64, f64)> {
     if std == 0.0 {
         return Err(Error::arg(
@@ -371,7 +387,7 @@ pub(crate) fn algorithm(
     }
     let cdf_a = norm_cdf((a - mean) / std);
     let cdf_b = norm_cdf((b - mean) / std);
-    if let TruncRule::InverseCdf { .. } = era.rules().trunc_normal {
+    if let TruncRule::InverseCdf { .. } = rule {
         let from = 2.0 * cdf_a - 1.0;
         let to = 2.0 * cdf_b - 1.0;
         return Ok((
@@ -405,6 +421,15 @@ pub(crate) fn algorithm(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::context::Era;
+
+    fn algorithm(
+        dtype: DType,
+        params: (f64, f64, f64, f64),
+        era: Era,
+    ) -> Result<(TruncAlgorithm, f64, f64)> {
+        algorithm_for(dtype, params, era.rules().trunc_normal)
+    }
 
     #[test]
     fn proposals_never_accepted_are_refused_before_the_second_round() {
@@ -413,15 +438,9 @@ mod tests {
         let mut g = CpuGenerator::with_seed(0);
         let mut s = Storage::zeros(DType::Float32, 1000);
         let start = std::time::Instant::now();
-        let e = run(
-            &mut g,
-            &mut s,
-            true,
-            (0.0, 1.0),
-            alg,
-            (1.0, 1e30),
-            Context::default(),
-        );
+        let cx = Context::default();
+        let rule = cx.era.rules().trunc_normal;
+        let e = run(&mut g, &mut s, true, (0.0, 1.0, 1.0, 1e30), alg, rule, cx);
         let e = e.unwrap_err().to_string();
         assert!(e.contains("TRUNC_NORMAL_MAX_ROUNDS"), "{e}");
         assert!(e.contains("on 1000 elements"), "{e}");
@@ -474,7 +493,8 @@ mod tests {
                 era,
                 ..Context::default()
             };
-            run(&mut g, &mut s, true, (0.0, 0.02), alg, (-2.0, 2.0), cx).unwrap();
+            let rule = era.rules().trunc_normal;
+            run(&mut g, &mut s, true, (0.0, 0.02, -2.0, 2.0), alg, rule, cx).unwrap();
             match s {
                 Storage::F32(v) => v[..6].iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
                 _ => unreachable!(),

@@ -3,7 +3,7 @@
 use super::build::{Builder, ParamInit};
 use super::linear::linear_as;
 use super::registry::nn_class;
-use super::{check_param_dtype, empty, Module};
+use super::{check_param_dtype, checked_dim, Module};
 use crate::error::{Error, Result};
 use crate::init::InitCall;
 
@@ -64,21 +64,22 @@ impl MultiheadAttention {
         let dtype = self.param_dtype();
         check_param_dtype(op, dtype)?;
         let e = embed_dim;
+        let e3 = checked_dim(op, "3 * embed_dim", 3, e)?;
         let mut m = Module::new("MultiheadAttention");
         if same {
             m.params
-                .push(("in_proj_weight".into(), empty(op, &[3 * e, e], dtype)?));
+                .push(("in_proj_weight".into(), b.empty(op, &[e3, e], dtype)?));
         } else {
             m.params
-                .push(("q_proj_weight".into(), empty(op, &[e, e], dtype)?));
+                .push(("q_proj_weight".into(), b.empty(op, &[e, e], dtype)?));
             m.params
-                .push(("k_proj_weight".into(), empty(op, &[e, kdim], dtype)?));
+                .push(("k_proj_weight".into(), b.empty(op, &[e, kdim], dtype)?));
             m.params
-                .push(("v_proj_weight".into(), empty(op, &[e, vdim], dtype)?));
+                .push(("v_proj_weight".into(), b.empty(op, &[e, vdim], dtype)?));
         }
         if self.bias {
             m.params
-                .push(("in_proj_bias".into(), empty(op, &[3 * e], dtype)?));
+                .push(("in_proj_bias".into(), b.empty(op, &[e3], dtype)?));
         }
         let mut out_proj = b.scoped("out_proj", |b| {
             linear_as(
@@ -92,9 +93,9 @@ impl MultiheadAttention {
         })?;
         if self.add_bias_kv {
             m.params
-                .push(("bias_k".into(), empty(op, &[1, 1, e], dtype)?));
+                .push(("bias_k".into(), b.empty(op, &[1, 1, e], dtype)?));
             m.params
-                .push(("bias_v".into(), empty(op, &[1, 1, e], dtype)?));
+                .push(("bias_v".into(), b.empty(op, &[1, 1, e], dtype)?));
         }
         let xavier = ParamInit::new(InitCall::XavierUniform { gain: 1.0 });
         for (name, p) in &mut m.params {

@@ -5,10 +5,72 @@
 //! an observer (such as `explain`) is an argument, a no-op ([`NoRecorder`]) by default.
 
 use crate::context::Context;
-use crate::error::Result;
+use crate::dtype::DType;
+use crate::error::{Error, Result};
 use crate::generator::CpuGenerator;
 use crate::init::{InitCall, Number, Quantity};
-use crate::tensor::Tensor;
+use crate::tensor::{checked_numel, Tensor};
+
+/// The work a model build may do, checked before anything is expanded or allocated. A
+/// description that would need more is refused with [`Error::LimitExceeded`], naming the limit
+/// and the place; the per-tensor cap ([`crate::MAX_BYTES`]) applies as well.
+///
+/// ```
+/// use torch_rng::nn::{Limits, ModelDesc};
+/// let text = r#"{"format": "torch-rng-model/1", "modules": [
+///     {"name": "fc", "module": "Linear", "in_features": 300, "out_features": 400}]}"#;
+/// let tight = Limits { max_bytes: 1000, ..Limits::default() };
+/// let desc = ModelDesc::parse_with(text, tight)?;
+/// let err = desc.state_dict(&mut torch_rng::Torch::with_seed(0)).unwrap_err();
+/// assert!(err.to_string().contains("--max-bytes 1000"), "{err}");
+/// # Ok::<(), torch_rng::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Modules a description may create: containers, described classes and built-in modules
+    /// (each built-in counting once), `repeat`s and class uses expanded. Checked when the
+    /// description is read, before anything is built (default 1,000,000). Reading also stops
+    /// past 10,000 distinct argument lists of described classes, or past 16 JSON values of
+    /// class bodies expanded per module allowed.
+    pub max_modules: u64,
+    /// Parameter and buffer tensors a build may allocate, temporaries and copies included
+    /// (default 1,000,000).
+    pub max_parameters: u64,
+    /// Bytes of all the tensors a build allocates (default 8 GiB, the per-tensor cap).
+    pub max_bytes: u64,
+    /// Nesting depth of modules (containers, described classes and module arguments), checked
+    /// when the description is read (default 32). Reading, building and the init passes recurse
+    /// once per level, so this bounds their stack.
+    pub max_depth: u64,
+}
+
+impl Limits {
+    /// No limits but the per-tensor cap and a depth of 32 (for code that builds modules itself).
+    pub const NONE: Limits = Limits {
+        max_modules: u64::MAX,
+        max_parameters: u64::MAX,
+        max_bytes: u64::MAX,
+        max_depth: 32,
+    };
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_modules: 1_000_000,
+            max_parameters: 1_000_000,
+            max_bytes: 8 << 30,
+            max_depth: 32,
+        }
+    }
+}
+
+/// What a build has used of its [`Limits`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Used {
+    tensors: u64,
+    bytes: u64,
+}
 
 /// How a module initialises one tensor: an init call, and the quantities the module derives in
 /// Python before making it (Linear's bias bound `1 / sqrt(fan_in)`, an RNN's `1 / sqrt(hidden)`).
@@ -107,6 +169,8 @@ pub struct Builder<'a> {
     cx: Context,
     rec: &'a mut dyn Recorder,
     scope: Vec<String>,
+    limits: Limits,
+    used: Used,
 }
 
 impl std::fmt::Debug for Builder<'_> {
@@ -115,19 +179,112 @@ impl std::fmt::Debug for Builder<'_> {
             .field("gen", &self.gen)
             .field("cx", &self.cx)
             .field("scope", &self.scope)
+            .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
 }
 
 impl<'a> Builder<'a> {
-    /// A builder drawing from `gen` under `cx`, reporting to `rec`.
+    /// A builder drawing from `gen` under `cx`, reporting to `rec`, with the default
+    /// [`Limits`].
     pub fn new(gen: &'a mut CpuGenerator, cx: Context, rec: &'a mut dyn Recorder) -> Self {
         Builder {
             gen,
             cx,
             rec,
             scope: Vec::new(),
+            limits: Limits::default(),
+            used: Used::default(),
         }
+    }
+
+    /// The builder with other limits (what it has used so far is kept).
+    #[must_use]
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Replaces the limits (what the build has used so far is kept).
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
+    }
+
+    /// The limits this builder checks.
+    #[must_use]
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Where the build is, for a message: the current dotted scope, or `the model`.
+    fn place(&self) -> String {
+        if self.scope.is_empty() {
+            "the model".to_string()
+        } else {
+            self.full_name("")
+        }
+    }
+
+    /// Charges `count` more tensors of `bytes` bytes in all to the budget, or refuses them.
+    ///
+    /// # Errors
+    /// [`Error::LimitExceeded`] when [`Limits::max_parameters`] or [`Limits::max_bytes`] would be
+    /// passed.
+    pub fn charge(&mut self, count: u64, bytes: u64) -> Result<()> {
+        let tensors = self.used.tensors.saturating_add(count);
+        if tensors > self.limits.max_parameters {
+            return Err(Error::LimitExceeded {
+                place: self.place(),
+                what: format!("the build would allocate {tensors} parameter and buffer tensors"),
+                limit: "--max-parameters",
+                max: self.limits.max_parameters,
+            });
+        }
+        let total = self.used.bytes.saturating_add(bytes);
+        if total > self.limits.max_bytes {
+            return Err(Error::LimitExceeded {
+                place: self.place(),
+                what: format!("the build would allocate {total} bytes of tensors"),
+                limit: "--max-bytes",
+                max: self.limits.max_bytes,
+            });
+        }
+        self.used = Used {
+            tensors,
+            bytes: total,
+        };
+        Ok(())
+    }
+
+    /// `torch.empty(size, dtype=dtype)` for a parameter or buffer (zeros here), charged to the
+    /// budget before it is allocated.
+    ///
+    /// # Errors
+    /// What PyTorch rejects (a negative dimension), a tensor over [`crate::MAX_BYTES`], or
+    /// [`Error::LimitExceeded`].
+    pub fn empty(&mut self, op: &str, size: &[i64], dtype: DType) -> Result<Tensor> {
+        let numel = checked_numel(op, size, dtype)?;
+        self.charge(1, (numel as u64).saturating_mul(dtype.size() as u64))?;
+        Tensor::zeros_checked(op, size, dtype)
+    }
+
+    /// A copy of `m` (`copy.deepcopy` of a prototype layer), charged to the budget first.
+    ///
+    /// # Errors
+    /// [`Error::LimitExceeded`].
+    pub fn copy(&mut self, m: &super::Module) -> Result<super::Module> {
+        let mut count = 0u64;
+        let mut bytes = 0u64;
+        let mut stack = vec![m];
+        while let Some(x) = stack.pop() {
+            for (_, t) in x.params.iter().chain(&x.buffers) {
+                count += 1;
+                bytes = bytes.saturating_add((t.numel() * t.dtype().size()) as u64);
+            }
+            stack.extend(x.children.iter().map(|(_, c)| c));
+        }
+        self.charge(count, bytes)?;
+        Ok(m.clone())
     }
 
     /// The generator (the default one: modules take no `generator=`).

@@ -3,7 +3,7 @@
 use super::build::Builder;
 use super::linear::{kaiming_sqrt5, linear_bias_init};
 use super::registry::{nn_class, Ints, Padding};
-use super::{check_param_dtype, empty, empty_if, py_divmod, weight_and_bias, Module};
+use super::{check_param_dtype, empty_if, py_divmod, weight_and_bias, Module};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::init;
@@ -201,8 +201,8 @@ pub(crate) fn conv(
         vec![out_channels, py_divmod(in_channels, opts.groups).0]
     };
     shape.extend_from_slice(kernel_size);
-    let mut weight = empty(op, &shape, dtype)?;
-    let mut bias = empty_if(op, opts.bias, &[out_channels], dtype)?;
+    let mut weight = b.empty(op, &shape, dtype)?;
+    let mut bias = empty_if(b, op, opts.bias, &[out_channels], dtype)?;
     b.init_param("weight", &mut weight, &kaiming_sqrt5())?;
     if let Some(t) = &mut bias {
         let (fan_in, _) = init::calculate_fan_in_and_fan_out(weight.shape())?;

@@ -2,7 +2,7 @@
 
 use super::build::{Builder, ParamInit};
 use super::registry::nn_class;
-use super::{check_param_dtype, empty, zero_row, Module};
+use super::{check_param_dtype, zero_row, Module};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::init::InitCall;
@@ -102,7 +102,7 @@ fn embedding_as(
         Some(p) => Some(p),
     };
     check_param_dtype(&op, dtype)?;
-    let mut weight = empty(&op, &[num_embeddings, embedding_dim], dtype)?;
+    let mut weight = b.empty(&op, &[num_embeddings, embedding_dim], dtype)?;
     let how = ParamInit::new(InitCall::Normal {
         mean: 0.0,
         std: 1.0,

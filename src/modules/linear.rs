@@ -2,7 +2,7 @@
 
 use super::build::{Builder, ParamInit};
 use super::registry::{nn_class, ArgSpec, ArgValues, Class};
-use super::{check_param_dtype, empty, empty_if, weight_and_bias, Module};
+use super::{check_param_dtype, empty_if, weight_and_bias, Module};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::init::{self, InitCall, Number};
@@ -85,8 +85,8 @@ pub(crate) fn linear_as(
     dtype: DType,
 ) -> Result<Module> {
     check_param_dtype(op, dtype)?;
-    let mut weight = empty(op, &[out_features, in_features], dtype)?;
-    let mut bias = empty_if(op, bias, &[out_features], dtype)?;
+    let mut weight = b.empty(op, &[out_features, in_features], dtype)?;
+    let mut bias = empty_if(b, op, bias, &[out_features], dtype)?;
     b.init_param("weight", &mut weight, &kaiming_sqrt5())?;
     if let Some(t) = &mut bias {
         b.init_param("bias", t, &linear_bias_init(weight.shape())?)?;
@@ -153,8 +153,8 @@ impl Bilinear {
         let dtype = self.param_dtype();
         check_param_dtype(op, dtype)?;
         let shape = [self.out_features, self.in1_features, self.in2_features];
-        let mut weight = empty(op, &shape, dtype)?;
-        let mut bias = empty_if(op, self.bias, &[self.out_features], dtype)?;
+        let mut weight = b.empty(op, &shape, dtype)?;
+        let mut bias = empty_if(b, op, self.bias, &[self.out_features], dtype)?;
         if self.in1_features <= 0 {
             return Err(Error::arg(
                 op,

@@ -32,7 +32,7 @@ mod rnn;
 mod transformer;
 
 pub use attention::MultiheadAttention;
-pub use build::{Builder, InitStep, NoRecorder, NoteStep, ParamInit, Recorder};
+pub use build::{Builder, InitStep, Limits, NoRecorder, NoteStep, ParamInit, Recorder};
 pub use conv::{Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d};
 pub use embedding::{Embedding, EmbeddingBag};
 pub use linear::{Bilinear, Identity, LazyLinear, Linear};
@@ -200,23 +200,34 @@ pub(crate) fn check_param_dtype(op: &str, dtype: DType) -> Result<()> {
     }
 }
 
-/// `torch.empty(size, dtype=dtype)` for a parameter (zeros here).
-pub(crate) fn empty(op: &str, size: &[i64], dtype: DType) -> Result<Tensor> {
-    Tensor::zeros_checked(op, size, dtype)
-}
-
-/// [`empty`] for a parameter that exists only when `present` (`bias=False` allocates nothing).
+/// [`Builder::empty`] for a parameter that exists only when `present` (`bias=False` allocates
+/// nothing).
 pub(crate) fn empty_if(
+    b: &mut Builder<'_>,
     op: &str,
     present: bool,
     size: &[i64],
     dtype: DType,
 ) -> Result<Option<Tensor>> {
     if present {
-        empty(op, size, dtype).map(Some)
+        b.empty(op, size, dtype).map(Some)
     } else {
         Ok(None)
     }
+}
+
+/// `a * b` for a dimension Python computes with unbounded ints (`4 * hidden_size`), refused where
+/// PyTorch fails to pass it to `torch.empty` (beyond int64).
+pub(crate) fn checked_dim(op: &str, what: &str, a: i64, b: i64) -> Result<i64> {
+    a.checked_mul(b).ok_or_else(|| {
+        Error::arg(
+            op,
+            format!(
+                "{what} = {a} * {b} does not fit in int64 (torch.empty: Overflow when unpacking \
+                 long long)"
+            ),
+        )
+    })
 }
 
 /// A module of class `class` whose parameters are `weight` then, if present, `bias`.

@@ -2,11 +2,10 @@
 
 use super::build::{Builder, ParamInit};
 use super::registry::{nn_class, Ints};
-use super::{check_param_dtype, empty, py_divmod, Module};
+use super::{check_param_dtype, py_divmod, Module};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::init::InitCall;
-use crate::tensor::Tensor;
 
 /// A module of class `class` with the affine parameters of a normalisation layer: weight 1 and
 /// bias 0 of `shape`, each only if asked for, after the dtype check.
@@ -20,12 +19,12 @@ fn affine_module(
     check_param_dtype(op, dtype)?;
     let mut m = Module::new(class);
     if weight {
-        let mut w = empty(op, shape, dtype)?;
+        let mut w = b.empty(op, shape, dtype)?;
         b.init_param("weight", &mut w, &ParamInit::new(InitCall::Ones))?;
         m.params.push(("weight".to_string(), w));
     }
     if bias {
-        let mut t = empty(op, shape, dtype)?;
+        let mut t = b.empty(op, shape, dtype)?;
         b.init_param("bias", &mut t, &ParamInit::new(InitCall::Zeros))?;
         m.params.push(("bias".to_string(), t));
     }
@@ -54,14 +53,14 @@ fn batch_norm(
     if track_running_stats {
         m.buffers.push((
             "running_mean".to_string(),
-            empty(&op, &[num_features], dtype)?,
+            b.empty(&op, &[num_features], dtype)?,
         ));
-        let mut var = empty(&op, &[num_features], dtype)?;
+        let mut var = b.empty(&op, &[num_features], dtype)?;
         var.storage_mut().fill_f64(1.0);
         m.buffers.push(("running_var".to_string(), var));
         m.buffers.push((
             "num_batches_tracked".to_string(),
-            Tensor::zeros(&[], DType::Int64)?,
+            b.empty(&op, &[], DType::Int64)?,
         ));
     }
     Ok(m)
@@ -262,7 +261,7 @@ impl PReLU {
         let op = "nn.PReLU";
         let dtype = self.param_dtype();
         check_param_dtype(op, dtype)?;
-        let mut w = empty(op, &[self.num_parameters], dtype)?;
+        let mut w = b.empty(op, &[self.num_parameters], dtype)?;
         b.init_param(
             "weight",
             &mut w,

@@ -2,7 +2,7 @@
 
 use super::build::{Builder, ParamInit};
 use super::registry::nn_class;
-use super::{check_param_dtype, empty, Module};
+use super::{check_param_dtype, checked_dim, Module};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::init::{InitCall, Number};
@@ -103,7 +103,7 @@ fn layers(b: &mut Builder<'_>, o: &Stack, dtype: DType) -> Result<Module> {
         return fail("proj_size has to be smaller than hidden_size");
     }
     check_param_dtype(&op, dtype)?;
-    let gate = o.mode.gates() * o.hidden_size;
+    let gate = checked_dim(&op, "gate_size", o.mode.gates(), o.hidden_size)?;
     let dirs = if o.bidirectional { 2 } else { 1 };
     let real_hidden = if o.proj_size > 0 {
         o.proj_size
@@ -116,12 +116,12 @@ fn layers(b: &mut Builder<'_>, o: &Stack, dtype: DType) -> Result<Module> {
             let in_size = if layer == 0 {
                 o.input_size
             } else {
-                real_hidden * dirs
+                checked_dim(&op, "real_hidden_size * num_directions", real_hidden, dirs)?
             };
             let sfx = if dir == 1 { "_reverse" } else { "" };
             let mut add = |name: &str, shape: &[i64]| -> Result<()> {
                 m.params
-                    .push((format!("{name}_l{layer}{sfx}"), empty(&op, shape, dtype)?));
+                    .push((format!("{name}_l{layer}{sfx}"), b.empty(&op, shape, dtype)?));
                 Ok(())
             };
             add("weight_ih", &[gate, in_size])?;
@@ -280,17 +280,21 @@ fn cell(
 ) -> Result<Module> {
     let op = format!("nn.{class}");
     check_param_dtype(&op, dtype)?;
-    let gate = mode.gates() * hidden_size;
+    let gate = checked_dim(&op, "gate_size", mode.gates(), hidden_size)?;
     let mut m = Module::new(class);
-    m.params
-        .push(("weight_ih".into(), empty(&op, &[gate, input_size], dtype)?));
-    m.params
-        .push(("weight_hh".into(), empty(&op, &[gate, hidden_size], dtype)?));
+    m.params.push((
+        "weight_ih".into(),
+        b.empty(&op, &[gate, input_size], dtype)?,
+    ));
+    m.params.push((
+        "weight_hh".into(),
+        b.empty(&op, &[gate, hidden_size], dtype)?,
+    ));
     if bias {
         m.params
-            .push(("bias_ih".into(), empty(&op, &[gate], dtype)?));
+            .push(("bias_ih".into(), b.empty(&op, &[gate], dtype)?));
         m.params
-            .push(("bias_hh".into(), empty(&op, &[gate], dtype)?));
+            .push(("bias_hh".into(), b.empty(&op, &[gate], dtype)?));
     }
     reset(b, &mut m, hidden_size)?;
     Ok(m)

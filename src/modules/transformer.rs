@@ -243,13 +243,14 @@ impl Class for TransformerEncoder {
         ]
     }
 
-    fn construct(&self, _b: &mut Builder<'_>) -> Result<Module> {
-        Ok(stack(
+    fn construct(&self, b: &mut Builder<'_>) -> Result<Module> {
+        stack(
+            b,
             "TransformerEncoder",
             &self.encoder_layer,
             self.num_layers,
             self.norm.clone(),
-        ))
+        )
     }
 }
 
@@ -312,27 +313,35 @@ impl Class for TransformerDecoder {
         ]
     }
 
-    fn construct(&self, _b: &mut Builder<'_>) -> Result<Module> {
-        Ok(stack(
+    fn construct(&self, b: &mut Builder<'_>) -> Result<Module> {
+        stack(
+            b,
             "TransformerDecoder",
             &self.decoder_layer,
             self.num_layers,
             self.norm.clone(),
-        ))
+        )
     }
 }
 
-fn stack(class: &str, layer: &Module, num_layers: i64, norm: Option<Module>) -> Module {
+/// `num_layers` deep copies of `layer` (each charged to the builder's budget before it is made).
+fn stack(
+    b: &mut Builder<'_>,
+    class: &str,
+    layer: &Module,
+    num_layers: i64,
+    norm: Option<Module>,
+) -> Result<Module> {
     let mut list = Module::new("ModuleList");
     for i in 0..num_layers.max(0) {
-        list.children.push((i.to_string(), layer.clone()));
+        list.children.push((i.to_string(), b.copy(layer)?));
     }
     let mut m = Module::new(class);
     m.children.push(("layers".into(), list));
     if let Some(n) = norm {
         m.children.push(("norm".into(), n));
     }
-    m
+    Ok(m)
 }
 
 nn_class! {
@@ -393,11 +402,12 @@ impl Transformer {
         })?;
         let enc_norm = b.scoped("encoder.norm", norm)?;
         let encoder = stack(
+            b,
             "TransformerEncoder",
             &enc_layer,
             self.num_encoder_layers,
             Some(enc_norm),
-        );
+        )?;
         let dec_layer = b.scoped("decoder.layers.*", |b| {
             layer(
                 b,
@@ -408,11 +418,12 @@ impl Transformer {
         })?;
         let dec_norm = b.scoped("decoder.norm", norm)?;
         let decoder = stack(
+            b,
             "TransformerDecoder",
             &dec_layer,
             self.num_decoder_layers,
             Some(dec_norm),
-        );
+        )?;
         let mut m = Module::new("Transformer");
         m.children.push(("encoder".into(), encoder));
         m.children.push(("decoder".into(), decoder));

@@ -33,6 +33,25 @@ fn take(s: &mut Storage) -> Storage {
     std::mem::replace(s, Storage::zeros(dtype, 0))
 }
 
+/// What a step did, for an observer ([`Observer`]): the tensor it wrote (and the view it wrote
+/// through), or none for a generator step, and the words it drew.
+pub(crate) struct Report<'a> {
+    /// The step.
+    pub(crate) step: &'a Step,
+    /// The tensor written or created, and the view.
+    pub(crate) target: Option<(usize, &'a Geo)>,
+    /// Its dtype.
+    pub(crate) dtype: Option<DType>,
+    /// 32-bit words the step drew from its generator.
+    pub(crate) words: Option<u64>,
+}
+
+/// Something that watches a replay step by step (`explain`).
+pub(crate) trait Observer {
+    /// Called after each step (the steps of a `repeat` one by one).
+    fn step(&mut self, report: &Report<'_>, cx: Context);
+}
+
 /// The replay machine.
 pub(crate) struct Machine<'g> {
     tensors: Vec<Slot>,
@@ -41,6 +60,9 @@ pub(crate) struct Machine<'g> {
     gens: BTreeMap<String, CpuGenerator>,
     saved: BTreeMap<usize, CpuGenerator>,
     target: Context,
+    observer: Option<&'g mut dyn Observer>,
+    /// The tensor the last step wrote or created, and its view.
+    last: Option<(usize, Geo)>,
 }
 
 fn fail(step: &Step, reason: impl Into<String>) -> Error {
@@ -67,12 +89,61 @@ impl<'g> Machine<'g> {
             gens: BTreeMap::new(),
             saved: BTreeMap::new(),
             target,
+            observer: None,
+            last: None,
         }
+    }
+
+    /// The machine reporting every step to `observer`.
+    pub(crate) fn observed(mut self, observer: &'g mut dyn Observer) -> Machine<'g> {
+        self.observer = Some(observer);
+        self
     }
 
     pub(crate) fn run(&mut self, steps: &[Step]) -> Result<()> {
         for s in steps {
-            self.step(s)?;
+            if self.observer.is_some() && !matches!(s.op, Op::Repeat { .. }) {
+                self.observe(s)?;
+            } else {
+                self.step(s)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs one step and reports it, with the words it drew from the generator it names.
+    fn observe(&mut self, s: &Step) -> Result<()> {
+        let gen = match &s.op {
+            Op::Randperm { gen, .. }
+            | Op::Init { gen, .. }
+            | Op::Uniform { gen, .. }
+            | Op::Normal { gen, .. }
+            | Op::Random { gen, .. }
+            | Op::Bernoulli { gen, .. }
+            | Op::Exponential { gen, .. } => gen.clone(),
+            _ => None,
+        };
+        let before = self.gen(gen.as_deref(), s).ok().map(|g| g.clone());
+        self.last = None;
+        self.step(s)?;
+        let words = match (&before, self.gen(gen.as_deref(), s)) {
+            (Some(b), Ok(g)) => g.words_since(b),
+            _ => None,
+        };
+        let last = self.last.take();
+        let target = last.as_ref().map(|(i, g)| (*i, g));
+        let dtype = last.as_ref().map(|(i, _)| self.tensors[*i].data.dtype());
+        let cx = self.target;
+        if let Some(o) = self.observer.as_deref_mut() {
+            o.step(
+                &Report {
+                    step: s,
+                    target,
+                    dtype,
+                    words,
+                },
+                cx,
+            );
         }
         Ok(())
     }
@@ -145,6 +216,7 @@ impl<'g> Machine<'g> {
                 "unsupported operation: some elements of the written tensor refer to a single memory location",
             ));
         }
+        self.last = Some((i, g.clone()));
         Ok((i, g))
     }
 
@@ -167,6 +239,7 @@ impl<'g> Machine<'g> {
             .extent()
             .ok_or_else(|| fail(step, "the tensor's size overflows"))?;
         checked_numel("empty", &[n as i64], dtype).map_err(|e| at(step, e))?;
+        self.last = Some((self.tensors.len(), geo.clone()));
         self.tensors.push(Slot {
             data: Storage::try_zeros("empty", dtype, n).map_err(|e| at(step, e))?,
             geo,
@@ -257,12 +330,7 @@ impl<'g> Machine<'g> {
                 } else {
                     strided::scatter(&mut self.tensors[i].data, &offsets, &tmp);
                 }
-                let bounded = match call {
-                    crate::init::InitCall::Orthogonal { .. } => true,
-                    crate::init::InitCall::TruncNormal { .. } => target.era < Era::R3,
-                    _ => false,
-                };
-                self.tensors[i].bounded |= bounded;
+                self.tensors[i].bounded |= call.is_bounded(target);
             }
             Op::Uniform { t, from, to, gen } => {
                 self.sample(step, t, gen.as_deref(), |g, s, _| {

@@ -30,6 +30,7 @@
 //! view.
 
 mod exec;
+mod explain;
 mod parse;
 mod strided;
 
@@ -59,6 +60,10 @@ pub struct Mismatch {
     /// through MKL, `orthogonal_`'s LAPACK QR, `trunc_normal_` before 2.12): then a different
     /// SHA-256 is expected, not an error.
     pub bounded: bool,
+    /// Where the entries first differ, when the program stores the entry's first elements:
+    /// `Ok((index, expected, replayed))` (bit patterns in hex), or `Err(n)` when the `n` stored
+    /// elements all agree (the difference lies after them).
+    pub element: Option<std::result::Result<(usize, String, String), usize>>,
 }
 
 /// The result of [`Program::verify`].
@@ -201,14 +206,24 @@ impl Program {
         let entries = self.entries(&mut torch)?;
         let mismatches = entries
             .iter()
+            .enumerate()
             .zip(&check.sha256)
-            .filter_map(|(e, expected)| {
+            .filter_map(|((i, e), expected)| {
                 let actual = e.tensor.sha256_hex();
                 (actual != *expected).then(|| Mismatch {
                     name: e.name.clone(),
                     expected: expected.clone(),
                     actual,
                     bounded: e.bounded,
+                    element: check.head.get(i).map(|head| {
+                        let got = e.tensor.head_hex(head.len());
+                        head.iter()
+                            .zip(&got)
+                            .position(|(a, b)| !a.eq_ignore_ascii_case(b))
+                            .map_or(Err(head.len()), |k| {
+                                Ok((k, head[k].clone(), got[k].clone()))
+                            })
+                    }),
                 })
             })
             .collect();
@@ -224,11 +239,22 @@ impl std::fmt::Display for Verification {
         let exact = self.mismatches.iter().filter(|m| !m.bounded).count();
         let bounded = self.mismatches.len() - exact;
         match self.mismatches.iter().find(|m| !m.bounded) {
-            Some(m) => write!(
-                f,
-                "{exact} of {} tensors differ; the first is '{}' (sha256 {} expected, {} replayed)",
-                self.checked, m.name, m.expected, m.actual
-            )?,
+            Some(m) => {
+                write!(
+                    f,
+                    "{exact} of {} tensors differ; the first is '{}' (sha256 {} expected, {} \
+                     replayed)",
+                    self.checked, m.name, m.expected, m.actual
+                )?;
+                let detail = match &m.element {
+                    Some(Ok((i, e, a))) => {
+                        format!(", first at element #{i}: 0x{e} expected, 0x{a} replayed")
+                    }
+                    Some(Err(n)) => format!(", after its first {n} elements, which agree"),
+                    None => String::new(),
+                };
+                f.write_str(&detail)?;
+            }
             None => write!(f, "all {} exact tensors match", self.checked - bounded)?,
         }
         if bounded > 0 {
@@ -426,6 +452,51 @@ mod tests {
             .unwrap();
         assert!(!v.exact());
         assert!(v.to_string().contains("'a'"), "{v}");
+        // With the first elements stored, the message names the first differing element.
+        let head = Program::parse(&base)
+            .unwrap()
+            .state_dict(&mut Torch::with_seed(3))
+            .unwrap()[0]
+            .1
+            .head_hex(4);
+        let with_head = |h: &[String]| {
+            base.replace(
+                r#""state_dict""#,
+                &format!(
+                    r#""check": {{"seed": 3, "capability": "avx2", "sha256": ["{}"], "head": [{:?}]}}, "state_dict""#,
+                    "0".repeat(64),
+                    h
+                ),
+            )
+        };
+        let mut bad_head = head.clone();
+        bad_head[2] = "3f800000".into();
+        let v = Program::parse(&with_head(&bad_head))
+            .unwrap()
+            .verify()
+            .unwrap();
+        assert!(
+            v.to_string().contains(&format!(
+                "first at element #2: 0x3f800000 expected, 0x{} replayed",
+                head[2]
+            )),
+            "{v}"
+        );
+        let v = Program::parse(&with_head(&head)).unwrap().verify().unwrap();
+        assert!(
+            v.to_string()
+                .contains("after its first 4 elements, which agree"),
+            "{v}"
+        );
+        let e = Program::parse(&base.replace(
+            r#""state_dict""#,
+            r#""check": {"seed": 3, "capability": "avx2", "sha256": ["00"], "head": []}, "state_dict""#,
+        ))
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("0 heads for 1 state_dict entries"),
+            "{e}"
+        );
         let e = Program::parse(&base.replace(
             r#""state_dict""#,
             r#""check": {"seed": 3, "capability": "avx2", "sha256": []}, "state_dict""#,

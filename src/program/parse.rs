@@ -160,6 +160,9 @@ pub struct Check {
     pub capability: Capability,
     /// SHA-256 (lowercase hex) of each `state_dict` entry's bytes, in `state_dict` order.
     pub sha256: Vec<String>,
+    /// The first elements of each entry as bit patterns (lowercase hex, the case format's
+    /// `head`), when the recorder stored them; empty otherwise.
+    pub head: Vec<Vec<String>>,
 }
 
 /// Everything a program file holds.
@@ -629,6 +632,46 @@ pub(crate) fn parse(text: &str) -> Result<Parsed> {
                 .iter()
                 .map(|s| string("check", "sha256", s))
                 .collect::<Result<Vec<_>>>()?;
+            let head = match c.take("head") {
+                None => Vec::new(),
+                Some(Value::Array(entries)) => {
+                    let mut out = Vec::with_capacity(entries.len());
+                    for e in &entries {
+                        let Value::Array(items) = e else {
+                            return Err(bad(
+                                "check",
+                                "'head' must be a list of lists of hex strings",
+                            ));
+                        };
+                        let mut values = Vec::with_capacity(items.len());
+                        for x in items {
+                            let h = string("check", "head", x)?;
+                            if h.is_empty() || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+                                return Err(bad("check", format!("'head': '{h}' is not hex")));
+                            }
+                            values.push(h);
+                        }
+                        out.push(values);
+                    }
+                    if out.len() != sha256.len() {
+                        return Err(bad(
+                            "check",
+                            format!(
+                                "{} heads for {} state_dict entries",
+                                out.len(),
+                                sha256.len()
+                            ),
+                        ));
+                    }
+                    out
+                }
+                Some(_) => {
+                    return Err(bad(
+                        "check",
+                        "'head' must be a list of lists of hex strings",
+                    ))
+                }
+            };
             c.finish()?;
             if sha256.len() != state_dict.len() {
                 return Err(bad(
@@ -644,6 +687,7 @@ pub(crate) fn parse(text: &str) -> Result<Parsed> {
                 seed,
                 capability,
                 sha256,
+                head,
             })
         }
     };

@@ -33,6 +33,8 @@ pub struct Step {
     pub generator: Option<String>,
     /// The step's `tolerance`, if its output is compared within a bound instead of by sha256.
     pub tolerance: Option<Tolerance>,
+    /// For an op whose output is a `state_dict`: the entries the `tolerance` applies to.
+    pub bounded: Vec<String>,
 }
 
 /// The first dtype named anywhere in a step (its `dtype`, a tensor literal's, a model's) that
@@ -103,6 +105,26 @@ fn parse_step(value: Value, at: &str) -> Result<Step> {
         None | Some(Value::Null) => None,
         Some(v) => Some(Tolerance::from_json(&v).map_err(|reason| f.err(reason))?),
     };
+    let bounded = match f.take("bounded") {
+        None => Vec::new(),
+        Some(Value::Array(a)) if !a.is_empty() => a
+            .into_iter()
+            .map(|v| match v {
+                Value::String(s) if !s.is_empty() => Ok(s),
+                other => Err(f.err(format!(
+                    "'bounded' must be a list of state_dict entry names, found {other}"
+                ))),
+            })
+            .collect::<Result<Vec<_>>>()?,
+        Some(v) => {
+            return Err(f.err(format!(
+                "'bounded' must be a non-empty list of state_dict entry names, found {v}"
+            )))
+        }
+    };
+    if !bounded.is_empty() && tolerance.is_none() {
+        return Err(f.err("'bounded' needs a 'tolerance'"));
+    }
     let op = super::ops::parse(&op_name, &mut f)?;
     if generator.is_some() && !op.takes_generator() {
         return Err(f.err(format!("op '{op_name}' takes no generator")));
@@ -112,6 +134,7 @@ fn parse_step(value: Value, at: &str) -> Result<Step> {
         op,
         generator,
         tolerance,
+        bounded,
     })
 }
 

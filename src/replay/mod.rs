@@ -126,6 +126,22 @@ pub fn run_case(case: &Case) -> CaseResult {
                     step.tolerance.clone().unwrap_or_default(),
                 ));
             }
+            Ok(Output::StateDict(sd)) if step.tolerance.is_some() => {
+                let bounded = step.bounded.clone();
+                match bounded.iter().find(|n| !sd.iter().any(|(k, _)| k == *n)) {
+                    Some(n) => {
+                        outputs.push(Output::Error(format!(
+                            "'bounded' names '{n}', which is not in the state_dict"
+                        )));
+                        break;
+                    }
+                    None => outputs.push(Output::BoundedStateDict(
+                        sd,
+                        step.tolerance.clone().unwrap_or_default(),
+                        bounded,
+                    )),
+                }
+            }
             Ok(out) => outputs.push(out),
             Err(e) => {
                 outputs.push(Output::Error(e.to_string()));

@@ -22,6 +22,9 @@ pub enum Output {
     /// A tensor whose case step carries a `tolerance`: recorded with every element's bits, and
     /// compared within the bound instead of by sha256.
     Bounded(Tensor, Tolerance),
+    /// A `state_dict` whose case step carries a `tolerance` for the entries it names (`bounded`):
+    /// those are recorded as [`Output::Bounded`] tensors, the others as usual.
+    BoundedStateDict(StateDict, Tolerance, Vec<String>),
 }
 
 /// A step's `tolerance` (golden/README.md, "Outputs compared within a bound"): an element passes
@@ -93,6 +96,19 @@ pub fn tensor_record(t: &Tensor) -> Value {
     })
 }
 
+/// A tensor record with the tolerance and every element's bit pattern.
+fn bounded_record(t: &Tensor, tol: &Tolerance) -> Value {
+    let mut rec = tensor_record(t);
+    rec["tolerance"] = tol.to_json();
+    let width = t.dtype().size() * 2;
+    rec["values"] = t
+        .bits()
+        .into_iter()
+        .map(|b| Value::String(format!("{b:0width$x}")))
+        .collect();
+    rec
+}
+
 impl Output {
     /// The output as the result format writes it.
     #[must_use]
@@ -114,17 +130,20 @@ impl Output {
                 }
             }
             Output::Error(e) => json!({ "error": e }),
-            Output::Bounded(t, tol) => {
-                let mut rec = tensor_record(t);
-                rec["tolerance"] = tol.to_json();
-                let width = t.dtype().size() * 2;
-                rec["values"] = t
-                    .bits()
-                    .into_iter()
-                    .map(|b| Value::String(format!("{b:0width$x}")))
-                    .collect();
-                rec
-            }
+            Output::Bounded(t, tol) => bounded_record(t, tol),
+            Output::BoundedStateDict(sd, tol, names) => json!({
+                "state_dict": sd
+                    .iter()
+                    .map(|(name, t)| {
+                        let rec = if names.contains(name) {
+                            bounded_record(t, tol)
+                        } else {
+                            tensor_record(t)
+                        };
+                        json!([name, rec])
+                    })
+                    .collect::<Vec<_>>()
+            }),
         }
     }
 }

@@ -1,18 +1,23 @@
 //! Whole models from a JSON description: built-in modules in construction order, nested in
-//! containers as a Python `__init__` nests them, then post-construction init passes
-//! (`model.apply(_init_weights)`, per-parameter inits). The format is documented in the README
-//! ("Model descriptions").
+//! containers and described classes as a Python `__init__` nests them, with init steps wherever
+//! the code runs them (inside a class's construction, after the whole model, on one submodule).
+//! The format is documented in the README ("Model descriptions").
 //!
-//! `read` turns the JSON into checked nodes and passes before anything is drawn; `build`
-//! constructs the modules; `passes` runs the init passes.
+//! `read` turns the JSON into checked nodes and steps before anything is drawn: described classes
+//! are instantiated once per distinct argument list (`expr` substitutes their `$` arguments),
+//! so the checked description is a graph whose size is that of the JSON, and its module count,
+//! nesting depth and expansion work are checked against [`Limits`] before anything is built.
+//! `build` constructs the modules (tensor allocations charged to the same budget); `passes` runs
+//! the init steps (`apply` rules, `named_parameters` selections, ties of one shared tensor).
 
 mod build;
+mod expr;
 mod passes;
 mod read;
 
 use serde_json::{Map, Value};
 
-use super::build::{Builder, NoRecorder, Recorder};
+use super::build::{Builder, Limits, NoRecorder, Recorder};
 use super::registry::{ArgValue, ClassEntry};
 use super::{Module, StateDict};
 use crate::dtype::DType;
@@ -39,31 +44,57 @@ enum Arg {
 }
 
 /// What a `Parameter`/`Buffer` starts as.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 enum TensorInit {
+    /// `torch.zeros`, `torch.ones`, `torch.rand`, `torch.randn`.
+    Factory(Factory),
+    /// `torch.empty` (PyTorch's uninitialised memory: something must initialise it).
+    Empty,
+    /// `torch.empty`, then an init call on it (`nn.init.normal_(p, std=0.02)`,
+    /// `torch.empty(...).normal_(std=0.02)`).
+    Call(InitCall),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Factory {
     Zeros,
     Ones,
     Rand,
     Randn,
 }
 
-impl TensorInit {
+impl Factory {
     fn name(self) -> &'static str {
         match self {
-            TensorInit::Zeros => "zeros",
-            TensorInit::Ones => "ones",
-            TensorInit::Rand => "rand",
-            TensorInit::Randn => "randn",
+            Factory::Zeros => "zeros",
+            Factory::Ones => "ones",
+            Factory::Rand => "rand",
+            Factory::Randn => "randn",
         }
     }
+}
+
+/// An init call a module item runs on one of its parameters right after its construction
+/// (`"then": {"weight": {...}}`).
+#[derive(Clone, Debug, PartialEq)]
+struct Then {
+    /// The parameter, relative to the module (`weight`, `c_proj.weight`).
+    param: String,
+    call: InitCall,
+    at: String,
 }
 
 /// A parsed module (or parameter) description.
 #[derive(Clone, Debug, PartialEq)]
 struct Node {
-    name: String,
+    /// The attribute name; `None` for an item numbered by its container (`Sequential`,
+    /// `ModuleList`).
+    name: Option<String>,
     at: String,
     kind: NodeKind,
+    /// How many times the item is built (`"repeat": N`), each a fresh construction.
+    repeat: u64,
+    then: Vec<Then>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -73,8 +104,10 @@ enum NodeKind {
         args: Vec<(&'static str, Arg)>,
         dtype: Option<DType>,
     },
-    /// `Sequential`, `ModuleList`, `ModuleDict`, `Module`, a described class or a stateless layer.
-    Container { class: String, children: Vec<Node> },
+    /// `Sequential`, `ModuleList`, `ModuleDict`, `Module` or a stateless layer.
+    Container { class: String, items: Vec<Item> },
+    /// A use of a described class: its instance (one per distinct argument list).
+    Described { instance: usize },
     /// `nn.Parameter(torch.<init>(size, dtype=dtype))` or a registered buffer.
     Tensor {
         buffer: bool,
@@ -91,48 +124,93 @@ impl PartialEq for ClassEntry {
     }
 }
 
+/// One entry of a module list: a module, or an init step run at that point of the construction.
+#[derive(Clone, Debug, PartialEq)]
+enum Item {
+    Module(Node),
+    Step(Step),
+}
+
 #[derive(Clone, Debug, PartialEq)]
 struct Rule {
     classes: Vec<String>,
+    /// Parameter names (dotted for a submodule's: `c_proj.weight`) and their calls, in order.
     inits: Vec<(String, InitCall)>,
     zero_padding_idx: bool,
+    at: String,
 }
 
 #[derive(Clone, Debug, PartialEq)]
 enum Pass {
+    /// `module.apply(fn)`: children first, each module taking the first rule that matches it.
     Apply(Vec<Rule>),
+    /// An init call on every parameter of `module.named_parameters()` that matches.
     Parameters {
         name: Option<String>,
         endswith: Option<String>,
         min_dim: Option<i64>,
         init: InitCall,
     },
-    /// `parent.attr = model.get_parameter(to)`: the parameter `name` becomes the tensor `to`
-    /// (GPT-2's `lm_head.weight` tied to `wte.weight`). Ties come after every other pass.
-    Tie {
-        name: String,
-        to: String,
-        at: String,
-    },
+    /// `parent.attr = module.get_parameter(to)`: from then on `name` and `to` are one tensor.
+    Tie { name: String, to: String },
+    /// Init calls on named parameters of the module, in order (`trunc_normal_(self.pos_embed,
+    /// std=.02)`).
+    Calls(Vec<(String, InitCall)>),
+}
+
+/// An init step: a pass, the submodule it runs on (`"on"`, relative to the module whose
+/// construction it stands in; the whole module when absent), and its place in the description.
+#[derive(Clone, Debug, PartialEq)]
+struct Step {
+    pass: Pass,
+    on: Option<String>,
+    at: String,
+}
+
+/// A described class instantiated with one argument list: its checked body and what building it
+/// costs.
+#[derive(Clone, Debug, PartialEq)]
+struct Instance {
+    class: String,
+    items: Vec<Item>,
+    /// Modules it creates, itself included.
+    modules: u64,
+    /// Built-in modules and tensors it creates (the progress bar's units), and steps it runs.
+    units: u64,
+    /// Module levels from it to its deepest descendant, itself included.
+    height: u64,
 }
 
 /// A parsed, checked model description, ready to build.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ModelDesc {
-    root: Vec<Node>,
-    passes: Vec<Pass>,
+    root: Vec<Item>,
+    instances: Vec<Instance>,
+    passes: Vec<Step>,
     /// One module described on its own (a case step `nn.<class>`): its names are its own.
     single: bool,
+    limits: Limits,
+    /// Progress units of the whole build (built-ins, tensors, steps, passes).
+    units: u64,
 }
 
 impl ModelDesc {
     /// Parses a description (a JSON object with `format`, optional `dtype`, optional `classes`,
-    /// `modules` and optional `init`).
+    /// `modules` and optional `init`) under the default [`Limits`].
     ///
     /// # Errors
-    /// [`Error::CaseFile`] naming the place in the description.
+    /// [`Error::CaseFile`] naming the place in the description; [`Error::LimitExceeded`] when it
+    /// would create more modules or nest deeper than the limits allow.
     pub fn from_json(v: &Value) -> Result<ModelDesc> {
-        read::model(v)
+        ModelDesc::from_json_with(v, Limits::default())
+    }
+
+    /// [`ModelDesc::from_json`] under `limits` (which also bound its builds).
+    ///
+    /// # Errors
+    /// As [`ModelDesc::from_json`].
+    pub fn from_json_with(v: &Value, limits: Limits) -> Result<ModelDesc> {
+        read::model(v, limits)
     }
 
     /// Parses a description from JSON text.
@@ -140,9 +218,17 @@ impl ModelDesc {
     /// # Errors
     /// Invalid JSON, or as [`ModelDesc::from_json`].
     pub fn parse(text: &str) -> Result<ModelDesc> {
+        ModelDesc::parse_with(text, Limits::default())
+    }
+
+    /// [`ModelDesc::parse`] under `limits` (which also bound its builds).
+    ///
+    /// # Errors
+    /// As [`ModelDesc::parse`].
+    pub fn parse_with(text: &str, limits: Limits) -> Result<ModelDesc> {
         let v: Value =
             serde_json::from_str(text).map_err(|e| bad("model", format!("not valid JSON: {e}")))?;
-        ModelDesc::from_json(&v)
+        ModelDesc::from_json_with(&v, limits)
     }
 
     /// A description of one built-in module (`class` as PyTorch spells it, `nn.` optional) with
@@ -154,19 +240,27 @@ impl ModelDesc {
         read::single(class, args, at)
     }
 
+    /// The limits the description was read under; its builds are held to them too.
+    #[must_use]
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
     /// Builds the model: every module in description order (drawing as PyTorch's constructors
-    /// draw), then lazy modules materialised in description order, then the init passes.
+    /// draw, running the init steps where they stand), then lazy modules materialised in
+    /// description order, then the init passes.
     ///
     /// # Errors
-    /// Whatever a constructor or an init rejects (PyTorch raises there too).
+    /// Whatever a constructor or an init rejects (PyTorch raises there too), naming the module
+    /// path; [`Error::LimitExceeded`] past the limits.
     pub fn build(&self, torch: &mut Torch) -> Result<Module> {
         let (g, cx) = torch.parts();
         self.build_with(&mut Builder::new(g, cx, &mut NoRecorder), &mut |_, _| {})
     }
 
-    /// [`ModelDesc::build`] through a [`Builder`] (whose recorder sees every step), calling
-    /// `progress(done, total)` after each module with parameters (built-in or
-    /// `Parameter`/`Buffer`) and after each init pass.
+    /// [`ModelDesc::build`] through a [`Builder`] (whose recorder sees every step; its limits
+    /// become the description's), calling `progress(done, total)` after each module with
+    /// parameters (built-in or `Parameter`/`Buffer`) and after each init step.
     ///
     /// # Errors
     /// As [`ModelDesc::build`].
@@ -175,6 +269,7 @@ impl ModelDesc {
         b: &mut Builder<'_>,
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<Module> {
+        b.set_limits(self.limits);
         build::model(self, b, progress)
     }
 

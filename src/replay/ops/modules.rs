@@ -39,6 +39,14 @@ fn located(f: &Fields<'_>, e: Error) -> Error {
 /// Recognises `nn.<Class>` for the built-in modules, and `model`.
 pub(super) fn parse(name: &str, f: &mut Fields<'_>) -> Option<Result<Box<dyn StepOp>>> {
     if name == "model" {
+        // `python` (and `python_path`): the real model the description stands for, which
+        // tools/gen_golden.py builds instead; the replay builds the description.
+        for key in ["python", "python_path"] {
+            match f.take(key) {
+                None | Some(Value::String(_)) => {}
+                Some(v) => return Some(Err(f.err(format!("'{key}' must be a string, found {v}")))),
+            }
+        }
         let r = match f.take("model") {
             None => Err(f.err("missing field 'model'")),
             Some(v) => ModelDesc::from_json(&v)
