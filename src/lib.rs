@@ -34,6 +34,7 @@ pub mod modules;
 pub mod ops;
 #[cfg(feature = "cli")]
 pub mod replay;
+pub(crate) mod simd;
 pub mod state;
 pub mod target;
 pub mod tensor;

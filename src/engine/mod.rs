@@ -1,5 +1,8 @@
 //! Raw 32-bit engines: word streams, no floats.
 
+mod jump;
 pub mod mt19937;
+pub(crate) mod simd;
 
+pub use jump::Mt19937Jump;
 pub use mt19937::Mt19937;
