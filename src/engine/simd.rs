@@ -67,11 +67,11 @@ mod x86 {
     use super::{mix, temper, MERSENNE_STATE_M, MERSENNE_STATE_N, NM};
     use crate::engine::mt19937::{LOWER_MASK, MATRIX_A, UPPER_MASK};
     use std::arch::x86_64::{
-        __m256i, __m512i, _mm256_and_si256, _mm256_loadu_si256, _mm256_or_si256,
-        _mm256_set1_epi32, _mm256_slli_epi32, _mm256_srai_epi32, _mm256_srli_epi32,
-        _mm256_storeu_si256, _mm256_xor_si256, _mm512_and_si512, _mm512_loadu_si512,
-        _mm512_or_si512, _mm512_set1_epi32, _mm512_slli_epi32, _mm512_srai_epi32,
-        _mm512_srli_epi32, _mm512_storeu_si512, _mm512_xor_si512,
+        __m256i, __m512i, _mm256_and_si256, _mm256_loadu_si256, _mm256_or_si256, _mm256_set1_epi32,
+        _mm256_slli_epi32, _mm256_srai_epi32, _mm256_srli_epi32, _mm256_storeu_si256,
+        _mm256_xor_si256, _mm512_and_si512, _mm512_loadu_si512, _mm512_or_si512, _mm512_set1_epi32,
+        _mm512_slli_epi32, _mm512_srai_epi32, _mm512_srli_epi32, _mm512_storeu_si512,
+        _mm512_xor_si512,
     };
 
     /// The scalar step for the words a vector block may not cover.
@@ -99,7 +99,7 @@ mod x86 {
             step(s, i);
             i += 1;
         }
-        while i + L <= MERSENNE_STATE_N - 1 {
+        while i + L < MERSENNE_STATE_N {
             block(s, i);
             i += L;
         }
@@ -138,11 +138,7 @@ mod x86 {
     pub(super) fn twist_avx2(s: &mut [u32; MERSENNE_STATE_N]) {
         drive::<8>(s, |s, i| {
             let p = s.as_mut_ptr();
-            let far = if i < NM {
-                i + MERSENNE_STATE_M
-            } else {
-                i - NM
-            };
+            let far = if i < NM { i + MERSENNE_STATE_M } else { i - NM };
             // SAFETY: `drive` passes blocks with `i + 8 <= 623`, so words `i..i + 9` are in
             // bounds, and `far + 8 <= 624` (far = i + 397 with i + 8 <= 227, or i - 227).
             unsafe {
@@ -158,11 +154,7 @@ mod x86 {
     pub(super) fn twist_avx512(s: &mut [u32; MERSENNE_STATE_N]) {
         drive::<16>(s, |s, i| {
             let p = s.as_mut_ptr();
-            let far = if i < NM {
-                i + MERSENNE_STATE_M
-            } else {
-                i - NM
-            };
+            let far = if i < NM { i + MERSENNE_STATE_M } else { i - NM };
             // SAFETY: as in `twist_avx2`, with blocks of 16 (`i + 16 <= 623`).
             unsafe {
                 let cur = _mm512_loadu_si512(p.add(i).cast());
