@@ -23,7 +23,8 @@ use super::transform::{affine_f32, affine_f64, u24, u53};
 use super::{routed, Reduced, Route};
 use crate::dtype::{f64_to_bf16, f64_to_f16};
 use crate::generator::CpuGenerator;
-use crate::math::{avx, libm};
+use crate::math::{avx, glibc, libm};
+use crate::simd::Lanes;
 use crate::target::{Capability, Era};
 
 /// `2.0f * c10::pi<double>` rounded to float, as the AVX2 kernel broadcasts it (`0x40c90fdb`).
@@ -97,28 +98,61 @@ fn block_avx2(d: &mut [f32], mean: f32, std: f32) {
 }
 
 /// The default-build standard normals of one block in place (`normal_fill_16<float>` before mean
-/// and std): glibc `logf`/`cosf`/`sinf`, theta formed in double.
+/// and std): glibc `logf`/`cosf`/`sinf` (our twins, FMA variant), theta formed in double.
 #[inline(always)]
 fn block_default_raw(d: &mut [f32]) {
     let (lo, hi) = d.split_at_mut(8);
     for (a, b) in lo.iter_mut().zip(hi.iter_mut()) {
         let u1 = 1.0 - *a;
-        let radius = libm::sqrtf(-2.0 * libm::logf(u1));
+        let radius = libm::sqrtf(-2.0 * glibc::logf_impl::<true>(u1));
         let theta = (TWO_PI_F64 * f64::from(*b)) as f32;
-        *a = radius * libm::cosf(theta);
-        *b = radius * libm::sinf(theta);
+        *a = radius * glibc::cosf_impl::<true>(theta);
+        *b = radius * glibc::sinf_impl::<true>(theta);
     }
 }
 
-/// One default-build block (`normal_fill_16<float>`): the raw block, then mean and std with one
-/// fused rounding (`FUSED`, 2.13+) or two.
 #[inline(always)]
-fn blocks_default<const FUSED: bool>(d: &mut [f32], mean: f32, std: f32) {
+fn blocks_default_raw_body(d: &mut [f32]) {
     for blk in d.chunks_exact_mut(16) {
         block_default_raw(blk);
-        for x in blk {
-            *x = affine_f32::<FUSED>(*x, std, mean);
-        }
+    }
+}
+
+routed!(fn blocks_default_raw_scalar(d: &mut [f32]) => blocks_default_raw_body);
+
+/// The default-build standard normals on every block of 16 in `d`: 8 lanes of double at a time
+/// where the route has a vector twin (the same bits, see [`crate::math::glibc`]'s `simd`), else
+/// block by block.
+fn blocks_default_raw(route: Route, d: &mut [f32]) {
+    if !glibc::simd::normal_raw_blocks(d, route.lanes()) {
+        blocks_default_raw_scalar(route, d);
+    }
+}
+
+/// `x * std + mean` on every element, one fused rounding (`FUSED`) or two.
+#[inline(always)]
+fn affine_all<const FUSED: bool>(d: &mut [f32], mean: f32, std: f32) {
+    for x in d {
+        *x = affine_f32::<FUSED>(*x, std, mean);
+    }
+}
+
+#[inline(always)]
+fn affine_all_fused(d: &mut [f32], mean: f32, std: f32) {
+    affine_all::<true>(d, mean, std);
+}
+
+routed!(fn affine_all_fused_routed(d: &mut [f32], mean: f32, std: f32) => affine_all_fused);
+
+/// The default-build blocks (`normal_fill_16<float>`): the raw blocks, then mean and std with one
+/// fused rounding (`fused`, 2.13+) or two. Each block's values only depend on its own uniforms, so
+/// transforming every block first and applying mean and std after gives the same bits.
+fn blocks_default(route: Route, fused: bool, d: &mut [f32], mean: f32, std: f32) {
+    blocks_default_raw(route, d);
+    if fused {
+        affine_all_fused_routed(route, d, mean, std);
+    } else {
+        affine_all::<false>(d, mean, std);
     }
 }
 
@@ -129,13 +163,7 @@ fn blocks_avx2(d: &mut [f32], mean: f32, std: f32) {
     }
 }
 
-#[inline(always)]
-fn blocks_default_fused(d: &mut [f32], mean: f32, std: f32) {
-    blocks_default::<true>(d, mean, std);
-}
-
 routed!(fn blocks_avx2_routed(d: &mut [f32], mean: f32, std: f32) => blocks_avx2);
-routed!(fn blocks_default_routed(d: &mut [f32], mean: f32, std: f32) => blocks_default_fused);
 
 /// One float64 block (`normal_fill_16<double>`): explicit `fma` in every build since 2.13; before,
 /// only the AVX2 build contracts `radius * cos * std + mean`.
@@ -163,14 +191,18 @@ routed!(fn blocks_f64_routed(d: &mut [f64], mean: f64, std: f64) => blocks_f64);
 /// The float32 blocks of `cap` in `rule`'s release.
 fn blocks_f32(cap: Capability, rule: NormalRule, route: Route, d: &mut [f32], mean: f32, std: f32) {
     if cap.fused() {
-        // The 8-lane twin gives the scalar route's bits (tested on every generator input).
-        if route == Route::Portable || !crate::math::avx_simd::normal_blocks(d, mean, std) {
+        // The 16- and 8-lane twins give the scalar route's bits (tested on every generator
+        // input).
+        let done = match route.lanes() {
+            Lanes::Avx512 => crate::math::avx512_simd::normal_blocks(d, mean, std),
+            Lanes::Avx2 => crate::math::avx_simd::normal_blocks(d, mean, std),
+            Lanes::Scalar => false,
+        };
+        if !done {
             blocks_avx2_routed(route, d, mean, std);
         }
-    } else if rule.default_fused {
-        blocks_default_routed(route, d, mean, std);
     } else {
-        blocks_default::<false>(d, mean, std);
+        blocks_default(route, rule.default_fused, d, mean, std);
     }
 }
 
@@ -335,11 +367,9 @@ fn fill_reduced<T: Copy>(
             }
         }
         ReducedNormal::Transitional => {
-            for blk in b.chunks_exact_mut(16) {
-                block_default_raw(blk);
-                for x in blk {
-                    *x = affine(*x, std_t, mean_t, fused);
-                }
+            blocks_default_raw(route, b);
+            for x in b {
+                *x = affine(*x, std_t, mean_t, fused);
             }
         }
         ReducedNormal::Current => blocks_f32(cap, rule, route, b, mean_f, std_f),

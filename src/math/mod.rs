@@ -13,6 +13,7 @@
 //!   `erf` and MKL's `erfinv`; both are approximated, see the module).
 
 pub mod avx;
+pub mod avx512_simd;
 pub mod avx_simd;
 pub mod glibc;
 pub mod libm;

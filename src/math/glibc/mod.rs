@@ -33,6 +33,7 @@
 mod log;
 mod log1p;
 mod logf;
+pub(crate) mod simd;
 mod sin;
 mod sincosf;
 #[allow(clippy::unreadable_literal)]
