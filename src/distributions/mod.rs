@@ -21,6 +21,7 @@ pub mod normal;
 pub mod perm;
 pub mod transform;
 pub mod uniform;
+pub(crate) mod words;
 
 use crate::simd::Lanes;
 

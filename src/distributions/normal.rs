@@ -19,8 +19,8 @@
 
 use half::{bf16, f16};
 
-use super::transform::{affine_f32, affine_f64, u24, u53};
-use super::{routed, Reduced, Route};
+use super::transform::{affine_f32, affine_f64, u53};
+use super::{routed, words, Reduced, Route};
 use crate::dtype::{f64_to_bf16, f64_to_f16};
 use crate::generator::CpuGenerator;
 use crate::math::{avx, glibc, libm};
@@ -208,17 +208,22 @@ fn blocks_f32(cap: Capability, rule: NormalRule, route: Route, d: &mut [f32], me
 
 /// Draws one uniform per element: the low `digits` bits of a `random()` word times 2^-digits
 /// (24 for float32; 11 and 8 for the legacy float16/bfloat16 path).
-fn draw_uniform(g: &mut CpuGenerator, out: &mut [f32], digits: u32) {
-    // (w & mask) * 2^-digits is exactly u24 of (w & mask) << (24 - digits).
-    let mask = (1u32 << digits) - 1;
-    let shift = 24 - digits;
+fn draw_uniform(g: &mut CpuGenerator, out: &mut [f32], digits: u32, route: Route) {
     let mut words = [0u32; CHUNK];
     for chunk in out.chunks_mut(CHUNK) {
         let w = &mut words[..chunk.len()];
         g.fill_u32(w);
-        for (o, &x) in chunk.iter_mut().zip(w.iter()) {
-            *o = u24((x & mask) << shift);
-        }
+        words::uniform01_f32(w, chunk, digits, route.lanes());
+    }
+}
+
+/// Draws one float64 uniform per element from `random64()` (two words, high first).
+fn draw_uniform_f64(g: &mut CpuGenerator, out: &mut [f64], route: Route) {
+    let mut words = [0u32; 2 * CHUNK];
+    for chunk in out.chunks_mut(CHUNK) {
+        let w = &mut words[..2 * chunk.len()];
+        g.fill_u32(w);
+        words::uniform01_f64(w, chunk, route.lanes());
     }
 }
 
@@ -239,14 +244,14 @@ pub(crate) fn fill_f32(
     // Drawing and transforming chunk by chunk gives the same values as PyTorch's draw-all-then-
     // transform loop: block k only reads its own 16 uniforms.
     for chunk in out[..full].chunks_mut(CHUNK) {
-        draw_uniform(g, chunk, 24);
+        draw_uniform(g, chunk, 24, route);
         blocks_f32(cap, rule, route, chunk, mean, std);
     }
     if full != n {
         // The leftover elements still draw their uniforms before the tail is recomputed.
         g.engine_mut().discard((n - full) as u64);
         let mut tail = [0f32; 16];
-        draw_uniform(g, &mut tail, 24);
+        draw_uniform(g, &mut tail, 24, route);
         blocks_f32(cap, rule, route, &mut tail, mean, std);
         out[n - 16..].copy_from_slice(&tail);
     }
@@ -275,20 +280,14 @@ pub(crate) fn fill_f64(
         }
     };
     let full = n / 16 * 16;
-    let mut draws = [0u64; CHUNK];
     for chunk in out[..full].chunks_mut(CHUNK) {
-        let w = &mut draws[..chunk.len()];
-        g.fill_u64(w);
-        for (o, &x) in chunk.iter_mut().zip(w.iter()) {
-            *o = u53(x);
-        }
+        draw_uniform_f64(g, chunk, route);
         blocks(chunk);
     }
     if full != n {
         g.engine_mut().discard(2 * (n - full) as u64);
-        let mut w = [0u64; 16];
-        g.fill_u64(&mut w);
-        let mut tail = w.map(u53);
+        let mut tail = [0f64; 16];
+        draw_uniform_f64(g, &mut tail, route);
         blocks(&mut tail);
         out[n - 16..].copy_from_slice(&tail);
     }
@@ -378,7 +377,7 @@ fn fill_reduced<T: Copy>(
     let mut buf = [0f32; CHUNK];
     for chunk in out[..full].chunks_mut(CHUNK) {
         let b = &mut buf[..chunk.len()];
-        draw_uniform(g, b, digits);
+        draw_uniform(g, b, digits, route);
         transform(b);
         for (o, &v) in chunk.iter_mut().zip(b.iter()) {
             *o = (ty.narrow)(v);
@@ -390,7 +389,7 @@ fn fill_reduced<T: Copy>(
             g.engine_mut().discard((n - full) as u64);
         }
         let mut tail = [0f32; 16];
-        draw_uniform(g, &mut tail, digits);
+        draw_uniform(g, &mut tail, digits, route);
         transform(&mut tail);
         for (o, &v) in out[n - 16..].iter_mut().zip(tail.iter()) {
             *o = (ty.narrow)(v);
