@@ -172,21 +172,62 @@ fn block_f64<const FUSED: bool>(d: &mut [f64], mean: f64, std: f64) {
     let (lo, hi) = d.split_at_mut(8);
     for (a, b) in lo.iter_mut().zip(hi.iter_mut()) {
         let u1 = 1.0 - *a;
-        let radius = libm::sqrt(-2.0 * libm::log(u1));
+        let radius = libm::sqrt(-2.0 * glibc::log_impl::<true>(u1));
         let theta = TWO_PI_F64 * *b;
-        *a = affine_f64::<FUSED>(radius * libm::cos(theta), std, mean);
-        *b = affine_f64::<FUSED>(radius * libm::sin(theta), std, mean);
+        *a = affine_f64::<FUSED>(radius * glibc::cos_impl::<true>(theta), std, mean);
+        *b = affine_f64::<FUSED>(radius * glibc::sin_impl::<true>(theta), std, mean);
     }
 }
 
 #[inline(always)]
-fn blocks_f64(d: &mut [f64], mean: f64, std: f64) {
+fn blocks_f64_body<const FUSED: bool>(d: &mut [f64], mean: f64, std: f64) {
     for blk in d.chunks_exact_mut(16) {
-        block_f64::<true>(blk, mean, std);
+        block_f64::<FUSED>(blk, mean, std);
     }
 }
 
-routed!(fn blocks_f64_routed(d: &mut [f64], mean: f64, std: f64) => blocks_f64);
+#[inline(always)]
+fn blocks_f64_fused(d: &mut [f64], mean: f64, std: f64) {
+    blocks_f64_body::<true>(d, mean, std);
+}
+
+#[inline(always)]
+fn blocks_f64_unfused(d: &mut [f64], mean: f64, std: f64) {
+    blocks_f64_body::<false>(d, mean, std);
+}
+
+routed!(fn blocks_f64_fused_routed(d: &mut [f64], mean: f64, std: f64) => blocks_f64_fused);
+routed!(fn blocks_f64_unfused_routed(d: &mut [f64], mean: f64, std: f64) => blocks_f64_unfused);
+
+#[inline(always)]
+fn affine_all_f64<const FUSED: bool>(d: &mut [f64], mean: f64, std: f64) {
+    for x in d {
+        *x = affine_f64::<FUSED>(*x, std, mean);
+    }
+}
+
+#[inline(always)]
+fn affine_all_f64_fused(d: &mut [f64], mean: f64, std: f64) {
+    affine_all_f64::<true>(d, mean, std);
+}
+
+routed!(fn affine_all_f64_fused_routed(d: &mut [f64], mean: f64, std: f64) => affine_all_f64_fused);
+
+/// The float64 blocks: 4 or 8 lanes of the glibc twins where the route has them (the raw
+/// standard normals, then mean and std), else block by block.
+fn blocks_f64(route: Route, fused: bool, d: &mut [f64], mean: f64, std: f64) {
+    if glibc::simd_f64::normal_raw_blocks(d, route.lanes()) {
+        if fused {
+            affine_all_f64_fused_routed(route, d, mean, std);
+        } else {
+            affine_all_f64::<false>(d, mean, std);
+        }
+    } else if fused {
+        blocks_f64_fused_routed(route, d, mean, std);
+    } else {
+        blocks_f64_unfused_routed(route, d, mean, std);
+    }
+}
 
 /// The float32 blocks of `cap` in `rule`'s release.
 fn blocks_f32(cap: Capability, rule: NormalRule, route: Route, d: &mut [f32], mean: f32, std: f32) {
@@ -270,15 +311,7 @@ pub(crate) fn fill_f64(
     let n = out.len();
     debug_assert!(n >= 16);
     let fused = cap.fused() || rule.default_fused;
-    let blocks = |d: &mut [f64]| {
-        if fused {
-            blocks_f64_routed(route, d, mean, std);
-        } else {
-            for blk in d.chunks_exact_mut(16) {
-                block_f64::<false>(blk, mean, std);
-            }
-        }
-    };
+    let blocks = |d: &mut [f64]| blocks_f64(route, fused, d, mean, std);
     let full = n / 16 * 16;
     for chunk in out[..full].chunks_mut(CHUNK) {
         draw_uniform_f64(g, chunk, route);

@@ -4,7 +4,7 @@
 use super::tables::{LOG_LN2HI_LN2LO, LOG_POLY, LOG_POLY1, LOG_TAB, LOG_TAB2};
 use super::{d, fma, invalid_f64};
 
-const OFF: u64 = 0x3fe6_0000_0000_0000;
+pub(crate) const OFF: u64 = 0x3fe6_0000_0000_0000;
 pub(crate) const LN2HI: f64 = d(LOG_LN2HI_LN2LO[0]);
 pub(crate) const LN2LO: f64 = d(LOG_LN2HI_LN2LO[1]);
 /// The bit patterns of `1 - 2^-4` and `1 + 0x1.09p-4`: inputs in between take the near-1 path.
@@ -17,7 +17,7 @@ pub(crate) fn a(i: usize) -> f64 {
 }
 
 #[inline(always)]
-fn b(i: usize) -> f64 {
+pub(crate) fn b(i: usize) -> f64 {
     d(LOG_POLY1[i])
 }
 

@@ -34,6 +34,7 @@ mod log;
 mod log1p;
 mod logf;
 pub(crate) mod simd;
+pub(crate) mod simd_f64;
 mod sin;
 mod sincosf;
 #[allow(clippy::unreadable_literal)]

@@ -6,26 +6,26 @@ use super::tables::{SINCOSTAB, TOVERP};
 use super::{d, fma};
 
 // usncs.h
-const S1: f64 = d(0xbfc5_5555_5555_5555);
-const S2: f64 = d(0x3f81_1111_1111_0ece);
-const S3: f64 = d(0xbf2a_01a0_19db_08b8);
-const S4: f64 = d(0x3ec7_1de2_7b9a_7ed9);
-const S5: f64 = d(0xbe5a_ddff_c2fc_df59);
+pub(crate) const S1: f64 = d(0xbfc5_5555_5555_5555);
+pub(crate) const S2: f64 = d(0x3f81_1111_1111_0ece);
+pub(crate) const S3: f64 = d(0xbf2a_01a0_19db_08b8);
+pub(crate) const S4: f64 = d(0x3ec7_1de2_7b9a_7ed9);
+pub(crate) const S5: f64 = d(0xbe5a_ddff_c2fc_df59);
 pub(crate) const BIG: f64 = d(0x42c8_0000_0000_0000); // 0x1.8p45
 pub(crate) const HP0: f64 = d(0x3ff9_21fb_5444_2d18);
 pub(crate) const HP1: f64 = d(0x3c91_a626_3314_5c07);
-const MP1: f64 = d(0x3ff9_21fb_5800_0000);
-const MP2: f64 = d(0xbe4d_de97_3c00_0000);
-const PP3: f64 = d(0xbc8c_b3b3_9800_0000);
-const PP4: f64 = d(0xbacd_747f_23e3_2ed7);
-const HPINV: f64 = d(0x3fe4_5f30_6dc9_c883);
-const TOINT: f64 = d(0x4338_0000_0000_0000); // 0x1.8p52
-                                             // s_sin.c
-const SN3: f64 = d(0xbfc5_5555_5555_5515);
-const SN5: f64 = d(0x3f81_1110_e829_872f);
-const CS2: f64 = d(0x3fe0_0000_0000_0000);
-const CS4: f64 = d(0xbfa5_5555_5555_5535);
-const CS6: f64 = d(0x3f56_c16b_edd9_e239);
+pub(crate) const MP1: f64 = d(0x3ff9_21fb_5800_0000);
+pub(crate) const MP2: f64 = d(0xbe4d_de97_3c00_0000);
+pub(crate) const PP3: f64 = d(0xbc8c_b3b3_9800_0000);
+pub(crate) const PP4: f64 = d(0xbacd_747f_23e3_2ed7);
+pub(crate) const HPINV: f64 = d(0x3fe4_5f30_6dc9_c883);
+pub(crate) const TOINT: f64 = d(0x4338_0000_0000_0000); // 0x1.8p52
+                                                        // s_sin.c
+pub(crate) const SN3: f64 = d(0xbfc5_5555_5555_5515);
+pub(crate) const SN5: f64 = d(0x3f81_1110_e829_872f);
+pub(crate) const CS2: f64 = d(0x3fe0_0000_0000_0000);
+pub(crate) const CS4: f64 = d(0xbfa5_5555_5555_5535);
+pub(crate) const CS6: f64 = d(0x3f56_c16b_edd9_e239);
 
 /// `(sn, ssn, cs, ccs)`: sin and cos of the table point `u - big`, each as a double-double.
 #[inline(always)]
