@@ -17,7 +17,7 @@ pub(crate) enum Lanes {
     Scalar,
     /// 8 × 32-bit lanes: x86-64 with AVX2 and FMA.
     Avx2,
-    /// 16 × 32-bit lanes: x86-64 with AVX-512F, DQ and BW (and AVX2 and FMA).
+    /// 16 × 32-bit lanes: x86-64 with AVX-512F, DQ, BW and VL (and AVX2 and FMA).
     Avx512,
 }
 
@@ -51,6 +51,7 @@ impl Lanes {
                     && std::arch::is_x86_feature_detected!("avx512f")
                     && std::arch::is_x86_feature_detected!("avx512dq")
                     && std::arch::is_x86_feature_detected!("avx512bw")
+                    && std::arch::is_x86_feature_detected!("avx512vl")
             }
             #[cfg(not(target_arch = "x86_64"))]
             _ => false,

@@ -31,6 +31,9 @@ pub(crate) struct Reduced<T> {
     pub(crate) narrow: fn(f32) -> T,
     pub(crate) widen: fn(T) -> f32,
     pub(crate) digits: u32,
+    /// `out[i] = widen(r) == to ? from : r` with `r = narrow(vals[i])`, over a block (vectorised
+    /// where the route allows; see [`words`]).
+    pub(crate) narrow_replace: fn(&[f32], &mut [T], f32, T, Lanes),
 }
 
 impl<T: Copy> Reduced<T> {
@@ -46,6 +49,7 @@ impl Reduced<half::f16> {
         Reduced {
             narrow: crate::dtype::f32_to_f16,
             widen: crate::dtype::f16_to_f32,
+            narrow_replace: words::narrow_replace_f16,
             digits: crate::dtype::DType::Float16
                 .digits()
                 .expect("float16 is a float dtype"),
@@ -59,6 +63,7 @@ impl Reduced<half::bf16> {
         Reduced {
             narrow: crate::dtype::f32_to_bf16,
             widen: crate::dtype::bf16_to_f32,
+            narrow_replace: words::narrow_replace_bf16,
             digits: crate::dtype::DType::BFloat16
                 .digits()
                 .expect("bfloat16 is a float dtype"),

@@ -183,10 +183,7 @@ fn fill_reduced<T: Copy + PartialEq>(
         }
         // The float body's own check would compare before rounding: give it a NaN `to`.
         uniform_f32_block(route, w, &mut vals[..n], a, d, f32::NAN, fused);
-        for (o, &v) in chunk.iter_mut().zip(&vals[..n]) {
-            let r = (ty.narrow)(v);
-            *o = if (ty.widen)(r) == to_t { from_t } else { r };
-        }
+        (ty.narrow_replace)(&vals[..n], chunk, to_t, from_t, route.lanes());
     }
 }
 

@@ -131,6 +131,68 @@ pub(crate) fn uniform_f64(
     }
 }
 
+/// Rounds float values to float16 as c10 does and applies the `to → from` replacement on the
+/// rounded value: `out[i] = widen(r) == to ? from : r` with `r = f16(vals[i])`.
+///
+/// The vector routes use the hardware conversion (`vcvtps2ph`, round to nearest even), which
+/// equals c10's conversion for every non-NaN input; a block holding a NaN takes the scalar loop.
+pub(crate) fn narrow_replace_f16(
+    vals: &[f32],
+    out: &mut [half::f16],
+    to: f32,
+    from: half::f16,
+    lanes: Lanes,
+) {
+    debug_assert!(vals.len() >= out.len());
+    let done = match lanes {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: callers pass a `lanes` that `Lanes::supported` confirmed on this CPU.
+        Lanes::Avx512 => unsafe { x86::narrow_f16_avx512(vals, out, to, from.to_bits()) },
+        #[cfg(target_arch = "x86_64")]
+        Lanes::Avx2 if std::arch::is_x86_feature_detected!("f16c") => {
+            // SAFETY: AVX2 was confirmed by the caller and F16C just above.
+            unsafe { x86::narrow_f16_avx2(vals, out, to, from.to_bits()) }
+        }
+        _ => 0,
+    };
+    for (o, &v) in out[done..].iter_mut().zip(&vals[done..]) {
+        let r = crate::dtype::f32_to_f16(v);
+        *o = if crate::dtype::f16_to_f32(r) == to {
+            from
+        } else {
+            r
+        };
+    }
+}
+
+/// As [`narrow_replace_f16`] for bfloat16 (c10's round-to-nearest-even on the bit pattern).
+pub(crate) fn narrow_replace_bf16(
+    vals: &[f32],
+    out: &mut [half::bf16],
+    to: f32,
+    from: half::bf16,
+    lanes: Lanes,
+) {
+    debug_assert!(vals.len() >= out.len());
+    let done = match lanes {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: callers pass a `lanes` that `Lanes::supported` confirmed on this CPU.
+        Lanes::Avx512 => unsafe { x86::narrow_bf16_avx512(vals, out, to, from.to_bits()) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: as above.
+        Lanes::Avx2 => unsafe { x86::narrow_bf16_avx2(vals, out, to, from.to_bits()) },
+        _ => 0,
+    };
+    for (o, &v) in out[done..].iter_mut().zip(&vals[done..]) {
+        let r = crate::dtype::f32_to_bf16(v);
+        *o = if crate::dtype::bf16_to_f32(r) == to {
+            from
+        } else {
+            r
+        };
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     //! Each function handles a prefix of whole vectors and returns its length; the caller's
@@ -370,6 +432,174 @@ mod x86 {
         }
         n
     }
+
+    /// Lanes of `v` that are NaN, as bits.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn nan_bits8(v: std::arch::x86_64::__m256) -> i32 {
+        use std::arch::x86_64::{_mm256_cmp_ps, _mm256_movemask_ps, _CMP_UNORD_Q};
+        _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_UNORD_Q>(v, v))
+    }
+
+    /// Stops at the first block of 8 that holds a NaN (the scalar loop finishes).
+    #[target_feature(enable = "avx2,f16c")]
+    pub(super) fn narrow_f16_avx2(
+        vals: &[f32],
+        out: &mut [half::f16],
+        to: f32,
+        from: u16,
+    ) -> usize {
+        use std::arch::x86_64::{
+            _mm256_cvtph_ps, _mm256_cvtps_ph, _mm256_loadu_ps, _mm_blendv_epi8, _mm_packs_epi32,
+            _mm_set1_epi16, _mm_storeu_si128, _MM_FROUND_TO_NEAREST_INT,
+        };
+        let n = out.len().min(vals.len()) / 8 * 8;
+        let tv = _mm256_set1_ps(to);
+        let mut i = 0;
+        while i < n {
+            // SAFETY: `i + 8 <= n` floats of `vals`.
+            let v = unsafe { _mm256_loadu_ps(vals.as_ptr().add(i)) };
+            if nan_bits8(v) != 0 {
+                break;
+            }
+            let h = _mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(v);
+            let eq = _mm256_cmp_ps::<_CMP_EQ_OQ>(_mm256_cvtph_ps(h), tv);
+            // 8 × 32-bit all-ones/zero lanes → 8 × 16-bit.
+            let eq16 = _mm_packs_epi32(
+                std::arch::x86_64::_mm256_castsi256_si128(std::arch::x86_64::_mm256_castps_si256(
+                    eq,
+                )),
+                std::arch::x86_64::_mm256_extracti128_si256::<1>(
+                    std::arch::x86_64::_mm256_castps_si256(eq),
+                ),
+            );
+            let r = _mm_blendv_epi8(h, _mm_set1_epi16(from as i16), eq16);
+            // SAFETY: `i + 8 <= n` halves of `out` (16-bit values, any bit pattern valid).
+            unsafe { _mm_storeu_si128(out.as_mut_ptr().add(i).cast(), r) };
+            i += 8;
+        }
+        i
+    }
+
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2")]
+    pub(super) fn narrow_f16_avx512(
+        vals: &[f32],
+        out: &mut [half::f16],
+        to: f32,
+        from: u16,
+    ) -> usize {
+        use std::arch::x86_64::{
+            _mm256_mask_mov_epi16, _mm256_set1_epi16, _mm256_storeu_si256, _mm512_cvtph_ps,
+            _mm512_cvtps_ph, _mm512_loadu_ps, _CMP_UNORD_Q, _MM_FROUND_TO_NEAREST_INT,
+        };
+        let n = out.len().min(vals.len()) / 16 * 16;
+        let tv = _mm512_set1_ps(to);
+        let mut i = 0;
+        while i < n {
+            // SAFETY: `i + 16 <= n` floats of `vals`.
+            let v = unsafe { _mm512_loadu_ps(vals.as_ptr().add(i)) };
+            if _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(v, v) != 0 {
+                break;
+            }
+            let h = _mm512_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(v);
+            let eq = _mm512_cmp_ps_mask::<_CMP_EQ_OQ>(_mm512_cvtph_ps(h), tv);
+            let r = _mm256_mask_mov_epi16(h, eq, _mm256_set1_epi16(from as i16));
+            // SAFETY: `i + 16 <= n` halves of `out` (16-bit values, any bit pattern valid).
+            unsafe { _mm256_storeu_si256(out.as_mut_ptr().add(i).cast(), r) };
+            i += 16;
+        }
+        i
+    }
+
+    /// c10's bfloat16 rounding of non-NaN floats: `(bits + 0x7fff + ((bits >> 16) & 1)) >> 16`
+    /// (no overflow below the NaN range), on 8 lanes; and the widened value.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn bf16_8(v: std::arch::x86_64::__m256) -> (__m256i, std::arch::x86_64::__m256) {
+        use std::arch::x86_64::{
+            _mm256_add_epi32, _mm256_castps_si256, _mm256_castsi256_ps, _mm256_slli_epi32,
+            _mm256_srli_epi32,
+        };
+        let b = _mm256_castps_si256(v);
+        let odd = _mm256_and_si256(_mm256_srli_epi32::<16>(b), _mm256_set1_epi32(1));
+        let r = _mm256_srli_epi32::<16>(_mm256_add_epi32(
+            _mm256_add_epi32(b, _mm256_set1_epi32(0x7fff)),
+            odd,
+        ));
+        (r, _mm256_castsi256_ps(_mm256_slli_epi32::<16>(r)))
+    }
+
+    #[target_feature(enable = "avx2")]
+    pub(super) fn narrow_bf16_avx2(
+        vals: &[f32],
+        out: &mut [half::bf16],
+        to: f32,
+        from: u16,
+    ) -> usize {
+        use std::arch::x86_64::{
+            _mm256_blendv_epi8, _mm256_castps_si256, _mm256_castsi256_si128, _mm256_loadu_ps,
+            _mm256_packus_epi32, _mm256_permute4x64_epi64, _mm_storeu_si128,
+        };
+        let n = out.len().min(vals.len()) / 8 * 8;
+        let tv = _mm256_set1_ps(to);
+        let fv = _mm256_set1_epi32(i32::from(from));
+        let mut i = 0;
+        while i < n {
+            // SAFETY: `i + 8 <= n` floats of `vals`.
+            let v = unsafe { _mm256_loadu_ps(vals.as_ptr().add(i)) };
+            if nan_bits8(v) != 0 {
+                break;
+            }
+            let (r, w) = bf16_8(v);
+            let eq = _mm256_castps_si256(_mm256_cmp_ps::<_CMP_EQ_OQ>(w, tv));
+            let r = _mm256_blendv_epi8(r, fv, eq);
+            // Pack 8 × 32-bit (all below 2^16) into 8 × 16-bit, in order.
+            let p = _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_packus_epi32(r, r));
+            // SAFETY: `i + 8 <= n` bfloat16 values of `out` (16-bit, any bit pattern valid).
+            unsafe { _mm_storeu_si128(out.as_mut_ptr().add(i).cast(), _mm256_castsi256_si128(p)) };
+            i += 8;
+        }
+        i
+    }
+
+    #[target_feature(enable = "avx512f,avx512bw")]
+    pub(super) fn narrow_bf16_avx512(
+        vals: &[f32],
+        out: &mut [half::bf16],
+        to: f32,
+        from: u16,
+    ) -> usize {
+        use std::arch::x86_64::{
+            _mm256_storeu_si256, _mm512_add_epi32, _mm512_castps_si512, _mm512_castsi512_ps,
+            _mm512_cvtepi32_epi16, _mm512_loadu_ps, _mm512_mask_mov_epi32, _mm512_slli_epi32,
+            _mm512_srli_epi32, _CMP_UNORD_Q,
+        };
+        let n = out.len().min(vals.len()) / 16 * 16;
+        let tv = _mm512_set1_ps(to);
+        let fv = _mm512_set1_epi32(i32::from(from));
+        let mut i = 0;
+        while i < n {
+            // SAFETY: `i + 16 <= n` floats of `vals`.
+            let v = unsafe { _mm512_loadu_ps(vals.as_ptr().add(i)) };
+            if _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(v, v) != 0 {
+                break;
+            }
+            let b = _mm512_castps_si512(v);
+            let odd = _mm512_and_si512(_mm512_srli_epi32::<16>(b), _mm512_set1_epi32(1));
+            let r = _mm512_srli_epi32::<16>(_mm512_add_epi32(
+                _mm512_add_epi32(b, _mm512_set1_epi32(0x7fff)),
+                odd,
+            ));
+            let w = _mm512_castsi512_ps(_mm512_slli_epi32::<16>(r));
+            let r = _mm512_mask_mov_epi32(r, _mm512_cmp_ps_mask::<_CMP_EQ_OQ>(w, tv), fv);
+            // SAFETY: `i + 16 <= n` bfloat16 values of `out` (16-bit, any bit pattern valid).
+            unsafe {
+                _mm256_storeu_si256(out.as_mut_ptr().add(i).cast(), _mm512_cvtepi32_epi16(r));
+            };
+            i += 16;
+        }
+        i
+    }
 }
 
 #[cfg(test)]
@@ -436,6 +666,65 @@ mod tests {
                         assert_eq!(g, h, "f64 {lanes:?} {a} {b} {fused}");
                     }
                 }
+            }
+        }
+    }
+
+    /// The vector narrowing against c10's scalar rounding, with and without replacement hits.
+    #[test]
+    fn every_route_narrows_like_c10() {
+        let mut vals: Vec<f32> = vec![
+            0.0,
+            -0.0,
+            1.0,
+            65504.0,
+            65520.0,
+            65519.0,
+            1e-8,
+            -1e-7,
+            6e-8,
+            3e38,
+            -3e38,
+            1.5e-5,
+            f32::INFINITY,
+            f32::MIN_POSITIVE,
+            2.9e-8,
+            65536.0,
+        ];
+        let mut s = 99u64;
+        for _ in 0..200_000 {
+            s = s
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let b = (s >> 32) as u32;
+            let v = f32::from_bits(b);
+            if !v.is_nan() {
+                vals.push(v);
+            }
+            vals.push((s >> 40) as f32 / 16_777_216.0);
+        }
+        vals.push(f32::NAN); // the last block takes the scalar loop
+        let to = 0.5f32;
+        for lanes in Lanes::available() {
+            let mut h = vec![half::f16::ZERO; vals.len()];
+            narrow_replace_f16(&vals, &mut h, to, half::f16::from_bits(0x1234), lanes);
+            let mut b = vec![half::bf16::ZERO; vals.len()];
+            narrow_replace_bf16(&vals, &mut b, to, half::bf16::from_bits(0x4321), lanes);
+            for (i, &v) in vals.iter().enumerate() {
+                let r = crate::dtype::f32_to_f16(v);
+                let want = if crate::dtype::f16_to_f32(r) == to {
+                    0x1234
+                } else {
+                    r.to_bits()
+                };
+                assert_eq!(h[i].to_bits(), want, "f16 {lanes:?} {:08x}", v.to_bits());
+                let r = crate::dtype::f32_to_bf16(v);
+                let want = if crate::dtype::bf16_to_f32(r) == to {
+                    0x4321
+                } else {
+                    r.to_bits()
+                };
+                assert_eq!(b[i].to_bits(), want, "bf16 {lanes:?} {:08x}", v.to_bits());
             }
         }
     }
