@@ -1,13 +1,15 @@
 //! The random kernels in place: mt19937 throughput, `uniform_` and `normal_` on existing float32
-//! and float64 tensors of 2^20 and 2^24 elements, both kernel variants.
+//! and float64 tensors of 2^20, 2^24 and 2^26 elements, both kernel variants.
 //!
 //! Groups: `engine_u32` (`Mt19937::fill_u32` into a 2^20-word buffer; `CpuGenerator::random` one
 //! word at a time; function id = method), `engine_advance` (one jump of 2^40 words, and one
 //! precomputed jump of 2^20 words), `uniform_f32_inplace`, `uniform_f64_inplace`,
 //! `normal_f32_inplace`, `normal_f64_inplace` (function id = variant `default` / `avx2`,
-//! parameter = element count). Run `TORCH_RNG_LANES=scalar|avx2` to cap the SIMD route.
+//! parameter = element count: 2^20, 2^24, 2^26). Run `TORCH_RNG_LANES=scalar|avx2` to cap the SIMD route.
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{
+    criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,
+};
 use torch_rng::engine::Mt19937;
 use torch_rng::{ops, Capability, CpuGenerator, DType, Target, Tensor};
 
@@ -47,9 +49,15 @@ fn kernels(c: &mut Criterion) {
         ("normal_f64_inplace", DType::Float64, true),
     ] {
         let mut g = c.benchmark_group(group);
-        for n in [1usize << 20, 1 << 24] {
+        for n in [1usize << 20, 1 << 24, 1 << 26] {
             g.throughput(Throughput::Elements(n as u64));
             g.sample_size(if n > 1 << 20 { 10 } else { 30 });
+            // One call per sample at the large sizes (a 2^26 float64 normal_ takes a second).
+            g.sampling_mode(if n > 1 << 20 {
+                SamplingMode::Flat
+            } else {
+                SamplingMode::Auto
+            });
             for cap in [Capability::Default, Capability::Avx2] {
                 let target = Target::new(cap);
                 let mut gen = CpuGenerator::with_seed(0);
