@@ -18,7 +18,7 @@
 //! Which products GCC fused was read from the disassembly of Debian's `libm.so.6` (2.36-9+deb12u14)
 //! and is written out operation by operation below: `fma::<F>(a, b, c)` is `a * b + c`, fused in
 //! the FMA variant (`F = true`) and rounded twice in the other. Tables are copied bit for bit from
-//! glibc's sources by `tools/gen_glibc_tables.py` into [`tables`]; small constants are written here
+//! glibc's sources by `tools/gen_glibc_tables.py` into `tables.rs`; small constants are written here
 //! as bit patterns.
 //!
 //! NaN results follow x86-64: an invalid operation on a non-NaN gives the "default NaN" with the
