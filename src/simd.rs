@@ -28,7 +28,8 @@ impl Lanes {
     /// Every level, narrowest first.
     pub(crate) const ALL: [Lanes; 3] = [Lanes::Scalar, Lanes::Avx2, Lanes::Avx512];
 
-    fn from_u8(v: u8) -> Lanes {
+    /// The level stored in [`DETECTED`] as `Lanes as u8 + 1`.
+    fn from_stored(v: u8) -> Lanes {
         match v {
             2 => Lanes::Avx2,
             3 => Lanes::Avx512,
@@ -62,7 +63,7 @@ impl Lanes {
     pub(crate) fn detect() -> Lanes {
         let v = DETECTED.load(Ordering::Relaxed);
         if v != 0 {
-            return Lanes::from_u8(v - 1);
+            return Lanes::from_stored(v);
         }
         let cap = match std::env::var("TORCH_RNG_LANES").as_deref() {
             Ok("scalar") => Lanes::Scalar,
@@ -90,8 +91,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn detected_level_is_supported() {
-        assert!(Lanes::detect().supported());
+    fn detected_level_is_supported_and_stable() {
+        let first = Lanes::detect();
+        assert!(first.supported());
+        assert_eq!(
+            Lanes::detect(),
+            first,
+            "the cached level must be the detected one"
+        );
         assert!(Lanes::available().contains(&Lanes::Scalar));
+        for l in Lanes::ALL {
+            assert_eq!(Lanes::from_stored(l as u8 + 1), l);
+        }
     }
 }

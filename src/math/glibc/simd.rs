@@ -283,17 +283,22 @@ mod x86 {
 
     /// The tiny and out-of-range lanes: `sin x = x`, `cos x = 1` below 2^-12; the scalar twin for
     /// |x| >= 120, infinities and NaN.
-    #[inline]
-    #[target_feature(enable = "avx2")]
-    fn finish(x: __m256, sin: __m256, cos: __m256) -> (__m256, __m256) {
-        let (tiny, large) = sincosf_masks(x);
-        let mut sin = _mm256_blendv_ps(sin, x, tiny);
-        let mut cos = _mm256_blendv_ps(cos, _mm256_set1_ps(1.0), tiny);
-        if large != 0 {
-            patch(&mut sin, x, large, super::super::sinf);
-            patch(&mut cos, x, large, super::super::cosf);
+    ///
+    /// # Safety
+    /// AVX2 must be enabled in the caller (this is always inlined into one).
+    #[inline(always)]
+    unsafe fn finish(x: __m256, sin: __m256, cos: __m256) -> (__m256, __m256) {
+        // SAFETY: the caller has AVX2 (see above).
+        unsafe {
+            let (tiny, large) = sincosf_masks(x);
+            let mut sin = _mm256_blendv_ps(sin, x, tiny);
+            let mut cos = _mm256_blendv_ps(cos, _mm256_set1_ps(1.0), tiny);
+            if large != 0 {
+                patch(&mut sin, x, large, super::super::sinf);
+                patch(&mut cos, x, large, super::super::cosf);
+            }
+            (sin, cos)
         }
-        (sin, cos)
     }
 
     /// 8 lanes of `(sinf, cosf)` (AVX2).
@@ -315,7 +320,8 @@ mod x86 {
         let s = _mm256_set_m128(_mm256_cvtpd_ps(s_hi), _mm256_cvtpd_ps(s_lo));
         let c = _mm256_set_m128(_mm256_cvtpd_ps(c_hi), _mm256_cvtpd_ps(c_lo));
         let (sin, cos) = quadrant(_mm256_set_m128i(n_hi, n_lo), s, c);
-        finish(x, sin, cos)
+        // SAFETY: AVX2 is enabled here.
+        unsafe { finish(x, sin, cos) }
     }
 
     /// 8 lanes of `(sinf, cosf)` (AVX-512: one vector of 8 doubles).
@@ -330,7 +336,8 @@ mod x86 {
         let xr = _mm512_fnmadd_pd(_mm512_cvtepi32_pd(n), _mm512_set1_pd(p.hpi), xd);
         let (s, c) = polys!(xr, _mm512_mul_pd, _mm512_fmadd_pd, _mm512_set1_pd);
         let (sin, cos) = quadrant(n, _mm512_cvtpd_ps(s), _mm512_cvtpd_ps(c));
-        finish(x, sin, cos)
+        // SAFETY: AVX2 is enabled here.
+        unsafe { finish(x, sin, cos) }
     }
 
     /// One raw default block on 16 floats at `p`.

@@ -549,23 +549,26 @@ unsafe fn log_v<V: Pd>(x: V) -> V {
         let a = |k: usize| V::splat(f64::from_bits(LOG_POLY[k]));
         let inner = r2.fma(r.fma(a(4), a(3)), r.fma(a(2), a(1)));
         let main = r.mul(r2).fma(inner, r2.fma(a(0), lo)).add(hi);
-        // Near 1.
-        let b = |k: usize| V::splat(b1(k));
-        let r = x.sub(V::splat(1.0));
-        let r2 = r.mul(r);
-        let r3 = r.mul(r2);
-        let p3 = r3.fma(b(10), r2.fma(b(9), r.fma(b(8), b(7))));
-        let p2 = r3.fma(p3, r2.fma(b(6), r.fma(b(5), b(4))));
-        let p1 = r3.fma(p2, r2.fma(b(3), r.fma(b(2), b(1))));
-        let w = r.mul(V::splat(f64::from_bits(0x41a0_0000_0000_0000)));
-        let rhi = r.add(w).sub(w);
-        let rlo = r.sub(rhi);
-        let w = rhi.mul(rhi).mul(b(0));
-        let hi = r.add(w);
-        let lo = r.sub(hi).add(w);
-        let lo = b(0).mul(rlo).fma(rhi.add(r), lo);
-        let near = r3.fma(p1, lo).add(hi);
-        let mut out = main.select(near1, near);
+        // Near 1 (computed only when a lane needs it: the same values either way).
+        let mut out = main;
+        if V::mbits(near1) != 0 {
+            let b = |k: usize| V::splat(b1(k));
+            let r = x.sub(V::splat(1.0));
+            let r2 = r.mul(r);
+            let r3 = r.mul(r2);
+            let p3 = r3.fma(b(10), r2.fma(b(9), r.fma(b(8), b(7))));
+            let p2 = r3.fma(p3, r2.fma(b(6), r.fma(b(5), b(4))));
+            let p1 = r3.fma(p2, r2.fma(b(3), r.fma(b(2), b(1))));
+            let w = r.mul(V::splat(f64::from_bits(0x41a0_0000_0000_0000)));
+            let rhi = r.add(w).sub(w);
+            let rlo = r.sub(rhi);
+            let w = rhi.mul(rhi).mul(b(0));
+            let hi = r.add(w);
+            let lo = r.sub(hi).add(w);
+            let lo = b(0).mul(rlo).fma(rhi.add(r), lo);
+            let near = r3.fma(p1, lo).add(hi);
+            out = out.select(near1, near);
+        }
         // log(1) = +0 exactly (the near-1 formula gives +0 too; kept explicit).
         out = out.select(ix.ieq(V::splat(1.0)), V::splat(0.0));
         let bad = V::mbits(V::mnot(ok));
@@ -605,16 +608,22 @@ unsafe fn do_sin_v<V: Pd>(x: V, dx: V) -> V {
     unsafe {
         let sign = V::splat_bits(0x8000_0000_0000_0000);
         let ax = sign.andnot(x);
-        // TAYLOR_SIN
-        let xx = x.mul(x);
-        let p = V::splat(S5)
-            .fma(xx, V::splat(S4))
-            .fma(xx, V::splat(S3))
-            .fma(xx, V::splat(S2))
-            .fma(xx, V::splat(S1));
-        let half_dx = V::splat(0.5).mul(dx);
-        let t = p.fma(x, sign.xor(half_dx)).fma(xx, dx);
-        let taylor = x.add(t);
+        // Each path is computed only when a lane takes it (the same values either way).
+        let small = ax.lt(V::splat(f64::from_bits(0x3fc0_20c4_9ba5_e354))); // 0.126
+        let taylor = || {
+            // TAYLOR_SIN(x*x, x, dx)
+            let xx = x.mul(x);
+            let p = V::splat(S5)
+                .fma(xx, V::splat(S4))
+                .fma(xx, V::splat(S3))
+                .fma(xx, V::splat(S2))
+                .fma(xx, V::splat(S1));
+            let half_dx = V::splat(0.5).mul(dx);
+            x.add(p.fma(x, sign.xor(half_dx)).fma(xx, dx))
+        };
+        if V::mbits(V::mnot(small)) == 0 {
+            return taylor();
+        }
         // The table path.
         let dxs = dx.select(x.le(V::splat(0.0)), sign.xor(dx));
         let u = V::splat(BIG).add(ax);
@@ -628,10 +637,11 @@ unsafe fn do_sin_v<V: Pd>(x: V, dx: V) -> V {
         let (sn, ssn, cs, ccs) = lookup(u);
         let cor = cs.fma(s, sn.fnma(c, s.fma(ccs, ssn)));
         let table = copysign(sn.add(cor), x);
-        table.select(
-            ax.lt(V::splat(f64::from_bits(0x3fc0_20c4_9ba5_e354))),
-            taylor,
-        )
+        if V::mbits(small) == 0 {
+            table
+        } else {
+            table.select(small, taylor())
+        }
     }
 }
 
