@@ -491,6 +491,30 @@ mod tests {
         }
     }
 
+    /// State bytes can carry any cursor with `next + left <= 625` (not only the ones draws
+    /// produce): the jump follows `random()` from those too.
+    #[test]
+    fn odd_cursors_from_state_bytes() {
+        let base = Mt19937::new(8);
+        for &(left, next) in &[(5u32, 0u32), (300, 100), (1, 0), (1, 624), (624, 0), (2, 3)] {
+            let e = Mt19937::from_parts(8, left, next, base.state());
+            for n in [0u64, 1, 3, 4, 5, 700, 2_000_003] {
+                let mut want = e.clone();
+                let mut buf = vec![0u32; n as usize];
+                want.fill_u32(&mut buf);
+                let mut got = e.clone();
+                got.advance(n);
+                assert!(got == want, "left {left} next {next} n {n}");
+                let mut poly = e.clone();
+                poly.jump(&Mt19937Jump {
+                    words: n,
+                    poly: (n > 624).then(|| (u128::from(n) - 624, z_pow(u128::from(n) - 624))),
+                });
+                assert!(poly == want, "poly: left {left} next {next} n {n}");
+            }
+        }
+    }
+
     #[test]
     fn advance_matches_stepping_for_every_small_n() {
         let mut stepper = Mt19937::new(3);

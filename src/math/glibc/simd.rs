@@ -475,6 +475,35 @@ mod tests {
         }
     }
 
+    /// Every one of the 2^32 float inputs, on every vector route (a few minutes; run with
+    /// `cargo test --release --lib all_floats -- --ignored`).
+    #[test]
+    #[ignore = "exhaustive: minutes"]
+    fn vector_lanes_equal_the_scalar_twins_on_all_floats() {
+        for lanes in Lanes::available() {
+            if lanes == Lanes::Scalar {
+                continue;
+            }
+            let mut bad = 0u64;
+            let mut x = [0f32; 8];
+            for hi in 0..(1u64 << 29) {
+                for (j, v) in x.iter_mut().enumerate() {
+                    *v = f32::from_bits(((hi << 3) | j as u64) as u32);
+                }
+                let (l, s, c) = lanes8(x, lanes);
+                for j in 0..8 {
+                    if l[j].to_bits() != super::super::logf(x[j]).to_bits()
+                        || s[j].to_bits() != super::super::sinf(x[j]).to_bits()
+                        || c[j].to_bits() != super::super::cosf(x[j]).to_bits()
+                    {
+                        bad += 1;
+                    }
+                }
+            }
+            assert_eq!(bad, 0, "{lanes:?}: {bad} inputs differ");
+        }
+    }
+
     /// Random bit patterns (every exponent, both signs, NaNs, infinities, subnormals) and the
     /// branch edges.
     #[test]
