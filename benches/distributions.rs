@@ -4,7 +4,7 @@
 //! function ids `default`, `avx2`; parameter = element count), which prints the ratios to PyTorch.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use torch_rng::{ops, Capability, CpuGenerator, DType, Target};
+use torch_rng::{Capability, Context, DType, Torch};
 
 fn bench(c: &mut Criterion) {
     for (group, normal) in [("rand_f32", false), ("randn_f32", true)] {
@@ -13,15 +13,14 @@ fn bench(c: &mut Criterion) {
             g.throughput(Throughput::Elements(n as u64));
             g.sample_size(if n > 1 << 20 { 10 } else { 30 });
             for cap in [Capability::Default, Capability::Avx2] {
-                let target = Target::new(cap);
-                let mut gen = CpuGenerator::with_seed(0);
+                let mut torch = Torch::new(Context::new(cap));
                 g.bench_with_input(BenchmarkId::new(cap.name(), n), &n, |b, &n| {
                     let size = [n as i64];
                     b.iter(|| {
                         if normal {
-                            ops::randn(&mut gen, &size, DType::Float32, target)
+                            torch.randn(&size, DType::Float32)
                         } else {
-                            ops::rand(&mut gen, &size, DType::Float32, target)
+                            torch.rand(&size, DType::Float32)
                         }
                     });
                 });

@@ -10,8 +10,7 @@
 use criterion::{
     criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,
 };
-use torch_rng::engine::Mt19937;
-use torch_rng::{ops, Capability, CpuGenerator, DType, Target, Tensor};
+use torch_rng::{Capability, Context, CpuGenerator, DType, Mt19937, Mt19937Jump, Tensor, Torch};
 
 fn engine(c: &mut Criterion) {
     let mut g = c.benchmark_group("engine_u32");
@@ -36,7 +35,7 @@ fn engine(c: &mut Criterion) {
     let mut g = c.benchmark_group("engine_advance");
     g.sample_size(20);
     g.bench_function("advance_2p40", |b| b.iter(|| e.advance(1 << 40)));
-    let jump = torch_rng::engine::Mt19937Jump::new(1 << 20);
+    let jump = Mt19937Jump::new(1 << 20);
     g.bench_function("jump_precomputed_2p20", |b| b.iter(|| e.jump(&jump)));
     g.finish();
 }
@@ -59,15 +58,14 @@ fn kernels(c: &mut Criterion) {
                 SamplingMode::Auto
             });
             for cap in [Capability::Default, Capability::Avx2] {
-                let target = Target::new(cap);
-                let mut gen = CpuGenerator::with_seed(0);
+                let mut torch = Torch::new(Context::new(cap));
                 let mut t = Tensor::zeros(&[n as i64], dtype).expect("size");
                 g.bench_with_input(BenchmarkId::new(cap.name(), n), &n, |b, _| {
                     b.iter(|| {
                         if normal {
-                            ops::normal_(&mut gen, &mut t, 0.0, 1.0, target)
+                            torch.normal_(&mut t, 0.0, 1.0)
                         } else {
-                            ops::uniform_(&mut gen, &mut t, 0.0, 1.0, target)
+                            torch.uniform_(&mut t, 0.0, 1.0)
                         }
                     });
                 });

@@ -4,8 +4,8 @@
 //! built in PyTorch.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use torch_rng::modules::model::ModelDesc;
-use torch_rng::{Capability, CpuGenerator, Target};
+use torch_rng::nn::ModelDesc;
+use torch_rng::{Capability, Context, CpuGenerator, Torch};
 
 fn gpt2(c: &mut Criterion) {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/gpt2_124m.json");
@@ -18,8 +18,8 @@ fn gpt2(c: &mut Criterion) {
     for cap in [Capability::Default, Capability::Avx2] {
         group.bench_with_input(BenchmarkId::new(cap.name(), params), &cap, |b, &cap| {
             b.iter(|| {
-                let mut g = CpuGenerator::with_seed(0);
-                let m = desc.build(&mut g, Target::new(cap)).expect("builds");
+                let mut torch = Torch::from_parts(Context::new(cap), CpuGenerator::with_seed(0));
+                let m = desc.build(&mut torch).expect("builds");
                 assert_eq!(m.num_parameters() as u64, params);
                 m
             });

@@ -7,8 +7,7 @@
 //! `bernoulli_f32` (`empty(n).bernoulli_(0.3)`); function id = variant, parameter = n.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use torch_rng::ops::{samplers, View};
-use torch_rng::{Capability, CpuGenerator, DType, Target};
+use torch_rng::{Capability, Context, DType, Tensor, Torch};
 
 fn bench(c: &mut Criterion) {
     for group in [
@@ -22,22 +21,17 @@ fn bench(c: &mut Criterion) {
             g.throughput(Throughput::Elements(n as u64));
             g.sample_size(10);
             for cap in [Capability::Default, Capability::Avx2] {
-                let target = Target::new(cap);
-                let mut gen = CpuGenerator::with_seed(0);
+                let mut torch = Torch::new(Context::new(cap));
                 g.bench_with_input(BenchmarkId::new(cap.name(), n), &n, |b, &n| {
                     let size = [n as i64];
-                    let view = View::contiguous(&size, DType::Float32);
+                    let mut target = Tensor::zeros(&size, DType::Float32).expect("allocates");
                     b.iter(|| match group {
-                        "randint_i64" => {
-                            samplers::randint(&mut gen, 0, 1000, &size, DType::Int64, target)
-                        }
+                        "randint_i64" => torch.randint(0, 1000, &size, DType::Int64).map(drop),
                         "randint_i64_2p30" => {
-                            samplers::randint(&mut gen, 0, 1 << 30, &size, DType::Int64, target)
+                            torch.randint(0, 1 << 30, &size, DType::Int64).map(drop)
                         }
-                        "randperm_i64" => {
-                            samplers::randperm(&mut gen, n as i64, DType::Int64, target)
-                        }
-                        _ => samplers::bernoulli_scalar_(&mut gen, &view, 0.3, target),
+                        "randperm_i64" => torch.randperm(n as i64, DType::Int64).map(drop),
+                        _ => torch.bernoulli_(&mut target, 0.3),
                     });
                 });
             }

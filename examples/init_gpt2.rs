@@ -1,8 +1,8 @@
 //! Times `examples/gpt2_124m.json` (GPT-2 small, 124,439,808 parameters) built by torch-rng on one
 //! thread: `cargo run --release --example init_gpt2 [default|avx2]`.
 
-use torch_rng::modules::model::ModelDesc;
-use torch_rng::{Capability, CpuGenerator, Target};
+use torch_rng::nn::ModelDesc;
+use torch_rng::{Capability, Context, CpuGenerator, Torch};
 
 fn main() {
     let cap = std::env::args().nth(1).unwrap_or_else(|| "avx2".into());
@@ -13,8 +13,8 @@ fn main() {
     let mut times = Vec::new();
     for _ in 0..3 {
         let start = std::time::Instant::now();
-        let mut g = CpuGenerator::with_seed(0);
-        let m = desc.build(&mut g, Target::new(cap)).expect("builds");
+        let mut torch = Torch::from_parts(Context::new(cap), CpuGenerator::with_seed(0));
+        let m = desc.build(&mut torch).expect("builds");
         times.push(start.elapsed().as_secs_f64());
         assert_eq!(m.num_parameters(), 124_439_808);
     }

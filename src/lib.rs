@@ -11,7 +11,6 @@
     clippy::module_name_repetitions,
     clippy::many_single_char_names,
     clippy::similar_names,
-    clippy::too_many_arguments,
     clippy::float_cmp,
     clippy::missing_panics_doc,
     // The fused-multiply-add routes rely on `#[inline(always)]` bodies being inlined into their
@@ -21,27 +20,78 @@
     clippy::doc_markdown
 )]
 
-pub mod distributions;
-pub mod dtype;
-pub mod engine;
-pub mod error;
-#[cfg(feature = "cli")]
-pub mod export;
-pub mod generator;
-pub mod init;
-pub mod math;
-pub mod modules;
-pub mod ops;
-#[cfg(feature = "cli")]
+pub mod checkpoint;
+mod context;
+mod cuda;
+mod distributions;
+mod dtype;
+mod engine;
+mod error;
+mod generator;
+mod init;
+mod math;
+mod modules;
+mod ops;
+#[cfg(feature = "json")]
+mod program;
+#[cfg(feature = "json")]
 pub mod replay;
-pub(crate) mod simd;
-pub mod state;
-pub mod target;
-pub mod tensor;
+mod simd;
+mod state;
+#[cfg(feature = "json")]
+mod stateless;
+mod tensor;
+mod torch;
 
+pub use context::{
+    BernoulliKernel, Capability, Context, Era, ExponentialKernel, NormalRule, ReducedNormal,
+    ReleaseEra, Rules, TruncRule, UniformRule, WideRandint, FIXTURE_RELEASES, LATEST_RELEASE,
+    RELEASE_ERAS,
+};
+pub use context::{CudaDevice, CudaEra, CudaRules, Device, DeviceProfile};
+pub use cuda::curand::CurandStatePhilox;
 pub use dtype::DType;
-pub use engine::Mt19937;
+pub use engine::{Mt19937, Mt19937Jump, Philox4x32};
 pub use error::{Error, Result};
-pub use generator::CpuGenerator;
-pub use target::{Capability, Era, Target};
-pub use tensor::{Storage, Tensor};
+pub use generator::{CpuGenerator, CudaGenerator};
+pub use state::CPU_STATE_SIZE;
+pub use tensor::{Storage, Tensor, MAX_BYTES};
+pub use torch::Torch;
+
+/// `torch.nn`: the module classes (each a type with PyTorch's constructor arguments; see
+/// [`nn::Class`]), the [`nn::Module`] tree and its `state_dict`, model descriptions, and
+/// [`nn::init`].
+pub mod nn {
+    #[cfg(feature = "json")]
+    pub use crate::modules::model::{ModelDesc, MODEL_FORMAT};
+    pub use crate::modules::registry::{
+        class, ArgKind, ArgSpec, ArgType, ArgValues, ClassEntry, CLASSES, CONTAINER_CLASSES,
+        STATELESS_CLASSES,
+    };
+    pub use crate::modules::*;
+    #[cfg(feature = "json")]
+    pub use crate::program::{
+        Check as ProgramCheck, Entry as ProgramEntry, Mismatch as ProgramMismatch, Program,
+        Verification, FORMAT as PROGRAM_FORMAT,
+    };
+
+    /// `torch.nn.init`: the initialisers (each takes the [`crate::Torch`] to draw from, as
+    /// PyTorch's take `generator=`), their schema, and the derivations they share.
+    pub mod init {
+        pub use crate::init::{
+            calculate_fan_in_and_fan_out, calculate_gain, constant_, dirac_, eye_, init_function,
+            kaiming_normal_, kaiming_uniform_, normal_, ones_, orthogonal_, parse_float, sparse_,
+            sparse_with_generator, special_float, trunc_normal_, uniform_, xavier_normal_,
+            xavier_uniform_, zeros_, ArgKind, FanMode, InitArg, InitCall, InitFn, Literal,
+            Nonlinearity, Number, Plan, Quantity, Sampling, TruncAlgorithm, INIT_FUNCTIONS,
+        };
+    }
+}
+
+/// `explain`: what an init call, a module or a model derives (fans, gains, bounds in Python's
+/// double arithmetic), draws and stores, computed by the code that samples.
+pub mod explain {
+    pub use crate::init::explain::{DtypeValue, Explanation, ParamExplanation, EXPLAIN_SEED};
+    #[cfg(feature = "json")]
+    pub use crate::modules::explain::{explain_model, EntryExplanation, ModuleExplanation};
+}

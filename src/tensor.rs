@@ -3,7 +3,7 @@
 use half::{bf16, f16};
 use sha2::{Digest, Sha256};
 
-use crate::dtype::DType;
+use crate::dtype::{DType, Element};
 use crate::error::{Error, Result};
 
 /// The largest tensor torch-rng allocates, in bytes (8 GiB). Larger requests are refused with
@@ -88,7 +88,49 @@ impl Storage {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+    /// Every element set to `v` converted as C++'s `static_cast` does ([`Element::from_f64`]);
+    /// callers converting a Python scalar check it first with
+    /// [`crate::dtype::check_fill_scalar`].
+    pub(crate) fn fill_f64(&mut self, v: f64) {
+        self.fill_range_f64(0..self.len(), v);
+    }
+
+    /// Elements `range` set to `v` (as [`Storage::fill_f64`]).
+    pub(crate) fn fill_range_f64(&mut self, range: std::ops::Range<usize>, v: f64) {
+        fn fill<T: Element>(x: &mut [T], v: f64) {
+            x.fill(T::from_f64(v));
+        }
+        each_storage!(self, x => fill(&mut x[range], v));
+    }
+
+    /// Element `at` set to `v` (as [`Storage::fill_f64`]).
+    pub(crate) fn set_f64(&mut self, at: usize, v: f64) {
+        each_storage!(self, x => x[at] = Element::from_f64(v));
+    }
 }
+
+/// Runs `$body` with `$v` bound to the typed slice of the storage `$s` (a `Storage`, `&Storage`
+/// or `&mut Storage`), whatever its element type.
+macro_rules! each_storage {
+    ($s:expr, $v:ident => $body:expr) => {
+        match $s {
+            Storage::F32($v) => $body,
+            Storage::F64($v) => $body,
+            Storage::F16($v) => $body,
+            Storage::BF16($v) => $body,
+            Storage::I64($v) => $body,
+            Storage::I32($v) => $body,
+            Storage::I16($v) => $body,
+            Storage::I8($v) => $body,
+            Storage::U8($v) => $body,
+            Storage::Bool($v) => $body,
+            Storage::U16($v) => $body,
+            Storage::U32($v) => $body,
+            Storage::U64($v) => $body,
+        }
+    };
+}
+pub(crate) use each_storage;
 
 /// A contiguous (row-major) tensor.
 #[derive(Clone, Debug, PartialEq)]
@@ -111,6 +153,14 @@ pub fn checked_numel(op: &str, size: &[i64], dtype: DType) -> Result<usize> {
             format!("trying to create tensor with negative dimension {d}: {size:?}"),
         ));
     }
+    // torch.empty computes contiguous strides in int64 (each a product of the later sizes, a 0
+    // counted as 1) and refuses when one overflows, even for an empty tensor.
+    let mut stride: i64 = 1;
+    for &d in size.iter().skip(1).rev() {
+        stride = stride
+            .checked_mul(d.max(1))
+            .ok_or_else(|| Error::arg(op, format!("Stride calculation overflowed: {size:?}")))?;
+    }
     let mut numel: u128 = 1;
     for &d in size {
         numel = numel.saturating_mul(d as u128);
@@ -120,7 +170,8 @@ pub fn checked_numel(op: &str, size: &[i64], dtype: DType) -> Result<usize> {
         return Err(Error::TooLarge {
             op: op.to_string(),
             numel,
-            dtype,
+            dtype: dtype.name(),
+            limit: MAX_BYTES,
         });
     }
     Ok(numel as usize)
@@ -132,19 +183,22 @@ impl Tensor {
     /// # Errors
     /// [`Error::InvalidArgument`] if the lengths disagree.
     pub fn new(shape: Vec<usize>, data: Storage) -> Result<Tensor> {
-        let n: usize = shape.iter().product();
-        let t = Tensor { shape, data };
-        if t.data.len() != n {
+        let n = shape
+            .iter()
+            .try_fold(1usize, |n, &d| n.checked_mul(d))
+            .ok_or_else(|| {
+                Error::arg(
+                    "Tensor::new",
+                    format!("the element count of shape {shape:?} overflows"),
+                )
+            })?;
+        if data.len() != n {
             return Err(Error::arg(
                 "Tensor::new",
-                format!(
-                    "shape {:?} needs {n} elements, got {}",
-                    t.shape,
-                    t.data.len()
-                ),
+                format!("shape {shape:?} needs {n} elements, got {}", data.len()),
             ));
         }
-        Ok(t)
+        Ok(Tensor { shape, data })
     }
 
     /// A zero-filled tensor (PyTorch's `torch.zeros`; also what torch-rng uses for `torch.empty`).

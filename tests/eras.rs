@@ -3,7 +3,7 @@
 //! (`golden/cases/eras_core.json`); these tests cover the plumbing around them.
 
 use torch_rng::replay::{parse_case_file, replay_str};
-use torch_rng::{ops, Capability, CpuGenerator, DType, Era, Error, Target};
+use torch_rng::{Capability, Context, DType, Era, Error, Torch};
 
 /// Every release from 2.0 to 2.15 is accepted, and the switch points are those of
 /// shared/reference/version-eras.md section 1.
@@ -41,9 +41,9 @@ fn every_release_maps_to_its_era() {
 #[test]
 fn target_for_release_selects_the_kernel() {
     let rand_f16 = |release: &str| {
-        let mut g = CpuGenerator::with_seed(42);
-        let t = Target::for_release(Capability::Avx2, release).unwrap();
-        ops::rand(&mut g, &[4], DType::Float16, t).unwrap().bits()
+        let mut torch = Torch::new(Context::for_release(Capability::Avx2, release).unwrap());
+        torch.manual_seed(42).unwrap();
+        torch.rand(&[4], DType::Float16).unwrap().bits()
     };
     assert_eq!(rand_f16("2.12.1"), [0x3b0f, 0x3b52, 0x3620, 0x3bad]);
     assert_eq!(rand_f16("2.15.0"), rand_f16("2.12.0"));
@@ -76,15 +76,25 @@ fn case_files_name_their_release() {
 
 /// The demo's float32 experiments did not change between releases; only the header names the
 /// release.
+#[cfg(feature = "cli")]
 #[test]
 fn demo_is_the_same_in_every_era() {
-    use torch_rng::replay::demo::{demo_report, demo_report_for};
-    let latest = demo_report().unwrap();
+    let demo = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_torch-rng"))
+            .arg("demo")
+            .args(args)
+            .output()
+            .expect("the binary runs")
+    };
+    let text = |o: &std::process::Output| String::from_utf8_lossy(&o.stdout).into_owned();
+    let latest = text(&demo(&[]));
     for era in Era::ALL {
-        let old = demo_report_for(era.first_release()).unwrap();
+        let out = demo(&["--torch-version", &era.first_release()]);
+        assert!(out.status.success(), "{era}");
+        let old = text(&out);
         let strip = |s: &str| s.lines().skip(1).collect::<Vec<_>>().join("\n");
         assert_eq!(strip(&old), strip(&latest), "{era}");
-        assert!(old.lines().next().unwrap().contains(era.first_release()));
+        assert!(old.lines().next().unwrap().contains(&era.first_release()));
     }
-    assert!(demo_report_for("1.13.1").is_err());
+    assert_eq!(demo(&["--torch-version", "1.13.1"]).status.code(), Some(2));
 }

@@ -24,7 +24,7 @@ fn randperm_at_the_inside_out_threshold_matches_pytorch() {
     .expect("valid JSON");
     let cases = parse_case_file(&cases).expect("a valid case file");
     let results: Vec<_> = cases.iter().map(run_case).collect();
-    let actual = results_document("2.15.0", &results);
+    let actual = results_document(torch_rng::LATEST_RELEASE, &results);
     let mismatches = compare_results(&expected, &actual);
     assert!(mismatches.is_empty(), "{mismatches:?}");
 }

@@ -12,10 +12,11 @@ Names: eras_<release>_<probe>_<capability>, release spelled v2_0_1.
 
 import math
 
-from make_cases import (BOTH, CaseList, get_state, inplace, kaiming_bound, normal_, rand, randn,
+from make_cases import (BOTH, FIXTURE_RELEASES, CaseList, get_state, inplace, kaiming_bound,
+                        normal_, rand, randn,
                         release_tok, seed, step, uniform_)
 
-RELEASES = ("2.0.1", "2.1.2", "2.3.1", "2.5.1", "2.6.0", "2.9.1", "2.12.1", "2.15.0")
+RELEASES = FIXTURE_RELEASES
 
 KAIMING_B3 = kaiming_bound(3)
 KAIMING_B30 = kaiming_bound(30)

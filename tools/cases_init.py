@@ -2,7 +2,7 @@
 
 import math
 
-from make_cases import (AVX2, BOTH, CaseList, inplace, rand, randn, release_tok, seed, shape_tok,
+from make_cases import (AVX2, BOTH, CaseList, era_releases, inplace, rand, randn, release_tok, seed, shape_tok,
                         step)
 
 FLOATS = ("float32", "float64", "float16", "bfloat16")
@@ -98,6 +98,18 @@ def fan_cases():
               [seed(0), init(fn, [0, 5], "float32"), rand([3])])
     c.add("kaiming_normal_float32_0_then_rand_seed0",
           [seed(0), init("kaiming_normal_", [0], "float32"), rand([3])])
+    # Empty tensors whose fans exceed 64 bits (Python ints): fan_out = 2^80, fan_in = 0.
+    for fn in ("xavier_uniform_", "xavier_normal_"):
+        c.add(f"{fn[:-1]}_float32_2p40x0x2p40_then_rand_seed0",
+              [seed(0), init(fn, [2 ** 40, 0, 2 ** 40], "float32"), rand([3])])
+        c.add(f"{fn[:-1]}_float32_0x2p31x2p31_then_rand_seed0",
+              [seed(0), init(fn, [0, 2 ** 31, 2 ** 31], "float32"), rand([3])])
+    # dirac_ writes nothing when a group has no output channel or there is no input channel, so a
+    # zero spatial dimension does not matter there.
+    c.add("dirac_float32_0x1x0_then_rand_seed0",
+          [seed(0), init("dirac_", [0, 1, 0], "float32"), rand([3])])
+    c.add("dirac_float32_2x0x0_then_rand_seed0",
+          [seed(0), init("dirac_", [2, 0, 0], "float32"), rand([3])])
     # Non-contiguous targets: fans from the logical shape, fills in memory order, and normal_
     # takes the per-element path however large the tensor.
     for fn in ("xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_"):
@@ -169,7 +181,7 @@ def trunc_cases():
 # Releases whose trunc_normal_ differs: the inverse-CDF chain (2.0, 2.5 with generator=, 2.9) and
 # the first rejection-sampling release (2.12). MKL's erfinv is not reproduced to the bit, so the
 # inverse-CDF steps carry a tolerance (golden/README.md, "Outputs compared within a bound").
-OLD_TRUNC_RELEASES = ("2.0.1", "2.5.1", "2.9.1", "2.12.1")
+OLD_TRUNC_RELEASES = era_releases(("L0", "L1", "R2", "R3"))
 ERFINV_TOLERANCE = {"float32": {"max_ulps": 2}, "float64": {"max_ulps": 64, "max_abs": 1e-12},
                     "float16": {"max_ulps": 1}, "bfloat16": {"max_ulps": 1}}
 
@@ -270,7 +282,8 @@ def sparse_cases():
     return c.cases
 
 
-ERA_RELEASES = ("2.0.1", "2.5.1", "2.9.1", "2.12.1")
+# R1 (2.6) changes only randperm; the pinned release has its own files.
+ERA_RELEASES = era_releases(("L0", "L1", "R2", "R3"))
 
 
 def era_cases():
@@ -361,6 +374,14 @@ def error_cases():
     rejected("init_dirac_6d", init("dirac_", [1, 1, 1, 1, 1, 1]))
     rejected("init_dirac_groups_4_of_6", init("dirac_", [6, 2, 3], groups=4))
     rejected("init_dirac_groups_0", init("dirac_", [6, 2, 3], groups=0))
+    # A zero spatial dimension: the one at its centre cannot be written (IndexError).
+    rejected("init_dirac_1x1x0", init("dirac_", [1, 1, 0]))
+    rejected("init_dirac_4x2x0x3", init("dirac_", [4, 2, 0, 3]))
+    rejected("init_dirac_2x2x3x0_groups2", init("dirac_", [2, 2, 3, 0], groups=2))
+    # torch.empty refuses strides beyond int64, even for an empty tensor.
+    rejected("xavier_uniform_0x2p32x2p32_stride_overflow",
+             init("xavier_uniform_", [0, 2 ** 32, 2 ** 32]))
+    rejected("init_normal_2p32x1x2p32_too_large", init("normal_", [2 ** 32, 1, 2 ** 32]))
     return c.cases
 
 

@@ -9,7 +9,7 @@ cauchy_, which fuse under avx2), sizes around each threshold, every argument PyT
 in every dtype) or earlier steps' outputs.
 """
 
-from make_cases import AVX512, BOTH, CaseList, seed, step
+from make_cases import AVX512, BOTH, FIXTURE_RELEASES, CaseList, era_releases, seed, step
 
 INTS = ("int64", "int32", "int16", "int8", "uint8")
 # PyTorch 2.3+; random_(from, to)/randint/randint_like are the only samplers that accept them.
@@ -17,7 +17,7 @@ UINTS = ("uint16", "uint32", "uint64")
 FLOATS = ("float32", "float64", "float16", "bfloat16")
 ALL = FLOATS + INTS + ("bool",)
 # Releases with their own behaviour for these samplers (one per era; 2.9.1 stands for R2).
-OLD_RELEASES = ("2.0.1", "2.5.1", "2.6.0", "2.9.1", "2.12.1")
+OLD_RELEASES = era_releases(latest=False)
 
 
 def lit(dtype, data):
@@ -416,7 +416,7 @@ def exponential_era_cases():
     # 1 ulp, at most 514 ulps near zero and |diff| <= 1.9e-6; float64 |diff| <= 8.2e-12.
     tol_f32 = {"max_ulps": 8, "max_abs": 2e-6}
     tol_f64 = {"max_abs": 1e-11}
-    for rel in ("2.0.1", "2.5.1", "2.6.0"):
+    for rel in era_releases(("L0", "L1", "R1")):  # the eras of MKL's exponential_
         r = "v" + rel.replace(".", "_")
         for d, n, tol in (("float32", 1000, tol_f32), ("float64", 1000, tol_f64),
                           ("float32", 7, tol_f32)):
@@ -517,7 +517,7 @@ def uint_era_cases():
     """uint16/uint32/uint64 in every era: absent before 2.3 (the step raises), then randint's
     32-bit rule before 2.7 (uint64 never takes 64-bit draws there, uint32 range 2^32 neither)."""
     c = CaseList()
-    for rel in ("2.0.1", "2.1.2", "2.3.1") + OLD_RELEASES[1:] + ("2.15.0",):
+    for rel in FIXTURE_RELEASES:
         r = "v" + rel.replace(".", "_")
 
         def add(name, steps):

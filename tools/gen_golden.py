@@ -34,21 +34,26 @@ import tempfile
 import warnings
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parent.parent
+
+# The release table of src/context/era.rs, generated into golden/releases.json: the eras, the
+# releases whose fixtures are committed, and the newest release.
+RELEASES = json.loads((ROOT / "golden" / "releases.json").read_text(encoding="utf-8"))
+
 # The PyTorch release whose behaviour the fixtures record by default (a case without
 # "torch_version"), and the release of the interpreter that runs this script.
-PINNED_TORCH = "2.15.0"
+PINNED_TORCH = RELEASES["latest"]
 
 # Older releases (a case's "torch_version") run in $TORCH_RNG_VENVS/<release>/bin/python.
 VENVS_ENV = "TORCH_RNG_VENVS"
 DEFAULT_VENVS = "~/torch-venvs"
 
-# Releases torch-rng reproduces: 2.0.x to 2.15.x (src/target.rs, Era::of_release).
-SUPPORTED_MINORS = range(0, 16)
+# Releases torch-rng reproduces: 2.0.x to 2.15.x (src/context/era.rs, Era::of_release).
+SUPPORTED_MINORS = range(RELEASES["eras"][0]["first_minor"], RELEASES["eras"][-1]["last_minor"] + 1)
 
 CASES_FORMAT = "torch-rng-cases/1"
 RESULTS_FORMAT = "torch-rng-results/1"
 
-ROOT = Path(__file__).resolve().parent.parent
 CASES_DIR = ROOT / "golden" / "cases"
 RESULTS_DIR = ROOT / "golden" / "results"
 
@@ -146,7 +151,7 @@ def validate_case(case, installed_release):
         if gen is None:
             if op.role == "seed":
                 default_seeded = True
-            elif not default_seeded:
+            elif op.role == "use" and not default_seeded:
                 raise CaseError(f"step {i}: op {step['op']!r} uses the default generator before "
                                 "the case seeds it (manual_seed or set_rng_state); its result "
                                 "would not be reproducible")

@@ -140,6 +140,20 @@ class CaseList:
             self.cases.append(c)
 
 
+# Releases, from golden/releases.json (generated from src/context/era.rs): every release with
+# committed fixtures, and the one release each era's fixtures come from.
+FIXTURE_RELEASES = tuple(gen_golden.RELEASES["fixture_releases"])
+ERA_RELEASES = {e["era"]: e["fixtures"] for e in gen_golden.RELEASES["eras"]}
+PINNED = gen_golden.PINNED_TORCH
+
+
+def era_releases(eras=None, latest=True):
+    """The fixture release of each era named (all when None), oldest first; without the
+    pinned release unless `latest`."""
+    out = tuple(r for e, r in ERA_RELEASES.items() if eras is None or e in eras)
+    return out if latest else tuple(r for r in out if r != PINNED)
+
+
 def release_tok(release):
     """A release as case names spell it: 2.0.1 -> v2_0_1."""
     return "v" + release.replace(".", "_")

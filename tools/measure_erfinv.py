@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""Dump PyTorch's erfinv inputs and outputs for examples/measure_erfinv.rs.
+"""Dump PyTorch's erfinv inputs and outputs for the measure_erfinv test in src/math/special.rs.
 
 Run with an older release (where trunc_normal_ uses erfinv, before 2.12):
     ~/torch-venvs/2.5.1/bin/python tools/measure_erfinv.py /tmp/erfinv
-    cargo run --release --example measure_erfinv -- /tmp/erfinv
+    TORCH_RNG_ERFINV_DIR=/tmp/erfinv cargo test --release --lib measure_erfinv -- --ignored --nocapture
 
 Writes x32.bin/y32.bin (5,000,000 float32: 4M uniform on (-1, 1), 1M on the default
 trunc_normal_ range 2*ncdf(+-2)-1) and x64.bin/y64.bin (1,000,000 float64), raw little-endian.

@@ -13,6 +13,7 @@
 //!   bfloat16 `p` → `u24 < f32(p)` (one `random()`).
 
 use super::transform::{u24, u53};
+#[cfg(test)]
 use crate::generator::CpuGenerator;
 
 /// The MCG31 modulus, 2^31 − 1.
@@ -20,12 +21,14 @@ pub const MCG31_M: u64 = 0x7fff_ffff;
 /// The MCG31 multiplier.
 pub const MCG31_A: u64 = 1_132_489_760;
 
+#[cfg(test)]
 /// Scalar-`p` Bernoulli (2.7+). Consumes: one `random64()`.
 #[inline]
 pub fn scalar(g: &mut CpuGenerator, p: f64) -> bool {
     scalar_of(g.random64(), p)
 }
 
+#[cfg(test)]
 /// [`scalar`] from its `random64()` value `w`.
 #[inline(always)]
 #[must_use]
@@ -55,24 +58,11 @@ impl ScalarThreshold {
     }
 }
 
-/// Tensor-`p` Bernoulli for a float64 `p`. Consumes: one `random64()`.
-#[inline]
-pub fn tensor_f64(g: &mut CpuGenerator, p: f64) -> bool {
-    tensor_f64_of(g.random64(), p)
-}
-
 /// [`tensor_f64`] from its `random64()` value `w`.
 #[inline(always)]
 #[must_use]
 pub fn tensor_f64_of(w: u64, p: f64) -> bool {
     u53(w) < p
-}
-
-/// Tensor-`p` Bernoulli for a float32/float16/bfloat16 `p` (widened to float). Consumes: one
-/// `random()`.
-#[inline]
-pub fn tensor_f32(g: &mut CpuGenerator, p: f32) -> bool {
-    tensor_f32_of(g.random(), p)
 }
 
 /// [`tensor_f32`] from its `random()` word `w`.

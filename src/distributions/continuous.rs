@@ -17,6 +17,7 @@ use super::transform::{affine_f64, u53};
 use crate::generator::CpuGenerator;
 use crate::math::libm;
 
+#[cfg(test)]
 /// `exponential_(lambd)`, 2.7+: `(-1 / lambd) * log1p(-u53)` (glibc `log1p`). Consumes: one
 /// `random64()`.
 #[inline]
@@ -31,25 +32,11 @@ pub fn exponential_of(w: u64, lambda: f64) -> f64 {
     (-1.0 / lambda) * libm::log1p(-u53(w))
 }
 
-/// `geometric_(p)`: `ceil(log(u53) / log1p(-p))` (glibc `log`, `log1p`). Consumes: one
-/// `random64()`.
-#[inline]
-pub fn geometric(g: &mut CpuGenerator, p: f64) -> f64 {
-    geometric_of(g.random64(), p)
-}
-
 /// [`geometric`] from its `random64()` value `w`.
 #[inline]
 #[must_use]
 pub fn geometric_of(w: u64, p: f64) -> f64 {
     (libm::log(u53(w)) / libm::log1p(-p)).ceil()
-}
-
-/// `cauchy_(median, sigma)`: `median + sigma * tan(pi * (u53 - 0.5))`, the multiply-add fused in
-/// the AVX2 build (glibc `tan`). Consumes: one `random64()`.
-#[inline]
-pub fn cauchy(g: &mut CpuGenerator, median: f64, sigma: f64, fused: bool) -> f64 {
-    cauchy_of(g.random64(), median, sigma, fused)
 }
 
 /// [`cauchy`] from its `random64()` value `w`.

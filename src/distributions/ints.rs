@@ -11,8 +11,8 @@
 //! * `random_(-2^63, None)`: one `random64()`;
 //! * `random_()`: one `random64()` for int64 and float64, one `random()` otherwise.
 
+use crate::context::WideRandint;
 use crate::dtype::DType;
-use crate::target::Era;
 
 /// Whether `random_(from, to)` draws 64 bits per element for this range, dtype and release.
 ///
@@ -20,8 +20,8 @@ use crate::target::Era;
 /// that). Before, only a range of at least 2^32 in int64, float64, float32 or bfloat16 did, so an
 /// int32 range of exactly 2^32 drew 32 bits.
 #[must_use]
-pub fn use_random64(range: u64, dtype: DType, era: Era) -> bool {
-    if era >= Era::R2 {
+pub fn use_random64(range: u64, dtype: DType, rule: WideRandint) -> bool {
+    if rule == WideRandint::Current {
         range >= 1 << 28
     } else {
         range >= 1 << 32
@@ -32,6 +32,7 @@ pub fn use_random64(range: u64, dtype: DType, era: Era) -> bool {
     }
 }
 
+#[cfg(test)]
 /// `uniform_int_from_to`: `(v mod range) + base`, wrapping in 64 bits, as a signed value.
 #[inline]
 #[must_use]
@@ -143,19 +144,6 @@ pub fn unbounded_uses_random64(dtype: DType) -> bool {
     matches!(dtype, DType::Int64 | DType::Float64)
 }
 
-/// C++ `static_cast<int64_t>(x)` on x86-64 (`cvttsd2si`): truncation, and `INT64_MIN` for NaN or
-/// anything outside the int64 range (where C++ leaves it undefined).
-#[inline]
-#[must_use]
-pub fn f64_to_i64_c(x: f64) -> i64 {
-    let two63 = (1u64 << 63) as f64;
-    if x.is_nan() || !(-two63..two63).contains(&x) {
-        i64::MIN
-    } else {
-        x as i64
-    }
-}
-
 /// `static_cast<int64_t>(static_cast<T>(v))` for a float dtype: `v` rounded to the dtype (int64 →
 /// float32 → float16/bfloat16 for the reduced types) and truncated back.
 fn round_trip(v: i64, dtype: DType) -> i64 {
@@ -167,7 +155,7 @@ fn round_trip(v: i64, dtype: DType) -> i64 {
         ))),
         _ => f64::from(v as f32),
     };
-    f64_to_i64_c(x)
+    crate::dtype::f64_to_i64_c(x)
 }
 
 /// floor(log2 |x|) as PyTorch's shift loop computes it (0 for |x| <= 1).
@@ -220,17 +208,33 @@ mod tests {
     fn threshold_by_era() {
         // randint(0, 2**30, (2,)): 2.15 draws 64 bits, 2.5 draws 32.
         let mut g = CpuGenerator::with_seed(42);
-        assert!(use_random64(1 << 30, DType::Int64, Era::R4));
+        assert!(use_random64(
+            1 << 30,
+            DType::Int64,
+            crate::context::Era::R4.rules().wide_randint
+        ));
         let v: Vec<i64> = (0..2).map(|_| from_to(g.random64(), 1 << 30, 0)).collect();
         assert_eq!(v, [199_900_595, 787_846_414]);
-        assert!(!use_random64(1 << 30, DType::Int64, Era::L1));
+        assert!(!use_random64(
+            1 << 30,
+            DType::Int64,
+            crate::context::Era::L1.rules().wide_randint
+        ));
         let mut g = CpuGenerator::with_seed(42);
         let v: Vec<i64> = (0..2)
             .map(|_| from_to(u64::from(g.random()), 1 << 30, 0))
             .collect();
         assert_eq!(v, [534_895_718, 199_900_595]);
-        assert!(!use_random64(1 << 32, DType::Int32, Era::L1));
-        assert!(use_random64(1 << 32, DType::Float32, Era::L1));
+        assert!(!use_random64(
+            1 << 32,
+            DType::Int32,
+            crate::context::Era::L1.rules().wide_randint
+        ));
+        assert!(use_random64(
+            1 << 32,
+            DType::Float32,
+            crate::context::Era::L1.rules().wide_randint
+        ));
     }
 
     #[test]

@@ -21,11 +21,11 @@ use half::{bf16, f16};
 
 use super::transform::{affine_f32, affine_f64, u53};
 use super::{routed, words, Reduced, Route};
+use crate::context::{Capability, NormalRule, ReducedNormal};
 use crate::dtype::{f64_to_bf16, f64_to_f16};
 use crate::generator::CpuGenerator;
 use crate::math::{avx, glibc, libm};
 use crate::simd::Lanes;
-use crate::target::{Capability, Era};
 
 /// `2.0f * c10::pi<double>` rounded to float, as the AVX2 kernel broadcasts it (`0x40c90fdb`).
 const TWO_PI_F32: f32 = f32::from_bits(0x40c9_0fdb);
@@ -34,54 +34,6 @@ const TWO_PI_F64: f64 = 2.0 * std::f64::consts::PI;
 
 /// Elements per fill-path chunk: a multiple of 16.
 const CHUNK: usize = 1024;
-
-/// The float16/bfloat16 fill-path rule of a release era (`version-eras.md` section 3.6).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum ReducedNormal {
-    /// 2.0 – 2.11: the generic `normal_fill<T>` template run in the reduced type. Draws as float32
-    /// (n words of `digits` bits, then 16 for the tail); each step of the block is rounded to the
-    /// dtype where c10 has a math overload for it. `typed_math` is false only for float16 in 2.0,
-    /// whose `std::log`/`std::cos` resolve to the float functions and whose final
-    /// `radius * cos * std + mean` stays in float (fused under AVX2).
-    Legacy {
-        /// Whether c10's reduced-type overloads round `log`, `-2 * log`, `cos`/`sin` and each
-        /// product and sum to the dtype.
-        typed_math: bool,
-    },
-    /// 2.12 only: per-block 24-bit draws; the DEFAULT block without mean/std in both
-    /// capabilities, then `z * T(std) + T(mean)` in float (fused under AVX2).
-    Transitional,
-    /// 2.13 – 2.15: per-block 24-bit draws, the capability's float32 block with `f32(mean)` and
-    /// `f32(std)`.
-    Current,
-}
-
-/// What the fill path does in a release era.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct NormalRule {
-    /// Whether the DEFAULT build applies mean and std to float32/float64 with one fused rounding
-    /// (2.13+); before, `z * std + mean` is rounded twice there. The AVX2 build always fuses.
-    pub(crate) default_fused: bool,
-    /// The float16/bfloat16 rule, for float16 (`.0`) and bfloat16 (`.1`).
-    pub(crate) reduced: (ReducedNormal, ReducedNormal),
-}
-
-impl NormalRule {
-    /// The rule of `era`.
-    pub(crate) fn of(era: Era) -> NormalRule {
-        let legacy = |typed_math| ReducedNormal::Legacy { typed_math };
-        let reduced = match era {
-            Era::L0 => (legacy(false), legacy(true)),
-            Era::L1 | Era::R1 | Era::R2 => (legacy(true), legacy(true)),
-            Era::R3 => (ReducedNormal::Transitional, ReducedNormal::Transitional),
-            Era::R4 => (ReducedNormal::Current, ReducedNormal::Current),
-        };
-        NormalRule {
-            default_fused: era >= Era::R4,
-            reduced,
-        }
-    }
-}
 
 /// One AVX2 Box–Muller block on 16 floats in place (`normal_fill_16_AVX2`).
 #[inline(always)]
@@ -374,11 +326,8 @@ fn affine(x: f32, s: f32, m: f32, fused: bool) -> f32 {
 fn fill_reduced<T: Copy>(
     g: &mut CpuGenerator,
     out: &mut [T],
-    mean: f64,
-    std: f64,
-    cap: Capability,
-    rule: NormalRule,
-    reduced: ReducedNormal,
+    (mean, std): (f64, f64),
+    (cap, rule, reduced): (Capability, NormalRule, ReducedNormal),
     route: Route,
     ty: &Reduced<T>,
 ) {
@@ -441,7 +390,7 @@ pub(crate) fn fill_f16(
     route: Route,
 ) {
     let ty = Reduced::f16();
-    fill_reduced(g, out, mean, std, cap, rule, rule.reduced.0, route, &ty);
+    fill_reduced(g, out, (mean, std), (cap, rule, rule.float16), route, &ty);
 }
 
 /// The bfloat16 fill path.
@@ -455,7 +404,7 @@ pub(crate) fn fill_bf16(
     route: Route,
 ) {
     let ty = Reduced::bf16();
-    fill_reduced(g, out, mean, std, cap, rule, rule.reduced.1, route, &ty);
+    fill_reduced(g, out, (mean, std), (cap, rule, rule.bfloat16), route, &ty);
 }
 
 /// One standard normal in double, from the cache or a fresh Box–Muller pair.
@@ -551,9 +500,10 @@ pub(crate) fn per_element_bf16(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::context::Era;
 
     fn latest() -> NormalRule {
-        NormalRule::of(Era::R4)
+        crate::context::Era::R4.rules().normal
     }
 
     fn bits(v: &[f32]) -> Vec<u32> {
@@ -737,7 +687,7 @@ mod tests {
             (Era::R4, 32, 1008),
         ] {
             for cap in [Capability::Default, Capability::Avx2] {
-                let (rule, route) = (NormalRule::of(era), Route::detect());
+                let (rule, route) = (era.rules().normal, Route::detect());
                 for (n, want) in [(17usize, want17), (1000, want1000)] {
                     let drawn = |fill: &dyn Fn(&mut CpuGenerator)| {
                         let mut g = CpuGenerator::with_seed(1);
@@ -770,7 +720,7 @@ mod tests {
                 mean,
                 std,
                 Capability::Default,
-                NormalRule::of(era),
+                era.rules().normal,
                 Route::detect(),
             );
             let mut d = vec![0f64; 1000];
@@ -780,7 +730,7 @@ mod tests {
                 mean,
                 std,
                 Capability::Default,
-                NormalRule::of(era),
+                era.rules().normal,
                 Route::detect(),
             );
             (bits(&a), d.iter().map(|x| x.to_bits()).collect::<Vec<_>>())

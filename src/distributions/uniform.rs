@@ -20,38 +20,16 @@
 use half::{bf16, f16};
 
 use super::{routed, words, Reduced, Route};
+use crate::context::UniformRule;
 use crate::generator::CpuGenerator;
 use crate::simd::Lanes;
-use crate::target::Era;
 
-/// How `uniform_` turns words into values in a release era (`version-eras.md` section 3.5).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum UniformRule {
-    /// 2.0 – 2.11: no `to → from` replacement; float16/bfloat16 use 11/8-bit draws and bounds
-    /// rounded to the dtype.
-    Legacy,
-    /// 2.12 – 2.15: 24-bit draws for every float dtype but float64, opmath bounds, and the
-    /// `to → from` replacement for every float dtype.
-    Current,
-}
-
-impl UniformRule {
-    /// The rule of `era`.
-    pub(crate) fn of(era: Era) -> UniformRule {
-        if era >= Era::R3 {
-            UniformRule::Current
-        } else {
-            UniformRule::Legacy
-        }
-    }
-
-    /// The value that is replaced by `from`: `to` itself, or NaN (never equal) when the era does
-    /// not replace.
-    fn replaced<F: From<f32>>(self, to: F) -> F {
-        match self {
-            UniformRule::Current => to,
-            UniformRule::Legacy => F::from(f32::NAN),
-        }
+/// The value that is replaced by `from`: `to` itself, or NaN (never equal) when the rule does not
+/// replace.
+fn replaced<F: From<f32>>(rule: UniformRule, to: F) -> F {
+    match rule {
+        UniformRule::Current => to,
+        UniformRule::Legacy => F::from(f32::NAN),
     }
 }
 
@@ -106,7 +84,7 @@ pub(crate) fn fill_f32(
     let a = from as f32;
     let b = to as f32;
     let d = b - a;
-    let replaced = rule.replaced(b);
+    let replaced = replaced(rule, b);
     let mut words = [0u32; BLOCK];
     for chunk in out.chunks_mut(BLOCK) {
         let w = &mut words[..chunk.len()];
@@ -126,7 +104,7 @@ pub(crate) fn fill_f64(
     rule: UniformRule,
 ) {
     let d = to - from;
-    let replaced = rule.replaced(to);
+    let replaced = replaced(rule, to);
     // Each value is one `random64`: two words, high first.
     let mut words = [0u32; BLOCK];
     for chunk in out.chunks_mut(BLOCK / 2) {
@@ -151,8 +129,7 @@ pub(crate) fn fill_f64(
 fn fill_reduced<T: Copy + PartialEq>(
     g: &mut CpuGenerator,
     out: &mut [T],
-    from: f64,
-    to: f64,
+    (from, to): (f64, f64),
     fused: bool,
     route: Route,
     rule: UniformRule,
@@ -167,7 +144,7 @@ fn fill_reduced<T: Copy + PartialEq>(
         }
     };
     // PyTorch compares the rounded value with the rounded `to`.
-    let to_t = rule.replaced(round(to as f32));
+    let to_t = replaced(rule, round(to as f32));
     let from_t = (ty.narrow)(from as f32);
     let mut words = [0u32; BLOCK];
     let mut vals = [0f32; BLOCK];
@@ -198,7 +175,7 @@ pub(crate) fn fill_f16(
     rule: UniformRule,
 ) {
     let ty = Reduced::f16();
-    fill_reduced(g, out, from, to, fused, route, rule, &ty);
+    fill_reduced(g, out, (from, to), fused, route, rule, &ty);
 }
 
 /// Fills `out` with bfloat16 `uniform_(from, to)` values.
@@ -212,7 +189,7 @@ pub(crate) fn fill_bf16(
     rule: UniformRule,
 ) {
     let ty = Reduced::bf16();
-    fill_reduced(g, out, from, to, fused, route, rule, &ty);
+    fill_reduced(g, out, (from, to), fused, route, rule, &ty);
 }
 
 #[cfg(test)]

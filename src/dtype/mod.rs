@@ -6,6 +6,10 @@
 //! types only have a `float` constructor, so a `double` reaches float16/bfloat16 through float32:
 //! two roundings, both to nearest even. bfloat16 writes one canonical NaN (`0x7fc0`).
 
+mod element;
+
+pub(crate) use element::{check_fill_scalar, f64_to_i64_c, Element};
+
 use half::{bf16, f16};
 
 use crate::error::{Error, Result};
@@ -203,13 +207,6 @@ pub fn f32_to_bf16(x: f32) -> bf16 {
     // Adding 0x7fff plus the lowest kept bit rounds half-way cases to the even neighbour.
     let rounded = (u64::from(bits) + 0x7fff + u64::from((bits >> 16) & 1)) >> 16;
     bf16::from_bits(rounded as u16)
-}
-
-/// float64 → float32, round to nearest even (a C++ `static_cast<float>`).
-#[inline]
-#[must_use]
-pub fn f64_to_f32(x: f64) -> f32 {
-    x as f32
 }
 
 /// float64 → float16 through float32 (two roundings, as c10 has only a float constructor).

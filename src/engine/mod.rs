@@ -2,7 +2,8 @@
 
 mod jump;
 pub mod mt19937;
-pub(crate) mod simd;
+pub mod philox;
 
 pub use jump::Mt19937Jump;
 pub use mt19937::Mt19937;
+pub use philox::Philox4x32;

@@ -8,7 +8,7 @@
 //!
 //! The 624-word twist ([`Mt19937::twist`]) is kept apart from the per-word tempering so that bulk
 //! consumers ([`Mt19937::fill_u32`]) can run the two as tight loops, 8 or 16 words at a time
-//! (`engine::simd`). [`Mt19937::advance`] jumps ahead by any number of words in `O(log n)`
+//! (`mt19937/simd.rs`). [`Mt19937::advance`] jumps ahead by any number of words in `O(log n)`
 //! (`engine::jump`).
 
 /// Number of 32-bit words in the state (`MERSENNE_STATE_N`).
@@ -22,7 +22,8 @@ pub const UPPER_MASK: u32 = 0x8000_0000;
 /// The other 31 bits (`LMASK`).
 pub const LOWER_MASK: u32 = 0x7fff_ffff;
 
-use super::simd;
+mod simd;
+
 use crate::simd::Lanes;
 
 /// The raw engine state, field for field as PyTorch's `mt19937_data_pod`.
@@ -142,7 +143,8 @@ impl Mt19937 {
     /// already-regenerated words, exactly as the reference does).
     ///
     /// Mirrors: `mt19937_engine::next_state`. Runs 8 or 16 words at a time where the CPU has
-    /// AVX2 or AVX-512F (same words; see [`crate::engine`]'s SIMD notes).
+    /// AVX2 or AVX-512F, giving the same words as the scalar code (`TORCH_RNG_LANES=scalar`
+    /// forces that).
     pub fn twist(&mut self) {
         simd::twist(&mut self.state, Lanes::detect());
     }

@@ -137,6 +137,27 @@ impl CpuGenerator {
         &self.engine
     }
 
+    /// How many 32-bit words were drawn to get from the state `earlier` to this one (a 64-bit draw
+    /// counts two), found by stepping a copy of `earlier`'s engine; `None` past 2^32 words or when
+    /// this state does not follow `earlier`.
+    #[must_use]
+    pub fn words_since(&self, earlier: &CpuGenerator) -> Option<u64> {
+        const N: u64 = 624;
+        let mut e = earlier.engine.clone();
+        let goal = &self.engine;
+        let diff = (u64::from(goal.next_index()) + N - u64::from(e.next_index())) % N;
+        e.discard(diff);
+        let mut count = diff;
+        while e != *goal {
+            if count > 1 << 32 {
+                return None;
+            }
+            e.discard(N);
+            count += N;
+        }
+        Some(count)
+    }
+
     pub(crate) fn engine_mut(&mut self) -> &mut Mt19937 {
         &mut self.engine
     }

@@ -4,16 +4,17 @@
 //! The same [`Plan`] drives the sampling and `explain`, so the explanation cannot drift from what is
 //! drawn.
 
-use super::buf::{row_major, Buf, Elem};
+use super::buf::{row_major, Buf};
 use super::trunc::{self, TruncAlgorithm};
-use super::{calculate_fan_in_and_fan_out, kaiming_std, FanMode};
+use super::{calculate_fan_in_and_fan_out, kaiming_std, FanMode, Nonlinearity};
 use super::{orthogonal, sparse};
+use crate::context::Context;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::generator::CpuGenerator;
 use crate::ops::{self, View};
-use crate::target::Target;
 use crate::tensor::Tensor;
+use crate::torch::Torch;
 
 /// A `torch.nn.init` function and its arguments (all but the tensor and the generator).
 ///
@@ -76,10 +77,10 @@ pub enum InitCall {
     KaimingUniform {
         /// Negative slope of the rectifier (`calculate_gain`'s param).
         a: f64,
-        /// `fan_in` or `fan_out` (any case).
-        mode: String,
-        /// A `calculate_gain` name.
-        nonlinearity: String,
+        /// Which fan to scale by.
+        mode: FanMode,
+        /// The nonlinearity whose gain is used.
+        nonlinearity: Nonlinearity,
     },
     /// `orthogonal_(t, gain=1)`.
     Orthogonal {
@@ -97,18 +98,18 @@ pub enum InitCall {
     KaimingNormal {
         /// Negative slope of the rectifier (`calculate_gain`'s param).
         a: f64,
-        /// `fan_in` or `fan_out` (any case).
-        mode: String,
-        /// A `calculate_gain` name.
-        nonlinearity: String,
+        /// Which fan to scale by.
+        mode: FanMode,
+        /// The nonlinearity whose gain is used.
+        nonlinearity: Nonlinearity,
     },
 }
 
 /// A number derived by an initialiser.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Number {
-    /// A Python int (fans, counts).
-    Int(i64),
+    /// A Python int (fans, counts; wider than 64 bits for some empty tensors).
+    Int(i128),
     /// A Python float (a double).
     Float(f64),
 }
@@ -224,11 +225,11 @@ fn float(name: &'static str, formula: impl Into<String>, v: f64) -> Quantity {
     }
 }
 
-fn int(name: &'static str, formula: impl Into<String>, v: u64) -> Quantity {
+fn int(name: &'static str, formula: impl Into<String>, v: u128) -> Quantity {
     Quantity {
         name,
         formula: formula.into(),
-        value: Number::Int(v as i64),
+        value: Number::Int(v as i128),
     }
 }
 
@@ -260,14 +261,7 @@ impl InitCall {
     /// Whether PyTorch's function takes `generator=`.
     #[must_use]
     pub fn takes_generator(&self) -> bool {
-        !matches!(
-            self,
-            InitCall::Constant { .. }
-                | InitCall::Ones
-                | InitCall::Zeros
-                | InitCall::Eye
-                | InitCall::Dirac { .. }
-        )
+        self.function().generator
     }
 
     /// Derives what the call does to a tensor of `shape` and `dtype`, with PyTorch's Python-level
@@ -277,7 +271,7 @@ impl InitCall {
     /// What `torch/nn/init.py` raises: fewer than 2 dimensions for fan-based functions, a bad
     /// mode or nonlinearity, a zero `fan_in + fan_out` (Python's `ZeroDivisionError`), the
     /// dimension checks of `eye_` and `dirac_`, `dirac_`'s groups.
-    pub fn plan(&self, shape: &[usize], dtype: DType, target: Target) -> Result<Plan> {
+    pub fn plan(&self, shape: &[usize], dtype: DType, cx: Context) -> Result<Plan> {
         let op = self.op_name();
         let mut q = Vec::new();
         let sampling = match self {
@@ -287,7 +281,7 @@ impl InitCall {
                 std: *std,
             },
             InitCall::TruncNormal { mean, std, a, b } => {
-                trunc_plan(dtype, (*mean, *std, *a, *b), target, &mut q)?
+                trunc_plan(dtype, (*mean, *std, *a, *b), cx, &mut q)?
             }
             InitCall::Orthogonal { gain } => {
                 if shape.len() < 2 {
@@ -301,8 +295,8 @@ impl InitCall {
                     Sampling::Nothing
                 } else {
                     let rows = shape[0];
-                    q.push(int("rows", "shape[0]", rows as u64));
-                    q.push(int("cols", "numel // rows", (numel / rows) as u64));
+                    q.push(int("rows", "shape[0]", rows as u128));
+                    q.push(int("cols", "numel // rows", (numel / rows) as u128));
                     q.push(float("gain", "gain", *gain));
                     Sampling::Orthogonal {
                         rows,
@@ -322,7 +316,7 @@ impl InitCall {
                 q.push(Quantity {
                     name: "num_zeros",
                     formula: "ceil(sparsity * rows)".into(),
-                    value: Number::Int(n),
+                    value: Number::Int(i128::from(n)),
                 });
                 Sampling::Sparse {
                     zeros: sparse::kept(n, shape[0]),
@@ -341,37 +335,19 @@ impl InitCall {
                 }
                 Sampling::Eye
             }
-            InitCall::Dirac { groups } => {
-                if !(3..=5).contains(&shape.len()) {
-                    return Err(Error::arg(
-                        op,
-                        "only tensors with 3, 4, or 5 dimensions are supported",
-                    ));
-                }
-                if *groups == 0 {
-                    return Err(Error::arg(op, "integer modulo by zero (groups = 0)"));
-                }
-                // Divisibility does not depend on the sign; Python's `%` agrees.
-                // u64::is_multiple_of needs Rust 1.87; the MSRV is 1.85.
-                #[allow(clippy::manual_is_multiple_of)]
-                let divisible = shape[0] as u64 % groups.unsigned_abs() == 0;
-                if !divisible {
-                    return Err(Error::arg(op, "dim 0 must be divisible by groups"));
-                }
-                Sampling::Dirac { groups: *groups }
-            }
+            InitCall::Dirac { groups } => dirac(op, shape, *groups)?,
             InitCall::XavierUniform { gain } => xavier(op, shape, *gain, true, &mut q)?,
             InitCall::XavierNormal { gain } => xavier(op, shape, *gain, false, &mut q)?,
             InitCall::KaimingUniform {
                 a,
                 mode,
                 nonlinearity,
-            } => kaiming(shape, *a, mode, nonlinearity, true, &mut q)?,
+            } => kaiming(shape, *a, *mode, *nonlinearity, true, &mut q)?,
             InitCall::KaimingNormal {
                 a,
                 mode,
                 nonlinearity,
-            } => kaiming(shape, *a, mode, nonlinearity, false, &mut q)?,
+            } => kaiming(shape, *a, *mode, *nonlinearity, false, &mut q)?,
         };
         Ok(Plan {
             call: self.clone(),
@@ -382,11 +358,20 @@ impl InitCall {
         })
     }
 
+    /// Runs the call on a contiguous tensor, drawing from `torch`'s generator under its build.
+    ///
+    /// # Errors
+    /// As [`InitCall::plan`], then the kernels' checks (bounds, `std < 0`, dtype).
+    pub fn apply_(&self, torch: &mut Torch, t: &mut Tensor) -> Result<()> {
+        let (g, cx) = torch.parts();
+        self.apply(g, t, cx)
+    }
+
     /// Runs the call on a contiguous tensor, drawing from `g`.
     ///
     /// # Errors
     /// As [`InitCall::plan`], then the kernels' checks (bounds, `std < 0`, dtype).
-    pub fn apply(&self, g: &mut CpuGenerator, t: &mut Tensor, target: Target) -> Result<()> {
+    pub(crate) fn apply(&self, g: &mut CpuGenerator, t: &mut Tensor, cx: Context) -> Result<()> {
         let shape = t.shape().to_vec();
         let strides = row_major(&shape);
         let mut buf = Buf {
@@ -395,7 +380,7 @@ impl InitCall {
             strides,
             contiguous: true,
         };
-        self.run(g, None, &mut buf, target)
+        self.run(g, None, &mut buf, cx)
     }
 
     /// Runs the call on `torch.empty(size, dtype=dtype)[.permute(perm)]` and returns the view made
@@ -403,13 +388,13 @@ impl InitCall {
     ///
     /// # Errors
     /// A size error, then as [`InitCall::apply`].
-    pub fn apply_on_view(
+    pub(crate) fn apply_on_view(
         &self,
         g: &mut CpuGenerator,
         view: &View,
-        target: Target,
+        cx: Context,
     ) -> Result<Tensor> {
-        self.apply_on_view_with(g, None, view, target)
+        self.apply_on_view_with(g, None, view, cx)
     }
 
     /// [`InitCall::apply_on_view`] with an explicit `generator=` (`g`) and the default generator,
@@ -417,12 +402,12 @@ impl InitCall {
     ///
     /// # Errors
     /// As [`InitCall::apply_on_view`].
-    pub fn apply_on_view_with(
+    pub(crate) fn apply_on_view_with(
         &self,
         g: &mut CpuGenerator,
         default: Option<&mut CpuGenerator>,
         view: &View,
-        target: Target,
+        cx: Context,
     ) -> Result<Tensor> {
         let op = self.op_name();
         let mut t = Tensor::zeros_checked(op, &view.size, view.dtype)?;
@@ -440,27 +425,27 @@ impl InitCall {
             strides,
             contiguous: view.is_contiguous(),
         };
-        self.run(g, default, &mut buf, target)?;
+        self.run(g, default, &mut buf, cx)?;
         Ok(match &view.perm {
             Some(p) => t.permuted(p),
             None => t,
         })
     }
 
-    fn run(
+    pub(crate) fn run(
         &self,
         g: &mut CpuGenerator,
         default: Option<&mut CpuGenerator>,
         buf: &mut Buf<'_>,
-        target: Target,
+        cx: Context,
     ) -> Result<()> {
-        let plan = self.plan(&buf.shape, buf.dtype(), target)?;
+        let plan = self.plan(&buf.shape, buf.dtype(), cx)?;
         let op = self.op_name();
         match plan.sampling {
             Sampling::Nothing => Ok(()),
-            Sampling::Uniform { from, to } => ops::fill_uniform(g, op, buf.data, from, to, target),
+            Sampling::Uniform { from, to } => ops::fill_uniform(g, op, buf.data, from, to, cx),
             Sampling::Normal { mean, std } => {
-                ops::fill_normal(g, op, buf.data, buf.contiguous, mean, std, target)
+                ops::fill_normal(g, op, buf.data, buf.contiguous, mean, std, cx)
             }
             Sampling::TruncNormal {
                 mean,
@@ -475,32 +460,30 @@ impl InitCall {
                 (mean, std),
                 algorithm,
                 (a, b),
-                target,
+                cx,
             ),
-            Sampling::Orthogonal { gain, .. } => orthogonal::run(g, buf, gain, target),
+            Sampling::Orthogonal { gain, .. } => orthogonal::run(g, buf, gain, cx),
             Sampling::Sparse { .. } => {
                 let InitCall::Sparse { sparsity, std } = *self else {
                     unreachable!("only sparse_ plans a sparse sampling")
                 };
-                sparse::run(g, default, buf, (sparsity, std), target)
+                sparse::run(g, default, buf, (sparsity, std), cx)
             }
             Sampling::Fill { value } => {
-                let e = Elem::of(op, buf.dtype(), value)?;
-                buf.fill(e);
+                crate::dtype::check_fill_scalar(op, buf.dtype(), value)?;
+                buf.fill(value);
                 Ok(())
             }
             Sampling::Eye => {
-                let (one, zero) = (Elem::one(buf.dtype()), Elem::zero(buf.dtype()));
-                buf.fill(zero);
+                buf.fill(0.0);
                 for i in 0..buf.shape[0].min(buf.shape[1]) {
                     let at = buf.offset(&[i, i]);
-                    buf.set(at, one);
+                    buf.set(at, 1.0);
                 }
                 Ok(())
             }
             Sampling::Dirac { groups } => {
-                let (one, zero) = (Elem::one(buf.dtype()), Elem::zero(buf.dtype()));
-                buf.fill(zero);
+                buf.fill(0.0);
                 if groups > 0 {
                     let g = groups as usize;
                     let opg = buf.shape[0] / g;
@@ -511,7 +494,7 @@ impl InitCall {
                             idx[0] = gi * opg + d;
                             idx[1] = d;
                             let at = buf.offset(&idx);
-                            buf.set(at, one);
+                            buf.set(at, 1.0);
                         }
                     }
                 }
@@ -521,14 +504,46 @@ impl InitCall {
     }
 }
 
+/// `dirac_`'s checks, in PyTorch's order.
+fn dirac(op: &str, shape: &[usize], groups: i64) -> Result<Sampling> {
+    if !(3..=5).contains(&shape.len()) {
+        return Err(Error::arg(
+            op,
+            "only tensors with 3, 4, or 5 dimensions are supported",
+        ));
+    }
+    if groups == 0 {
+        return Err(Error::arg(op, "integer modulo by zero (groups = 0)"));
+    }
+    // Divisibility does not depend on the sign; Python's `%` agrees.
+    let divisible = (shape[0] as u64).is_multiple_of(groups.unsigned_abs());
+    if !divisible {
+        return Err(Error::arg(op, "dim 0 must be divisible by groups"));
+    }
+    // The ones go at the centre of each spatial dimension (size // 2): a spatial
+    // dimension of size 0 has none, and PyTorch's index write fails there (after
+    // zeroing) whenever there is a one to write.
+    let writes = groups > 0 && (shape[0] / groups.unsigned_abs() as usize).min(shape[1]) > 0;
+    if let Some(d) = shape[2..].iter().position(|&s| s == 0).filter(|_| writes) {
+        return Err(Error::arg(
+            op,
+            format!(
+                "index 0 is out of bounds for dimension {} with size 0",
+                d + 2
+            ),
+        ));
+    }
+    Ok(Sampling::Dirac { groups })
+}
+
 /// `trunc_normal_`'s Python-level derivation for the target's release.
 fn trunc_plan(
     dtype: DType,
     (mean, std, a, b): (f64, f64, f64, f64),
-    target: Target,
+    cx: Context,
     q: &mut Vec<Quantity>,
 ) -> Result<Sampling> {
-    let (algorithm, cdf_a, cdf_b) = trunc::algorithm(dtype, (mean, std, a, b), target.era)?;
+    let (algorithm, cdf_a, cdf_b) = trunc::algorithm(dtype, (mean, std, a, b), cx.era)?;
     q.push(float(
         "ncdf_a",
         "(1 + erf((a - mean) / std / sqrt(2))) / 2",
@@ -603,8 +618,8 @@ fn xavier(
 fn kaiming(
     shape: &[usize],
     a: f64,
-    mode: &str,
-    nonlinearity: &str,
+    mode: FanMode,
+    nonlinearity: Nonlinearity,
     uniform: bool,
     q: &mut Vec<Quantity>,
 ) -> Result<Sampling> {
@@ -616,7 +631,7 @@ fn kaiming(
         FanMode::FanOut => FANS_FORMULA_OUT,
     };
     q.push(int(mode.name(), formula, fan));
-    q.push(float("gain", gain_formula(nonlinearity), gain));
+    q.push(float("gain", nonlinearity.formula(), gain));
     q.push(float("std", format!("gain / sqrt({})", mode.name()), std));
     Ok(uniform_or_normal(std, uniform, q))
 }
@@ -636,16 +651,6 @@ fn uniform_or_normal(std: f64, uniform: bool, q: &mut Vec<Quantity>) -> Sampling
     }
 }
 
-fn gain_formula(nonlinearity: &str) -> &'static str {
-    match nonlinearity {
-        "leaky_relu" => "sqrt(2 / (1 + a^2))",
-        "relu" => "sqrt(2)",
-        "tanh" => "5 / 3",
-        "selu" => "3 / 4",
-        _ => "1",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -653,7 +658,7 @@ mod tests {
     #[test]
     fn xavier_bound_and_zero_fans() {
         let p = InitCall::XavierUniform { gain: 1.0 }
-            .plan(&[3, 5], DType::Float32, Target::default())
+            .plan(&[3, 5], DType::Float32, Context::default())
             .unwrap();
         let Sampling::Uniform { to, .. } = p.sampling else {
             panic!("uniform")
@@ -663,10 +668,10 @@ mod tests {
             (3f64.sqrt() * (2.0f64 / 8.0).sqrt()).to_bits()
         );
         assert!(InitCall::XavierUniform { gain: 1.0 }
-            .plan(&[0, 0], DType::Float32, Target::default())
+            .plan(&[0, 0], DType::Float32, Context::default())
             .is_err());
         assert!(InitCall::XavierNormal { gain: 1.0 }
-            .plan(&[5], DType::Float32, Target::default())
+            .plan(&[5], DType::Float32, Context::default())
             .is_err());
     }
 
@@ -675,7 +680,7 @@ mod tests {
         let mut g = CpuGenerator::with_seed(0);
         let mut t = Tensor::zeros(&[6, 2, 3, 3], DType::Float32).unwrap();
         InitCall::Dirac { groups: 2 }
-            .apply(&mut g, &mut t, Target::default())
+            .apply(&mut g, &mut t, Context::default())
             .unwrap();
         let ones: Vec<usize> = t
             .as_f32()
@@ -689,14 +694,14 @@ mod tests {
         assert_eq!(ones, [4, 18 + 9 + 4, 54 + 4, 72 + 9 + 4]);
         let mut e = Tensor::zeros(&[2, 3], DType::Int64).unwrap();
         InitCall::Eye
-            .apply(&mut g, &mut e, Target::default())
+            .apply(&mut g, &mut e, Context::default())
             .unwrap();
         assert_eq!(e.bits(), [1, 0, 0, 0, 1, 0]);
         assert!(InitCall::Dirac { groups: 4 }
-            .plan(&[6, 2, 3], DType::Float32, Target::default())
+            .plan(&[6, 2, 3], DType::Float32, Context::default())
             .is_err());
         assert!(InitCall::Eye
-            .plan(&[6, 2, 3], DType::Float32, Target::default())
+            .plan(&[6, 2, 3], DType::Float32, Context::default())
             .is_err());
         assert_eq!(g, CpuGenerator::with_seed(0));
     }
@@ -706,12 +711,12 @@ mod tests {
         let mut g = CpuGenerator::with_seed(0);
         let mut t = Tensor::zeros(&[2], DType::Int32).unwrap();
         InitCall::Constant { val: -2.7 }
-            .apply(&mut g, &mut t, Target::default())
+            .apply(&mut g, &mut t, Context::default())
             .unwrap();
         assert_eq!(t.bits(), [0xffff_fffe, 0xffff_fffe]);
         let mut h = Tensor::zeros(&[1], DType::Float16).unwrap();
         assert!(InitCall::Constant { val: 1e6 }
-            .apply(&mut g, &mut h, Target::default())
+            .apply(&mut g, &mut h, Context::default())
             .is_err());
     }
 }

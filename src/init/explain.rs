@@ -9,12 +9,13 @@
 use std::fmt::Write as _;
 
 use super::call::{InitCall, Number, Quantity, Sampling};
+use super::schema::Literal;
 use super::trunc::TruncAlgorithm;
+use crate::context::Context;
 use crate::dtype::{f64_to_bf16, f64_to_f16, DType};
 use crate::error::{Error, Result};
 use crate::generator::CpuGenerator;
 use crate::ops::View;
-use crate::target::Target;
 
 /// The seed the word counts are measured from.
 pub const EXPLAIN_SEED: u64 = 0;
@@ -61,7 +62,7 @@ pub struct Explanation {
     /// The call or module (`nn.init.kaiming_uniform_`, `nn.Linear(3, 4)`).
     pub subject: String,
     /// The build reproduced.
-    pub target: Target,
+    pub cx: Context,
     /// One entry per initialised tensor, in draw order.
     pub params: Vec<ParamExplanation>,
 }
@@ -114,13 +115,13 @@ fn in_dtype(name: &str, dtype: DType, v: f64) -> DtypeValue {
 /// Words drawn between two states of a generator (`None` past 2^32).
 pub(crate) fn words_between(before: &CpuGenerator, after: &CpuGenerator) -> Option<u64> {
     let mut e = before.engine().clone();
-    let target = after.engine();
+    let goal = after.engine();
     let n = 624u64;
     let mut count = 0u64;
-    let diff = (u64::from(target.next_index()) + n - u64::from(e.next_index())) % n;
+    let diff = (u64::from(goal.next_index()) + n - u64::from(e.next_index())) % n;
     e.discard(diff);
     count += diff;
-    while e != *target {
+    while e != *goal {
         if count > 1 << 32 {
             return None;
         }
@@ -130,38 +131,24 @@ pub(crate) fn words_between(before: &CpuGenerator, after: &CpuGenerator) -> Opti
     Some(count)
 }
 
-fn python_args(call: &InitCall) -> String {
-    let f = format_f64;
-    match call {
-        InitCall::Uniform { a, b } => format!("a={}, b={}", f(*a), f(*b)),
-        InitCall::Normal { mean, std } => format!("mean={}, std={}", f(*mean), f(*std)),
-        InitCall::TruncNormal { mean, std, a, b } => {
-            format!(
-                "mean={}, std={}, a={}, b={}",
-                f(*mean),
-                f(*std),
-                f(*a),
-                f(*b)
-            )
-        }
-        InitCall::Constant { val } => format!("val={}", f(*val)),
-        InitCall::Ones | InitCall::Zeros | InitCall::Eye => String::new(),
-        InitCall::Dirac { groups } => format!("groups={groups}"),
-        InitCall::XavierUniform { gain }
-        | InitCall::XavierNormal { gain }
-        | InitCall::Orthogonal { gain } => format!("gain={}", f(*gain)),
-        InitCall::KaimingUniform {
-            a,
-            mode,
-            nonlinearity,
-        }
-        | InitCall::KaimingNormal {
-            a,
-            mode,
-            nonlinearity,
-        } => format!("a={}, mode='{mode}', nonlinearity='{nonlinearity}'", f(*a)),
-        InitCall::Sparse { sparsity, std } => format!("sparsity={}, std={}", f(*sparsity), f(*std)),
+impl InitCall {
+    /// The call's arguments as Python writes them (`a=2.23606797749979, mode='fan_in'`).
+    #[must_use]
+    pub fn python_args(&self) -> String {
+        python_args(self)
     }
+}
+
+fn python_args(call: &InitCall) -> String {
+    call.args()
+        .iter()
+        .map(|(name, v)| match v {
+            Literal::Float(x) => format!("{name}={}", format_f64(*x)),
+            Literal::Int(i) => format!("{name}={i}"),
+            Literal::Str(t) => format!("{name}='{t}'"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl ParamExplanation {
@@ -174,13 +161,13 @@ impl ParamExplanation {
         call: &InitCall,
         shape: &[usize],
         dtype: DType,
-        target: Target,
+        cx: Context,
     ) -> Result<ParamExplanation> {
-        let plan = call.plan(shape, dtype, target)?;
+        let plan = call.plan(shape, dtype, cx)?;
         let size: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
         let before = CpuGenerator::with_seed(EXPLAIN_SEED);
         let mut g = before.clone();
-        call.apply_on_view(&mut g, &View::contiguous(&size, dtype), target)?;
+        call.apply_on_view(&mut g, &View::contiguous(&size, dtype), cx)?;
         let words = words_between(&before, &g);
         let numel: usize = shape.iter().product();
         let (distribution, dtype_values, notes) = describe(&plan.sampling, dtype, numel);
@@ -358,21 +345,19 @@ impl Explanation {
         call: &InitCall,
         shape: &[usize],
         dtype: DType,
-        target: Target,
+        cx: Context,
     ) -> Result<Explanation> {
         Ok(Explanation {
             subject: call.op_name().to_string(),
-            target,
-            params: vec![ParamExplanation::of_init(
-                "tensor", call, shape, dtype, target,
-            )?],
+            cx,
+            params: vec![ParamExplanation::of_init("tensor", call, shape, dtype, cx)?],
         })
     }
 
     /// Human-readable text.
     #[must_use]
     pub fn to_text(&self) -> String {
-        let mut out = heading(&self.subject, self.target);
+        let mut out = heading(&self.subject, self.cx);
         out.push_str(")\n");
         for p in &self.params {
             out.push_str(&p.to_text());
@@ -381,7 +366,7 @@ impl Explanation {
     }
 }
 
-#[cfg(feature = "cli")]
+#[cfg(feature = "json")]
 impl Explanation {
     /// The explanation as JSON (for `torch-rng explain --json`).
     #[must_use]
@@ -389,14 +374,14 @@ impl Explanation {
         use serde_json::json;
         json!({
             "subject": self.subject,
-            "capability": self.target.capability.name(),
-            "era_first_release": self.target.era.first_release(),
+            "capability": self.cx.capability.name(),
+            "era_first_release": self.cx.era.first_release(),
             "params": self.params.iter().map(ParamExplanation::to_json).collect::<Vec<_>>(),
         })
     }
 }
 
-#[cfg(feature = "cli")]
+#[cfg(feature = "json")]
 impl ParamExplanation {
     /// One entry as JSON (an element of `params` in [`Explanation::to_json`]).
     #[must_use]
@@ -434,372 +419,75 @@ struct Args<'a> {
 }
 
 impl Args<'_> {
-    fn get(&mut self, key: &str) -> Option<String> {
+    fn get(&mut self, key: &str) -> Option<&str> {
         let i = self.args.iter().position(|(k, _)| k == key)?;
         self.used[i] = true;
-        Some(self.args[i].1.clone())
-    }
-
-    fn float(&mut self, key: &str, default: Option<f64>) -> Result<f64> {
-        match (self.get(key), default) {
-            (None, Some(d)) => Ok(d),
-            (None, None) => Err(Error::arg("explain", format!("--{key} is required"))),
-            (Some(v), _) => match v.as_str() {
-                "inf" => Ok(f64::INFINITY),
-                "-inf" => Ok(f64::NEG_INFINITY),
-                "nan" => Ok(f64::NAN),
-                _ => v
-                    .parse::<f64>()
-                    .map_err(|_| Error::arg("explain", format!("--{key} {v}: not a number"))),
-            },
-        }
-    }
-
-    fn int(&mut self, key: &str, default: i64) -> Result<i64> {
-        match self.get(key) {
-            None => Ok(default),
-            Some(v) => v
-                .parse::<i64>()
-                .map_err(|_| Error::arg("explain", format!("--{key} {v}: not an integer"))),
-        }
+        Some(&self.args[i].1)
     }
 }
 
-/// Parses an init call from its name (`nn.init.kaiming_uniform_` or `kaiming_uniform_`) and
-/// `(key, value)` arguments as strings (`a`, `b`, `mean`, `std`, `gain`, `mode`, `nonlinearity`,
-/// `val`, `groups`, `sparsity`), with PyTorch's defaults for the rest.
-///
-/// # Errors
-/// An unknown function or argument, a missing required one, or a value that does not parse.
-pub fn parse_init_call(name: &str, args: &[(String, String)]) -> Result<InitCall> {
-    let fname = name.strip_prefix("nn.init.").unwrap_or(name);
-    let mut a = Args {
-        args,
-        used: vec![false; args.len()],
-    };
-    let call = match fname {
-        "uniform_" => InitCall::Uniform {
-            a: a.float("a", Some(0.0))?,
-            b: a.float("b", Some(1.0))?,
-        },
-        "normal_" => InitCall::Normal {
-            mean: a.float("mean", Some(0.0))?,
-            std: a.float("std", Some(1.0))?,
-        },
-        "trunc_normal_" => InitCall::TruncNormal {
-            mean: a.float("mean", Some(0.0))?,
-            std: a.float("std", Some(1.0))?,
-            a: a.float("a", Some(-2.0))?,
-            b: a.float("b", Some(2.0))?,
-        },
-        "constant_" => InitCall::Constant {
-            val: a.float("val", None)?,
-        },
-        "ones_" => InitCall::Ones,
-        "zeros_" => InitCall::Zeros,
-        "eye_" => InitCall::Eye,
-        "dirac_" => InitCall::Dirac {
-            groups: a.int("groups", 1)?,
-        },
-        "xavier_uniform_" => InitCall::XavierUniform {
-            gain: a.float("gain", Some(1.0))?,
-        },
-        "xavier_normal_" => InitCall::XavierNormal {
-            gain: a.float("gain", Some(1.0))?,
-        },
-        "orthogonal_" => InitCall::Orthogonal {
-            gain: a.float("gain", Some(1.0))?,
-        },
-        "sparse_" => InitCall::Sparse {
-            sparsity: a.float("sparsity", None)?,
-            std: a.float("std", Some(0.01))?,
-        },
-        "kaiming_uniform_" | "kaiming_normal_" => {
-            let slope = a.float("a", Some(0.0))?;
-            let mode = a.get("mode").unwrap_or_else(|| "fan_in".into());
-            let nonlinearity = a.get("nonlinearity").unwrap_or_else(|| "leaky_relu".into());
-            if fname == "kaiming_uniform_" {
-                InitCall::KaimingUniform {
-                    a: slope,
-                    mode,
-                    nonlinearity,
-                }
-            } else {
-                InitCall::KaimingNormal {
-                    a: slope,
-                    mode,
-                    nonlinearity,
-                }
-            }
-        }
-        _ => {
-            return Err(Error::unsupported(format!(
-                "explain: unknown init function '{name}'"
-            )))
-        }
-    };
-    if let Some(i) = a.used.iter().position(|u| !u) {
-        return Err(Error::arg(
-            "explain",
-            format!("{} takes no argument --{}", call.op_name(), args[i].0),
-        ));
+impl super::ArgSource for Args<'_> {
+    fn float(&mut self, key: &str) -> Result<Option<f64>> {
+        self.get(key)
+            .map(|v| {
+                super::parse_float(v)
+                    .ok_or_else(|| Error::arg("explain", format!("--{key} {v}: not a number")))
+            })
+            .transpose()
     }
-    Ok(call)
+
+    fn int(&mut self, key: &str) -> Result<Option<i64>> {
+        self.get(key)
+            .map(|v| {
+                v.parse::<i64>()
+                    .map_err(|_| Error::arg("explain", format!("--{key} {v}: not an integer")))
+            })
+            .transpose()
+    }
+
+    fn string(&mut self, key: &str) -> Result<Option<String>> {
+        Ok(self.get(key).map(str::to_string))
+    }
+
+    fn error(&self, reason: String) -> Error {
+        Error::arg("explain", reason)
+    }
 }
 
-/// `torch-rng explain FUNCTION --size D0,D1,... [--dtype T] [--capability C] [--torch-version V]
-/// [--json] [--ARG VALUE ...]`, or `torch-rng explain --readme-table`: the text to print.
-///
-/// # Errors
-/// A malformed command line, or what the call rejects.
-#[cfg(feature = "cli")]
-pub fn cli(args: &[&str]) -> Result<String> {
-    if args == ["--readme-table"] {
-        return Ok(readme_table());
-    }
-    let usage = || {
-        Error::arg(
-            "explain",
-            "usage: torch-rng explain nn.init.FUNCTION --size D0,D1,... [--dtype float32] \
-             [--capability avx2] [--torch-version 2.15.0] [--json] [--a 0.1 --mode fan_in ...]",
-        )
-    };
-    let (name, rest) = args.split_first().ok_or_else(usage)?;
-    let mut size = None;
-    let mut dtype = DType::Float32;
-    let mut target = Target::default();
-    let mut json = false;
-    let mut call_args = Vec::new();
-    let mut it = rest.iter();
-    while let Some(&flag) = it.next() {
-        let key = flag.strip_prefix("--").ok_or_else(usage)?;
-        if key == "json" {
-            json = true;
-            continue;
+impl InitCall {
+    /// The call to `name` (`nn.init.kaiming_uniform_` or `kaiming_uniform_`) from `(key, value)`
+    /// arguments as text (the command line's `--a 0.1 --mode fan_out`), typed by the function's
+    /// declaration ([`super::INIT_FUNCTIONS`]), with PyTorch's defaults for the rest.
+    ///
+    /// # Errors
+    /// An unknown function or argument, a missing required one, or a value that does not parse.
+    pub fn from_text_args(name: &str, args: &[(String, String)]) -> Result<InitCall> {
+        let mut a = Args {
+            args,
+            used: vec![false; args.len()],
+        };
+        let call = InitCall::read(name, &mut a)?.ok_or_else(|| {
+            Error::unsupported(format!("explain: unknown init function '{name}'"))
+        })?;
+        if let Some(i) = a.used.iter().position(|u| !u) {
+            return Err(Error::arg(
+                "explain",
+                format!("{} takes no argument --{}", call.op_name(), args[i].0),
+            ));
         }
-        let value = *it.next().ok_or_else(usage)?;
-        match key {
-            "size" => {
-                let dims: std::result::Result<Vec<usize>, _> = value
-                    .split(',')
-                    .filter(|d| !d.is_empty())
-                    .map(|d| d.trim().parse::<usize>())
-                    .collect();
-                size = Some(dims.map_err(|_| {
-                    Error::arg("explain", format!("--size {value}: not a list of sizes"))
-                })?);
-            }
-            "dtype" => dtype = DType::parse(value)?,
-            _ if target_flag(&mut target, key, value)? => {}
-            other => call_args.push((other.to_string(), value.to_string())),
-        }
+        Ok(call)
     }
-    let size = size.ok_or_else(|| Error::arg("explain", "--size is required"))?;
-    let call = parse_init_call(name, &call_args)?;
-    let e = Explanation::of_init(&call, &size, dtype, target)?;
-    Ok(if json {
-        json_text(&e.to_json())
-    } else {
-        e.to_text()
-    })
 }
 
 /// The start of an explanation's first line, `subject (the era of PyTorch 2.x+, cap kernels`,
 /// left open for the caller's remarks and closing parenthesis.
-pub(crate) fn heading(subject: &str, target: Target) -> String {
+pub(crate) fn heading(subject: &str, cx: Context) -> String {
     format!(
         "{subject} (the era of PyTorch {}+, {} kernels",
-        target.era.first_release(),
-        target.capability
+        cx.era.first_release(),
+        cx.capability
     )
 }
-
-/// Applies an `explain` flag that selects the build (`--capability`, `--torch-version`) to
-/// `target`; `false` for any other flag.
-#[cfg(feature = "cli")]
-pub(crate) fn target_flag(target: &mut Target, key: &str, value: &str) -> Result<bool> {
-    match key {
-        "capability" => target.capability = crate::target::Capability::parse(value)?,
-        "torch-version" | "torch_version" => target.era = crate::target::Era::of_release(value)?,
-        _ => return Ok(false),
-    }
-    Ok(true)
-}
-
-/// `explain --json` output: the value pretty-printed, newline-terminated.
-#[cfg(feature = "cli")]
-pub(crate) fn json_text(v: &serde_json::Value) -> String {
-    let mut s = serde_json::to_string_pretty(v).unwrap_or_default();
-    s.push('\n');
-    s
-}
-
-/// One row of the README's table: the function, its formula, a call and what it derives.
-struct Row {
-    call: InitCall,
-    shape: &'static [usize],
-    formula: &'static str,
-}
-
-fn rows() -> Vec<Row> {
-    let k = |a: f64| InitCall::KaimingUniform {
-        a,
-        mode: "fan_in".into(),
-        nonlinearity: "leaky_relu".into(),
-    };
-    vec![
-        Row {
-            call: InitCall::Uniform { a: -0.5, b: 0.5 },
-            shape: &[4, 3],
-            formula: "U(a, b)",
-        },
-        Row {
-            call: InitCall::Normal {
-                mean: 0.0,
-                std: 0.02,
-            },
-            shape: &[20, 30],
-            formula: "N(mean, std²)",
-        },
-        Row {
-            call: InitCall::TruncNormal {
-                mean: 0.0,
-                std: 0.02,
-                a: -2.0,
-                b: 2.0,
-            },
-            shape: &[20, 30],
-            formula:
-                "N(mean, std²) restricted to [a, b]: rejection sampling (2.12+), inverse CDF before",
-        },
-        Row {
-            call: InitCall::Constant { val: 0.1 },
-            shape: &[4, 3],
-            formula: "val",
-        },
-        Row {
-            call: InitCall::Ones,
-            shape: &[4, 3],
-            formula: "1",
-        },
-        Row {
-            call: InitCall::Zeros,
-            shape: &[4, 3],
-            formula: "0",
-        },
-        Row {
-            call: InitCall::Eye,
-            shape: &[3, 4],
-            formula: "identity matrix",
-        },
-        Row {
-            call: InitCall::Dirac { groups: 2 },
-            shape: &[4, 2, 3, 3],
-            formula: "Dirac delta per group",
-        },
-        Row {
-            call: InitCall::XavierUniform { gain: 1.0 },
-            shape: &[4, 3],
-            formula: "U(±sqrt(3)·gain·sqrt(2/(fan_in+fan_out)))",
-        },
-        Row {
-            call: InitCall::XavierNormal { gain: 1.0 },
-            shape: &[4, 3],
-            formula: "N(0, (gain·sqrt(2/(fan_in+fan_out)))²)",
-        },
-        Row {
-            call: k(5f64.sqrt()),
-            shape: &[4, 3],
-            formula: "U(±sqrt(3)·gain/sqrt(fan))",
-        },
-        Row {
-            call: InitCall::KaimingNormal {
-                a: 0.0,
-                mode: "fan_out".into(),
-                nonlinearity: "relu".into(),
-            },
-            shape: &[3, 5],
-            formula: "N(0, (gain/sqrt(fan))²)",
-        },
-        Row {
-            call: InitCall::Orthogonal { gain: 1.0 },
-            shape: &[3, 5],
-            formula: "Q of QR(N(0,1) draw), signs of diag(R), ·gain",
-        },
-        Row {
-            call: InitCall::Sparse {
-                sparsity: 0.4,
-                std: 0.01,
-            },
-            shape: &[5, 3],
-            formula: "N(0, std²), ceil(sparsity·rows) zeros per column",
-        },
-    ]
-}
-
-/// The README table "What PyTorch's init really does", generated from [`ParamExplanation`]
-/// (float32, avx2, the latest release, a generator seeded with 0).
-#[must_use]
-pub fn readme_table() -> String {
-    let mut out = String::from(
-        "| function | formula | example | derived in Python (double) | draws | float32 values | words |\n\
-         |---|---|---|---|---|---|---|\n",
-    );
-    for row in rows() {
-        let p = ParamExplanation::of_init(
-            "tensor",
-            &row.call,
-            row.shape,
-            DType::Float32,
-            Target::default(),
-        );
-        let Ok(p) = p else { continue };
-        let derived = p
-            .quantities
-            .iter()
-            .map(|q| format!("{} = {}", q.name, q.value.to_python()))
-            .collect::<Vec<_>>()
-            .join("; ");
-        let values = p
-            .dtype_values
-            .iter()
-            .map(|v| format!("{} `0x{}`", v.name, v.bits))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let args = python_args(&row.call);
-        let _ = writeln!(
-            out,
-            "| `{}` | {} | `{:?}`{} | {} | {} | {} | {} |",
-            row.call.op_name().trim_start_matches("nn.init."),
-            row.formula,
-            row.shape,
-            if args.is_empty() {
-                String::new()
-            } else {
-                format!(", `{args}`")
-            },
-            if derived.is_empty() {
-                "—".into()
-            } else {
-                derived
-            },
-            p.distribution,
-            if values.is_empty() {
-                "—".into()
-            } else {
-                values
-            },
-            p.words.map_or("—".into(), |w| w.to_string()),
-        );
-    }
-    out
-}
-
-/// The markers around the generated table in the README.
-pub const README_BEGIN: &str =
-    "<!-- explain-table:begin (generated by `torch-rng explain --readme-table`) -->";
-/// See [`README_BEGIN`].
-pub const README_END: &str = "<!-- explain-table:end -->";
 
 #[cfg(test)]
 mod tests {
@@ -807,12 +495,12 @@ mod tests {
 
     #[test]
     fn kaiming_example_from_the_issue() {
-        let call = parse_init_call(
+        let call = InitCall::from_text_args(
             "nn.init.kaiming_uniform_",
             &[("a".into(), "2.2360679774997896".into())],
         )
         .unwrap();
-        let e = Explanation::of_init(&call, &[4, 3], DType::Float32, Target::default()).unwrap();
+        let e = Explanation::of_init(&call, &[4, 3], DType::Float32, Context::default()).unwrap();
         let p = &e.params[0];
         assert_eq!(p.quantities[0].value, Number::Int(3));
         // The issue says ...258; the double sqrt(2 / (1 + a^2)) is ...257.
@@ -832,7 +520,7 @@ mod tests {
 
     #[test]
     fn word_counts_follow_the_kernels() {
-        let t = Target::default();
+        let t = Context::default();
         let words = |call: InitCall, shape: &[usize], dtype| {
             ParamExplanation::of_init("t", &call, shape, dtype, t)
                 .unwrap()
@@ -872,53 +560,9 @@ mod tests {
     }
 
     #[test]
-    fn readme_table_is_current() {
-        let readme = include_str!("../../README.md");
-        let begin = readme
-            .find(README_BEGIN)
-            .expect("README has the explain-table begin marker");
-        let end = readme
-            .find(README_END)
-            .expect("README has the explain-table end marker");
-        let current = &readme[begin + README_BEGIN.len()..end];
-        let generated = readme_table();
-        assert_eq!(
-            current.trim(),
-            generated.trim(),
-            "README table is stale: regenerate it with `torch-rng explain --readme-table`"
-        );
-    }
-
-    #[cfg(feature = "cli")]
-    #[test]
-    fn command_line() {
-        let out = cli(&[
-            "nn.init.kaiming_uniform_",
-            "--size",
-            "4,3",
-            "--a",
-            "2.2360679774997896",
-            "--json",
-        ])
-        .unwrap();
-        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-        assert_eq!(v["params"][0]["words"], 12);
-        assert_eq!(
-            v["params"][0]["quantities"][1]["value"],
-            0.577_350_269_189_625_7
-        );
-        assert!(cli(&["nn.init.kaiming_uniform_"]).is_err());
-        assert!(cli(&["nn.init.kaiming_uniform_", "--size", "4,x"]).is_err());
-        assert!(cli(&["nn.init.xavier_uniform_", "--size", "4"]).is_err());
-        assert!(cli(&["nn.init.uniform_", "--size", "2", "--dtype", "int64"]).is_err());
-        let old = cli(&["trunc_normal_", "--size", "20", "--torch-version", "2.5.1"]).unwrap();
-        assert!(old.contains("inverse CDF"), "{old}");
-    }
-
-    #[test]
     fn bad_arguments() {
-        assert!(parse_init_call("nn.init.gelu_", &[]).is_err());
-        assert!(parse_init_call("xavier_uniform_", &[("a".into(), "1".into())]).is_err());
-        assert!(parse_init_call("uniform_", &[("a".into(), "x".into())]).is_err());
+        assert!(InitCall::from_text_args("nn.init.gelu_", &[]).is_err());
+        assert!(InitCall::from_text_args("xavier_uniform_", &[("a".into(), "1".into())]).is_err());
+        assert!(InitCall::from_text_args("uniform_", &[("a".into(), "x".into())]).is_err());
     }
 }

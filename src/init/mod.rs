@@ -4,24 +4,33 @@
 //! Mirrors: `torch/nn/init.py`.
 //!
 //! Each initialiser first derives its parameters (fan, gain, bound) in an explainable form
-//! ([`UniformInit`]) and then samples from it, so that what `explain` prints is what was drawn.
+//! ([`Plan`]) and then samples from it, so that what `explain` prints is what was drawn.
 
-mod buf;
+pub(crate) mod buf;
 mod call;
 pub mod explain;
 mod orthogonal;
+mod schema;
 mod sparse;
 mod trunc;
 
 pub use call::{InitCall, Number, Plan, Quantity, Sampling};
-pub use explain::{Explanation, ParamExplanation};
+#[cfg(feature = "json")]
+pub(crate) use explain::ParamExplanation;
+#[cfg(feature = "json")]
+pub(crate) use schema::json_float;
+pub(crate) use schema::ArgSource;
+pub use schema::{
+    init_function, parse_float, special_float, ArgKind, InitArg, InitFn, Literal, INIT_FUNCTIONS,
+};
 pub use trunc::TruncAlgorithm;
 
+use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::generator::CpuGenerator;
 use crate::ops;
-use crate::target::Target;
 use crate::tensor::Tensor;
+use crate::torch::Torch;
 
 /// A nonlinearity name accepted by `calculate_gain`.
 #[non_exhaustive]
@@ -75,6 +84,18 @@ impl Nonlinearity {
         })
     }
 
+    /// The formula of its gain, as `calculate_gain` evaluates it.
+    #[must_use]
+    pub fn formula(self) -> &'static str {
+        match self {
+            Nonlinearity::LeakyRelu => "sqrt(2 / (1 + a^2))",
+            Nonlinearity::Relu => "sqrt(2)",
+            Nonlinearity::Tanh => "5 / 3",
+            Nonlinearity::Selu => "3 / 4",
+            Nonlinearity::Linear(_) | Nonlinearity::Sigmoid => "1",
+        }
+    }
+
     /// The name.
     #[must_use]
     pub fn name(self) -> &'static str {
@@ -115,19 +136,27 @@ fn gain_of(nl: Nonlinearity, param: Option<f64>) -> f64 {
 }
 
 /// `_calculate_fan_in_and_fan_out(tensor)`: `fan_in = shape[1] * rf`, `fan_out = shape[0] * rf`,
-/// with `rf` the product of the dimensions after the second.
+/// with `rf` the product of the dimensions after the second (Python ints: an empty tensor's fans
+/// can exceed 64 bits).
 ///
 /// # Errors
 /// Fewer than 2 dimensions.
-pub fn calculate_fan_in_and_fan_out(shape: &[usize]) -> Result<(u64, u64)> {
+pub fn calculate_fan_in_and_fan_out(shape: &[usize]) -> Result<(u128, u128)> {
     if shape.len() < 2 {
         return Err(Error::arg(
             "calculate_fan_in_and_fan_out",
             "fan in and fan out can not be computed for tensor with fewer than 2 dimensions",
         ));
     }
-    let rf: u64 = shape[2..].iter().map(|&d| d as u64).product();
-    Ok((shape[1] as u64 * rf, shape[0] as u64 * rf))
+    // Python's ints do not overflow; a tensor torch.empty accepts (strides within int64) has fans
+    // below 2^126, so u128 holds them exactly, saturating only for shapes no tensor can have.
+    let rf = shape[2..]
+        .iter()
+        .fold(1u128, |p, &d| p.saturating_mul(d as u128));
+    Ok((
+        (shape[1] as u128).saturating_mul(rf),
+        (shape[0] as u128).saturating_mul(rf),
+    ))
 }
 
 /// Which fan a Kaiming initialiser scales by.
@@ -165,33 +194,6 @@ impl FanMode {
     }
 }
 
-/// The parameters of a uniform initialiser, derived exactly as PyTorch derives them.
-#[derive(Clone, Debug, PartialEq)]
-pub struct UniformInit {
-    /// The init function (`kaiming_uniform_`, `uniform_`, ...).
-    pub function: &'static str,
-    /// The fan used and its value, where the function uses one.
-    pub fan: Option<(FanMode, u64)>,
-    /// The gain, where the function uses one.
-    pub gain: Option<f64>,
-    /// The standard deviation the bound is derived from, where there is one.
-    pub std: Option<f64>,
-    /// Lower bound, a double as Python computed it.
-    pub from: f64,
-    /// Upper bound, a double as Python computed it.
-    pub to: f64,
-}
-
-impl UniformInit {
-    /// Samples `t.uniform_(from, to)`.
-    ///
-    /// # Errors
-    /// As [`ops::uniform_`].
-    pub fn apply(&self, g: &mut CpuGenerator, t: &mut Tensor, target: Target) -> Result<()> {
-        ops::uniform_(g, t, self.from, self.to, target)
-    }
-}
-
 /// What `kaiming_uniform_` and `kaiming_normal_` derive, `(mode, fan, gain, std)` with
 /// `std = gain / sqrt(fan)`; `None` when the tensor has a zero dimension.
 ///
@@ -200,48 +202,20 @@ impl UniformInit {
 pub(crate) fn kaiming_std(
     shape: &[usize],
     a: f64,
-    mode: &str,
-    nonlinearity: &str,
-) -> Result<Option<(FanMode, u64, f64, f64)>> {
+    mode: FanMode,
+    nonlinearity: Nonlinearity,
+) -> Result<Option<(FanMode, u128, f64, f64)>> {
     if shape.contains(&0) {
         return Ok(None);
     }
-    let mode = FanMode::parse(mode)?;
     let (fan_in, fan_out) = calculate_fan_in_and_fan_out(shape)?;
     let fan = match mode {
         FanMode::FanIn => fan_in,
         FanMode::FanOut => fan_out,
     };
-    let gain = calculate_gain(nonlinearity, Some(a))?;
+    let gain = gain_of(nonlinearity, Some(a));
     let std = gain / (fan as f64).sqrt();
     Ok(Some((mode, fan, gain, std)))
-}
-
-/// `kaiming_uniform_`'s parameters for a tensor of `shape`; `None` when the tensor has a zero
-/// dimension (PyTorch warns and returns without drawing).
-///
-/// `gain = calculate_gain(nonlinearity, a)`, `std = gain / sqrt(fan)`, `bound = sqrt(3.0) * std`.
-///
-/// # Errors
-/// A bad mode, fewer than 2 dimensions, or an unknown nonlinearity (checked in PyTorch's order).
-pub fn kaiming_uniform_params(
-    shape: &[usize],
-    a: f64,
-    mode: &str,
-    nonlinearity: &str,
-) -> Result<Option<UniformInit>> {
-    let Some((mode, fan, gain, std)) = kaiming_std(shape, a, mode, nonlinearity)? else {
-        return Ok(None);
-    };
-    let bound = 3f64.sqrt() * std;
-    Ok(Some(UniformInit {
-        function: "kaiming_uniform_",
-        fan: Some((mode, fan)),
-        gain: Some(gain),
-        std: Some(std),
-        from: -bound,
-        to: bound,
-    }))
 }
 
 /// `torch.nn.init.kaiming_uniform_(t, a, mode, nonlinearity)`.
@@ -250,57 +224,45 @@ pub fn kaiming_uniform_params(
 /// the tensor has a zero dimension.
 ///
 /// # Errors
-/// See [`kaiming_uniform_params`] and [`ops::uniform_`].
+/// Fewer than 2 dimensions, or [`crate::Torch::uniform_`]'s checks.
 pub fn kaiming_uniform_(
-    g: &mut CpuGenerator,
+    torch: &mut Torch,
     t: &mut Tensor,
     a: f64,
-    mode: &str,
-    nonlinearity: &str,
-    target: Target,
+    mode: FanMode,
+    nonlinearity: Nonlinearity,
 ) -> Result<()> {
-    match kaiming_uniform_params(t.shape(), a, mode, nonlinearity)? {
-        Some(p) => p.apply(g, t, target),
-        None => Ok(()),
+    InitCall::KaimingUniform {
+        a,
+        mode,
+        nonlinearity,
     }
+    .apply_(torch, t)
 }
 
 /// `torch.nn.init.uniform_(t, a, b)`: `t.uniform_(a, b)`.
 ///
 /// # Errors
-/// As [`ops::uniform_`].
-pub fn uniform_(
-    g: &mut CpuGenerator,
-    t: &mut Tensor,
-    a: f64,
-    b: f64,
-    target: Target,
-) -> Result<()> {
-    ops::uniform_(g, t, a, b, target)
+/// As [`crate::Torch::uniform_`].
+pub fn uniform_(torch: &mut Torch, t: &mut Tensor, a: f64, b: f64) -> Result<()> {
+    InitCall::Uniform { a, b }.apply_(torch, t)
 }
 
 /// `torch.nn.init.normal_(t, mean, std)`: `t.normal_(mean, std)`.
 ///
-/// Consumes: as [`ops::normal_`] (the fill path for 16+ elements, else the per-element double path
+/// Consumes: as [`crate::Torch::normal_`] (the fill path for 16+ elements, else the per-element double path
 /// with the generator's cached sample).
 ///
 /// # Errors
-/// As [`ops::normal_`].
-pub fn normal_(
-    g: &mut CpuGenerator,
-    t: &mut Tensor,
-    mean: f64,
-    std: f64,
-    target: Target,
-) -> Result<()> {
-    InitCall::Normal { mean, std }.apply(g, t, target)
+/// As [`crate::Torch::normal_`].
+pub fn normal_(torch: &mut Torch, t: &mut Tensor, mean: f64, std: f64) -> Result<()> {
+    InitCall::Normal { mean, std }.apply_(torch, t)
 }
 
 /// Runs a call that draws nothing.
 fn no_draws(call: &InitCall, t: &mut Tensor) -> Result<()> {
     // The generator is never touched by these calls.
-    let mut unused = CpuGenerator::new();
-    call.apply(&mut unused, t, Target::default())
+    call.apply(&mut CpuGenerator::new(), t, Context::default())
 }
 
 /// `torch.nn.init.constant_(t, val)`: `t.fill_(val)`. No draws.
@@ -350,13 +312,8 @@ pub fn dirac_(t: &mut Tensor, groups: i64) -> Result<()> {
 ///
 /// # Errors
 /// Fewer than 2 dimensions, `fan_in + fan_out = 0`, or `uniform_`'s checks (a negative or NaN gain).
-pub fn xavier_uniform_(
-    g: &mut CpuGenerator,
-    t: &mut Tensor,
-    gain: f64,
-    target: Target,
-) -> Result<()> {
-    InitCall::XavierUniform { gain }.apply(g, t, target)
+pub fn xavier_uniform_(torch: &mut Torch, t: &mut Tensor, gain: f64) -> Result<()> {
+    InitCall::XavierUniform { gain }.apply_(torch, t)
 }
 
 /// `torch.nn.init.xavier_normal_(t, gain)`: `t.normal_(0, gain * sqrt(2 / (fan_in + fan_out)))`.
@@ -365,13 +322,8 @@ pub fn xavier_uniform_(
 ///
 /// # Errors
 /// Fewer than 2 dimensions, `fan_in + fan_out = 0`, or `normal_`'s checks (a negative gain).
-pub fn xavier_normal_(
-    g: &mut CpuGenerator,
-    t: &mut Tensor,
-    gain: f64,
-    target: Target,
-) -> Result<()> {
-    InitCall::XavierNormal { gain }.apply(g, t, target)
+pub fn xavier_normal_(torch: &mut Torch, t: &mut Tensor, gain: f64) -> Result<()> {
+    InitCall::XavierNormal { gain }.apply_(torch, t)
 }
 
 /// `torch.nn.init.kaiming_normal_(t, a, mode, nonlinearity)`: `t.normal_(0, gain / sqrt(fan))`.
@@ -379,21 +331,20 @@ pub fn xavier_normal_(
 /// Consumes: one `normal_` over the tensor; nothing if the tensor has a zero dimension.
 ///
 /// # Errors
-/// As [`kaiming_uniform_params`].
+/// Fewer than 2 dimensions, or [`crate::Torch::normal_`]'s checks.
 pub fn kaiming_normal_(
-    g: &mut CpuGenerator,
+    torch: &mut Torch,
     t: &mut Tensor,
     a: f64,
-    mode: &str,
-    nonlinearity: &str,
-    target: Target,
+    mode: FanMode,
+    nonlinearity: Nonlinearity,
 ) -> Result<()> {
     InitCall::KaimingNormal {
         a,
-        mode: mode.to_string(),
-        nonlinearity: nonlinearity.to_string(),
+        mode,
+        nonlinearity,
     }
-    .apply(g, t, target)
+    .apply_(torch, t)
 }
 
 /// `torch.nn.init.trunc_normal_(t, mean, std, a, b)`: the inverse-CDF chain before 2.12
@@ -407,15 +358,14 @@ pub fn kaiming_normal_(
 /// `std = 0` (Python's `ZeroDivisionError`), the kernels' checks (`std < 0`, `a > b`, bounds outside
 /// the dtype), a non-float dtype, or no acceptance after 100000 rounds.
 pub fn trunc_normal_(
-    g: &mut CpuGenerator,
+    torch: &mut Torch,
     t: &mut Tensor,
     mean: f64,
     std: f64,
     a: f64,
     b: f64,
-    target: Target,
 ) -> Result<()> {
-    InitCall::TruncNormal { mean, std, a, b }.apply(g, t, target)
+    InitCall::TruncNormal { mean, std, a, b }.apply_(torch, t)
 }
 
 /// `torch.nn.init.orthogonal_(t, gain)`: a `(rows, numel / rows)` standard normal draw, its QR
@@ -428,34 +378,46 @@ pub fn trunc_normal_(
 ///
 /// # Errors
 /// Fewer than 2 dimensions; float16/bfloat16 (LAPACK has no such QR; PyTorch draws first).
-pub fn orthogonal_(g: &mut CpuGenerator, t: &mut Tensor, gain: f64, target: Target) -> Result<()> {
-    InitCall::Orthogonal { gain }.apply(g, t, target)
+pub fn orthogonal_(torch: &mut Torch, t: &mut Tensor, gain: f64) -> Result<()> {
+    InitCall::Orthogonal { gain }.apply_(torch, t)
 }
 
-/// `torch.nn.init.sparse_(t, sparsity, std)`: `normal_(0, std)` from `g`, then for each column the
-/// first `ceil(sparsity * rows)` rows of a `randperm(rows)` are zeroed.
+/// `torch.nn.init.sparse_(t, sparsity, std)`: `normal_(0, std)`, then for each column the first
+/// `ceil(sparsity * rows)` rows of a `randperm(rows)` are zeroed. PyTorch draws those
+/// permutations from the **default** generator even when `generator=` is given: see
+/// [`sparse_with_generator`].
 ///
-/// PyTorch draws those permutations from the **default** generator even when `generator=` is
-/// given: pass it as `default` (with `g` the explicit generator); `None` means `g` is the default
-/// generator.
-///
-/// Consumes: one `normal_` over the tensor from `g`, then one `randperm(rows)` per column.
+/// Consumes: one `normal_` over the tensor, then one `randperm(rows)` per column.
 ///
 /// # Errors
 /// A tensor that is not 2-D, a NaN or infinite `sparsity * rows`, `std < 0`.
-pub fn sparse_(
-    g: &mut CpuGenerator,
-    default: Option<&mut CpuGenerator>,
+pub fn sparse_(torch: &mut Torch, t: &mut Tensor, sparsity: f64, std: f64) -> Result<()> {
+    InitCall::Sparse { sparsity, std }.apply_(torch, t)
+}
+
+/// `torch.nn.init.sparse_(t, sparsity, std, generator=generator)`: the normals from `generator`,
+/// the per-column permutations from `default`, as PyTorch draws them.
+///
+/// # Errors
+/// As [`sparse_`].
+pub fn sparse_with_generator(
+    default: &mut Torch,
+    generator: &mut Torch,
     t: &mut Tensor,
     sparsity: f64,
     std: f64,
-    target: Target,
 ) -> Result<()> {
     let view = ops::View::contiguous(
         &t.shape().iter().map(|&d| d as i64).collect::<Vec<_>>(),
         t.dtype(),
     );
-    *t = InitCall::Sparse { sparsity, std }.apply_on_view_with(g, default, &view, target)?;
+    let cx = generator.context();
+    *t = InitCall::Sparse { sparsity, std }.apply_on_view_with(
+        generator.generator_mut(),
+        Some(default.generator_mut()),
+        &view,
+        cx,
+    )?;
     Ok(())
 }
 
@@ -510,23 +472,30 @@ mod tests {
     #[test]
     fn linear_bound_is_the_blog_posts() {
         // kaiming with a = sqrt(5) on fan_in 3: 0x1.279a74590331cp-1
-        let p = kaiming_uniform_params(&[4, 3], 5f64.sqrt(), "fan_in", "leaky_relu")
-            .unwrap()
-            .unwrap();
-        assert_eq!(p.to.to_bits(), 0x3fe2_79a7_4590_331c);
-        assert_eq!(p.to, 0.577_350_269_189_625_7);
+        let p = InitCall::KaimingUniform {
+            a: 5f64.sqrt(),
+            mode: FanMode::FanIn,
+            nonlinearity: Nonlinearity::LeakyRelu,
+        }
+        .plan(&[4, 3], DType::Float32, Context::default())
+        .unwrap();
+        let Sampling::Uniform { to, .. } = p.sampling else {
+            panic!("kaiming_uniform_ samples uniformly")
+        };
+        assert_eq!(to.to_bits(), 0x3fe2_79a7_4590_331c);
+        assert_eq!(to, 0.577_350_269_189_625_7);
     }
 
-    fn first6(call: &InitCall, shape: &[i64], cap: crate::target::Capability) -> Vec<u64> {
+    fn first6(call: &InitCall, shape: &[i64], cap: crate::context::Capability) -> Vec<u64> {
         let mut g = CpuGenerator::with_seed(0);
         let mut t = Tensor::zeros(shape, DType::Float32).unwrap();
-        call.apply(&mut g, &mut t, Target::new(cap)).unwrap();
+        call.apply(&mut g, &mut t, Context::new(cap)).unwrap();
         t.bits()[..6].to_vec()
     }
 
     #[test]
     fn spec_test_vectors() {
-        use crate::target::Capability::{Avx2, Default};
+        use crate::context::Capability::{Avx2, Default};
         // init.md section 9, vector 5: seed 0, xavier_uniform_(empty(3, 5))
         let x = InitCall::XavierUniform { gain: 1.0 };
         assert_eq!(
@@ -554,8 +523,8 @@ mod tests {
         // vector 6: kaiming_normal_(empty(4, 5)), the fill path
         let k = InitCall::KaimingNormal {
             a: 0.0,
-            mode: "fan_in".into(),
-            nonlinearity: "leaky_relu".into(),
+            mode: FanMode::FanIn,
+            nonlinearity: Nonlinearity::LeakyRelu,
         };
         let v6 = [
             0xbf36_487e,
@@ -570,8 +539,8 @@ mod tests {
         // vector 7: kaiming_normal_(empty(3, 5), mode='fan_out', nonlinearity='relu'), per element
         let k = InitCall::KaimingNormal {
             a: 0.0,
-            mode: "fan_out".into(),
-            nonlinearity: "relu".into(),
+            mode: FanMode::FanOut,
+            nonlinearity: Nonlinearity::Relu,
         };
         let v7 = [
             0x3fa1_0d4a,
@@ -588,9 +557,8 @@ mod tests {
     #[test]
     fn orthogonal_vector_14_within_a_few_eps() {
         // init.md section 9, vector 14: MKL's bits; torch-rng's QR lands within a few eps.
-        let mut g = CpuGenerator::with_seed(0);
         let mut t = Tensor::zeros(&[3, 3], DType::Float32).unwrap();
-        orthogonal_(&mut g, &mut t, 1.0, Target::default()).unwrap();
+        orthogonal_(&mut Torch::with_seed(0), &mut t, 1.0).unwrap();
         let mkl = [0x3f69_4022u32, 0x3d99_ddfa, 0x3ecf_769d, 0x3eac_1458];
         for (got, want) in t.as_f32().unwrap().iter().zip(mkl) {
             let diff = (f64::from(*got) - f64::from(f32::from_bits(want))).abs();
@@ -600,17 +568,16 @@ mod tests {
 
     #[test]
     fn zero_dim_draws_nothing() {
-        let mut g = CpuGenerator::with_seed(0);
+        let mut torch = Torch::with_seed(0);
         let mut t = Tensor::zeros(&[0, 3], DType::Float32).unwrap();
         kaiming_uniform_(
-            &mut g,
+            &mut torch,
             &mut t,
             0.0,
-            "fan_in",
-            "leaky_relu",
-            Target::default(),
+            FanMode::FanIn,
+            Nonlinearity::LeakyRelu,
         )
         .unwrap();
-        assert_eq!(g, CpuGenerator::with_seed(0));
+        assert_eq!(torch.generator(), &CpuGenerator::with_seed(0));
     }
 }

@@ -6,10 +6,10 @@
 //! Mirrors: `torch/nn/init.py`, `orthogonal_`.
 
 use super::buf::Buf;
+use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::generator::CpuGenerator;
 use crate::ops;
-use crate::target::Target;
 use crate::tensor::Storage;
 
 const OP: &str = "nn.init.orthogonal_";
@@ -91,12 +91,7 @@ fn viewable(buf: &Buf<'_>) -> bool {
 }
 
 /// Runs `orthogonal_(t, gain)` on `buf`.
-pub(crate) fn run(
-    g: &mut CpuGenerator,
-    buf: &mut Buf<'_>,
-    gain: f64,
-    target: Target,
-) -> Result<()> {
+pub(crate) fn run(g: &mut CpuGenerator, buf: &mut Buf<'_>, gain: f64, cx: Context) -> Result<()> {
     if buf.shape.len() < 2 {
         return Err(Error::arg(
             OP,
@@ -112,7 +107,7 @@ pub(crate) fn run(
     let cols = numel / rows;
     // flattened = tensor.new_empty((rows, cols)).normal_(0, 1): a contiguous draw.
     let mut flat = Storage::zeros(dtype, numel);
-    ops::fill_normal(g, OP, &mut flat, true, 0.0, 1.0, target)?;
+    ops::fill_normal(g, OP, &mut flat, true, 0.0, 1.0, cx)?;
     let values: Vec<f64> = match &flat {
         Storage::F32(v) => v.iter().map(|&x| f64::from(x)).collect(),
         Storage::F64(v) => v.clone(),

@@ -4,12 +4,12 @@
 //!
 //! Mirrors: `torch/nn/init.py`, `sparse_`.
 
-use super::buf::{Buf, Elem};
+use super::buf::Buf;
+use crate::context::Context;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::generator::CpuGenerator;
 use crate::ops;
-use crate::target::Target;
 use crate::tensor::Storage;
 
 const OP: &str = "nn.init.sparse_";
@@ -47,7 +47,7 @@ pub(crate) fn run(
     default: Option<&mut CpuGenerator>,
     buf: &mut Buf<'_>,
     (sparsity, std): (f64, f64),
-    target: Target,
+    cx: Context,
 ) -> Result<()> {
     if buf.shape.len() != 2 {
         return Err(Error::arg(
@@ -57,20 +57,19 @@ pub(crate) fn run(
     }
     let (rows, cols) = (buf.shape[0], buf.shape[1]);
     let zeros = kept(num_zeros(sparsity, rows)?, rows);
-    ops::fill_normal(g, OP, buf.data, buf.contiguous, 0.0, std, target)?;
+    ops::fill_normal(g, OP, buf.data, buf.contiguous, 0.0, std, cx)?;
     let perm_gen = match default {
         Some(d) => d,
         None => g,
     };
-    let zero = Elem::zero(buf.dtype());
     for c in 0..cols {
-        let perm = ops::samplers::randperm(perm_gen, rows as i64, DType::Int64, target)?;
+        let perm = ops::randperm(perm_gen, rows as i64, DType::Int64, cx)?;
         let Storage::I64(idx) = perm.storage() else {
             unreachable!("randperm with dtype int64 returns int64")
         };
         for &r in &idx[..zeros] {
             let at = buf.offset(&[r as usize, c]);
-            buf.set(at, zero);
+            buf.set(at, 0.0);
         }
     }
     Ok(())

@@ -4,12 +4,12 @@
 //! inverse-CDF chain), and the elementwise kernels it calls (`sub_`, `div_`, `pow_`, `mul_`, `log_`,
 //! `gt`, `where`, `erfinv_`, `add_`, `clamp_`), which round once per op in the tensor's dtype.
 
+use crate::context::{Context, Era, TruncRule};
 use crate::dtype::{bf16_to_f32, f16_to_f32, f32_to_bf16, f32_to_f16, DType};
 use crate::error::{Error, Result};
 use crate::generator::CpuGenerator;
 use crate::math::{libm, special};
 use crate::ops;
-use crate::target::{Era, Target};
 use crate::tensor::Storage;
 
 /// Which algorithm `trunc_normal_` runs, with the parameters it derived in Python.
@@ -97,7 +97,7 @@ pub(crate) fn run(
     (mean, std): (f64, f64),
     algorithm: TruncAlgorithm,
     (a, b): (f64, f64),
-    target: Target,
+    cx: Context,
 ) -> Result<()> {
     const OP: &str = "nn.init.trunc_normal_";
     let dtype = data.dtype();
@@ -105,14 +105,14 @@ pub(crate) fn run(
         // The first kernel PyTorch calls rejects the dtype.
         return match algorithm {
             TruncAlgorithm::RejectNormal { .. } => {
-                ops::fill_normal(g, OP, data, contiguous, mean, std, target)
+                ops::fill_normal(g, OP, data, contiguous, mean, std, cx)
             }
-            _ => ops::fill_uniform(g, OP, data, 0.0, 1.0, target),
+            _ => ops::fill_uniform(g, OP, data, 0.0, 1.0, cx),
         };
     }
     match algorithm {
         TruncAlgorithm::RejectNormal { lo, hi } => {
-            ops::fill_normal(g, OP, data, contiguous, mean, std, target)?;
+            ops::fill_normal(g, OP, data, contiguous, mean, std, cx)?;
             let n = data.len();
             for _ in 0..MAX_ROUNDS {
                 let bad: Vec<usize> = (0..n)
@@ -125,7 +125,7 @@ pub(crate) fn run(
                     return Ok(());
                 }
                 let mut fresh = Storage::zeros(dtype, n);
-                ops::fill_normal(g, OP, &mut fresh, contiguous, mean, std, target)?;
+                ops::fill_normal(g, OP, &mut fresh, contiguous, mean, std, cx)?;
                 for i in bad {
                     copy_element(data, &fresh, i);
                 }
@@ -133,11 +133,11 @@ pub(crate) fn run(
             Err(too_many_rounds())
         }
         TruncAlgorithm::RejectUniform { log_peak } => {
-            reject_uniform(g, data, (mean, std, log_peak), (a, b), target)
+            reject_uniform(g, data, (mean, std, log_peak), (a, b), cx)
         }
         TruncAlgorithm::InverseCdf { from, to, scale } => {
-            ops::fill_uniform(g, OP, data, from, to, target)?;
-            inverse_cdf_tail(data, scale, mean, (a, b), target.era);
+            ops::fill_uniform(g, OP, data, from, to, cx)?;
+            inverse_cdf_tail(data, scale, mean, (a, b), cx.rules().trunc_normal);
             Ok(())
         }
     }
@@ -183,7 +183,7 @@ fn reject_uniform(
     data: &mut Storage,
     (mean, std, log_peak): (f64, f64, f64),
     (a, b): (f64, f64),
-    target: Target,
+    cx: Context,
 ) -> Result<()> {
     const OP: &str = "nn.init.trunc_normal_";
     let dtype = data.dtype();
@@ -197,9 +197,9 @@ fn reject_uniform(
             _ => f64::from(log_pdf_f32(x as f32, m, s, lp, round)),
         }
     };
-    ops::fill_uniform(g, OP, data, a, b, target)?;
+    ops::fill_uniform(g, OP, data, a, b, cx)?;
     let mut accept = Storage::zeros(dtype, n);
-    ops::fill_uniform(g, OP, &mut accept, 0.0, 1.0, target)?;
+    ops::fill_uniform(g, OP, &mut accept, 0.0, 1.0, cx)?;
     let mut pending: Vec<bool> = (0..n)
         .map(|i| log_of(element(&accept, i), dtype) > log_pdf(element(data, i)))
         .collect();
@@ -208,13 +208,13 @@ fn reject_uniform(
         if !pending.iter().any(|&p| p) {
             return Ok(());
         }
-        ops::fill_uniform(g, OP, &mut candidates, a, b, target)?;
+        ops::fill_uniform(g, OP, &mut candidates, a, b, cx)?;
         for (i, &p) in pending.iter().enumerate() {
             if p {
                 copy_element(data, &candidates, i);
             }
         }
-        ops::fill_uniform(g, OP, &mut accept, 0.0, 1.0, target)?;
+        ops::fill_uniform(g, OP, &mut accept, 0.0, 1.0, cx)?;
         for (i, p) in pending.iter_mut().enumerate() {
             if *p {
                 *p = log_of(element(&accept, i), dtype) > log_pdf(element(&candidates, i));
@@ -225,7 +225,13 @@ fn reject_uniform(
 }
 
 /// `erfinv_()`, `mul_(scale)`, `add_(mean)`, `clamp_(a, b)` in the tensor's dtype.
-fn inverse_cdf_tail(data: &mut Storage, scale: f64, mean: f64, (a, b): (f64, f64), era: Era) {
+fn inverse_cdf_tail(
+    data: &mut Storage,
+    scale: f64,
+    mean: f64,
+    (a, b): (f64, f64),
+    rule: TruncRule,
+) {
     match data {
         Storage::F64(v) => {
             for x in v.iter_mut() {
@@ -233,9 +239,9 @@ fn inverse_cdf_tail(data: &mut Storage, scale: f64, mean: f64, (a, b): (f64, f64
                 *x = clamp(y, a, b);
             }
         }
-        Storage::F32(v) => tail_f32(v, (|x| x, |x| x), scale, mean, (a, b), era),
-        Storage::F16(v) => tail_f32(v, (f16_to_f32, f32_to_f16), scale, mean, (a, b), era),
-        Storage::BF16(v) => tail_f32(v, (bf16_to_f32, f32_to_bf16), scale, mean, (a, b), era),
+        Storage::F32(v) => tail_f32(v, (|x| x, |x| x), scale, mean, (a, b), rule),
+        Storage::F16(v) => tail_f32(v, (f16_to_f32, f32_to_f16), scale, mean, (a, b), rule),
+        Storage::BF16(v) => tail_f32(v, (bf16_to_f32, f32_to_bf16), scale, mean, (a, b), rule),
         _ => {}
     }
 }
@@ -249,12 +255,15 @@ fn tail_f32<T: Copy>(
     scale: f64,
     mean: f64,
     (a, b): (f64, f64),
-    era: Era,
+    rule: TruncRule,
 ) {
     let r = |x: f32| widen(narrow(x));
     // On float16/bfloat16 tensors, add_/sub_ round their scalar to the dtype; mul_/div_ keep it in
     // float, except in 2.0 where every scalar is rounded (measured on 2.0.1, 2.5.1 – 2.15.0).
-    let s = if era == Era::L0 {
+    let s = if rule
+        == (TruncRule::InverseCdf {
+            round_mul_scalar: true,
+        }) {
         r(scale as f32)
     } else {
         scale as f32
@@ -294,7 +303,7 @@ pub(crate) fn algorithm(
     }
     let cdf_a = norm_cdf((a - mean) / std);
     let cdf_b = norm_cdf((b - mean) / std);
-    if era < Era::R3 {
+    if let TruncRule::InverseCdf { .. } = era.rules().trunc_normal {
         let from = 2.0 * cdf_a - 1.0;
         let to = 2.0 * cdf_b - 1.0;
         return Ok((
@@ -345,18 +354,19 @@ mod tests {
 
     #[test]
     fn seed0_std0p02_vectors() {
-        use crate::target::Capability::{Avx2, Default};
+        use crate::context::Capability::{Avx2, Default};
 
         // init.md section 9, vector 12: trunc_normal_(empty(20), std=0.02), seed 0
-        let run_it = |era: Era, cap: crate::target::Capability| {
+        let run_it = |era: Era, cap: crate::context::Capability| {
             let mut g = CpuGenerator::with_seed(0);
             let mut s = Storage::zeros(DType::Float32, 20);
             let (alg, _, _) = algorithm(DType::Float32, (0.0, 0.02, -2.0, 2.0), era).unwrap();
-            let target = Target {
+            let cx = Context {
                 capability: cap,
                 era,
+                ..Context::default()
             };
-            run(&mut g, &mut s, true, (0.0, 0.02), alg, (-2.0, 2.0), target).unwrap();
+            run(&mut g, &mut s, true, (0.0, 0.02), alg, (-2.0, 2.0), cx).unwrap();
             match s {
                 Storage::F32(v) => v[..6].iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
                 _ => unreachable!(),

@@ -6,9 +6,10 @@
 //! time) and the portable twin (whose `mul_add` is a correctly rounded library call) elsewhere;
 //! both give the same bits.
 //!
-//! `exp` and `tan` (log-normal and Cauchy samplers, `erf`) still call the host's libm: on
-//! `x86_64-unknown-linux-gnu` Rust lowers them to glibc's functions of the same name, which is
-//! what PyTorch calls; on other platforms bits may differ (see the README's fidelity section).
+//! `exp`, `tan` and `log2` (log-normal and Cauchy samplers, `erf`, CUDA `randperm`'s key width)
+//! still call the host's libm: on `x86_64-unknown-linux-gnu` Rust lowers them to glibc's functions
+//! of the same name, which is what PyTorch calls; on other platforms bits may differ (see the
+//! README's fidelity section).
 //! `sqrt`/`sqrtf` are correctly rounded everywhere.
 
 use super::glibc;
@@ -65,6 +66,13 @@ twin!(
     /// C `cos` (glibc 2.36, x86-64, FMA variant).
     cos, cos_impl, f64
 );
+
+/// C `log2`.
+#[inline]
+#[must_use]
+pub fn log2(x: f64) -> f64 {
+    x.log2()
+}
 
 /// C `exp`.
 #[inline]

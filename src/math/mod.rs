@@ -16,5 +16,7 @@ pub mod avx;
 pub mod avx512_simd;
 pub mod avx_simd;
 pub mod glibc;
+pub mod libdevice;
 pub mod libm;
+pub mod mufu;
 pub mod special;

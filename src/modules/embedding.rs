@@ -1,74 +1,96 @@
 //! `nn.Embedding` and `nn.EmbeddingBag`.
 
-use super::explain::{init_param, note_step, ParamInit};
+use super::build::{Builder, ParamInit};
+use super::registry::nn_class;
 use super::{check_param_dtype, empty, zero_row, Module};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::generator::CpuGenerator;
 use crate::init::InitCall;
-use crate::target::Target;
 
-/// `nn.Embedding(num_embeddings, embedding_dim, padding_idx)`. `max_norm`, `norm_type`,
-/// `scale_grad_by_freq` and `sparse` play no part at construction.
-///
-/// Mirrors: `Embedding.__init__`, `reset_parameters` and `_fill_padding_idx_with_zero` in
-/// `torch/nn/modules/sparse.py`.
-/// Consumes: one `normal_(0, 1)` over the (N, D) weight (fill path from 16 elements, else the
-/// per-element path with its cache); the padding row is drawn, then zeroed.
-///
-/// # Errors
-/// `padding_idx` outside `[-N, N)` (PyTorch asserts), sizes, dtype.
-pub fn embedding(
-    g: &mut CpuGenerator,
-    num_embeddings: i64,
-    embedding_dim: i64,
-    padding_idx: Option<i64>,
-    dtype: DType,
-    target: Target,
-) -> Result<Module> {
-    embedding_as(
-        "Embedding",
-        g,
-        num_embeddings,
-        embedding_dim,
-        padding_idx,
-        dtype,
-        target,
-    )
+nn_class! {
+    /// `nn.Embedding(num_embeddings, embedding_dim, padding_idx=None, max_norm=None, norm_type=2.0,
+    /// scale_grad_by_freq=False, sparse=False, dtype=None)`. Only the sizes and `padding_idx` play
+    /// a part at construction.
+    ///
+    /// Mirrors: `Embedding.__init__`, `reset_parameters` and `_fill_padding_idx_with_zero` in
+    /// `torch/nn/modules/sparse.py`.
+    /// Consumes: one `normal_(0, 1)` over the (N, D) weight (fill path from 16 elements, else the
+    /// per-element path with its cache); the padding row is drawn, then zeroed. A `padding_idx`
+    /// outside `[-N, N)` is refused (PyTorch asserts).
+    Embedding = "Embedding" {
+        /// Rows of the table.
+        num_embeddings: i64,
+        /// Size of each row.
+        embedding_dim: i64;
+        /// The row kept at zero (negative counts from the end).
+        padding_idx: Option<i64> = None,
+        /// Renormalisation bound (no part at construction).
+        max_norm: Option<f64> = None,
+        /// The norm's p (no part at construction).
+        norm_type: f64 = 2.0,
+        /// No part at construction.
+        scale_grad_by_freq: bool = false,
+        /// No part at construction.
+        sparse: bool = false,
+    }
 }
 
-/// `nn.EmbeddingBag(num_embeddings, embedding_dim, padding_idx=...)`: initialised as
-/// [`embedding`]. `mode`, `include_last_offset` and the norm arguments play no part.
-///
-/// # Errors
-/// As [`embedding`].
-pub fn embedding_bag(
-    g: &mut CpuGenerator,
-    num_embeddings: i64,
-    embedding_dim: i64,
-    padding_idx: Option<i64>,
-    dtype: DType,
-    target: Target,
-) -> Result<Module> {
-    embedding_as(
-        "EmbeddingBag",
-        g,
-        num_embeddings,
-        embedding_dim,
-        padding_idx,
-        dtype,
-        target,
-    )
+impl Embedding {
+    fn build_module(&self, b: &mut Builder<'_>) -> Result<Module> {
+        embedding_as(
+            b,
+            "Embedding",
+            (self.num_embeddings, self.embedding_dim),
+            self.padding_idx,
+            self.param_dtype(),
+        )
+    }
+}
+
+nn_class! {
+    /// `nn.EmbeddingBag(num_embeddings, embedding_dim, max_norm=None, norm_type=2.0,
+    /// scale_grad_by_freq=False, mode='mean', sparse=False, include_last_offset=False,
+    /// padding_idx=None, dtype=None)`: initialised as [`Embedding`].
+    EmbeddingBag = "EmbeddingBag" {
+        /// Rows of the table.
+        num_embeddings: i64,
+        /// Size of each row.
+        embedding_dim: i64;
+        /// Renormalisation bound (no part at construction).
+        max_norm: Option<f64> = None,
+        /// The norm's p (no part at construction).
+        norm_type: f64 = 2.0,
+        /// No part at construction.
+        scale_grad_by_freq: bool = false,
+        /// `sum`, `mean` or `max` (no part at construction).
+        mode: String = "mean".to_string(),
+        /// No part at construction.
+        sparse: bool = false,
+        /// No part at construction.
+        include_last_offset: bool = false,
+        /// The row kept at zero (negative counts from the end).
+        padding_idx: Option<i64> = None,
+    }
+}
+
+impl EmbeddingBag {
+    fn build_module(&self, b: &mut Builder<'_>) -> Result<Module> {
+        embedding_as(
+            b,
+            "EmbeddingBag",
+            (self.num_embeddings, self.embedding_dim),
+            self.padding_idx,
+            self.param_dtype(),
+        )
+    }
 }
 
 fn embedding_as(
+    b: &mut Builder<'_>,
     class: &str,
-    g: &mut CpuGenerator,
-    num_embeddings: i64,
-    embedding_dim: i64,
+    (num_embeddings, embedding_dim): (i64, i64),
     padding_idx: Option<i64>,
     dtype: DType,
-    target: Target,
 ) -> Result<Module> {
     let op = format!("nn.{class}");
     let padding_idx = match padding_idx {
@@ -85,12 +107,11 @@ fn embedding_as(
         mean: 0.0,
         std: 1.0,
     });
-    init_param(g, "weight", &mut weight, how, target)?;
+    b.init_param("weight", &mut weight, &how)?;
     let mut m = Module::new(class);
     if let Some(p) = padding_idx {
-        // In range: checked above against the row count.
         zero_row(&mut weight, p as usize);
-        note_step(
+        b.note(
             "weight",
             &weight,
             &format!("weight[{p}].fill_(0) (padding_idx={p}, under torch.no_grad())"),

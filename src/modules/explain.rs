@@ -1,55 +1,24 @@
 //! `explain` for modules and whole models: what each `state_dict` entry's initialisation does,
 //! recorded while the real constructors run.
 //!
-//! Module code initialises every tensor through `init_param` with a `ParamInit`: the
-//! `torch.nn.init` call plus the quantities the module derives before making it (Linear's bias
-//! bound `1 / sqrt(fan_in)`, an RNN's `1 / sqrt(hidden_size)`). Normally that is just the call.
-//! While `record` runs, each call is also logged with the tensor's full dotted name and the
-//! words it drew, so an explanation is a trace of the very code that samples, not a second table
-//! of formulas.
+//! Module code initialises every tensor through `Builder::init_param` with a `ParamInit`: the
+//! `torch.nn.init` call plus the quantities the module derives before making it. Explaining builds
+//! the model with an `ExplainRecorder`, which logs each call with the tensor's full dotted name
+//! and the words it drew, so an explanation is a trace of the very code that samples, not a second
+//! table of formulas.
 
-// The recording and assembly helpers are reached only through the `cli` entry points
-// (module and model explanations); without that feature they are compiled but unused.
-#![cfg_attr(not(feature = "cli"), allow(dead_code))]
-
-use std::cell::RefCell;
 use std::fmt::Write as _;
 
+use super::build::{InitStep, NoteStep, Recorder};
+use super::model::ModelDesc;
+use crate::context::Context;
 use crate::dtype::DType;
 use crate::error::Result;
 use crate::generator::CpuGenerator;
-use crate::init::explain::{heading, words_between, EXPLAIN_SEED};
-use crate::init::{InitCall, Number, ParamExplanation, Quantity};
-use crate::target::Target;
+use crate::init::explain::{heading, EXPLAIN_SEED};
+use crate::init::{InitCall, Number, ParamExplanation};
 use crate::tensor::{Storage, Tensor};
-
-/// How a module initialises one tensor: an init call and what the module derives for it first.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) struct ParamInit {
-    /// The `torch.nn.init` call.
-    pub(crate) call: InitCall,
-    /// Quantities the module computes in Python before the call, in its order.
-    pub(crate) derived: Vec<Quantity>,
-}
-
-impl ParamInit {
-    pub(crate) fn new(call: InitCall) -> ParamInit {
-        ParamInit {
-            call,
-            derived: Vec::new(),
-        }
-    }
-
-    /// Adds a derived quantity (only kept while recording matters, but cheap).
-    pub(crate) fn with(mut self, name: &'static str, formula: &str, value: Number) -> ParamInit {
-        self.derived.push(Quantity {
-            name,
-            formula: formula.to_string(),
-            value,
-        });
-        self
-    }
-}
+use crate::torch::Torch;
 
 /// One recorded initialisation step.
 #[derive(Clone, Debug, PartialEq)]
@@ -62,153 +31,56 @@ pub(crate) struct Step {
     pub(crate) call: Option<InitCall>,
 }
 
-#[derive(Default)]
-struct Recorder {
-    scope: Vec<String>,
-    steps: Vec<Step>,
+/// The recorder `explain` builds with: every step, with its derived numbers and word count.
+#[derive(Debug, Default)]
+pub(crate) struct ExplainRecorder {
+    pub(crate) steps: Vec<Step>,
 }
 
-thread_local! {
-    static RECORDER: RefCell<Option<Recorder>> = const { RefCell::new(None) };
-}
-
-fn recording() -> bool {
-    RECORDER.with(|r| r.borrow().is_some())
-}
-
-fn full_name(local: &str) -> String {
-    RECORDER.with(|r| {
-        let r = r.borrow();
-        let mut parts: Vec<&str> = r
-            .as_ref()
-            .map(|r| r.scope.iter().map(String::as_str).collect())
-            .unwrap_or_default();
-        parts.push(local);
-        parts.join(".")
-    })
-}
-
-fn push_step(step: Step) {
-    RECORDER.with(|r| {
-        if let Some(r) = r.borrow_mut().as_mut() {
-            r.steps.push(step);
-        }
-    });
-}
-
-/// Runs `f` with `name` appended to the recorded names (an empty name adds nothing).
-pub(crate) fn scoped<T>(name: &str, f: impl FnOnce() -> T) -> T {
-    if name.is_empty() || !recording() {
-        return f();
+impl Recorder for ExplainRecorder {
+    fn counts_words(&self) -> bool {
+        true
     }
-    RECORDER.with(|r| {
-        if let Some(r) = r.borrow_mut().as_mut() {
-            r.scope.push(name.to_string());
-        }
-    });
-    let out = f();
-    RECORDER.with(|r| {
-        if let Some(r) = r.borrow_mut().as_mut() {
-            r.scope.pop();
-        }
-    });
-    out
-}
 
-/// Initialises the tensor `name` with `how.call`, drawing from `g`, and records it while
-/// [`record`] runs.
-pub(crate) fn init_param(
-    g: &mut CpuGenerator,
-    name: &str,
-    t: &mut Tensor,
-    how: ParamInit,
-    target: Target,
-) -> Result<()> {
-    if !recording() {
-        return how.call.apply(g, t, target);
+    fn init(&mut self, step: &InitStep<'_>) -> Result<()> {
+        let t = step.tensor;
+        let mut param = ParamExplanation::of_init(
+            step.name,
+            &step.how.call,
+            t.shape(),
+            t.dtype(),
+            step.context,
+        )?;
+        let mut quantities = step.how.derived.clone();
+        quantities.append(&mut param.quantities);
+        param.quantities = quantities;
+        param.words = step.words;
+        self.steps.push(Step {
+            name: step.name.to_string(),
+            param,
+            call: Some(step.how.call.clone()),
+        });
+        Ok(())
     }
-    let before = g.clone();
-    how.call.apply(g, t, target)?;
-    let mut param = ParamExplanation::of_init(name, &how.call, t.shape(), t.dtype(), target)?;
-    let call = Some(how.call);
-    let mut quantities = how.derived;
-    quantities.append(&mut param.quantities);
-    param.quantities = quantities;
-    param.words = words_between(&before, g);
-    param.name = full_name(name);
-    push_step(Step {
-        name: param.name.clone(),
-        param,
-        call,
-    });
-    Ok(())
-}
 
-/// Runs a call that draws nothing (`ones_`, `zeros_`, `constant_`) on the tensor `name`.
-pub(crate) fn init_fill(name: &str, t: &mut Tensor, call: InitCall) -> Result<()> {
-    // These calls never touch the generator; a fresh one stands in for it.
-    let mut unused = CpuGenerator::new();
-    init_param(
-        &mut unused,
-        name,
-        t,
-        ParamInit::new(call),
-        Target::default(),
-    )
-}
-
-/// Records a step that is not an init call (`weight[padding_idx].zero_()`, `torch.randn(...)`).
-pub(crate) fn note_step(
-    name: &str,
-    t: &Tensor,
-    call: &str,
-    distribution: &str,
-    words: Option<u64>,
-) {
-    if !recording() {
-        return;
+    fn note(&mut self, step: &NoteStep<'_>) {
+        let t = step.tensor;
+        self.steps.push(Step {
+            name: step.name.to_string(),
+            param: ParamExplanation {
+                name: step.name.to_string(),
+                call: step.call.to_string(),
+                shape: t.shape().to_vec(),
+                dtype: t.dtype(),
+                quantities: Vec::new(),
+                distribution: step.effect.to_string(),
+                dtype_values: Vec::new(),
+                words: step.words,
+                notes: Vec::new(),
+            },
+            call: None,
+        });
     }
-    let name = full_name(name);
-    push_step(Step {
-        name: name.clone(),
-        param: ParamExplanation {
-            name,
-            call: call.to_string(),
-            shape: t.shape().to_vec(),
-            dtype: t.dtype(),
-            quantities: Vec::new(),
-            distribution: distribution.to_string(),
-            dtype_values: Vec::new(),
-            words,
-            notes: Vec::new(),
-        },
-        call: None,
-    });
-}
-
-/// The words `g` drew since `before`, while recording (else `None`, and nothing is cloned).
-pub(crate) fn snapshot(g: &CpuGenerator) -> Option<CpuGenerator> {
-    recording().then(|| g.clone())
-}
-
-/// Words drawn between a [`snapshot`] and now.
-pub(crate) fn words_since(before: Option<&CpuGenerator>, g: &CpuGenerator) -> Option<u64> {
-    before.and_then(|b| words_between(b, g))
-}
-
-/// Runs `f` while recording every [`init_param`] and [`note_step`], and returns its result with
-/// the steps in draw order. Not re-entrant: a nested call records into the outer one.
-pub(crate) fn record<T>(f: impl FnOnce() -> Result<T>) -> (Result<T>, Vec<Step>) {
-    let outer = recording();
-    if !outer {
-        RECORDER.with(|r| *r.borrow_mut() = Some(Recorder::default()));
-    }
-    let out = f();
-    if outer {
-        return (out, Vec::new());
-    }
-    let steps = RECORDER.with(|r| r.borrow_mut().take().map(|r| r.steps).unwrap_or_default());
-    (out, steps)
 }
 
 // ------------------------------------------------------------------------------------------
@@ -236,7 +108,7 @@ pub struct ModuleExplanation {
     /// The module or model (`nn.Linear(in_features=3, out_features=4)`).
     pub subject: String,
     /// The build reproduced.
-    pub target: Target,
+    pub cx: Context,
     /// The entries, in `state_dict` order.
     pub entries: Vec<EntryExplanation>,
     /// The names of the steps in the order they ran (and drew).
@@ -300,7 +172,7 @@ impl ModuleExplanation {
     /// Pairs the `state_dict` with the recorded steps.
     pub(crate) fn assemble(
         subject: String,
-        target: Target,
+        cx: Context,
         state: &[(String, Tensor)],
         steps: &[Step],
     ) -> ModuleExplanation {
@@ -342,7 +214,7 @@ impl ModuleExplanation {
         }
         ModuleExplanation {
             subject,
-            target,
+            cx,
             entries,
             draw_order,
             order_differs,
@@ -353,7 +225,7 @@ impl ModuleExplanation {
     /// Human-readable text.
     #[must_use]
     pub fn to_text(&self) -> String {
-        let mut out = heading(&self.subject, self.target);
+        let mut out = heading(&self.subject, self.cx);
         let _ = writeln!(
             out,
             "; words counted while building from a generator seeded with {EXPLAIN_SEED})"
@@ -383,7 +255,7 @@ impl ModuleExplanation {
     }
 }
 
-#[cfg(feature = "cli")]
+#[cfg(feature = "json")]
 impl ModuleExplanation {
     /// The explanation as JSON (for `torch-rng explain nn.Linear ... --json`).
     #[must_use]
@@ -391,8 +263,8 @@ impl ModuleExplanation {
         use serde_json::json;
         json!({
             "subject": self.subject,
-            "capability": self.target.capability.name(),
-            "era_first_release": self.target.era.first_release(),
+            "capability": self.cx.capability.name(),
+            "era_first_release": self.cx.era.first_release(),
             "seed": EXPLAIN_SEED,
             "state_dict": self.entries.iter().map(|e| json!({
                 "name": e.name,
@@ -475,133 +347,26 @@ fn sqrt5_notes(steps: &[Step], notes: &mut Vec<String>) {
     }
 }
 
-/// Explains a model description (or one module, [`super::model::ModelDesc::single`]): builds it
-/// from a generator seeded with [`EXPLAIN_SEED`] while recording, then pairs each `state_dict`
-/// entry with the steps that initialised it.
+/// Explains a model description (or one module, [`ModelDesc::single`]): builds it from a
+/// generator seeded with [`EXPLAIN_SEED`] while recording, then pairs each `state_dict` entry with
+/// the steps that initialised it.
 ///
 /// # Errors
 /// Whatever building the model rejects.
-#[cfg(feature = "json")]
-pub fn explain_model(
-    desc: &super::model::ModelDesc,
-    subject: &str,
-    target: Target,
-) -> Result<ModuleExplanation> {
-    let mut g = CpuGenerator::with_seed(EXPLAIN_SEED);
-    let (state, steps) = record(|| desc.state_dict(&mut g, target));
+pub fn explain_model(desc: &ModelDesc, subject: &str, cx: Context) -> Result<ModuleExplanation> {
+    let mut torch = Torch::from_parts(cx, CpuGenerator::with_seed(EXPLAIN_SEED));
+    let mut rec = ExplainRecorder::default();
+    let root = desc.build_recorded(&mut torch, &mut rec)?;
+    let state = desc.state_dict_of(root)?;
     Ok(ModuleExplanation::assemble(
         subject.to_string(),
-        target,
-        &state?,
-        &steps,
+        cx,
+        &state,
+        &rec.steps,
     ))
 }
 
-/// A command-line value as JSON: JSON itself (`3`, `false`, `[3, 2]`, `null`, an object), a
-/// comma-separated list of integers (`3,2`), or else a string (`same`, `float64`).
-#[cfg(feature = "cli")]
-fn cli_value(v: &str) -> serde_json::Value {
-    if let Ok(j) = serde_json::from_str::<serde_json::Value>(v) {
-        return j;
-    }
-    let ints: std::result::Result<Vec<i64>, _> = v.split(',').map(|d| d.trim().parse()).collect();
-    match ints {
-        Ok(list) if v.contains(',') => serde_json::Value::from(list),
-        _ => serde_json::Value::String(v.to_string()),
-    }
-}
-
-/// `torch-rng explain nn.CLASS [--kebab-case-argument VALUE ...] [--capability C]
-/// [--torch-version V] [--json]`, or `torch-rng explain --model MODEL.json [...]`: the text to
-/// print.
-///
-/// # Errors
-/// A malformed command line, an unknown module or argument, a value of the wrong type, an
-/// unreadable description, or what the constructor rejects.
-#[cfg(feature = "cli")]
-pub fn cli(args: &[&str]) -> Result<String> {
-    use super::model::ModelDesc;
-    use crate::error::Error;
-    use crate::init::explain::{json_text, target_flag};
-    use crate::target::Capability;
-    let usage = || {
-        Error::arg(
-            "explain",
-            "usage: torch-rng explain nn.CLASS [--in-features 3 --out-features 4 ...] \
-             [--capability avx2] [--torch-version 2.15.0] [--json], or torch-rng explain \
-             --model MODEL.json [...]",
-        )
-    };
-    let (first, rest) = args.split_first().ok_or_else(usage)?;
-    let (model_path, rest) = if *first == "--model" {
-        let (path, rest) = rest.split_first().ok_or_else(usage)?;
-        (Some(*path), rest)
-    } else if first.starts_with("--") {
-        return Err(usage());
-    } else {
-        (None, rest)
-    };
-    let mut target = Target::default();
-    let mut json = false;
-    let mut ctor = serde_json::Map::new();
-    let mut it = rest.iter();
-    while let Some(&flag) = it.next() {
-        let key = flag.strip_prefix("--").ok_or_else(usage)?;
-        if key == "json" {
-            json = true;
-            continue;
-        }
-        let value = *it
-            .next()
-            .ok_or_else(|| Error::arg("explain", format!("--{key} needs a value")))?;
-        match key {
-            "variant" => target.capability = Capability::parse(value)?,
-            _ if target_flag(&mut target, key, value)? => {}
-            _ if model_path.is_some() => {
-                return Err(Error::arg(
-                    "explain",
-                    format!("--model takes no constructor argument --{key}"),
-                ))
-            }
-            _ => {
-                let k = key.replace('-', "_");
-                if ctor.insert(k, cli_value(value)).is_some() {
-                    return Err(Error::arg("explain", format!("--{key} given twice")));
-                }
-            }
-        }
-    }
-    let (desc, subject) = if let Some(path) = model_path {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
-            path: path.to_string(),
-            message: e.to_string(),
-        })?;
-        (ModelDesc::parse(&text)?, format!("model {path}"))
-    } else {
-        let class = first.strip_prefix("nn.").unwrap_or(first);
-        let shown = ctor
-            .iter()
-            .map(|(k, v)| match v {
-                serde_json::Value::String(s) if k == "dtype" => format!("{k}=torch.{s}"),
-                serde_json::Value::String(s) => format!("{k}='{s}'"),
-                serde_json::Value::Bool(b) => format!("{k}={}", if *b { "True" } else { "False" }),
-                serde_json::Value::Null => format!("{k}=None"),
-                other => format!("{k}={other}"),
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
-        let desc = ModelDesc::single(class, ctor, &format!("nn.{class}"))?;
-        (desc, format!("nn.{class}({shown})"))
-    };
-    let e = explain_model(&desc, &subject, target)?;
-    Ok(if json {
-        json_text(&e.to_json())
-    } else {
-        e.to_text()
-    })
-}
-
-#[cfg(all(test, feature = "json"))]
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::modules::model::ModelDesc;
@@ -615,7 +380,7 @@ mod tests {
     }
 
     fn explain(class: &str, args: Value) -> ModuleExplanation {
-        explain_model(&single(class, args), class, Target::default()).unwrap()
+        explain_model(&single(class, args), class, Context::default()).unwrap()
     }
 
     fn q(p: &ParamExplanation, name: &str) -> Number {
@@ -841,13 +606,19 @@ mod tests {
         ];
         for (class, args) in cases {
             let desc = single(class, args);
-            let e = explain_model(&desc, class, Target::default()).unwrap();
-            let mut g = CpuGenerator::with_seed(EXPLAIN_SEED);
-            let plain = desc.state_dict(&mut g, Target::default()).unwrap();
-            let drawn = words_between(&CpuGenerator::with_seed(EXPLAIN_SEED), &g).unwrap();
-            let mut g2 = CpuGenerator::with_seed(EXPLAIN_SEED);
-            let (recorded, steps) = record(|| desc.state_dict(&mut g2, Target::default()));
-            let recorded = recorded.unwrap();
+            let e = explain_model(&desc, class, Context::default()).unwrap();
+            let mut torch = Torch::with_seed(EXPLAIN_SEED);
+            let plain = desc.state_dict(&mut torch).unwrap();
+            let drawn = torch
+                .generator()
+                .words_since(&CpuGenerator::with_seed(EXPLAIN_SEED))
+                .unwrap();
+            let mut rec = ExplainRecorder::default();
+            let root = desc
+                .build_recorded(&mut Torch::with_seed(EXPLAIN_SEED), &mut rec)
+                .unwrap();
+            let recorded = desc.state_dict_of(root).unwrap();
+            let steps = rec.steps;
             assert_eq!(plain.len(), recorded.len(), "{class}");
             for ((n1, t1), (n2, t2)) in plain.iter().zip(&recorded) {
                 assert_eq!(
@@ -869,32 +640,6 @@ mod tests {
         }
     }
 
-    /// The README's nn.Linear block is this command's output.
-    #[cfg(feature = "cli")]
-    #[test]
-    fn readme_linear_block_is_current() {
-        let readme = include_str!("../../README.md");
-        let begin = "<!-- explain-linear:begin (generated by `torch-rng explain nn.Linear \
-                     --in-features 3 --out-features 4`) -->\n";
-        let end = "<!-- explain-linear:end -->";
-        let from = readme
-            .find(begin)
-            .expect("README has the explain-linear begin marker");
-        let to = readme
-            .find(end)
-            .expect("README has the explain-linear end marker");
-        let block = &readme[from + begin.len()..to];
-        let text = cli(&["nn.Linear", "--in-features", "3", "--out-features", "4"]).unwrap();
-        let expected = format!(
-            "```text\n$ torch-rng explain nn.Linear --in-features 3 --out-features 4\n{text}```\n"
-        );
-        assert_eq!(
-            block, expected,
-            "README block is stale: paste `torch-rng explain nn.Linear --in-features 3 \
-             --out-features 4` into it"
-        );
-    }
-
     #[test]
     fn wildcard_names() {
         assert!(matches(
@@ -907,33 +652,5 @@ mod tests {
         ));
         assert!(!matches("layers.*.linear1.weight", "layers.1.linear1.bias"));
         assert!(matches("weight", "weight"));
-    }
-
-    #[cfg(feature = "cli")]
-    #[test]
-    fn command_line_arguments() {
-        let out = cli(&[
-            "nn.Conv2d",
-            "--in-channels",
-            "2",
-            "--out-channels",
-            "4",
-            "--kernel-size",
-            "3,2",
-            "--bias",
-            "false",
-            "--json",
-        ])
-        .unwrap();
-        let v: Value = serde_json::from_str(&out).unwrap();
-        assert_eq!(v["state_dict"].as_array().unwrap().len(), 1);
-        assert_eq!(v["state_dict"][0]["shape"], json!([4, 2, 3, 2]));
-        assert_eq!(v["state_dict"][0]["steps"][0]["words"], 48);
-        assert!(cli(&["nn.Foo"]).is_err());
-        assert!(cli(&["nn.Linear", "--in-features", "3"]).is_err());
-        assert!(cli(&["nn.Linear", "--in-features"]).is_err());
-        assert!(cli(&["nn.Linear", "in-features", "3"]).is_err());
-        assert!(cli(&["--model"]).is_err());
-        assert!(cli(&[]).is_err());
     }
 }

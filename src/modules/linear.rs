@@ -1,108 +1,97 @@
 //! `nn.Linear`, `nn.LazyLinear`, `nn.Bilinear`, `nn.Identity`.
 
-use super::explain::{init_param, ParamInit};
-use super::{check_param_dtype, empty, empty_if, weight_and_bias, Module, StateDict};
+use super::build::{Builder, ParamInit};
+use super::registry::{nn_class, ArgSpec, ArgValues, Class};
+use super::{check_param_dtype, empty, empty_if, weight_and_bias, Module};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::generator::CpuGenerator;
 use crate::init::{self, InitCall, Number};
-use crate::target::Target;
 
-/// `nn.Linear(in_features, out_features, bias, dtype=dtype)` as an ordered `state_dict`.
-///
-/// Mirrors: `torch/nn/modules/linear.py`, `Linear.reset_parameters`.
-/// Consumes: `kaiming_uniform_(weight, a=sqrt(5))` (out·in words; none if either is 0), then the
-/// bias `uniform_(-1/sqrt(in), 1/sqrt(in))` (out words; bound 0 and zeros when `in_features` is 0).
-///
-/// # Errors
-/// A negative feature count, a size over the allocation limit, or a non-float dtype.
-pub fn linear(
-    g: &mut CpuGenerator,
-    in_features: i64,
-    out_features: i64,
-    bias: bool,
-    dtype: DType,
-    target: Target,
-) -> Result<StateDict> {
-    Ok(linear_module(g, in_features, out_features, bias, dtype, target)?.into_state_dict())
+nn_class! {
+    /// `nn.Linear(in_features, out_features, bias=True, dtype=None)`.
+    ///
+    /// Mirrors: `torch/nn/modules/linear.py`, `Linear.reset_parameters`.
+    /// Consumes: `kaiming_uniform_(weight, a=sqrt(5))` (out·in words; none if either is 0), then
+    /// the bias `uniform_(-1/sqrt(in), 1/sqrt(in))` (out words; bound 0 and zeros when
+    /// `in_features` is 0).
+    Linear = "Linear" {
+        /// Size of each input sample.
+        in_features: i64,
+        /// Size of each output sample.
+        out_features: i64;
+        /// Whether the layer has a bias.
+        bias: bool = true,
+    }
 }
 
-/// `nn.Linear(...)` as a [`Module`] (class `Linear`); see [`linear`].
-///
-/// # Errors
-/// As [`linear`].
-pub fn linear_module(
-    g: &mut CpuGenerator,
-    in_features: i64,
-    out_features: i64,
-    bias: bool,
-    dtype: DType,
-    target: Target,
-) -> Result<Module> {
-    linear_as(
-        "Linear",
-        "nn.Linear",
-        g,
-        in_features,
-        out_features,
-        bias,
-        dtype,
-        target,
-    )
+impl Linear {
+    fn build_module(&self, b: &mut Builder<'_>) -> Result<Module> {
+        linear_as(
+            b,
+            "Linear",
+            "nn.Linear",
+            (self.in_features, self.out_features),
+            self.bias,
+            self.param_dtype(),
+        )
+    }
 }
 
+nn_class! {
+    /// `nn.LazyLinear(out_features, bias=True, dtype=None)` materialised by a first input whose
+    /// last dimension is `in_features`: no draws at construction, then exactly [`Linear`]'s draws.
+    /// In a model description, lazy modules are materialised after the whole model is built, in
+    /// description order.
+    ///
+    /// Mirrors: `LazyLinear.initialize_parameters` in `torch/nn/modules/linear.py`.
+    LazyLinear = "LazyLinear" {
+        /// The last dimension of the first input (which materialises the module).
+        in_features: i64,
+        /// Size of each output sample.
+        out_features: i64;
+        /// Whether the layer has a bias.
+        bias: bool = true,
+    }
+}
+
+impl LazyLinear {
+    /// The materialisation: `in_features` 0 leaves PyTorch's parameters uninitialised, so it is
+    /// refused as unsupported. The module's class becomes `Linear` (`cls_to_become`).
+    fn build_module(&self, b: &mut Builder<'_>) -> Result<Module> {
+        if self.in_features == 0 {
+            return Err(Error::unsupported(
+                "nn.LazyLinear materialised with in_features 0 (PyTorch leaves it uninitialised)",
+            ));
+        }
+        linear_as(
+            b,
+            "Linear",
+            "nn.LazyLinear",
+            (self.in_features, self.out_features),
+            self.bias,
+            self.param_dtype(),
+        )
+    }
+}
+
+/// A Linear of class `class` (MultiheadAttention's `out_proj` is a
+/// `NonDynamicallyQuantizableLinear`).
 pub(crate) fn linear_as(
+    b: &mut Builder<'_>,
     class: &str,
     op: &str,
-    g: &mut CpuGenerator,
-    in_features: i64,
-    out_features: i64,
+    (in_features, out_features): (i64, i64),
     bias: bool,
     dtype: DType,
-    target: Target,
 ) -> Result<Module> {
     check_param_dtype(op, dtype)?;
     let mut weight = empty(op, &[out_features, in_features], dtype)?;
-    let mut b = empty_if(op, bias, &[out_features], dtype)?;
-    init_param(g, "weight", &mut weight, kaiming_sqrt5(), target)?;
-    if let Some(b) = &mut b {
-        init_param(g, "bias", b, linear_bias_init(weight.shape())?, target)?;
+    let mut bias = empty_if(op, bias, &[out_features], dtype)?;
+    b.init_param("weight", &mut weight, &kaiming_sqrt5())?;
+    if let Some(t) = &mut bias {
+        b.init_param("bias", t, &linear_bias_init(weight.shape())?)?;
     }
-    Ok(weight_and_bias(class, weight, b))
-}
-
-/// `nn.LazyLinear(out_features, bias)` materialised by a first input whose last dimension is
-/// `in_features`: no draws at construction, then exactly [`linear_module`]'s draws.
-///
-/// Mirrors: `LazyLinear.initialize_parameters` in `torch/nn/modules/linear.py`.
-///
-/// # Errors
-/// As [`linear`]; `in_features` 0 leaves PyTorch's parameters uninitialised, so it is refused as
-/// unsupported.
-pub fn lazy_linear(
-    g: &mut CpuGenerator,
-    in_features: i64,
-    out_features: i64,
-    bias: bool,
-    dtype: DType,
-    target: Target,
-) -> Result<Module> {
-    if in_features == 0 {
-        return Err(Error::unsupported(
-            "nn.LazyLinear materialised with in_features 0 (PyTorch leaves it uninitialised)",
-        ));
-    }
-    // The materialised module's class becomes Linear (`cls_to_become`).
-    linear_as(
-        "Linear",
-        "nn.LazyLinear",
-        g,
-        in_features,
-        out_features,
-        bias,
-        dtype,
-        target,
-    )
+    Ok(weight_and_bias(class, weight, bias))
 }
 
 /// The weight init of Linear and Conv: `kaiming_uniform_(weight, a=math.sqrt(5))`.
@@ -110,8 +99,8 @@ pub(crate) fn kaiming_sqrt5() -> ParamInit {
     let a = 5f64.sqrt();
     ParamInit::new(InitCall::KaimingUniform {
         a,
-        mode: "fan_in".to_string(),
-        nonlinearity: "leaky_relu".to_string(),
+        mode: init::FanMode::FanIn,
+        nonlinearity: init::Nonlinearity::LeakyRelu,
     })
     .with("a", "sqrt(5)", Number::Float(a))
 }
@@ -122,7 +111,7 @@ pub(crate) fn kaiming_sqrt5() -> ParamInit {
 /// sign of that zero is what gets stored.
 pub(crate) fn linear_bias_init(weight_shape: &[usize]) -> Result<ParamInit> {
     let (fan_in, _) = init::calculate_fan_in_and_fan_out(weight_shape)?;
-    let fan = Number::Int(fan_in as i64);
+    let fan = Number::Int(fan_in as i128);
     let p = if fan_in > 0 {
         let bound = 1.0 / (fan_in as f64).sqrt();
         ParamInit::new(InitCall::Uniform {
@@ -139,48 +128,85 @@ pub(crate) fn linear_bias_init(weight_shape: &[usize]) -> Result<ParamInit> {
     Ok(p)
 }
 
-/// `nn.Bilinear(in1_features, in2_features, out_features, bias)`.
-///
-/// Mirrors: `Bilinear.reset_parameters` in `torch/nn/modules/linear.py`.
-/// Consumes: weight (out, in1, in2) `uniform_(±1/sqrt(in1))`, then the bias (out) with the same
-/// bound.
-///
-/// # Errors
-/// `in1_features ≤ 0` (PyTorch 2.15 raises `ValueError`, after allocating), sizes, dtype.
-pub fn bilinear(
-    g: &mut CpuGenerator,
-    in1_features: i64,
-    in2_features: i64,
-    out_features: i64,
-    bias: bool,
-    dtype: DType,
-    target: Target,
-) -> Result<Module> {
-    let op = "nn.Bilinear";
-    check_param_dtype(op, dtype)?;
-    let mut weight = empty(op, &[out_features, in1_features, in2_features], dtype)?;
-    let mut b = empty_if(op, bias, &[out_features], dtype)?;
-    if in1_features <= 0 {
-        return Err(Error::arg(
-            op,
-            format!("in1_features must be > 0, but got (in1_features={in1_features})"),
-        ));
+nn_class! {
+    /// `nn.Bilinear(in1_features, in2_features, out_features, bias=True, dtype=None)`.
+    ///
+    /// Mirrors: `Bilinear.reset_parameters` in `torch/nn/modules/linear.py`.
+    /// Consumes: weight (out, in1, in2) `uniform_(±1/sqrt(in1))`, then the bias (out) with the
+    /// same bound. `in1_features ≤ 0` is refused (PyTorch 2.15 raises `ValueError`, after
+    /// allocating).
+    Bilinear = "Bilinear" {
+        /// Size of each first input sample.
+        in1_features: i64,
+        /// Size of each second input sample.
+        in2_features: i64,
+        /// Size of each output sample.
+        out_features: i64;
+        /// Whether the layer has a bias.
+        bias: bool = true,
     }
-    let bound = 1.0 / (in1_features as f64).sqrt();
-    let how = ParamInit::new(InitCall::Uniform {
-        a: -bound,
-        b: bound,
-    })
-    .with("bound", "1 / sqrt(in1_features)", Number::Float(bound));
-    init_param(g, "weight", &mut weight, how.clone(), target)?;
-    if let Some(b) = &mut b {
-        init_param(g, "bias", b, how, target)?;
-    }
-    Ok(weight_and_bias("Bilinear", weight, b))
 }
 
-/// `nn.Identity()`: no parameters, no draws.
-#[must_use]
-pub fn identity() -> Module {
-    Module::new("Identity")
+impl Bilinear {
+    fn build_module(&self, b: &mut Builder<'_>) -> Result<Module> {
+        let op = "nn.Bilinear";
+        let dtype = self.param_dtype();
+        check_param_dtype(op, dtype)?;
+        let shape = [self.out_features, self.in1_features, self.in2_features];
+        let mut weight = empty(op, &shape, dtype)?;
+        let mut bias = empty_if(op, self.bias, &[self.out_features], dtype)?;
+        if self.in1_features <= 0 {
+            return Err(Error::arg(
+                op,
+                format!(
+                    "in1_features must be > 0, but got (in1_features={})",
+                    self.in1_features
+                ),
+            ));
+        }
+        let bound = 1.0 / (self.in1_features as f64).sqrt();
+        let how = ParamInit::new(InitCall::Uniform {
+            a: -bound,
+            b: bound,
+        })
+        .with("bound", "1 / sqrt(in1_features)", Number::Float(bound));
+        b.init_param("weight", &mut weight, &how)?;
+        if let Some(t) = &mut bias {
+            b.init_param("bias", t, &how)?;
+        }
+        Ok(weight_and_bias("Bilinear", weight, bias))
+    }
+}
+
+/// `nn.Identity()`: no parameters, no draws (PyTorch ignores any argument; torch-rng takes none).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Identity;
+
+impl Identity {
+    /// `nn.Identity()`.
+    #[must_use]
+    pub fn new() -> Identity {
+        Identity
+    }
+}
+
+impl Class for Identity {
+    const NAME: &'static str = "Identity";
+    const TAKES_DTYPE: bool = false;
+
+    fn args() -> Vec<ArgSpec> {
+        Vec::new()
+    }
+
+    fn from_args(_args: ArgValues, _dtype: Option<DType>) -> Result<Identity> {
+        Ok(Identity)
+    }
+
+    fn to_args(&self) -> ArgValues {
+        Vec::new()
+    }
+
+    fn construct(&self, _b: &mut Builder<'_>) -> Result<Module> {
+        Ok(Module::new("Identity"))
+    }
 }

@@ -4,10 +4,12 @@
 //!
 //! Mirrors: `torch/nn/modules/*.py` (`__init__` and `reset_parameters`).
 //!
-//! Every constructor draws from the generator exactly what PyTorch's constructor draws, in the same
-//! order, so that building modules one after another reproduces a Python `__init__`. Tensors that
-//! PyTorch leaves uninitialised (a Conv bias with `fan_in = 0` before 2.12) are zeros here and must
-//! not be compared.
+//! Each class is a type in [`registry`]'s list, built with [`Class::build`] through a [`Builder`]
+//! (the generator, the [`crate::Context`] and a [`Recorder`]). Every constructor draws from the
+//! generator exactly what PyTorch's constructor draws, in the same order, so that building
+//! modules one after another reproduces a Python `__init__`. Tensors that PyTorch leaves
+//! uninitialised (a Conv bias with `fan_in = 0` before 2.12) are zeros here and must not be
+//! compared.
 //!
 //! [`model`] builds whole models from a JSON description and runs post-construction init passes
 //! (`model.apply(_init_weights)`, per-parameter inits).
@@ -16,30 +18,38 @@
 #![allow(clippy::doc_markdown)]
 
 mod attention;
+pub mod build;
 mod conv;
 mod embedding;
+#[cfg(feature = "json")]
 pub mod explain;
 mod linear;
 #[cfg(feature = "json")]
 pub mod model;
 mod norm;
+pub mod registry;
 mod rnn;
 mod transformer;
 
-pub use attention::multihead_attention;
-pub use conv::{conv, ConvOptions, Padding};
-pub use embedding::{embedding, embedding_bag};
-pub use linear::{bilinear, identity, lazy_linear, linear, linear_module};
-pub use norm::{batch_norm, group_norm, instance_norm, layer_norm, prelu, rms_norm};
-pub use rnn::{rnn, rnn_cell, RnnMode, RnnOptions};
+pub use attention::MultiheadAttention;
+pub use build::{Builder, InitStep, NoRecorder, NoteStep, ParamInit, Recorder};
+pub use conv::{Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d};
+pub use embedding::{Embedding, EmbeddingBag};
+pub use linear::{Bilinear, Identity, LazyLinear, Linear};
+pub use norm::{
+    BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm, InstanceNorm1d, InstanceNorm2d,
+    InstanceNorm3d, LayerNorm, PReLU, RMSNorm,
+};
+pub use registry::{ArgValue, Class, Ints, Padding};
+pub use rnn::{GRUCell, LSTMCell, RNNCell, GRU, LSTM, RNN};
 pub use transformer::{
-    transformer, transformer_decoder, transformer_decoder_layer, transformer_encoder,
-    transformer_encoder_layer, TransformerLayerOptions, TransformerOptions,
+    Transformer, TransformerDecoder, TransformerDecoderLayer, TransformerEncoder,
+    TransformerEncoderLayer,
 };
 
-use crate::dtype::{f64_to_bf16, f64_to_f16, f64_to_f32, DType};
+use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::tensor::{Storage, Tensor};
+use crate::tensor::Tensor;
 
 /// An ordered `state_dict`: names and tensors in PyTorch's order.
 pub type StateDict = Vec<(String, Tensor)>;
@@ -223,36 +233,11 @@ pub(crate) fn weight_and_bias(
     m
 }
 
-/// `tensor.fill_(v)`: the double `v` converted to the dtype as c10 converts a scalar.
-pub(crate) fn fill(t: &mut Tensor, v: f64) {
-    match t.storage_mut() {
-        Storage::F32(x) => x.fill(f64_to_f32(v)),
-        Storage::F64(x) => x.fill(v),
-        Storage::F16(x) => x.fill(f64_to_f16(v)),
-        Storage::BF16(x) => x.fill(f64_to_bf16(v)),
-        Storage::I64(x) => x.fill(v as i64),
-        Storage::I32(x) => x.fill(v as i32),
-        Storage::I16(x) => x.fill(v as i16),
-        Storage::I8(x) => x.fill(v as i8),
-        Storage::U8(x) => x.fill(v as u8),
-        Storage::Bool(x) => x.fill(v != 0.0),
-        Storage::U16(x) => x.fill(v as u16),
-        Storage::U32(x) => x.fill(v as u32),
-        Storage::U64(x) => x.fill(v as u64),
-    }
-}
-
 /// `weight[row].zero_()` on a 2-D tensor.
 pub(crate) fn zero_row(t: &mut Tensor, row: usize) {
     let cols = t.shape().get(1).copied().unwrap_or(1);
-    let range = row * cols..(row + 1) * cols;
-    match t.storage_mut() {
-        Storage::F32(x) => x[range].fill(0.0),
-        Storage::F64(x) => x[range].fill(0.0),
-        Storage::F16(x) => x[range].fill(half::f16::ZERO),
-        Storage::BF16(x) => x[range].fill(half::bf16::ZERO),
-        _ => {}
-    }
+    t.storage_mut()
+        .fill_range_f64(row * cols..(row + 1) * cols, 0.0);
 }
 
 /// Python's `a % b` and `a // b` for a positive divisor.
@@ -263,8 +248,9 @@ pub(crate) fn py_divmod(a: i64, b: i64) -> (i64, i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::context::{Capability, Context};
     use crate::generator::CpuGenerator;
-    use crate::target::{Capability, Target};
+    use crate::torch::Torch;
 
     /// torch.manual_seed(1); nn.Linear(3, 4) (init.md section 9, vector 2).
     #[test]
@@ -308,8 +294,11 @@ mod tests {
             ),
         ];
         for (cap, w, b) in cases {
-            let mut g = CpuGenerator::with_seed(1);
-            let sd = linear(&mut g, 3, 4, true, DType::Float32, Target::new(cap)).unwrap();
+            let mut torch = Torch::from_parts(Context::new(cap), CpuGenerator::with_seed(1));
+            let sd = Linear::new(3, 4)
+                .build(&mut torch)
+                .unwrap()
+                .into_state_dict();
             assert_eq!(sd[0].0, "weight");
             assert_eq!(sd[0].1.bits(), w, "{cap}");
             assert_eq!(sd[1].1.bits(), b, "{cap}");
@@ -318,20 +307,22 @@ mod tests {
 
     #[test]
     fn linear_in_zero_draws_bias_words() {
-        let mut g = CpuGenerator::with_seed(1);
-        let sd = linear(&mut g, 0, 3, true, DType::Float32, Target::default()).unwrap();
+        let mut torch = Torch::with_seed(1);
+        let sd = Linear::new(0, 3)
+            .build(&mut torch)
+            .unwrap()
+            .into_state_dict();
         assert_eq!(sd[1].1.bits(), [0, 0, 0]);
-        assert_eq!(g.engine().next_index(), 3);
-        assert!(linear(&mut g, -1, 3, true, DType::Float32, Target::default()).is_err());
+        assert_eq!(torch.generator().engine().next_index(), 3);
+        assert!(Linear::new(-1, 3).build(&mut torch).is_err());
     }
 
     /// init.md section 9, vectors 3, 8, 10 and 11.
     #[test]
     fn spec_vectors() {
-        let t = Target::default();
-        let f = DType::Float32;
-        let mut g = CpuGenerator::with_seed(0);
-        let m = conv(&mut g, 2, 2, 3, &[3, 3], &ConvOptions::default(), f, t).unwrap();
+        let m = Conv2d::new(2, 3, 3)
+            .build(&mut Torch::with_seed(0))
+            .unwrap();
         assert_eq!(
             m.params[0].1.bits()[..3],
             [0xbae7_4c2e, 0x3e01_79be, 0xbe46_a642]
@@ -341,8 +332,10 @@ mod tests {
             [0x3e21_d3f7, 0xbe0e_1ce1, 0x3d33_e740]
         );
 
-        let mut g = CpuGenerator::with_seed(0);
-        let m = embedding(&mut g, 3, 4, Some(1), f, t).unwrap();
+        let m = Embedding::new(3, 4)
+            .padding_idx(1)
+            .build(&mut Torch::with_seed(0))
+            .unwrap();
         assert_eq!(
             m.params[0].1.bits(),
             [
@@ -361,16 +354,16 @@ mod tests {
             ]
         );
 
-        let mut g = CpuGenerator::with_seed(0);
-        let m = rnn(&mut g, RnnMode::Lstm, 2, 3, &RnnOptions::default(), f, t).unwrap();
+        let m = LSTM::new(2, 3).build(&mut Torch::with_seed(0)).unwrap();
         assert_eq!(
             m.params[0].1.bits()[..4],
             [0xbb8d_a3e8, 0x3e9e_9313, 0xbef3_4b7e, 0xbed9_8bc9]
         );
         assert_eq!(m.params[3].0, "bias_hh_l0");
 
-        let mut g = CpuGenerator::with_seed(0);
-        let m = multihead_attention(&mut g, 4, 2, true, false, None, None, f, t).unwrap();
+        let m = MultiheadAttention::new(4, 2)
+            .build(&mut Torch::with_seed(0))
+            .unwrap();
         let sd = m.state_dict();
         assert_eq!(sd[0].0, "in_proj_weight");
         assert_eq!(

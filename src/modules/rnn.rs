@@ -1,196 +1,283 @@
 //! `nn.RNN`, `nn.LSTM`, `nn.GRU` and their cells.
 
-use super::explain::{init_param, ParamInit};
+use super::build::{Builder, ParamInit};
+use super::registry::nn_class;
 use super::{check_param_dtype, empty, Module};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::generator::CpuGenerator;
 use crate::init::{InitCall, Number};
-use crate::target::Target;
-use crate::tensor::Tensor;
 
 /// Which recurrent network.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RnnMode {
-    /// `RNN` with `nonlinearity='tanh'` (or `RNNCell`): one gate.
-    RnnTanh,
-    /// `RNN` with `nonlinearity='relu'`: one gate.
-    RnnRelu,
-    /// `LSTM`: four gates.
+enum RnnMode {
+    /// One gate (`RNN`, `RNNCell`).
+    Rnn,
+    /// Four gates.
     Lstm,
-    /// `GRU`: three gates.
+    /// Three gates.
     Gru,
 }
 
 impl RnnMode {
     fn gates(self) -> i64 {
         match self {
-            RnnMode::RnnTanh | RnnMode::RnnRelu => 1,
+            RnnMode::Rnn => 1,
             RnnMode::Lstm => 4,
             RnnMode::Gru => 3,
         }
     }
-
-    fn class(self, cell: bool) -> &'static str {
-        match (self, cell) {
-            (RnnMode::RnnTanh | RnnMode::RnnRelu, false) => "RNN",
-            (RnnMode::Lstm, false) => "LSTM",
-            (RnnMode::Gru, false) => "GRU",
-            (RnnMode::RnnTanh | RnnMode::RnnRelu, true) => "RNNCell",
-            (RnnMode::Lstm, true) => "LSTMCell",
-            (RnnMode::Gru, true) => "GRUCell",
-        }
-    }
 }
 
-/// The options of `RNN`/`LSTM`/`GRU` besides the sizes.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RnnOptions {
-    /// `num_layers` (1).
-    pub num_layers: i64,
-    /// `bias` (true).
-    pub bias: bool,
-    /// `dropout` (0; must lie in [0, 1]).
-    pub dropout: f64,
-    /// `bidirectional` (false).
-    pub bidirectional: bool,
-    /// `proj_size` (0; LSTM only).
-    pub proj_size: i64,
-}
-
-impl Default for RnnOptions {
-    fn default() -> RnnOptions {
-        RnnOptions {
-            num_layers: 1,
-            bias: true,
-            dropout: 0.0,
-            bidirectional: false,
-            proj_size: 0,
-        }
-    }
-}
-
-fn reset(g: &mut CpuGenerator, m: &mut Module, hidden_size: i64, target: Target) -> Result<()> {
+/// `reset_parameters`: every parameter, in registration order, `uniform_(±1/sqrt(hidden_size))`.
+fn reset(b: &mut Builder<'_>, m: &mut Module, hidden_size: i64) -> Result<()> {
     let stdv = if hidden_size > 0 {
         1.0 / (hidden_size as f64).sqrt()
     } else {
         0.0
     };
     let how = ParamInit::new(InitCall::Uniform { a: -stdv, b: stdv })
-        .with("hidden_size", "hidden_size", Number::Int(hidden_size))
+        .with(
+            "hidden_size",
+            "hidden_size",
+            Number::Int(i128::from(hidden_size)),
+        )
         .with(
             "stdv",
             "1 / sqrt(hidden_size) (0.0 if hidden_size is 0)",
             Number::Float(stdv),
         );
     for (name, p) in &mut m.params {
-        init_param(g, name, p, how.clone(), target)?;
+        b.init_param(name, p, &how)?;
     }
     Ok(())
 }
 
-/// `nn.RNN`/`nn.LSTM`/`nn.GRU(input_size, hidden_size, ...)`. `batch_first` plays no part.
+/// The arguments of `RNN`/`LSTM`/`GRU` that shape the parameters.
+struct Stack {
+    mode: RnnMode,
+    class: &'static str,
+    input_size: i64,
+    hidden_size: i64,
+    num_layers: i64,
+    bias: bool,
+    dropout: f64,
+    bidirectional: bool,
+    proj_size: i64,
+}
+
+/// `RNNBase.__init__` then `reset_parameters`.
 ///
 /// Mirrors: `RNNBase.__init__` and `RNNBase.reset_parameters` in `torch/nn/modules/rnn.py`.
 /// Consumes: every registered parameter in registration order (layer, direction, then
 /// `weight_ih`, `weight_hh`, `bias_ih`, `bias_hh`, `weight_hr`) gets
 /// `uniform_(±1/sqrt(hidden_size))`: one continuous stream.
 ///
-/// # Errors
-/// As PyTorch 2.15, in its order: `dropout` outside [0, 1], `input_size ≤ 0`, `hidden_size ≤ 0`,
-/// `num_layers ≤ 0`, `proj_size < 0`, `proj_size ≥ hidden_size`, `proj_size` on RNN/GRU.
-pub fn rnn(
-    g: &mut CpuGenerator,
-    mode: RnnMode,
-    input_size: i64,
-    hidden_size: i64,
-    opts: &RnnOptions,
-    dtype: DType,
-    target: Target,
-) -> Result<Module> {
-    let class = mode.class(false);
-    let op = format!("nn.{class}");
+/// Checks as PyTorch 2.15, in its order: `dropout` outside [0, 1], `input_size ≤ 0`,
+/// `hidden_size ≤ 0`, `num_layers ≤ 0`, `proj_size < 0`, `proj_size ≥ hidden_size`, `proj_size`
+/// on RNN/GRU.
+fn layers(b: &mut Builder<'_>, o: &Stack, dtype: DType) -> Result<Module> {
+    let op = format!("nn.{}", o.class);
     let fail = |r: &str| Err(Error::arg(op.clone(), r.to_string()));
-    if opts.proj_size != 0 && mode != RnnMode::Lstm {
+    if o.proj_size != 0 && o.mode != RnnMode::Lstm {
         return fail("proj_size argument is only supported for LSTM, not RNN or GRU");
     }
-    if !(0.0..=1.0).contains(&opts.dropout) {
+    if !(0.0..=1.0).contains(&o.dropout) {
         return fail(
             "dropout should be a number in range [0, 1] representing the probability of an \
              element being zeroed",
         );
     }
-    if input_size <= 0 {
+    if o.input_size <= 0 {
         return fail("input_size must be greater than zero");
     }
-    if hidden_size <= 0 {
+    if o.hidden_size <= 0 {
         return fail("hidden_size must be greater than zero");
     }
-    if opts.num_layers <= 0 {
+    if o.num_layers <= 0 {
         return fail("num_layers must be greater than zero");
     }
-    if opts.proj_size < 0 {
+    if o.proj_size < 0 {
         return fail("proj_size should be a positive integer or zero to disable projections");
     }
-    if opts.proj_size >= hidden_size {
+    if o.proj_size >= o.hidden_size {
         return fail("proj_size has to be smaller than hidden_size");
     }
     check_param_dtype(&op, dtype)?;
-    let gate = mode.gates() * hidden_size;
-    let dirs = if opts.bidirectional { 2 } else { 1 };
-    let real_hidden = if opts.proj_size > 0 {
-        opts.proj_size
+    let gate = o.mode.gates() * o.hidden_size;
+    let dirs = if o.bidirectional { 2 } else { 1 };
+    let real_hidden = if o.proj_size > 0 {
+        o.proj_size
     } else {
-        hidden_size
+        o.hidden_size
     };
-    let mut m = Module::new(class);
-    for layer in 0..opts.num_layers {
+    let mut m = Module::new(o.class);
+    for layer in 0..o.num_layers {
         for dir in 0..dirs {
             let in_size = if layer == 0 {
-                input_size
+                o.input_size
             } else {
                 real_hidden * dirs
             };
             let sfx = if dir == 1 { "_reverse" } else { "" };
             let mut add = |name: &str, shape: &[i64]| -> Result<()> {
-                let t: Tensor = empty(&op, shape, dtype)?;
-                m.params.push((format!("{name}_l{layer}{sfx}"), t));
+                m.params
+                    .push((format!("{name}_l{layer}{sfx}"), empty(&op, shape, dtype)?));
                 Ok(())
             };
             add("weight_ih", &[gate, in_size])?;
             add("weight_hh", &[gate, real_hidden])?;
-            if opts.bias {
+            if o.bias {
                 add("bias_ih", &[gate])?;
                 add("bias_hh", &[gate])?;
             }
-            if opts.proj_size > 0 {
-                add("weight_hr", &[opts.proj_size, hidden_size])?;
+            if o.proj_size > 0 {
+                add("weight_hr", &[o.proj_size, o.hidden_size])?;
             }
         }
     }
-    reset(g, &mut m, hidden_size, target)?;
+    reset(b, &mut m, o.hidden_size)?;
     Ok(m)
 }
 
-/// `nn.RNNCell`/`nn.LSTMCell`/`nn.GRUCell(input_size, hidden_size, bias)` (`RnnTanh` and
-/// `RnnRelu` both mean `RNNCell`; its nonlinearity is checked only in `forward`).
+nn_class! {
+    /// `nn.RNN(input_size, hidden_size, num_layers=1, nonlinearity='tanh', bias=True,
+    /// batch_first=False, dropout=0.0, bidirectional=False, dtype=None)`; draws as `RNNBase`.
+    RNN = "RNN" {
+        /// Features of the input.
+        input_size: i64,
+        /// Features of the hidden state.
+        hidden_size: i64;
+        /// Stacked layers.
+        num_layers: i64 = 1,
+        /// `tanh` or `relu`.
+        nonlinearity: String = "tanh".to_string(),
+        /// Whether the layers have biases.
+        bias: bool = true,
+        /// No part at construction.
+        batch_first: bool = false,
+        /// Dropout between layers (checked to lie in [0, 1]).
+        dropout: f64 = 0.0,
+        /// Two directions per layer.
+        bidirectional: bool = false,
+    }
+}
+
+impl RNN {
+    fn build_module(&self, b: &mut Builder<'_>) -> Result<Module> {
+        if self.nonlinearity != "tanh" && self.nonlinearity != "relu" {
+            return Err(Error::arg(
+                "nn.RNN",
+                format!(
+                    "Unknown nonlinearity '{}'. Select from 'tanh' or 'relu'.",
+                    self.nonlinearity
+                ),
+            ));
+        }
+        let o = Stack {
+            mode: RnnMode::Rnn,
+            class: "RNN",
+            input_size: self.input_size,
+            hidden_size: self.hidden_size,
+            num_layers: self.num_layers,
+            bias: self.bias,
+            dropout: self.dropout,
+            bidirectional: self.bidirectional,
+            proj_size: 0,
+        };
+        layers(b, &o, self.param_dtype())
+    }
+}
+
+nn_class! {
+    /// `nn.LSTM(input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
+    /// bidirectional=False, proj_size=0, dtype=None)`; draws as `RNNBase`.
+    LSTM = "LSTM" {
+        /// Features of the input.
+        input_size: i64,
+        /// Features of the hidden state.
+        hidden_size: i64;
+        /// Stacked layers.
+        num_layers: i64 = 1,
+        /// Whether the layers have biases.
+        bias: bool = true,
+        /// No part at construction.
+        batch_first: bool = false,
+        /// Dropout between layers (checked to lie in [0, 1]).
+        dropout: f64 = 0.0,
+        /// Two directions per layer.
+        bidirectional: bool = false,
+        /// Size of the projected hidden state (0: no projection).
+        proj_size: i64 = 0,
+    }
+}
+
+impl LSTM {
+    fn build_module(&self, b: &mut Builder<'_>) -> Result<Module> {
+        let o = Stack {
+            mode: RnnMode::Lstm,
+            class: "LSTM",
+            input_size: self.input_size,
+            hidden_size: self.hidden_size,
+            num_layers: self.num_layers,
+            bias: self.bias,
+            dropout: self.dropout,
+            bidirectional: self.bidirectional,
+            proj_size: self.proj_size,
+        };
+        layers(b, &o, self.param_dtype())
+    }
+}
+
+nn_class! {
+    /// `nn.GRU(input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
+    /// bidirectional=False, dtype=None)`; draws as `RNNBase`.
+    GRU = "GRU" {
+        /// Features of the input.
+        input_size: i64,
+        /// Features of the hidden state.
+        hidden_size: i64;
+        /// Stacked layers.
+        num_layers: i64 = 1,
+        /// Whether the layers have biases.
+        bias: bool = true,
+        /// No part at construction.
+        batch_first: bool = false,
+        /// Dropout between layers (checked to lie in [0, 1]).
+        dropout: f64 = 0.0,
+        /// Two directions per layer.
+        bidirectional: bool = false,
+    }
+}
+
+impl GRU {
+    fn build_module(&self, b: &mut Builder<'_>) -> Result<Module> {
+        let o = Stack {
+            mode: RnnMode::Gru,
+            class: "GRU",
+            input_size: self.input_size,
+            hidden_size: self.hidden_size,
+            num_layers: self.num_layers,
+            bias: self.bias,
+            dropout: self.dropout,
+            bidirectional: self.bidirectional,
+            proj_size: 0,
+        };
+        layers(b, &o, self.param_dtype())
+    }
+}
+
+/// `RNNCellBase.__init__` then `reset_parameters`.
 ///
 /// Mirrors: `RNNCellBase.__init__` and `reset_parameters` in `torch/nn/modules/rnn.py`.
 /// Consumes: `weight_ih`, `weight_hh`, `bias_ih`, `bias_hh` in that order, each
 /// `uniform_(±1/sqrt(hidden_size))`.
-///
-/// # Errors
-/// Negative sizes, a non-float dtype.
-pub fn rnn_cell(
-    g: &mut CpuGenerator,
-    mode: RnnMode,
-    input_size: i64,
-    hidden_size: i64,
+fn cell(
+    b: &mut Builder<'_>,
+    (mode, class): (RnnMode, &str),
+    (input_size, hidden_size): (i64, i64),
     bias: bool,
     dtype: DType,
-    target: Target,
 ) -> Result<Module> {
-    let class = mode.class(true);
     let op = format!("nn.{class}");
     check_param_dtype(&op, dtype)?;
     let gate = mode.gates() * hidden_size;
@@ -205,6 +292,81 @@ pub fn rnn_cell(
         m.params
             .push(("bias_hh".into(), empty(&op, &[gate], dtype)?));
     }
-    reset(g, &mut m, hidden_size, target)?;
+    reset(b, &mut m, hidden_size)?;
     Ok(m)
+}
+
+nn_class! {
+    /// `nn.RNNCell(input_size, hidden_size, bias=True, nonlinearity='tanh', dtype=None)` (the
+    /// nonlinearity is checked only in `forward`).
+    RNNCell = "RNNCell" {
+        /// Features of the input.
+        input_size: i64,
+        /// Features of the hidden state.
+        hidden_size: i64;
+        /// Whether the cell has biases.
+        bias: bool = true,
+        /// `tanh` or `relu` (checked in `forward`, not at construction).
+        nonlinearity: String = "tanh".to_string(),
+    }
+}
+
+impl RNNCell {
+    fn build_module(&self, b: &mut Builder<'_>) -> Result<Module> {
+        cell(
+            b,
+            (RnnMode::Rnn, "RNNCell"),
+            (self.input_size, self.hidden_size),
+            self.bias,
+            self.param_dtype(),
+        )
+    }
+}
+
+nn_class! {
+    /// `nn.LSTMCell(input_size, hidden_size, bias=True, dtype=None)`.
+    LSTMCell = "LSTMCell" {
+        /// Features of the input.
+        input_size: i64,
+        /// Features of the hidden state.
+        hidden_size: i64;
+        /// Whether the cell has biases.
+        bias: bool = true,
+    }
+}
+
+impl LSTMCell {
+    fn build_module(&self, b: &mut Builder<'_>) -> Result<Module> {
+        cell(
+            b,
+            (RnnMode::Lstm, "LSTMCell"),
+            (self.input_size, self.hidden_size),
+            self.bias,
+            self.param_dtype(),
+        )
+    }
+}
+
+nn_class! {
+    /// `nn.GRUCell(input_size, hidden_size, bias=True, dtype=None)`.
+    GRUCell = "GRUCell" {
+        /// Features of the input.
+        input_size: i64,
+        /// Features of the hidden state.
+        hidden_size: i64;
+        /// Whether the cell has biases.
+        bias: bool = true,
+    }
+}
+
+impl GRUCell {
+    fn build_module(&self, b: &mut Builder<'_>) -> Result<Module> {
+        cell(
+            b,
+            (RnnMode::Gru, "GRUCell"),
+            (self.input_size, self.hidden_size),
+            self.bias,
+            self.param_dtype(),
+        )
+    }
 }

@@ -4,21 +4,51 @@
 //! Mirrors: `aten/src/ATen/native/TensorFactories.cpp` (`rand`, `randn`, `normal`, `*_like`) and
 //! `aten/src/ATen/native/DistributionTemplates.h` (`uniform_impl_`, `normal_impl_`).
 //!
-//! Every op takes the generator to draw from and the [`Target`] (kernel variant and release) to
+//! Every op takes the generator to draw from and the [`Context`] (kernel variant and release) to
 //! reproduce. In-place ops work on contiguous [`Tensor`]s; [`View`] reproduces an in-place op on
 //! `torch.empty(size).permute(perm)`, a non-contiguous view whose elements PyTorch visits in memory
 //! order.
 
-use crate::distributions::{normal, uniform, Route};
-use crate::dtype::DType;
+// `!(x >= 0.0)` and friends are deliberate: NaN must fail PyTorch's checks.
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
+
+use crate::dtype::Element;
+use crate::dtype::{f64_to_bf16, f64_to_f16, DType};
 use crate::error::{Error, Result};
-use crate::generator::CpuGenerator;
-use crate::target::Target;
-use crate::tensor::{checked_numel, Storage, Tensor};
+use crate::tensor::{checked_numel, each_storage, Storage, Tensor};
 
-pub mod samplers;
+mod bernoulli;
+mod continuous;
+mod dropout;
+mod multinomial;
+mod normal;
+mod random;
+mod randperm;
+mod uniform;
 
-fn not_implemented(kernel: &str, dtype: DType) -> String {
+pub use bernoulli::{bernoulli, bernoulli_p, bernoulli_scalar_, bernoulli_tensor_};
+pub use continuous::{cauchy_, exponential_, geometric_, log_normal_};
+pub use dropout::{dropout, native_dropout};
+pub use multinomial::multinomial;
+pub(crate) use normal::check_normal_std;
+pub(crate) use normal::fill_normal;
+#[cfg(feature = "json")]
+pub use normal::normal_on_view;
+pub use normal::{
+    normal, normal_, normal_float_tensor, normal_tensor_float, normal_tensor_tensor, randn,
+    randn_like,
+};
+pub use random::{randint, randint_like, random_, random_from_to};
+pub(crate) use random::{random_mode, RandomMode};
+pub(crate) use randperm::check_randperm;
+pub use randperm::randperm;
+pub(crate) use uniform::check_uniform_bounds;
+pub(crate) use uniform::fill_uniform;
+#[cfg(feature = "json")]
+pub use uniform::uniform_on_view;
+pub use uniform::{rand, rand_like, uniform_};
+
+pub(crate) fn not_implemented(kernel: &str, dtype: DType) -> String {
     format!("\"{kernel}\" not implemented for '{}'", dtype.cpp_name())
 }
 
@@ -45,6 +75,7 @@ impl View {
         }
     }
 
+    #[cfg(feature = "json")]
     /// `torch.empty(size, dtype=dtype).permute(perm)`.
     ///
     /// # Errors
@@ -133,251 +164,167 @@ impl View {
     }
 }
 
-/// Checks `uniform_`'s bounds for `dtype` and returns them clamped to the dtype's finite range.
-///
-/// Mirrors: `uniform_impl_` in `aten/src/ATen/native/DistributionTemplates.h`.
-fn check_uniform_bounds(op: &str, dtype: DType, from: f64, to: f64) -> Result<(f64, f64)> {
-    let Some(max) = dtype.float_max() else {
-        return Err(Error::arg(
-            op,
-            not_implemented("check_uniform_bounds", dtype),
-        ));
-    };
-    let min = -max;
-    // NaN fails these comparisons, as it does in PyTorch.
-    if !(from >= min && from <= max) {
-        return Err(Error::arg(
-            op,
-            format!("from={from} is out of bounds for {dtype}"),
-        ));
+fn fill_each<T: Element>(v: &mut [T], mut f: impl FnMut() -> T) {
+    for o in v {
+        *o = f();
     }
-    if !(to >= min && to <= max) {
-        return Err(Error::arg(
-            op,
-            format!("to={to} is out of bounds for {dtype}"),
-        ));
-    }
-    if from > to {
-        return Err(Error::arg(
-            op,
-            format!("expects to return a [from, to) range, but found from={from} > to={to}"),
-        ));
-    }
-    if to - from > max {
-        return Err(Error::arg(
-            op,
-            format!(
-                "expects to-from <= the largest {dtype}, but found to={to} and from={from}, \
-                 which result in to-from to exceed the limit"
-            ),
-        ));
-    }
-    Ok((from.max(min).min(max), to.min(max).max(min)))
 }
 
-fn check_normal_std(op: &str, std: f64) -> Result<()> {
-    // NaN fails the comparison, as it does in PyTorch.
-    if std >= 0.0 {
+/// `torch.empty(...)[.permute(...)]` filled in memory order by `fill`, returned contiguous in the
+/// view's logical order. `fill` gets an empty storage of the view's dtype and the element count,
+/// and appends the elements (so none is written twice).
+fn fresh(
+    view: &View,
+    op: &str,
+    fill: impl FnOnce(&mut Storage, usize) -> Result<()>,
+) -> Result<Tensor> {
+    let n = crate::tensor::checked_numel(op, &view.size, view.dtype)?;
+    let mut s = Storage::zeros(view.dtype, 0);
+    fill(&mut s, n)?;
+    let t = Tensor::new(view.size.iter().map(|&d| d as usize).collect(), s)?;
+    Ok(match &view.perm {
+        Some(p) => t.permuted(p),
+        None => t,
+    })
+}
+
+/// Every element of `t` as a double, in row-major order.
+pub(crate) fn values_f64(t: &Tensor) -> Vec<f64> {
+    each_storage!(t.storage(), v => v.iter().map(|x| Element::to_f64(*x)).collect())
+}
+
+/// A tensor of `shape` and `dtype` holding `vals` converted as `static_cast<T>(double)`.
+pub(crate) fn tensor_from_f64(shape: Vec<usize>, dtype: DType, vals: &[f64]) -> Result<Tensor> {
+    let n: usize = shape.iter().product();
+    let mut s = Storage::zeros(dtype, n);
+    each_storage!(&mut s, v => {
+        for (o, &x) in v.iter_mut().zip(vals) {
+            *o = Element::from_f64(x);
+        }
+    });
+    Tensor::new(shape, s)
+}
+
+fn numel_of(shape: &[usize]) -> usize {
+    shape.iter().product()
+}
+
+fn view_shape_i64(view: &View) -> Vec<i64> {
+    view.shape().iter().map(|&d| d as i64).collect()
+}
+
+/// Broadcast shape of two shapes (`infer_size`).
+fn broadcast_shape(op: &str, a: &[usize], b: &[usize]) -> Result<Vec<usize>> {
+    let n = a.len().max(b.len());
+    let mut out = vec![0; n];
+    for i in 0..n {
+        let da = if i + a.len() >= n {
+            a[i + a.len() - n]
+        } else {
+            1
+        };
+        let db = if i + b.len() >= n {
+            b[i + b.len() - n]
+        } else {
+            1
+        };
+        out[i] = if da == db || db == 1 {
+            da
+        } else if da == 1 {
+            db
+        } else {
+            return Err(Error::arg(
+                op,
+                format!("the size of tensor a ({da}) must match the size of tensor b ({db}) at non-singleton dimension {i}"),
+            ));
+        };
+    }
+    Ok(out)
+}
+
+/// For each row-major index of `dst`, the row-major index of `src` broadcast to it.
+fn expand_index(src: &[usize], dst: &[usize]) -> Vec<usize> {
+    let n = dst.len();
+    let off = n - src.len();
+    let mut strides = vec![0usize; n];
+    let mut s = 1;
+    for i in (0..src.len()).rev() {
+        strides[off + i] = if src[i] == 1 { 0 } else { s };
+        s *= src[i];
+    }
+    let total = numel_of(dst);
+    let mut out = Vec::with_capacity(total);
+    let mut counter = vec![0usize; n];
+    for _ in 0..total {
+        out.push(counter.iter().zip(&strides).map(|(c, s)| c * s).sum());
+        for d in (0..n).rev() {
+            counter[d] += 1;
+            if counter[d] < dst[d] {
+                break;
+            }
+            counter[d] = 0;
+        }
+    }
+    out
+}
+
+/// `a op b` for an output of dtype `out` whose other operand is a float of `other` dtype (or a
+/// scalar, `other = out`): computed in double when either is float64, else in float, then
+/// rounded to `out` (PyTorch's CPU kernels compute float16/bfloat16 in float).
+pub(super) fn arith(
+    out: DType,
+    other: DType,
+    a: f64,
+    b: f64,
+    op: fn(f64, f64) -> f64,
+    opf: fn(f32, f32) -> f32,
+) -> f64 {
+    if out == DType::Float64 || other == DType::Float64 {
+        op(a, b)
+    } else {
+        f64::from(opf(a as f32, b as f32))
+    }
+}
+
+pub(super) fn mul64(a: f64, b: f64) -> f64 {
+    a * b
+}
+pub(super) fn mul32(a: f32, b: f32) -> f32 {
+    a * b
+}
+pub(super) fn add64(a: f64, b: f64) -> f64 {
+    a + b
+}
+pub(super) fn add32(a: f32, b: f32) -> f32 {
+    a + b
+}
+pub(super) fn div64(a: f64, b: f64) -> f64 {
+    a / b
+}
+pub(super) fn div32(a: f32, b: f32) -> f32 {
+    a / b
+}
+
+/// `v` rounded to `dtype` and widened back.
+pub(super) fn single(dtype: DType, v: f64) -> f64 {
+    match dtype {
+        DType::Float16 => Element::to_f64(f64_to_f16(v)),
+        DType::BFloat16 => Element::to_f64(f64_to_bf16(v)),
+        DType::Float32 => f64::from(v as f32),
+        _ => v,
+    }
+}
+
+/// Checks a Bernoulli probability, as `bernoulli_` and dropout do (NaN fails).
+pub(crate) fn check_p(op: &str, p: f64) -> Result<()> {
+    if (0.0..=1.0).contains(&p) {
         Ok(())
     } else {
         Err(Error::arg(
             op,
-            format!("expects std >= 0.0, but found std {std}"),
+            format!("expects p to be in [0, 1], but got p={p}"),
         ))
     }
-}
-
-/// Fills `data` in element order with `uniform_(from, to)` values, after PyTorch's checks.
-pub(crate) fn fill_uniform(
-    g: &mut CpuGenerator,
-    op: &str,
-    data: &mut Storage,
-    from: f64,
-    to: f64,
-    target: Target,
-) -> Result<()> {
-    let (from, to) = check_uniform_bounds(op, data.dtype(), from, to)?;
-    let fused = target.capability.fused();
-    let route = Route::detect();
-    let rule = uniform::UniformRule::of(target.era);
-    match data {
-        Storage::F32(v) => uniform::fill_f32(g, v, from, to, fused, route, rule),
-        Storage::F64(v) => uniform::fill_f64(g, v, from, to, fused, route, rule),
-        Storage::F16(v) => uniform::fill_f16(g, v, from, to, fused, route, rule),
-        Storage::BF16(v) => uniform::fill_bf16(g, v, from, to, fused, route, rule),
-        other => {
-            return Err(Error::arg(
-                op,
-                not_implemented("uniform_kernel_cpu", other.dtype()),
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// Fills `data` with `normal_(mean, std)` values after PyTorch's checks: the fill path when the
-/// target is contiguous with at least 16 elements, else the per-element path in element order.
-pub(crate) fn fill_normal(
-    g: &mut CpuGenerator,
-    op: &str,
-    data: &mut Storage,
-    contiguous: bool,
-    mean: f64,
-    std: f64,
-    target: Target,
-) -> Result<()> {
-    check_normal_std(op, std)?;
-    let n = data.len();
-    if n == 0 {
-        return Ok(());
-    }
-    let fill_path = contiguous && n >= 16;
-    let cap = target.capability;
-    let fused = cap.fused();
-    let route = Route::detect();
-    let rule = normal::NormalRule::of(target.era);
-    match data {
-        Storage::F32(v) if fill_path => normal::fill_f32(g, v, mean, std, cap, rule, route),
-        Storage::F64(v) if fill_path => normal::fill_f64(g, v, mean, std, cap, rule, route),
-        Storage::F16(v) if fill_path => normal::fill_f16(g, v, mean, std, cap, rule, route),
-        Storage::BF16(v) if fill_path => normal::fill_bf16(g, v, mean, std, cap, rule, route),
-        Storage::F32(v) => normal::per_element_f32(g, v, mean, std, fused),
-        Storage::F64(v) => normal::per_element_f64(g, v, mean, std, fused),
-        Storage::F16(v) => normal::per_element_f16(g, v, mean, std, fused),
-        Storage::BF16(v) => normal::per_element_bf16(g, v, mean, std, fused),
-        other => {
-            return Err(Error::arg(
-                op,
-                not_implemented("normal_kernel_cpu", other.dtype()),
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// `tensor.uniform_(from, to)` on a contiguous tensor.
-///
-/// Consumes: see [`crate::distributions::uniform`]. Nothing for an empty tensor.
-///
-/// # Errors
-/// As PyTorch: a non-float dtype, bounds outside the dtype's finite range (NaN and infinities
-/// included), `from > to`, or `to - from` beyond the dtype's largest value.
-pub fn uniform_(
-    g: &mut CpuGenerator,
-    t: &mut Tensor,
-    from: f64,
-    to: f64,
-    target: Target,
-) -> Result<()> {
-    fill_uniform(g, "uniform_", t.storage_mut(), from, to, target)
-}
-
-/// `tensor.normal_(mean, std)` on a contiguous tensor.
-///
-/// Consumes: see [`crate::distributions::normal`]. Nothing for an empty tensor.
-///
-/// # Errors
-/// As PyTorch: `std < 0` or NaN; a non-float dtype (for a non-empty tensor).
-pub fn normal_(
-    g: &mut CpuGenerator,
-    t: &mut Tensor,
-    mean: f64,
-    std: f64,
-    target: Target,
-) -> Result<()> {
-    fill_normal(g, "normal_", t.storage_mut(), true, mean, std, target)
-}
-
-/// `torch.empty(size, dtype=dtype)[.permute(perm)].uniform_(from, to)`, returned contiguous.
-///
-/// # Errors
-/// As [`uniform_`], plus size errors.
-pub fn uniform_on_view(
-    g: &mut CpuGenerator,
-    view: &View,
-    from: f64,
-    to: f64,
-    target: Target,
-) -> Result<Tensor> {
-    view.fill_with("uniform_", |s, _| {
-        fill_uniform(g, "uniform_", s, from, to, target)
-    })
-}
-
-/// `torch.empty(size, dtype=dtype)[.permute(perm)].normal_(mean, std)`, returned contiguous.
-/// A non-contiguous view takes the per-element path whatever its size.
-///
-/// # Errors
-/// As [`normal_`], plus size errors.
-pub fn normal_on_view(
-    g: &mut CpuGenerator,
-    view: &View,
-    mean: f64,
-    std: f64,
-    target: Target,
-) -> Result<Tensor> {
-    view.fill_with("normal_", |s, contiguous| {
-        fill_normal(g, "normal_", s, contiguous, mean, std, target)
-    })
-}
-
-/// `torch.rand(size, dtype=dtype)`: `uniform_(0, 1)` on a new tensor.
-///
-/// # Errors
-/// A negative dimension, a size over the allocation limit, or a non-float dtype.
-pub fn rand(g: &mut CpuGenerator, size: &[i64], dtype: DType, target: Target) -> Result<Tensor> {
-    let mut t = Tensor::zeros_checked("rand", size, dtype)?;
-    fill_uniform(g, "rand", t.storage_mut(), 0.0, 1.0, target)?;
-    Ok(t)
-}
-
-/// `torch.randn(size, dtype=dtype)`: `normal_(0, 1)` on a new tensor.
-///
-/// # Errors
-/// A negative dimension, a size over the allocation limit, or a non-float dtype.
-pub fn randn(g: &mut CpuGenerator, size: &[i64], dtype: DType, target: Target) -> Result<Tensor> {
-    let mut t = Tensor::zeros_checked("randn", size, dtype)?;
-    fill_normal(g, "randn", t.storage_mut(), true, 0.0, 1.0, target)?;
-    Ok(t)
-}
-
-/// `torch.normal(mean, std, size, dtype=dtype)` with float `mean` and `std`.
-///
-/// # Errors
-/// As [`randn`], plus `std < 0`.
-pub fn normal(
-    g: &mut CpuGenerator,
-    mean: f64,
-    std: f64,
-    size: &[i64],
-    dtype: DType,
-    target: Target,
-) -> Result<Tensor> {
-    let mut t = Tensor::zeros_checked("normal", size, dtype)?;
-    fill_normal(g, "normal", t.storage_mut(), true, mean, std, target)?;
-    Ok(t)
-}
-
-/// `torch.rand_like(x)`: a new tensor shaped like the view (strides preserved, as `empty_like`
-/// preserves a dense permuted layout), filled by `uniform_(0, 1)` in memory order.
-///
-/// # Errors
-/// As [`rand`].
-pub fn rand_like(g: &mut CpuGenerator, like: &View, target: Target) -> Result<Tensor> {
-    like.fill_with("rand_like", |s, _| {
-        fill_uniform(g, "rand_like", s, 0.0, 1.0, target)
-    })
-}
-
-/// `torch.randn_like(x)`; a permuted (non-contiguous) `x` gives a non-contiguous result, filled by
-/// the per-element path.
-///
-/// # Errors
-/// As [`randn`].
-pub fn randn_like(g: &mut CpuGenerator, like: &View, target: Target) -> Result<Tensor> {
-    like.fill_with("randn_like", |s, contiguous| {
-        fill_normal(g, "randn_like", s, contiguous, 0.0, 1.0, target)
-    })
 }
 
 impl Tensor {
@@ -391,10 +338,11 @@ impl Tensor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::target::Capability;
+    use crate::context::{Capability, Context};
+    use crate::generator::CpuGenerator;
 
-    fn t() -> Target {
-        Target::default()
+    fn t() -> Context {
+        Context::default()
     }
 
     #[test]
@@ -464,3 +412,6 @@ mod tests {
         let _ = Capability::Default;
     }
 }
+
+#[cfg(test)]
+mod sampler_tests;

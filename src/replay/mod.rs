@@ -7,19 +7,19 @@
 //! rejects (a bad argument) is not a malformed case: it yields `{"error": ...}` and ends its case.
 
 pub(crate) mod case;
-pub mod demo;
+mod fields;
 pub mod ops;
 mod output;
 
 use serde_json::Value;
 
-pub(crate) use case::Fields;
 pub use case::{parse_case_file, Case, Step};
+pub(crate) use fields::Fields;
 pub use output::{compare_results, results_document, Mismatch, Output, Tolerance};
 
+use crate::context::{Context, LATEST_RELEASE};
 use crate::error::{Error, Result};
 use crate::generator::CpuGenerator;
-use crate::target::{Target, LATEST_RELEASE};
 
 /// The outputs of one case, one per step run.
 #[derive(Debug)]
@@ -63,7 +63,7 @@ pub struct StepContext<'a> {
     gens: &'a mut Generators,
     generator: Option<&'a str>,
     /// The build being reproduced.
-    pub target: Target,
+    pub cx: Context,
     /// The outputs of the case's earlier steps.
     pub previous: &'a [Output],
 }
@@ -101,9 +101,10 @@ impl StepContext<'_> {
 /// Runs one parsed case.
 #[must_use]
 pub fn run_case(case: &Case) -> CaseResult {
-    let target = Target {
+    let cx = Context {
         capability: case.capability,
         era: case.era,
+        ..Context::default()
     };
     // The default generator's start is never observed: the case was checked to seed it first.
     let mut gens = Generators {
@@ -115,7 +116,7 @@ pub fn run_case(case: &Case) -> CaseResult {
         let mut ctx = StepContext {
             gens: &mut gens,
             generator: step.generator.as_deref(),
-            target,
+            cx,
             previous: &outputs,
         };
         match step.op.run(&mut ctx) {

@@ -139,13 +139,14 @@ pub fn set_rng_state(bytes: &[u8]) -> Result<CpuGenerator> {
 }
 
 impl CpuGenerator {
-    /// `get_state()`; see [`get_rng_state`].
+    /// `get_state()`: the 5056-byte layout documented in this module.
     #[must_use]
     pub fn get_state(&self) -> Vec<u8> {
         get_rng_state(self)
     }
 
-    /// `set_state(bytes)`; see [`set_rng_state`]. On error the generator is unchanged.
+    /// `set_state(bytes)`, validated as `set_rng_state` validates it. On error the generator is
+    /// unchanged.
     ///
     /// # Errors
     /// [`Error::InvalidState`] naming the first bad field.

@@ -97,8 +97,9 @@ REQUIRED = object()
 # otherwise. It must do nothing but the PyTorch call: whatever it raises becomes
 # an "error" output.
 #
-# role: "seed" ops (re)start a generator; "use" ops read or advance it. A case
-# must seed the default generator before any "use" of it.
+# role: "seed" ops (re)start a generator; "use" ops read or advance it; "none" ops draw
+# nothing (the stateless Philox ops). A case must seed the default generator before any "use"
+# of it.
 # ---------------------------------------------------------------------------
 
 class Op:

@@ -1,14 +1,18 @@
 """Module ops: ``nn.<Class>`` for the built-in modules and ``model`` (a model description
 inline; the format is in README.md, "Model descriptions"). Modules take no generator.
 
-This file is the PyTorch side of ``src/modules/model.rs``: the argument tables below must
-list the same names and defaults as the Rust tables. A field left out is left out of the
-PyTorch call too, so PyTorch's own default applies.
+This file is the PyTorch side of ``src/modules/model/``: its class tables are read from
+``nn_classes.json``, which the Rust registry (``src/modules/registry.rs``) generates. A field
+left out is left out of the PyTorch call too, so PyTorch's own default applies.
 """
 
+import json
 from collections import OrderedDict
+from pathlib import Path
 
 from .common import KINDS, REQUIRED, CaseError, Op, _dtype, _is_int
+
+REQ = REQUIRED
 
 OMIT = object()  # a field absent from the case: not passed to PyTorch
 
@@ -56,82 +60,15 @@ def _opt_object(v):
 KINDS.update({"opt_int": _opt_int, "opt_float": _opt_float, "ints": _ints,
               "padding": _padding, "node": _object, "opt_node": _opt_object, "model": _object})
 
-I, B, F, S = "int", "bool", "float", "str"
-REQ = REQUIRED
+# The class tables are the Rust registry's (src/modules/registry.rs), generated into
+# nn_classes.json and checked there by a test: class -> ({field: kind}, required fields).
+_TABLES = json.loads((Path(__file__).with_name("nn_classes.json")).read_text(encoding="utf-8"))
+CLASSES = {name: (c["args"], set(c["required"])) for name, c in _TABLES["classes"].items()}
+# Layers without parameters or buffers; their arguments go to PyTorch unchecked.
+STATELESS = set(_TABLES["stateless"])
+NO_DTYPE = {name for name, c in _TABLES["classes"].items() if not c["dtype"]}
+CONTAINERS = tuple(_TABLES["containers"])
 
-LINEAR = {"in_features": I, "out_features": I, "bias": B}
-CONV = {"in_channels": I, "out_channels": I, "kernel_size": "ints", "stride": "ints",
-        "padding": "padding", "dilation": "ints", "groups": I, "bias": B, "padding_mode": S}
-CONV_T = {"in_channels": I, "out_channels": I, "kernel_size": "ints", "stride": "ints",
-          "padding": "ints", "output_padding": "ints", "groups": I, "bias": B,
-          "dilation": "ints", "padding_mode": S}
-RNN_COMMON = {"input_size": I, "hidden_size": I, "num_layers": I, "bias": B, "batch_first": B,
-              "dropout": F, "bidirectional": B}
-TLAYER = {"d_model": I, "nhead": I, "dim_feedforward": I, "dropout": F, "activation": S,
-          "layer_norm_eps": F, "batch_first": B, "norm_first": B, "bias": B}
-BN = {"num_features": I, "eps": F, "momentum": "opt_float", "affine": B,
-      "track_running_stats": B, "bias": B}
-IN = {"num_features": I, "eps": F, "momentum": "opt_float", "affine": B,
-      "track_running_stats": B}
-
-# class -> ({field: kind}, required fields, takes dtype)
-CLASSES = {
-    "Linear": (LINEAR, {"in_features", "out_features"}),
-    "LazyLinear": (LINEAR, {"in_features", "out_features"}),
-    "Bilinear": ({"in1_features": I, "in2_features": I, "out_features": I, "bias": B},
-                 {"in1_features", "in2_features", "out_features"}),
-    "Identity": ({}, set()),
-    **{f"Conv{d}d": (CONV, {"in_channels", "out_channels", "kernel_size"}) for d in (1, 2, 3)},
-    **{f"ConvTranspose{d}d": (CONV_T, {"in_channels", "out_channels", "kernel_size"})
-       for d in (1, 2, 3)},
-    "Embedding": ({"num_embeddings": I, "embedding_dim": I, "padding_idx": "opt_int",
-                   "max_norm": "opt_float", "norm_type": F, "scale_grad_by_freq": B,
-                   "sparse": B}, {"num_embeddings", "embedding_dim"}),
-    "EmbeddingBag": ({"num_embeddings": I, "embedding_dim": I, "max_norm": "opt_float",
-                      "norm_type": F, "scale_grad_by_freq": B, "mode": S, "sparse": B,
-                      "include_last_offset": B, "padding_idx": "opt_int"},
-                     {"num_embeddings", "embedding_dim"}),
-    "RNN": ({**RNN_COMMON, "nonlinearity": S}, {"input_size", "hidden_size"}),
-    "LSTM": ({**RNN_COMMON, "proj_size": I}, {"input_size", "hidden_size"}),
-    "GRU": (RNN_COMMON, {"input_size", "hidden_size"}),
-    "RNNCell": ({"input_size": I, "hidden_size": I, "bias": B, "nonlinearity": S},
-                {"input_size", "hidden_size"}),
-    "LSTMCell": ({"input_size": I, "hidden_size": I, "bias": B}, {"input_size", "hidden_size"}),
-    "GRUCell": ({"input_size": I, "hidden_size": I, "bias": B}, {"input_size", "hidden_size"}),
-    "MultiheadAttention": ({"embed_dim": I, "num_heads": I, "dropout": F, "bias": B,
-                            "add_bias_kv": B, "add_zero_attn": B, "kdim": "opt_int",
-                            "vdim": "opt_int", "batch_first": B}, {"embed_dim", "num_heads"}),
-    "TransformerEncoderLayer": (TLAYER, {"d_model", "nhead"}),
-    "TransformerDecoderLayer": (TLAYER, {"d_model", "nhead"}),
-    "TransformerEncoder": ({"encoder_layer": "node", "num_layers": I, "norm": "opt_node",
-                            "enable_nested_tensor": B, "mask_check": B},
-                           {"encoder_layer", "num_layers"}),
-    "TransformerDecoder": ({"decoder_layer": "node", "num_layers": I, "norm": "opt_node"},
-                           {"decoder_layer", "num_layers"}),
-    "Transformer": ({k: v for k, v in {**TLAYER, "num_encoder_layers": I,
-                                       "num_decoder_layers": I}.items()}, set()),
-    "LayerNorm": ({"normalized_shape": "ints", "eps": F, "elementwise_affine": B, "bias": B},
-                  {"normalized_shape"}),
-    "RMSNorm": ({"normalized_shape": "ints", "eps": "opt_float", "elementwise_affine": B},
-                {"normalized_shape"}),
-    **{f"BatchNorm{d}d": (BN, {"num_features"}) for d in (1, 2, 3)},
-    **{f"InstanceNorm{d}d": (IN, {"num_features"}) for d in (1, 2, 3)},
-    "GroupNorm": ({"num_groups": I, "num_channels": I, "eps": F, "affine": B, "bias": B},
-                  {"num_groups", "num_channels"}),
-    "PReLU": ({"num_parameters": I, "init": F}, set()),
-}
-# Layers without parameters or buffers; their arguments go to PyTorch unchecked
-# (src/modules/model.rs, STATELESS_CLASSES).
-STATELESS = {
-    "ReLU", "ReLU6", "GELU", "SiLU", "Mish", "Tanh", "Sigmoid", "LeakyReLU", "ELU", "SELU",
-    "Hardswish", "Hardsigmoid", "Softmax", "LogSoftmax", "Dropout", "Dropout1d", "Dropout2d",
-    "Dropout3d", "AlphaDropout", "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d",
-    "AvgPool3d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d",
-    "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d", "Flatten", "Unflatten",
-    "Upsample", "PixelShuffle", "ZeroPad2d", "ConstantPad2d", "ReflectionPad2d",
-}
-NO_DTYPE = {"Identity", "TransformerEncoder", "TransformerDecoder"}
-CONTAINERS = ("Sequential", "ModuleList", "ModuleDict", "Module")
 
 # PyTorch asserts some arguments (Embedding's padding_idx, MultiheadAttention's head split);
 # an AssertionError there is PyTorch rejecting the call, like a ValueError.

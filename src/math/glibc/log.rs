@@ -105,6 +105,7 @@ pub fn log(x: f64) -> f64 {
 }
 
 /// C `log` as glibc 2.36 computes it on x86-64 without FMA.
+#[cfg(test)]
 #[must_use]
 pub fn log_nofma(x: f64) -> f64 {
     log_impl::<false>(x)

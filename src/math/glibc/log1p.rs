@@ -123,6 +123,7 @@ pub(crate) fn log1p_impl<const F: bool>(x: f64) -> f64 {
 }
 
 /// C `log1p` as Debian's glibc 2.36 computes it on x86-64 with FMA (the reference).
+#[cfg(test)]
 #[must_use]
 pub fn log1p(x: f64) -> f64 {
     log1p_impl::<true>(x)
@@ -130,6 +131,7 @@ pub fn log1p(x: f64) -> f64 {
 
 /// C `log1p` as glibc 2.36 computes it on x86-64 without FMA (and as the glibc-2.36 release,
 /// which has no FMA variant of `log1p`, computes it on every CPU).
+#[cfg(test)]
 #[must_use]
 pub fn log1p_nofma(x: f64) -> f64 {
     log1p_impl::<false>(x)

@@ -61,6 +61,7 @@ pub fn logf(x: f32) -> f32 {
 }
 
 /// C `logf` as glibc 2.36 computes it on x86-64 without FMA.
+#[cfg(test)]
 #[must_use]
 pub fn logf_nofma(x: f32) -> f32 {
     logf_impl::<false>(x)

@@ -3,7 +3,7 @@
 //! The reference platform is x86-64 Linux with glibc 2.36 (Debian 12's build, i.e. glibc's
 //! `release/2.36/master` branch). On a CPU with AVX2 and FMA, glibc's ifunc resolvers pick the
 //! variants compiled with `-mfma -mavx2`, in which GCC contracts `a * b + c` into fused
-//! multiply-adds; the reference fixtures come from such a CPU (an AVX-512 Xeon), so the FMA
+//! multiply-adds; the reference fixtures come from such a CPU (x86-64 with AVX-512), so the FMA
 //! variants are the reference. The other variant (`*_nofma`) is the same C code without
 //! contraction, as glibc runs it on CPUs without FMA.
 //!
@@ -21,10 +21,10 @@
 //! glibc's sources by `tools/gen_glibc_tables.py` into `tables.rs`; small constants are written here
 //! as bit patterns.
 //!
-//! How often the two variants differ (counted by `examples/check_libm.rs`, non-FMA twin against
-//! the FMA libm): `logf` never, `sinf` on 12 and `cosf` on 22 of the 2^32 float inputs; `log` on
-//! about 61, `log1p` on about 294, `sin` and `cos` on about 520 per million of the tool's random
-//! double inputs. On the inputs the normal kernels feed them the float functions agree everywhere,
+//! How often the two variants differ (counted by the ignored test `check_libm`, non-FMA twin
+//! against the FMA libm): `logf` never, `sinf` on 12 and `cosf` on 22 of the 2^32 float inputs;
+//! `log` on about 61, `log1p` on about 294, `sin` and `cos` on about 520 per million of the tool's
+//! random double inputs. On the inputs the normal kernels feed them the float functions agree everywhere,
 //! and so do the golden fixtures for `logf`, `sinf`, `cosf` and `log1p`; the fixtures tell the
 //! variants apart for `log`, `sin` and `cos` (the FMA ones match).
 //!
@@ -32,10 +32,11 @@
 //! sign bit set, and a NaN operand comes back quieted with its payload, so a host with other NaN
 //! rules (aarch64) still gets the reference bits.
 //!
-//! Verification: `examples/check_libm.rs` compares these functions with the host's libm over all
-//! 2^32 float inputs (float functions) and over large random samples plus hard cases (double
-//! ones), for both variants; `tests/libm_vectors.rs` checks a few thousand fixed inputs per
-//! function against hex constants that tool wrote, on every host.
+//! Verification: the ignored test `check_libm` (`check_host.rs`) compares these functions with the
+//! host's libm over all 2^32 float inputs (float functions) and over large random samples plus
+//! hard cases (double ones), for both variants; the test in `vectors.rs` checks a few thousand
+//! fixed inputs per function (`tests/data/libm_*.txt`) against hex constants that tool wrote, on
+//! every host.
 
 mod log;
 mod log1p;
@@ -47,11 +48,27 @@ mod sincosf;
 #[allow(clippy::unreadable_literal)]
 mod tables;
 
-pub use log::{log, log_nofma};
+#[cfg(test)]
+mod check_host;
+#[cfg(test)]
+mod vectors;
+
+pub use log::log;
+pub use logf::logf;
+pub use sin::{cos, sin};
+pub use sincosf::{cosf, sinf};
+// The non-FMA twins and `log1p`'s wrapper are only called by the checks against the host libm
+// (`libm::log1p` runs `log1p_impl` directly).
+#[cfg(test)]
+pub use log::log_nofma;
+#[cfg(test)]
 pub use log1p::{log1p, log1p_nofma};
-pub use logf::{logf, logf_nofma};
-pub use sin::{cos, cos_nofma, sin, sin_nofma};
-pub use sincosf::{cosf, cosf_nofma, sinf, sinf_nofma};
+#[cfg(test)]
+pub use logf::logf_nofma;
+#[cfg(test)]
+pub use sin::{cos_nofma, sin_nofma};
+#[cfg(test)]
+pub use sincosf::{cosf_nofma, sinf_nofma};
 
 pub(crate) use log::log_impl;
 pub(crate) use log1p::log1p_impl;

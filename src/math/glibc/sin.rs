@@ -255,6 +255,7 @@ pub fn sin(x: f64) -> f64 {
 }
 
 /// C `sin` as glibc 2.36 computes it on x86-64 without FMA.
+#[cfg(test)]
 #[must_use]
 pub fn sin_nofma(x: f64) -> f64 {
     sin_impl::<false>(x)
@@ -267,6 +268,7 @@ pub fn cos(x: f64) -> f64 {
 }
 
 /// C `cos` as glibc 2.36 computes it on x86-64 without FMA.
+#[cfg(test)]
 #[must_use]
 pub fn cos_nofma(x: f64) -> f64 {
     cos_impl::<false>(x)

@@ -172,6 +172,7 @@ pub fn sinf(x: f32) -> f32 {
 }
 
 /// C `sinf` as glibc 2.36 computes it on x86-64 without FMA.
+#[cfg(test)]
 #[must_use]
 pub fn sinf_nofma(x: f32) -> f32 {
     sinf_impl::<false>(x)
@@ -184,6 +185,7 @@ pub fn cosf(x: f32) -> f32 {
 }
 
 /// C `cosf` as glibc 2.36 computes it on x86-64 without FMA.
+#[cfg(test)]
 #[must_use]
 pub fn cosf_nofma(x: f32) -> f32 {
     cosf_impl::<false>(x)

@@ -89,21 +89,21 @@ enum Fill {
 
 impl StepOp for Fill {
     fn run(&self, ctx: &mut StepContext<'_>) -> Result<Output> {
-        let target = ctx.target;
+        let cx = ctx.cx;
         let g = ctx.gen();
         let t = match self {
-            Fill::Rand { size, dtype } => ops::rand(g, size, *dtype, target)?,
-            Fill::Randn { size, dtype } => ops::randn(g, size, *dtype, target)?,
-            Fill::RandLike(v) => ops::rand_like(g, v, target)?,
-            Fill::RandnLike(v) => ops::randn_like(g, v, target)?,
-            Fill::Uniform { view, from, to } => ops::uniform_on_view(g, view, *from, *to, target)?,
-            Fill::Normal { view, mean, std } => ops::normal_on_view(g, view, *mean, *std, target)?,
+            Fill::Rand { size, dtype } => ops::rand(g, size, *dtype, cx)?,
+            Fill::Randn { size, dtype } => ops::randn(g, size, *dtype, cx)?,
+            Fill::RandLike(v) => ops::rand_like(g, v, cx)?,
+            Fill::RandnLike(v) => ops::randn_like(g, v, cx)?,
+            Fill::Uniform { view, from, to } => ops::uniform_on_view(g, view, *from, *to, cx)?,
+            Fill::Normal { view, mean, std } => ops::normal_on_view(g, view, *mean, *std, cx)?,
             Fill::NormalFactory {
                 mean,
                 std,
                 size,
                 dtype,
-            } => ops::normal(g, *mean, *std, size, *dtype, target)?,
+            } => ops::normal(g, *mean, *std, size, *dtype, cx)?,
         };
         Ok(Output::Tensor(t))
     }
@@ -123,7 +123,7 @@ fn parse_inner(name: &str, f: &mut Fields<'_>) -> Result<Box<dyn StepOp>> {
             "get_rng_state" => boxed(GetRngState),
             "set_rng_state" => {
                 let state = match f.take("state") {
-                    Some(serde_json::Value::String(s)) => crate::replay::case::parse_hex(&s)
+                    Some(serde_json::Value::String(s)) => crate::replay::fields::parse_hex(&s)
                         .ok_or_else(|| f.err("'state' must be lowercase hex bytes"))?,
                     Some(v) => {
                         return Err(f.err(format!("'state' must be a hex string, found {v}")))

@@ -7,6 +7,7 @@
 mod core;
 mod init;
 mod modules;
+mod philox;
 mod samplers;
 
 use super::{Fields, Output, StepContext};
@@ -48,7 +49,13 @@ pub trait StepOp: std::fmt::Debug + Send + Sync {
 type Parser = fn(&str, &mut Fields<'_>) -> Option<Result<Box<dyn StepOp>>>;
 
 /// Every area's parser, tried in order.
-const PARSERS: &[Parser] = &[core::parse, init::parse, modules::parse, samplers::parse];
+const PARSERS: &[Parser] = &[
+    core::parse,
+    init::parse,
+    modules::parse,
+    samplers::parse,
+    philox::parse,
+];
 
 /// Parses the op named `name`, reading its fields from `f`.
 pub(crate) fn parse(name: &str, f: &mut Fields<'_>) -> Result<Box<dyn StepOp>> {

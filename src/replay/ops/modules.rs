@@ -5,7 +5,9 @@ use serde_json::{Map, Value};
 
 use super::StepOp;
 use crate::error::{Error, Result};
-use crate::modules::model::{argument_names, ModelDesc, BUILTIN_CLASSES};
+use crate::modules::model::ModelDesc;
+use crate::modules::registry;
+use crate::modules::{Builder, NoRecorder};
 use crate::replay::{Fields, Output, StepContext};
 
 #[derive(Debug)]
@@ -13,8 +15,11 @@ struct Build(ModelDesc);
 
 impl StepOp for Build {
     fn run(&self, ctx: &mut StepContext<'_>) -> Result<Output> {
-        let target = ctx.target;
-        Ok(Output::StateDict(self.0.state_dict(ctx.gen(), target)?))
+        let cx = ctx.cx;
+        let mut quiet = NoRecorder;
+        let mut b = Builder::new(ctx.gen(), cx, &mut quiet);
+        let root = self.0.build_with(&mut b, &mut |_, _| {})?;
+        Ok(Output::StateDict(self.0.state_dict_of(root)?))
     }
     fn takes_generator(&self) -> bool {
         false
@@ -42,12 +47,9 @@ pub(super) fn parse(name: &str, f: &mut Fields<'_>) -> Option<Result<Box<dyn Ste
         };
         return Some(r);
     }
-    let class = name.strip_prefix("nn.")?;
-    if !BUILTIN_CLASSES.contains(&class) {
-        return None;
-    }
+    let class = registry::class(name.strip_prefix("nn.")?)?;
     let mut args = Map::new();
-    for key in argument_names(class).unwrap_or_default() {
+    for key in class.argument_names() {
         if let Some(v) = f.take(key) {
             if key == "dtype" && v == Value::Null {
                 continue;
@@ -56,7 +58,7 @@ pub(super) fn parse(name: &str, f: &mut Fields<'_>) -> Option<Result<Box<dyn Ste
         }
     }
     Some(
-        ModelDesc::single(class, args, "")
+        ModelDesc::single(class.name, args, "")
             .map(|d| Box::new(Build(d)) as Box<dyn StepOp>)
             .map_err(|e| located(f, e)),
     )

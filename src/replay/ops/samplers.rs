@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::{Draws, StepOp};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::ops::{samplers, View};
+use crate::ops::{self, View};
 use crate::replay::{Fields, Output, StepContext};
 use crate::tensor::Tensor;
 
@@ -106,7 +106,7 @@ fn tensor_arg_of(f: &Fields<'_>, key: &str, v: Value) -> Result<TensorArg> {
         };
         let (mut shape, mut vals) = (Vec::new(), Vec::new());
         flatten(f, key, &v, 0, &mut shape, &mut vals)?;
-        let t = samplers::tensor_from_f64(shape, dtype, &vals).map_err(|e| f.err(e.to_string()))?;
+        let t = ops::tensor_from_f64(shape, dtype, &vals).map_err(|e| f.err(e.to_string()))?;
         return Ok(TensorArg::Literal(t));
     }
     let Value::Object(mut m) = v else {
@@ -140,7 +140,7 @@ fn tensor_arg_of(f: &Fields<'_>, key: &str, v: Value) -> Result<TensorArg> {
     let (mut shape, mut vals) = (Vec::new(), Vec::new());
     flatten(f, key, &data, 0, &mut shape, &mut vals)?;
     // torch.tensor converts each Python number to the dtype as a C++ static_cast would.
-    let t = samplers::tensor_from_f64(shape, dtype, &vals).map_err(|e| f.err(e.to_string()))?;
+    let t = ops::tensor_from_f64(shape, dtype, &vals).map_err(|e| f.err(e.to_string()))?;
     Ok(TensorArg::Literal(t))
 }
 
@@ -240,75 +240,69 @@ enum Sampler {
 
 impl StepOp for Sampler {
     fn run(&self, ctx: &mut StepContext<'_>) -> Result<Output> {
-        let target = ctx.target;
+        let cx = ctx.cx;
         let t = match self {
-            Sampler::Randperm { n, dtype } => samplers::randperm(ctx.gen(), *n, *dtype, target)?,
+            Sampler::Randperm { n, dtype } => ops::randperm(ctx.gen(), *n, *dtype, cx)?,
             Sampler::Randint {
                 low,
                 high,
                 size,
                 dtype,
-            } => samplers::randint(ctx.gen(), *low, *high, size, *dtype, target)?,
+            } => ops::randint(ctx.gen(), *low, *high, size, *dtype, cx)?,
             Sampler::RandintLike { view, low, high } => {
-                samplers::randint_like(ctx.gen(), view, *low, *high, target)?
+                ops::randint_like(ctx.gen(), view, *low, *high, cx)?
             }
             Sampler::Random { view, args } => match (args.from, args.to) {
-                (None, None) => samplers::random_(ctx.gen(), view, target)?,
-                (None, Some(Some(to))) => {
-                    samplers::random_from_to(ctx.gen(), view, 0, Some(to), target)?
-                }
+                (None, None) => ops::random_(ctx.gen(), view, cx)?,
+                (None, Some(Some(to))) => ops::random_from_to(ctx.gen(), view, 0, Some(to), cx)?,
                 (None, Some(None)) => {
                     return Err(Error::arg("random_", "'to' = None needs 'from'"));
                 }
-                (Some(from), to) => {
-                    samplers::random_from_to(ctx.gen(), view, from, to.flatten(), target)?
-                }
+                (Some(from), to) => ops::random_from_to(ctx.gen(), view, from, to.flatten(), cx)?,
             },
             Sampler::BernoulliScalar { view, p } => {
-                samplers::bernoulli_scalar_(ctx.gen(), view, *p, target)?
+                ops::bernoulli_scalar_(ctx.gen(), view, *p, cx)?
             }
             Sampler::BernoulliTensor { view, p } => {
                 let p = p.resolve(ctx)?;
-                samplers::bernoulli_tensor_(ctx.gen(), &view.size, view.dtype, &p)?
+                ops::bernoulli_tensor_(ctx.gen(), &view.size, view.dtype, &p)?
             }
             Sampler::Bernoulli { input, p } => {
                 let x = input.resolve(ctx)?;
                 match p {
-                    Some(p) => samplers::bernoulli_p(ctx.gen(), &x, *p, target)?,
-                    None => samplers::bernoulli(ctx.gen(), &x)?,
+                    Some(p) => ops::bernoulli_p(ctx.gen(), &x, *p, cx)?,
+                    None => ops::bernoulli(ctx.gen(), &x)?,
                 }
             }
-            Sampler::Exponential { view, lambd } => {
-                samplers::exponential_(ctx.gen(), view, *lambd, target)?
-            }
-            Sampler::Geometric { view, p } => samplers::geometric_(ctx.gen(), view, *p, target)?,
+            Sampler::Exponential { view, lambd } => ops::exponential_(ctx.gen(), view, *lambd, cx)?,
+            Sampler::Geometric { view, p } => ops::geometric_(ctx.gen(), view, *p, cx)?,
             Sampler::LogNormal { view, mean, std } => {
-                samplers::log_normal_(ctx.gen(), view, *mean, *std, target)?
+                ops::log_normal_(ctx.gen(), view, *mean, *std, cx)?
             }
             Sampler::Cauchy {
                 view,
                 median,
                 sigma,
-            } => samplers::cauchy_(ctx.gen(), view, *median, *sigma, target)?,
+            } => ops::cauchy_(ctx.gen(), view, *median, *sigma, cx)?,
             Sampler::Multinomial {
                 input,
                 n,
                 replacement,
             } => {
                 let x = input.resolve(ctx)?;
-                samplers::multinomial(ctx.gen(), &x, *n, *replacement, target)?
+                ops::multinomial(ctx.gen(), &x, *n, *replacement, cx)?
             }
             Sampler::NormalTT { mean, std } => {
                 let (m, s) = (mean.resolve(ctx)?, std.resolve(ctx)?);
-                samplers::normal_tensor_tensor(ctx.gen(), &m, &s, target)?
+                ops::normal_tensor_tensor(ctx.gen(), &m, &s, cx)?
             }
             Sampler::NormalTF { mean, std } => {
                 let m = mean.resolve(ctx)?;
-                samplers::normal_tensor_float(ctx.gen(), &m, *std, target)?
+                ops::normal_tensor_float(ctx.gen(), &m, *std, cx)?
             }
             Sampler::NormalFT { mean, std } => {
                 let s = std.resolve(ctx)?;
-                samplers::normal_float_tensor(ctx.gen(), *mean, &s, target)?
+                ops::normal_float_tensor(ctx.gen(), *mean, &s, cx)?
             }
         };
         Ok(Output::Tensor(t))
@@ -332,23 +326,18 @@ enum Dropout {
 
 impl StepOp for Dropout {
     fn run(&self, ctx: &mut StepContext<'_>) -> Result<Output> {
-        let target = ctx.target;
+        let cx = ctx.cx;
         match self {
             Dropout::Functional { input, p, training } => {
                 let x = input.resolve(ctx)?;
                 if !(0.0..=1.0).contains(p) || *training {
-                    return Ok(Output::Tensor(samplers::dropout(
-                        ctx.gen(),
-                        &x,
-                        *p,
-                        target,
-                    )?));
+                    return Ok(Output::Tensor(ops::dropout(ctx.gen(), &x, *p, cx)?));
                 }
                 Ok(Output::Tensor(x))
             }
             Dropout::Native { input, p, train } => {
                 let x = input.resolve(ctx)?;
-                let (out, mask) = samplers::native_dropout(ctx.gen(), &x, *p, *train, target)?;
+                let (out, mask) = ops::native_dropout(ctx.gen(), &x, *p, *train, cx)?;
                 Ok(Output::StateDict(vec![
                     ("output".into(), out),
                     ("mask".into(), mask),

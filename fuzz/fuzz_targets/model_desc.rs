@@ -1,0 +1,10 @@
+//! The model description parser on arbitrary text.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = torch_rng::nn::ModelDesc::parse(text);
+    }
+});

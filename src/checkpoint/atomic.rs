@@ -1,0 +1,276 @@
+//! Atomic output: a temporary file beside the target, synced, then renamed over it.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Cursor, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::error::{Error, Result};
+
+/// Where a writer's bytes go, and what closing it yields.
+pub trait Sink: Write {
+    /// What [`Sink::close`] returns.
+    type Output;
+    /// Completes the output (for an [`AtomicFile`]: sync and rename into place).
+    ///
+    /// # Errors
+    /// [`Error::Io`] if the output cannot be completed.
+    fn close(self) -> Result<Self::Output>;
+    /// A name for error messages.
+    fn describe(&self) -> String {
+        "output".to_string()
+    }
+}
+
+impl Sink for Vec<u8> {
+    type Output = Vec<u8>;
+    fn close(self) -> Result<Vec<u8>> {
+        Ok(self)
+    }
+}
+
+impl Sink for Cursor<Vec<u8>> {
+    type Output = Vec<u8>;
+    fn close(self) -> Result<Vec<u8>> {
+        Ok(self.into_inner())
+    }
+}
+
+/// A file written under a temporary name beside `target` and renamed onto it by
+/// [`AtomicFile::commit`]: until then `target` (if it exists) is untouched, and if the
+/// `AtomicFile` is dropped uncommitted (an error, a panic) the temporary file is removed.
+#[derive(Debug)]
+pub struct AtomicFile {
+    file: Option<File>,
+    tmp: PathBuf,
+    target: PathBuf,
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+impl AtomicFile {
+    /// Creates the temporary file `.<name>.<pid>-<n>.tmp` in `target`'s directory.
+    ///
+    /// # Errors
+    /// [`Error::Io`] if `target` is a directory, has no file name, or the temporary file cannot
+    /// be created.
+    pub fn create(target: impl AsRef<Path>) -> Result<AtomicFile> {
+        let target = target.as_ref().to_path_buf();
+        let io = |m: String| Error::io(target.display().to_string(), std::io::Error::other(m));
+        if target.is_dir() {
+            return Err(io("is a directory".into()));
+        }
+        let name = target
+            .file_name()
+            .ok_or_else(|| io("has no file name".into()))?
+            .to_string_lossy()
+            .into_owned();
+        let dir = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let tmp = dir.join(format!(".{name}.{}-{n}.tmp", std::process::id()));
+        let file = OpenOptions::new()
+            .write(true)
+            .read(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(|e| io(format!("cannot create {}: {e}", tmp.display())))?;
+        Ok(AtomicFile {
+            file: Some(file),
+            tmp,
+            target,
+        })
+    }
+
+    /// The path the file will have once committed.
+    #[must_use]
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+
+    fn io(&self, e: &std::io::Error) -> Error {
+        Error::io(
+            self.target.display().to_string(),
+            std::io::Error::new(e.kind(), e.to_string()),
+        )
+    }
+
+    fn file(&mut self) -> std::io::Result<&mut File> {
+        self.file
+            .as_mut()
+            .ok_or_else(|| std::io::Error::other("already committed"))
+    }
+
+    /// Flushes and syncs the temporary file, renames it onto the target, and syncs the
+    /// directory so that the rename survives a crash.
+    ///
+    /// # Errors
+    /// [`Error::Io`] if any step fails; the target is then untouched and the temporary file
+    /// removed.
+    pub fn commit(mut self) -> Result<()> {
+        let Some(mut f) = self.file.take() else {
+            return Ok(());
+        };
+        f.flush()
+            .and_then(|()| f.sync_all())
+            .map_err(|e| self.io(&e))?;
+        drop(f);
+        std::fs::rename(&self.tmp, &self.target).map_err(|e| self.io(&e))?;
+        // The data is already durable; a directory that cannot be synced (some file systems)
+        // only weakens the rename's durability, so its error is not the caller's failure.
+        if let Some(dir) = self.target.parent().filter(|p| !p.as_os_str().is_empty()) {
+            if let Ok(d) = File::open(dir) {
+                let _ = d.sync_all();
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if self.file.take().is_some() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.file()?.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file()?.flush()
+    }
+}
+
+impl Seek for AtomicFile {
+    fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
+        self.file()?.seek(pos)
+    }
+}
+
+impl Sink for AtomicFile {
+    type Output = ();
+    fn close(self) -> Result<()> {
+        self.commit()
+    }
+    fn describe(&self) -> String {
+        self.target.display().to_string()
+    }
+}
+
+/// Refuses an `output` path that names the same file as one of `inputs` (after resolving
+/// symbolic links and `..`, and, on Unix, comparing device and inode so that hard links count).
+/// An output that does not exist yet is compared through its canonical parent directory.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] naming both paths when they are the same file; [`Error::Io`] if
+/// an input cannot be resolved.
+pub fn ensure_distinct(output: impl AsRef<Path>, inputs: &[&Path]) -> Result<()> {
+    let output = output.as_ref();
+    let out = resolve(output);
+    for &input in inputs {
+        let inp =
+            std::fs::canonicalize(input).map_err(|e| Error::io(input.display().to_string(), e))?;
+        if out.as_ref() == Some(&inp) || same_file(output, input) {
+            return Err(Error::arg(
+                "output",
+                format!(
+                    "{} is the input {}; refusing to overwrite it",
+                    output.display(),
+                    input.display()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The canonical form of a path that may not exist yet.
+fn resolve(p: &Path) -> Option<PathBuf> {
+    if let Ok(c) = std::fs::canonicalize(p) {
+        return Some(c);
+    }
+    let name = p.file_name()?;
+    let parent = match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    Some(std::fs::canonicalize(parent).ok()?.join(name))
+}
+
+#[cfg(unix)]
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_file(_: &Path, _: &Path) -> bool {
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tmpdir(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("torch-rng-atomic-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn commit_replaces_and_drop_leaves_the_old_file() {
+        let d = tmpdir("commit");
+        let t = d.join("out.bin");
+        std::fs::write(&t, b"old").unwrap();
+        {
+            let mut f = AtomicFile::create(&t).unwrap();
+            f.write_all(b"partial").unwrap();
+            // Dropped without commit: as if the writer failed half way.
+        }
+        assert_eq!(std::fs::read(&t).unwrap(), b"old");
+        assert_eq!(
+            std::fs::read_dir(&d).unwrap().count(),
+            1,
+            "temporary file left"
+        );
+        let mut f = AtomicFile::create(&t).unwrap();
+        f.write_all(b"new").unwrap();
+        f.commit().unwrap();
+        assert_eq!(std::fs::read(&t).unwrap(), b"new");
+        assert_eq!(std::fs::read_dir(&d).unwrap().count(), 1);
+        assert!(AtomicFile::create(&d).is_err(), "a directory is refused");
+        std::fs::remove_dir_all(&d).ok();
+    }
+
+    #[test]
+    fn output_equal_to_an_input_is_refused() {
+        let d = tmpdir("distinct");
+        let a = d.join("model.json");
+        std::fs::write(&a, b"{}").unwrap();
+        let sub = d.join("sub");
+        std::fs::create_dir_all(&sub).unwrap();
+        let same = sub.join("..").join("model.json");
+        assert!(ensure_distinct(&same, &[&a]).is_err());
+        assert!(ensure_distinct(&a, &[&a]).is_err());
+        assert!(ensure_distinct(d.join("new.safetensors"), &[&a]).is_ok());
+        #[cfg(unix)]
+        {
+            let link = d.join("link.json");
+            std::os::unix::fs::symlink(&a, &link).unwrap();
+            assert!(ensure_distinct(&link, &[&a]).is_err());
+            let hard = d.join("hard.json");
+            std::fs::hard_link(&a, &hard).unwrap();
+            assert!(ensure_distinct(&hard, &[&a]).is_err());
+        }
+        std::fs::remove_dir_all(&d).ok();
+    }
+}

@@ -1,0 +1,246 @@
+//! The two properties of a GPU that decide PyTorch's launch geometry, and presets.
+//!
+//! Mirrors: `aten/src/ATen/native/cuda/DistributionTemplates.h` (`calc_execution_policy` reads
+//! `multiProcessorCount` and `maxThreadsPerMultiProcessor` of the current device) and
+//! `aten/src/ATen/native/cuda/Dropout.cu` (the same two, for the fused dropout kernel).
+//!
+//! The grid of every grid-stride random kernel is capped at `SMs × (maxThreadsPerSM / 256)`
+//! blocks of 256 threads, so for tensors larger than one such "wave" of threads the element →
+//! Philox block mapping depends on the GPU. Use the numbers the process sees
+//! (`torch.cuda.get_device_properties(0).multi_processor_count` and
+//! `.max_threads_per_multi_processor`); a MIG slice reports its own, smaller SM count, and is a
+//! [`DeviceProfile::custom`] pair.
+
+use crate::error::{Error, Result};
+
+/// The block size of `distribution_nullary_kernel` and the fused dropout kernel.
+pub const BLOCK_SIZE: u64 = 256;
+
+/// A GPU as the random kernels see it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct DeviceProfile {
+    /// The preset's device name, or `custom`.
+    name: &'static str,
+    sm_count: u32,
+    max_threads_per_sm: u32,
+}
+
+/// Presets: (short name, device name, SM count, max threads per SM), from NVIDIA's published
+/// specifications (SM counts of the full products; compute capability limits: 2048 threads per
+/// SM for sm_70/80/90, 1536 for sm_86/89, 1024 for sm_75).
+pub const PRESETS: &[(&str, &str, u32, u32)] = &[
+    ("h100-sxm", "NVIDIA H100 80GB HBM3", 132, 2048),
+    ("h200", "NVIDIA H200", 132, 2048),
+    ("h100-pcie", "NVIDIA H100 PCIe", 114, 2048),
+    ("a100", "NVIDIA A100", 108, 2048),
+    ("l4", "NVIDIA L4", 58, 1536),
+    ("rtx4090", "NVIDIA GeForce RTX 4090", 128, 1536),
+    ("t4", "Tesla T4", 40, 1024),
+    ("v100", "Tesla V100", 80, 2048),
+    ("a10g", "NVIDIA A10G", 80, 1536),
+];
+
+impl DeviceProfile {
+    /// A profile from a preset's short name (case-insensitive; `h100` is `h100-sxm`, `4090` and
+    /// `rtx-4090` are `rtx4090`).
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] for an unknown name (the message lists the presets).
+    pub fn preset(name: &str) -> Result<DeviceProfile> {
+        let key = name.to_ascii_lowercase().replace('_', "-");
+        let key = match key.as_str() {
+            "h100" | "h100sxm" => "h100-sxm",
+            "h100pcie" => "h100-pcie",
+            "4090" | "rtx-4090" => "rtx4090",
+            k => k,
+        };
+        PRESETS
+            .iter()
+            .find(|p| p.0 == key)
+            .map(|&(_, n, sm, t)| DeviceProfile {
+                name: n,
+                sm_count: sm,
+                max_threads_per_sm: t,
+            })
+            .ok_or_else(|| {
+                let names: Vec<&str> = PRESETS.iter().map(|p| p.0).collect();
+                Error::unsupported(format!(
+                    "GPU '{name}' (presets: {}; or give the SM count and max threads per SM)",
+                    names.join(", ")
+                ))
+            })
+    }
+
+    /// NVIDIA H100 SXM (132 SMs, 2048 threads per SM).
+    #[must_use]
+    pub fn h100_sxm() -> DeviceProfile {
+        Self::from_preset(0)
+    }
+
+    /// NVIDIA H200 (132 SMs, 2048 threads per SM): the same geometry as the H100 SXM.
+    #[must_use]
+    pub fn h200() -> DeviceProfile {
+        Self::from_preset(1)
+    }
+
+    /// NVIDIA A100 (108 SMs, 2048 threads per SM).
+    #[must_use]
+    pub fn a100() -> DeviceProfile {
+        Self::from_preset(3)
+    }
+
+    /// NVIDIA L4 (58 SMs, 1536 threads per SM).
+    #[must_use]
+    pub fn l4() -> DeviceProfile {
+        Self::from_preset(4)
+    }
+
+    /// NVIDIA GeForce RTX 4090 (128 SMs, 1536 threads per SM).
+    #[must_use]
+    pub fn rtx_4090() -> DeviceProfile {
+        Self::from_preset(5)
+    }
+
+    /// NVIDIA T4 (40 SMs, 1024 threads per SM).
+    #[must_use]
+    pub fn t4() -> DeviceProfile {
+        Self::from_preset(6)
+    }
+
+    fn from_preset(i: usize) -> DeviceProfile {
+        let (_, n, sm, t) = PRESETS[i];
+        DeviceProfile {
+            name: n,
+            sm_count: sm,
+            max_threads_per_sm: t,
+        }
+    }
+
+    /// Any other GPU or a MIG slice: its SM count and max threads per SM.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for no SMs, or fewer than 256 threads per SM (PyTorch's grid
+    /// would be empty and its offset computation would divide by zero).
+    pub fn custom(sm_count: u32, max_threads_per_sm: u32) -> Result<DeviceProfile> {
+        if sm_count == 0 {
+            return Err(Error::arg("DeviceProfile", "the SM count must be positive"));
+        }
+        if u64::from(max_threads_per_sm) < BLOCK_SIZE {
+            return Err(Error::arg(
+                "DeviceProfile",
+                format!(
+                    "max threads per SM must be at least {BLOCK_SIZE}, got {max_threads_per_sm}"
+                ),
+            ));
+        }
+        Ok(DeviceProfile {
+            name: "custom",
+            sm_count,
+            max_threads_per_sm,
+        })
+    }
+
+    /// The device name (`custom` for [`DeviceProfile::custom`]).
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// `multiProcessorCount`.
+    #[must_use]
+    pub fn sm_count(&self) -> u32 {
+        self.sm_count
+    }
+
+    /// `maxThreadsPerMultiProcessor`.
+    #[must_use]
+    pub fn max_threads_per_sm(&self) -> u32 {
+        self.max_threads_per_sm
+    }
+
+    /// The grid cap `SMs × (maxThreadsPerSM / 256)` in blocks of 256.
+    #[must_use]
+    pub fn max_grid(&self) -> u64 {
+        u64::from(self.sm_count) * (u64::from(self.max_threads_per_sm) / BLOCK_SIZE)
+    }
+
+    /// `T`, the most threads one grid-stride launch runs: `256 × max_grid`.
+    #[must_use]
+    pub fn max_threads(&self) -> u64 {
+        BLOCK_SIZE * self.max_grid()
+    }
+
+    /// The grid for `numel` elements: `min(ceil(numel / 256), max_grid)` (at least 1 for a
+    /// non-empty launch).
+    #[must_use]
+    pub fn grid_for(&self, numel: u64) -> u64 {
+        numel.div_ceil(BLOCK_SIZE).min(self.max_grid())
+    }
+}
+
+/// Where tensors live, and so which generator and kernels draw them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Device {
+    /// The CPU: PyTorch's MT19937 generator and its CPU kernels (in the context's kernel
+    /// variant).
+    #[default]
+    Cpu,
+    /// A CUDA device: its Philox generator, and the CUDA kernels with the launch geometry of
+    /// this GPU and the CUDA behaviour of this release.
+    Cuda(CudaDevice),
+}
+
+/// A CUDA device as the random kernels see it: its geometry and the release's CUDA rules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CudaDevice {
+    /// The GPU's SM count and threads per SM.
+    pub profile: DeviceProfile,
+    /// The release's CUDA era (its own boundaries: the offset rule changes at 2.4).
+    pub era: super::CudaEra,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// cuda-philox.md section 4, the table of grid caps.
+    #[test]
+    fn grid_caps() {
+        let cases = [
+            (DeviceProfile::h100_sxm(), 1056, 270_336),
+            (DeviceProfile::h200(), 1056, 270_336),
+            (DeviceProfile::preset("h100-pcie").unwrap(), 912, 233_472),
+            (DeviceProfile::a100(), 864, 221_184),
+            (DeviceProfile::rtx_4090(), 768, 196_608),
+            (DeviceProfile::l4(), 348, 89_088),
+            (DeviceProfile::t4(), 160, 40_960),
+        ];
+        for (p, grid, t) in cases {
+            assert_eq!((p.max_grid(), p.max_threads()), (grid, t), "{}", p.name());
+        }
+    }
+
+    #[test]
+    fn presets_and_custom() {
+        assert_eq!(
+            DeviceProfile::preset("H100").unwrap(),
+            DeviceProfile::h100_sxm()
+        );
+        assert_eq!(DeviceProfile::preset("RTX_4090").unwrap().sm_count(), 128);
+        assert!(DeviceProfile::preset("gtx480").is_err());
+        let mig = DeviceProfile::custom(16, 2048).unwrap();
+        assert_eq!(mig.max_threads(), 32_768);
+        assert!(DeviceProfile::custom(0, 2048).is_err());
+        assert!(DeviceProfile::custom(10, 255).is_err());
+        assert_eq!(DeviceProfile::custom(1, 300).unwrap().max_grid(), 1);
+    }
+
+    #[test]
+    fn grid_for_sizes() {
+        let p = DeviceProfile::h200();
+        assert_eq!(p.grid_for(1), 1);
+        assert_eq!(p.grid_for(256), 1);
+        assert_eq!(p.grid_for(257), 2);
+        assert_eq!(p.grid_for(10_u64.pow(9)), 1056);
+    }
+}

@@ -1,0 +1,188 @@
+//! What PyTorch build is being reproduced: the CPU kernel variant and the release, as one
+//! [`Context`] value passed to every op (STYLE rule 18: options resolved once).
+//!
+//! The release decides behaviour through [`Rules`]: one exhaustive table of what each [`Era`]
+//! changes, read where behaviour differs (STYLE rule 21). The table of releases and eras is
+//! `era`'s, and `golden/releases.json` (read by the Python tools) is generated from it.
+
+mod cuda_era;
+mod device;
+mod era;
+
+pub use cuda_era::{
+    CudaEra, CudaRules, CudaStateLayout, DropoutVecCap, OffsetUnroll, RandintWide, UniformReversal,
+};
+pub use device::{CudaDevice, Device, DeviceProfile, BLOCK_SIZE};
+pub use era::{
+    BernoulliKernel, Era, ExponentialKernel, NormalRule, ReducedNormal, ReleaseEra, Rules,
+    TruncRule, UniformRule, WideRandint, FIXTURE_RELEASES, LATEST_RELEASE, RELEASE_ERAS,
+};
+
+use crate::error::{Error, Result};
+
+/// The x86-64 kernel variant PyTorch dispatched to (`ATEN_CPU_CAPABILITY`).
+///
+/// This is data, never detected from the host (STYLE rule 7): every variant is emulated on any
+/// machine. `Avx512` behaves exactly as `Avx2` for every RNG kernel (PyTorch 2.15 has no AVX-512
+/// copy of the distribution kernels).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Capability {
+    /// The baseline x86-64 build: no fused multiply-add, glibc `logf`/`sinf`/`cosf` in the normal
+    /// kernel.
+    Default,
+    /// The AVX2 build (`-mavx2 -mfma`): contracted multiply-adds and the Cephes-style vector
+    /// log/sincos in the normal kernel. What any current x86-64 CPU runs.
+    #[default]
+    Avx2,
+    /// The AVX-512 level; the RNG kernels are the AVX2 ones.
+    Avx512,
+}
+
+impl Capability {
+    /// Every variant, in `ATEN_CPU_CAPABILITY` order.
+    pub const ALL: [Capability; 3] = [Capability::Default, Capability::Avx2, Capability::Avx512];
+
+    /// Parses `default`, `avx2` or `avx512` (as `ATEN_CPU_CAPABILITY` spells them, any case).
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] for any other name.
+    pub fn parse(s: &str) -> Result<Capability> {
+        Capability::ALL
+            .into_iter()
+            .find(|c| c.name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| {
+                Error::unsupported(format!(
+                    "capability '{s}' (expected default, avx2 or avx512)"
+                ))
+            })
+    }
+
+    /// The name as `ATEN_CPU_CAPABILITY` spells it.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Capability::Default => "default",
+            Capability::Avx2 => "avx2",
+            Capability::Avx512 => "avx512",
+        }
+    }
+
+    /// Whether the compiler contracted `a * b + c` into a fused multiply-add in this build.
+    #[must_use]
+    pub fn fused(self) -> bool {
+        !matches!(self, Capability::Default)
+    }
+}
+
+impl std::fmt::Display for Capability {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The PyTorch build being reproduced: its CPU kernel variant and its release era.
+///
+/// One value of this type travels with every op instead of separate variant and release
+/// arguments. The default is PyTorch 2.15 with the `avx2` kernels, what a current x86-64 machine
+/// runs.
+///
+/// ```
+/// use torch_rng::{Capability, Context, Era};
+/// let cx = Context::for_release(Capability::Default, "2.9.1").unwrap();
+/// assert_eq!((cx.capability, cx.era), (Capability::Default, Era::R2));
+/// assert!(Context::for_release(Capability::Avx2, "1.13.1").is_err());
+/// assert_eq!(Context::default(), Context::new(Capability::Avx2));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct Context {
+    /// The CPU kernel variant.
+    pub capability: Capability,
+    /// The release era.
+    pub era: Era,
+    /// Where tensors are made (`torch.set_default_device`): the CPU, or a CUDA device with its
+    /// launch geometry.
+    pub device: Device,
+}
+
+impl Context {
+    /// The given capability in the latest era.
+    #[must_use]
+    pub fn new(capability: Capability) -> Context {
+        Context {
+            capability,
+            era: Era::default(),
+            device: Device::Cpu,
+        }
+    }
+
+    /// The given capability in the era of a PyTorch release (`"2.5.1"`, `"2.12.0"`).
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] for a release outside 2.0 – 2.15 (see [`Era::of_release`]).
+    pub fn for_release(capability: Capability, release: &str) -> Result<Context> {
+        Ok(Context {
+            capability,
+            era: Era::of_release(release)?,
+            device: Device::Cpu,
+        })
+    }
+
+    /// A CUDA device of geometry `profile` under the CUDA behaviour of `release`: ops draw from
+    /// the device's Philox generator through the emulated CUDA kernels (`torch.set_default_device
+    /// ("cuda")`, or `device="cuda"` on every call). CPU-side arithmetic keeps `self`'s variant.
+    ///
+    /// ```
+    /// use torch_rng::{Context, DeviceProfile};
+    /// let cx = Context::default().on_cuda(DeviceProfile::h100_sxm(), "2.15.0").unwrap();
+    /// assert!(cx.is_cuda());
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] for a release outside 2.0 – 2.15.
+    pub fn on_cuda(self, profile: DeviceProfile, release: &str) -> Result<Context> {
+        Ok(Context {
+            era: Era::of_release(release)?,
+            device: Device::Cuda(CudaDevice {
+                profile,
+                era: CudaEra::of_release(release)?,
+            }),
+            ..self
+        })
+    }
+
+    /// Whether tensors are made on a CUDA device.
+    #[must_use]
+    pub fn is_cuda(self) -> bool {
+        matches!(self.device, Device::Cuda(_))
+    }
+
+    /// What the release era does differently ([`Era::rules`]).
+    #[must_use]
+    pub fn rules(self) -> Rules {
+        self.era.rules()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_capabilities() {
+        assert_eq!(Capability::parse("AVX2").unwrap(), Capability::Avx2);
+        assert_eq!(Capability::parse("default").unwrap(), Capability::Default);
+        assert!(Capability::parse("neon").is_err());
+        assert_eq!(Capability::default(), Capability::Avx2);
+        assert!(Capability::Avx512.fused() && !Capability::Default.fused());
+        for c in Capability::ALL {
+            assert_eq!(Capability::parse(c.name()).unwrap(), c);
+        }
+    }
+
+    #[test]
+    fn context_of_release() {
+        let cx = Context::for_release(Capability::Default, "2.0.1").unwrap();
+        assert_eq!((cx.capability, cx.era), (Capability::Default, Era::L0));
+        assert_eq!(cx.rules(), Era::L0.rules());
+    }
+}

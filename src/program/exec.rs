@@ -1,0 +1,666 @@
+//! Running a program's steps: storages, the cursor, generators and state slots.
+
+use std::collections::BTreeMap;
+
+use super::parse::{BinOp, Op, Other, Ref, Step};
+use super::strided::{self, Geo, Operand, Val};
+use crate::context::{Context, Era};
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+use crate::generator::{seed_from_i128, CpuGenerator};
+use crate::init::buf::Buf;
+use crate::math::special;
+use crate::ops::{self, View};
+use crate::tensor::{checked_numel, Storage, Tensor};
+
+/// One program tensor: its storage, the geometry it was created with, and whether an op that
+/// torch-rng reproduces only within a bound (`erfinv_`, `orthogonal_`, legacy `trunc_normal_`)
+/// wrote into it.
+struct Slot {
+    data: Storage,
+    geo: Geo,
+    bounded: bool,
+}
+
+/// Whether `geo` is its whole storage, in order (then kernels run on the storage itself).
+fn whole(geo: &Geo, len: usize) -> bool {
+    geo.offset == 0 && geo.numel() == len && geo.is_contiguous()
+}
+
+/// Takes a tensor's storage out (leaving an empty one) to run a kernel on it.
+fn take(s: &mut Storage) -> Storage {
+    let dtype = s.dtype();
+    std::mem::replace(s, Storage::zeros(dtype, 0))
+}
+
+/// The replay machine.
+pub(crate) struct Machine<'g> {
+    tensors: Vec<Slot>,
+    cursor: i64,
+    default: &'g mut CpuGenerator,
+    gens: BTreeMap<String, CpuGenerator>,
+    saved: BTreeMap<usize, CpuGenerator>,
+    target: Context,
+}
+
+fn fail(step: &Step, reason: impl Into<String>) -> Error {
+    Error::CaseFile {
+        location: format!("program {}", step.path),
+        reason: reason.into(),
+    }
+}
+
+/// An error from a kernel (PyTorch would have raised), located at the step.
+fn at(step: &Step, e: Error) -> Error {
+    match e {
+        Error::CaseFile { .. } => e,
+        other => fail(step, other.to_string()),
+    }
+}
+
+impl<'g> Machine<'g> {
+    pub(crate) fn new(default: &'g mut CpuGenerator, target: Context) -> Machine<'g> {
+        Machine {
+            tensors: Vec::new(),
+            cursor: -1,
+            default,
+            gens: BTreeMap::new(),
+            saved: BTreeMap::new(),
+            target,
+        }
+    }
+
+    pub(crate) fn run(&mut self, steps: &[Step]) -> Result<()> {
+        for s in steps {
+            self.step(s)?;
+        }
+        Ok(())
+    }
+
+    /// The tensor `index` seen through `view` (its own geometry when `None`), checked.
+    pub(crate) fn output(&self, index: usize, view: Option<&Geo>) -> Result<(Tensor, bool)> {
+        let slot = self.tensors.get(index).ok_or_else(|| Error::CaseFile {
+            location: "program state_dict".into(),
+            reason: format!(
+                "tensor {index} does not exist ({} were created)",
+                self.tensors.len()
+            ),
+        })?;
+        let geo = view.unwrap_or(&slot.geo);
+        if geo.extent().is_none_or(|e| e > slot.data.len()) {
+            return Err(Error::CaseFile {
+                location: "program state_dict".into(),
+                reason: format!("the view of tensor {index} lies outside its storage"),
+            });
+        }
+        let data = if whole(geo, slot.data.len()) {
+            slot.data.clone()
+        } else {
+            strided::gather(&slot.data, &geo.logical_offsets())
+        };
+        Ok((Tensor::new(geo.size.clone(), data)?, slot.bounded))
+    }
+
+    fn gen(&mut self, name: Option<&str>, step: &Step) -> Result<&mut CpuGenerator> {
+        match name {
+            None | Some("default") => Ok(self.default),
+            Some(n) => self.gens.get_mut(n).ok_or_else(|| {
+                fail(
+                    step,
+                    format!("generator '{n}' is used before its manual_seed"),
+                )
+            }),
+        }
+    }
+
+    /// Resolves a reference: moves the cursor and returns the tensor index and its view.
+    fn resolve(&mut self, r: &Ref, step: &Step) -> Result<(usize, Geo)> {
+        let idx = self.cursor + r.delta;
+        if idx < 0 || idx as usize >= self.tensors.len() {
+            return Err(fail(
+                step,
+                format!(
+                    "reference {} from the cursor at {} names no tensor",
+                    r.delta, self.cursor
+                ),
+            ));
+        }
+        self.cursor = idx;
+        let slot = &self.tensors[idx as usize];
+        let geo = r.view.clone().unwrap_or_else(|| slot.geo.clone());
+        if geo.extent().is_none_or(|e| e > slot.data.len()) {
+            return Err(fail(
+                step,
+                format!("the view {geo:?} lies outside tensor {idx}"),
+            ));
+        }
+        Ok((idx as usize, geo))
+    }
+
+    fn write_target(&mut self, r: &Ref, step: &Step) -> Result<(usize, Geo)> {
+        let (i, g) = self.resolve(r, step)?;
+        if g.overlaps() {
+            return Err(fail(
+                step,
+                "unsupported operation: some elements of the written tensor refer to a single memory location",
+            ));
+        }
+        Ok((i, g))
+    }
+
+    fn create(
+        &mut self,
+        step: &Step,
+        size: &[usize],
+        stride: Option<&[usize]>,
+        dtype: DType,
+    ) -> Result<usize> {
+        let geo = match stride {
+            None => Geo::contiguous(size.to_vec()),
+            Some(s) => Geo {
+                offset: 0,
+                size: size.to_vec(),
+                stride: s.to_vec(),
+            },
+        };
+        let n = geo
+            .extent()
+            .ok_or_else(|| fail(step, "the tensor's size overflows"))?;
+        checked_numel("empty", &[n as i64], dtype).map_err(|e| at(step, e))?;
+        self.tensors.push(Slot {
+            data: Storage::zeros(dtype, n),
+            geo,
+            bounded: false,
+        });
+        self.cursor = self.tensors.len() as i64 - 1;
+        Ok(self.tensors.len() - 1)
+    }
+
+    #[allow(clippy::too_many_lines)] // one arm per op
+    fn step(&mut self, step: &Step) -> Result<()> {
+        let target = self.target;
+        match &step.op {
+            Op::Repeat { n, steps } => {
+                for _ in 0..*n {
+                    self.run(steps)?;
+                }
+            }
+            Op::Empty {
+                size,
+                stride,
+                dtype,
+                fill,
+            } => {
+                let i = self.create(step, size, stride.as_deref(), *dtype)?;
+                if let Some(v) = fill {
+                    let value = fill_value(*dtype, *v).map_err(|r| fail(step, r))?;
+                    let geo = self.tensors[i].geo.clone();
+                    for o in geo.logical_offsets() {
+                        strided::set(&mut self.tensors[i].data, o, value);
+                    }
+                }
+            }
+            Op::Literal {
+                size,
+                stride,
+                dtype,
+                data,
+            } => {
+                let i = self.create(step, size, stride.as_deref(), *dtype)?;
+                let geo = self.tensors[i].geo.clone();
+                self.write_values(step, i, &geo, data)?;
+            }
+            Op::Randperm { n, dtype, gen } => {
+                let g = self.gen(gen.as_deref(), step)?;
+                let t = ops::randperm(g, *n, *dtype, target).map_err(|e| at(step, e))?;
+                let i = self.create(step, &[*n as usize], None, *dtype)?;
+                self.tensors[i].data = t.into_storage();
+            }
+            Op::Init { t, call, gen } => {
+                let (i, geo) = self.write_target(t, step)?;
+                let in_place = whole(&geo, self.tensors[i].data.len());
+                let offsets = if in_place {
+                    Vec::new()
+                } else {
+                    geo.iteration_offsets()
+                };
+                let mut tmp = if in_place {
+                    take(&mut self.tensors[i].data)
+                } else {
+                    strided::gather(&self.tensors[i].data, &offsets)
+                };
+                let mut buf = Buf {
+                    data: &mut tmp,
+                    shape: geo.size.clone(),
+                    strides: if in_place {
+                        geo.stride.clone()
+                    } else {
+                        geo.iteration_strides()
+                    },
+                    contiguous: geo.is_contiguous(),
+                };
+                match gen.as_deref() {
+                    None | Some("default") => call.run(self.default, None, &mut buf, target),
+                    Some(n) => {
+                        let g = self.gens.get_mut(n).ok_or_else(|| {
+                            fail(
+                                step,
+                                format!("generator '{n}' is used before its manual_seed"),
+                            )
+                        })?;
+                        call.run(g, Some(&mut *self.default), &mut buf, target)
+                    }
+                }
+                .map_err(|e| at(step, e))?;
+                if in_place {
+                    self.tensors[i].data = tmp;
+                } else {
+                    strided::scatter(&mut self.tensors[i].data, &offsets, &tmp);
+                }
+                let bounded = match call {
+                    crate::init::InitCall::Orthogonal { .. } => true,
+                    crate::init::InitCall::TruncNormal { .. } => target.era < Era::R3,
+                    _ => false,
+                };
+                self.tensors[i].bounded |= bounded;
+            }
+            Op::Uniform { t, from, to, gen } => {
+                self.sample(step, t, gen.as_deref(), |g, s, _| {
+                    ops::fill_uniform(g, "uniform_", s, *from, *to, target)
+                })?;
+            }
+            Op::Normal { t, mean, std, gen } => {
+                self.sample(step, t, gen.as_deref(), |g, s, contiguous| {
+                    ops::fill_normal(g, "normal_", s, contiguous, *mean, *std, target)
+                })?;
+            }
+            Op::Random { t, bounds, gen } => {
+                self.sample(step, t, gen.as_deref(), |g, s, _| {
+                    let view = View::contiguous(&[s.len() as i64], s.dtype());
+                    let out = match bounds {
+                        None => ops::random_(g, &view, target)?,
+                        Some((from, to)) => ops::random_from_to(g, &view, *from, *to, target)?,
+                    };
+                    *s = out.into_storage();
+                    Ok(())
+                })?;
+            }
+            Op::Bernoulli { t, p, gen } => {
+                self.sample(step, t, gen.as_deref(), |g, s, _| {
+                    let view = View::contiguous(&[s.len() as i64], s.dtype());
+                    *s = ops::bernoulli_scalar_(g, &view, *p, target)?.into_storage();
+                    Ok(())
+                })?;
+            }
+            Op::Exponential { t, lambd, gen } => {
+                self.sample(step, t, gen.as_deref(), |g, s, _| {
+                    let view = View::contiguous(&[s.len() as i64], s.dtype());
+                    *s = ops::exponential_(g, &view, *lambd, target)?.into_storage();
+                    Ok(())
+                })?;
+                // Before 2.7 the kernel is MKL's, reproduced within a bound.
+                let i = self.cursor as usize;
+                self.tensors[i].bounded |= target.era < Era::R2;
+            }
+            Op::Fill { t, value } => {
+                let (i, geo) = self.write_target(t, step)?;
+                let v =
+                    fill_value(self.tensors[i].data.dtype(), *value).map_err(|r| fail(step, r))?;
+                for o in geo.logical_offsets() {
+                    strided::set(&mut self.tensors[i].data, o, v);
+                }
+            }
+            Op::Write { t, data } => {
+                let (i, geo) = self.write_target(t, step)?;
+                self.write_values(step, i, &geo, data)?;
+            }
+            Op::Copy { t, src } => {
+                let (i, geo) = self.write_target(t, step)?;
+                let (j, sgeo) = self.resolve(src, step)?;
+                let sgeo = sgeo.broadcast_to(&geo.size).ok_or_else(|| {
+                    fail(
+                        step,
+                        format!(
+                            "copy_: a source of shape {:?} does not broadcast to {:?}",
+                            sgeo.size, geo.size
+                        ),
+                    )
+                })?;
+                let vals: Vec<Val> = sgeo
+                    .logical_offsets()
+                    .into_iter()
+                    .map(|o| strided::get(&self.tensors[j].data, o))
+                    .collect();
+                let bounded = self.tensors[j].bounded;
+                let slot = &mut self.tensors[i];
+                for (o, v) in geo.logical_offsets().into_iter().zip(vals) {
+                    strided::set(&mut slot.data, o, v);
+                }
+                slot.bounded |= bounded;
+            }
+            Op::Binary {
+                op,
+                t,
+                other,
+                alpha,
+            } => self.binary(step, *op, t, other, *alpha)?,
+            Op::Clamp { t, min, max } => {
+                let (i, geo) = self.write_target(t, step)?;
+                let dtype = self.tensors[i].data.dtype();
+                if !dtype.is_float() {
+                    return Err(fail(step, format!("clamp_ on {dtype} is not supported")));
+                }
+                let lo = min.map(|v| strided::round_to(dtype, v).as_f64());
+                let hi = max.map(|v| strided::round_to(dtype, v).as_f64());
+                let slot = &mut self.tensors[i];
+                for o in geo.logical_offsets() {
+                    let x = strided::get(&slot.data, o).as_f64();
+                    if x.is_nan() {
+                        continue;
+                    }
+                    let mut y = x;
+                    if let Some(lo) = lo {
+                        if y < lo || lo.is_nan() {
+                            y = lo;
+                        }
+                    }
+                    if let Some(hi) = hi {
+                        if y > hi || hi.is_nan() {
+                            y = hi;
+                        }
+                    }
+                    strided::set(&mut slot.data, o, Val::F(y));
+                }
+            }
+            Op::Erfinv { t } => {
+                let (i, geo) = self.write_target(t, step)?;
+                let slot = &mut self.tensors[i];
+                let dtype = slot.data.dtype();
+                if !dtype.is_float() {
+                    return Err(fail(step, format!("erfinv_ on {dtype} is not supported")));
+                }
+                for o in geo.logical_offsets() {
+                    let x = strided::get(&slot.data, o).as_f64();
+                    // float16/bfloat16 compute in float; float32 rounds the double result once.
+                    let y = if dtype == DType::Float64 {
+                        special::erfinv(x)
+                    } else {
+                        f64::from(special::erfinv(x) as f32)
+                    };
+                    strided::set(&mut slot.data, o, Val::F(y));
+                }
+                slot.bounded = true;
+            }
+            Op::ManualSeed { gen, seed } => {
+                let s = seed_from_i128(*seed).map_err(|e| at(step, e))?;
+                if gen == "default" {
+                    self.default.manual_seed(s);
+                } else {
+                    self.gens
+                        .entry(gen.clone())
+                        .or_insert_with(CpuGenerator::new)
+                        .manual_seed(s);
+                }
+            }
+            Op::SaveState { gen, slot } => {
+                let g = self.gen(Some(gen), step)?.clone();
+                self.saved.insert(*slot, g);
+            }
+            Op::SetState { gen, slot } => {
+                let saved = self
+                    .saved
+                    .get(slot)
+                    .cloned()
+                    .ok_or_else(|| fail(step, format!("state slot {slot} was never saved")))?;
+                if gen == "default" {
+                    *self.default = saved;
+                } else {
+                    self.gens.insert(gen.clone(), saved);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs a sampler on a view: its elements are gathered in the order PyTorch's kernel visits
+    /// them, filled, and scattered back. `fill` also learns whether the view is contiguous
+    /// (`normal_`'s fill path needs it).
+    fn sample(
+        &mut self,
+        step: &Step,
+        t: &Ref,
+        gen: Option<&str>,
+        fill: impl FnOnce(&mut CpuGenerator, &mut Storage, bool) -> Result<()>,
+    ) -> Result<()> {
+        let (i, geo) = self.write_target(t, step)?;
+        if whole(&geo, self.tensors[i].data.len()) {
+            let mut data = take(&mut self.tensors[i].data);
+            let g = self.gen(gen, step)?;
+            let r = fill(g, &mut data, true);
+            self.tensors[i].data = data;
+            r.map_err(|e| at(step, e))?;
+            self.cursor = i as i64;
+            return Ok(());
+        }
+        let offsets = geo.iteration_offsets();
+        let mut tmp = strided::gather(&self.tensors[i].data, &offsets);
+        let g = self.gen(gen, step)?;
+        fill(g, &mut tmp, geo.is_contiguous()).map_err(|e| at(step, e))?;
+        strided::scatter(&mut self.tensors[i].data, &offsets, &tmp);
+        self.cursor = i as i64;
+        Ok(())
+    }
+
+    fn write_values(&mut self, step: &Step, i: usize, geo: &Geo, data: &[Val]) -> Result<()> {
+        if data.len() != geo.numel() {
+            return Err(fail(
+                step,
+                format!("{} values for {} elements", data.len(), geo.numel()),
+            ));
+        }
+        let slot = &mut self.tensors[i];
+        for (o, v) in geo.logical_offsets().into_iter().zip(data) {
+            strided::set(&mut slot.data, o, *v);
+        }
+        Ok(())
+    }
+
+    fn binary(&mut self, step: &Step, op: BinOp, t: &Ref, other: &Other, alpha: Val) -> Result<()> {
+        let (i, geo) = self.write_target(t, step)?;
+        let out = self.tensors[i].data.dtype();
+        let (b_vals, b_operand, b_scalar, b_bounded): (Vec<Val>, Operand, bool, bool) = match other
+        {
+            Other::Number(v) => (vec![*v; geo.numel()], Operand::Number(*v), true, false),
+            Other::Tensor(r) => {
+                let (j, bgeo) = self.resolve(r, step)?;
+                let dtype = self.tensors[j].data.dtype();
+                let scalar = bgeo.numel() == 1;
+                let operand = Operand::Tensor(dtype, !bgeo.size.is_empty());
+                let bgeo = bgeo.broadcast_to(&geo.size).ok_or_else(|| {
+                    fail(
+                        step,
+                        format!(
+                            "{}: shape {:?} does not broadcast to {:?}",
+                            op.name(),
+                            bgeo.size,
+                            geo.size
+                        ),
+                    )
+                })?;
+                let vals = bgeo
+                    .logical_offsets()
+                    .into_iter()
+                    .map(|o| strided::get(&self.tensors[j].data, o))
+                    .collect();
+                (vals, operand, scalar, self.tensors[j].bounded)
+            }
+        };
+        let common = strided::result_type(&[Operand::Tensor(out, !geo.size.is_empty()), b_operand])
+            .map_err(|e| at(step, e))?;
+        if !common.is_float() && op == BinOp::Div {
+            return Err(fail(
+                step,
+                format!(
+                    "div_: result type Float can't be cast to the desired output type {}",
+                    out.cpp_name()
+                ),
+            ));
+        }
+        if !strided::can_cast(common, out) {
+            return Err(fail(
+                step,
+                format!(
+                    "{}: result type {} can't be cast to the desired output type {}",
+                    op.name(),
+                    common.cpp_name(),
+                    out.cpp_name()
+                ),
+            ));
+        }
+        if common == DType::Bool || (op == BinOp::Div && !common.is_float()) {
+            return Err(fail(
+                step,
+                format!("{} on {common} is not supported", op.name()),
+            ));
+        }
+        let alpha = match alpha {
+            Val::I(1) => None,
+            a => Some(a),
+        };
+        let era = self.target.era;
+        let slot = &mut self.tensors[i];
+        for (o, b) in geo.logical_offsets().into_iter().zip(b_vals) {
+            let a = strided::round_to(common, strided::get(&slot.data, o));
+            let r = arith(op, common, a, b, alpha, b_scalar, era);
+            strided::set(&mut slot.data, o, r);
+        }
+        slot.bounded |= b_bounded;
+        Ok(())
+    }
+}
+
+/// One element of `a op b` in the common dtype, as PyTorch's CPU kernels compute it: float16 and
+/// bfloat16 in float (opmath), each result rounded once to the dtype. On those dtypes a scalar
+/// `other` of `mul_`/`div_` stays in float (`original_scalar_value<opmath_t>`), while `add_`/`sub_`
+/// round it to the dtype first; 2.0 rounds it for all four.
+fn arith(
+    op: BinOp,
+    common: DType,
+    a: Val,
+    b: Val,
+    alpha: Option<Val>,
+    b_scalar: bool,
+    era: Era,
+) -> Val {
+    match common {
+        DType::Float64 => {
+            let (x, mut y) = (a.as_f64(), strided::round_to(common, b).as_f64());
+            if let Some(al) = alpha {
+                y *= al.as_f64();
+            }
+            Val::F(apply_f64(op, x, y))
+        }
+        DType::Float32 | DType::Float16 | DType::BFloat16 => {
+            let x = a.as_f64() as f32;
+            let keep_float = common != DType::Float32
+                && b_scalar
+                && matches!(op, BinOp::Mul | BinOp::Div)
+                && era != Era::L0;
+            let y = if keep_float {
+                b.as_f64() as f32
+            } else {
+                strided::round_to(common, b).as_f64() as f32
+            };
+            let y = match alpha {
+                // a power of two: the product is exact, fused or not
+                Some(al) => y * (al.as_f64() as f32),
+                None => y,
+            };
+            let r = match op {
+                BinOp::Mul => x * y,
+                BinOp::Div => x / y,
+                BinOp::Add => x + y,
+                BinOp::Sub => x - y,
+            };
+            Val::F(f64::from(r))
+        }
+        _ => {
+            let (Val::I(x), y) = (a, strided::round_to(common, b)) else {
+                return a;
+            };
+            let y = match y {
+                Val::I(v) => v,
+                Val::B(v) => i128::from(v),
+                Val::F(v) => v as i128,
+            };
+            let y = match alpha {
+                Some(Val::I(al)) => y.wrapping_mul(al),
+                _ => y,
+            };
+            let (x, y) = (x as i64, y as i64);
+            Val::I(i128::from(match op {
+                BinOp::Mul => x.wrapping_mul(y),
+                BinOp::Add => x.wrapping_add(y),
+                BinOp::Sub => x.wrapping_sub(y),
+                BinOp::Div => x,
+            }))
+        }
+    }
+}
+
+fn apply_f64(op: BinOp, x: f64, y: f64) -> f64 {
+    match op {
+        BinOp::Mul => x * y,
+        BinOp::Div => x / y,
+        BinOp::Add => x + y,
+        BinOp::Sub => x - y,
+    }
+}
+
+/// `fill_(value)`'s conversion: c10's `checked_convert` (a value outside the dtype's range is
+/// refused, as PyTorch raises).
+fn fill_value(dtype: DType, v: Val) -> std::result::Result<Val, String> {
+    let overflow = || {
+        format!(
+            "value cannot be converted to type {} without overflow",
+            dtype.cpp_name()
+        )
+    };
+    match (dtype, v) {
+        (DType::Bool, _) => Ok(v),
+        (d, Val::F(x)) if d.is_float() => {
+            let max = d.float_max().unwrap_or(f64::MAX);
+            if x.is_finite() && x.abs() > max && d != DType::Float64 {
+                // c10 accepts values that round to the largest finite value
+                let r = strided::round_to(d, v).as_f64();
+                if r.is_infinite() {
+                    return Err(overflow());
+                }
+            }
+            Ok(v)
+        }
+        (d, Val::F(x)) => {
+            if !x.is_finite() {
+                return Err(overflow());
+            }
+            let t = x.trunc() as i128;
+            int_in_range(d, t).then_some(Val::I(t)).ok_or_else(overflow)
+        }
+        (d, Val::I(n)) if !d.is_float() => int_in_range(d, n).then_some(v).ok_or_else(overflow),
+        _ => Ok(v),
+    }
+}
+
+fn int_in_range(d: DType, n: i128) -> bool {
+    let (lo, hi): (i128, i128) = match d {
+        DType::Int64 => (i64::MIN.into(), i64::MAX.into()),
+        DType::Int32 => (i32::MIN.into(), i32::MAX.into()),
+        DType::Int16 => (i16::MIN.into(), i16::MAX.into()),
+        DType::Int8 => (i8::MIN.into(), i8::MAX.into()),
+        DType::UInt8 => (0, u8::MAX.into()),
+        DType::UInt16 => (0, u16::MAX.into()),
+        DType::UInt32 => (0, u32::MAX.into()),
+        _ => (0, u64::MAX.into()),
+    };
+    (lo..=hi).contains(&n)
+}
