@@ -84,6 +84,7 @@ pub mod nn {
             sparse_with_generator, special_float, trunc_normal_, uniform_, xavier_normal_,
             xavier_uniform_, zeros_, ArgKind, FanMode, InitArg, InitCall, InitFn, Literal,
             Nonlinearity, Number, Plan, Quantity, Sampling, TruncAlgorithm, INIT_FUNCTIONS,
+            ORTHOGONAL_MAX_WORK, TRUNC_NORMAL_MAX_ROUNDS,
         };
     }
 }

@@ -170,6 +170,13 @@ def trunc_cases():
                       [seed(s), init("trunc_normal_", [100000], dtype, a=a, b=b)], AVX2)
     c.add("trunc_normal_float32_1000_std_m1_seed0",
           [seed(0), init("trunc_normal_", [1000], "float32", std=-1.0)])
+    # Proposals almost never accepted by their log-density: on float16/bfloat16 a candidate that
+    # rounds to b is replaced by a (always accepted) and an acceptance uniform that rounds to 1.0 by
+    # 0 (log gives -inf), so PyTorch finishes after a few thousand rounds; torch-rng must too.
+    for dtype, b in (("float16", 60000.0), ("bfloat16", 1e30)):
+        for n in (1, 40):
+            c.add(f"trunc_normal_{dtype}_{n}_1_{b:g}_rare_acceptance_seed3",
+                  [seed(3), init("trunc_normal_", [n], dtype, a=1.0, b=b), rand([2])], AVX2)
     # Small tensors use the per-element normal path and its cache.
     for n in (1, 5, 7, 12, 15, 16, 17):
         c.add(f"trunc_normal_float32_{n}_m0p5_0p5_then_randn3_seed2",

@@ -17,13 +17,14 @@ mod trunc;
 pub use call::{InitCall, Number, Plan, Quantity, Sampling};
 #[cfg(feature = "json")]
 pub(crate) use explain::ParamExplanation;
+pub use orthogonal::ORTHOGONAL_MAX_WORK;
 #[cfg(feature = "json")]
 pub(crate) use schema::json_float;
 pub(crate) use schema::ArgSource;
 pub use schema::{
     init_function, parse_float, special_float, ArgKind, InitArg, InitFn, Literal, INIT_FUNCTIONS,
 };
-pub use trunc::TruncAlgorithm;
+pub use trunc::{TruncAlgorithm, TRUNC_NORMAL_MAX_ROUNDS};
 
 use crate::context::Context;
 use crate::error::{Error, Result};
@@ -356,7 +357,9 @@ pub fn kaiming_normal_(
 ///
 /// # Errors
 /// `std = 0` (Python's `ZeroDivisionError`), the kernels' checks (`std < 0`, `a > b`, bounds outside
-/// the dtype), a non-float dtype, or no acceptance after 100000 rounds.
+/// the dtype), a non-float dtype; in the uniform-proposal branch, a run that cannot finish within
+/// [`TRUNC_NORMAL_MAX_ROUNDS`] is refused after its first round, and any run still drawing after
+/// that many rounds stops with an error (PyTorch keeps drawing).
 pub fn trunc_normal_(
     torch: &mut Torch,
     t: &mut Tensor,
@@ -377,7 +380,8 @@ pub fn trunc_normal_(
 /// Consumes: one `normal_(0, 1)` over a new contiguous `(rows, cols)` tensor; nothing if empty.
 ///
 /// # Errors
-/// Fewer than 2 dimensions; float16/bfloat16 (LAPACK has no such QR; PyTorch draws first).
+/// Fewer than 2 dimensions; float16/bfloat16 (LAPACK has no such QR; PyTorch draws first); a QR
+/// larger than [`ORTHOGONAL_MAX_WORK`] (refused before drawing; PyTorch has no such limit).
 pub fn orthogonal_(torch: &mut Torch, t: &mut Tensor, gain: f64) -> Result<()> {
     InitCall::Orthogonal { gain }.apply_(torch, t)
 }

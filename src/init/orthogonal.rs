@@ -14,66 +14,104 @@ use crate::tensor::Storage;
 
 const OP: &str = "nn.init.orthogonal_";
 
+/// The largest QR torch-rng runs: `min(rows, cols)² · max(rows, cols)` multiply-adds per pass
+/// (about four passes). 2^38 allows 4096 × 4096 (about a minute on one core) and refuses
+/// 8192 × 8192; PyTorch's LAPACK call has no such limit.
+pub const ORTHOGONAL_MAX_WORK: u128 = 1 << 38;
+
+/// `x · y` with eight partial sums (so the loop vectorises), added pairwise at the end.
+fn dot(x: &[f64], y: &[f64]) -> f64 {
+    let mut acc = [0.0f64; 8];
+    let (xc, xr) = x.split_at(x.len() - x.len() % 8);
+    let (yc, yr) = y.split_at(xc.len());
+    for (a, b) in xc.chunks_exact(8).zip(yc.chunks_exact(8)) {
+        for k in 0..8 {
+            acc[k] += a[k] * b[k];
+        }
+    }
+    let mut tail = 0.0;
+    for (a, b) in xr.iter().zip(yr) {
+        tail += a * b;
+    }
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
+}
+
 /// Applies `H = I - tau v v^T` to one column (`col`, length `m`) in `geqr2`/`org2r`'s order:
 /// `v[j] = 1` and `v[i]` for `i > j` are the reflector stored below the diagonal of column `j`.
 fn reflect(col: &mut [f64], v: &[f64], j: usize, tau: f64) {
-    let mut w = col[j];
-    for (&x, &vi) in col[j + 1..].iter().zip(&v[j + 1..]) {
-        w += vi * x;
-    }
-    w *= tau;
+    let w = (col[j] + dot(&col[j + 1..], &v[j + 1..])) * tau;
     col[j] -= w;
     for (x, &vi) in col[j + 1..].iter_mut().zip(&v[j + 1..]) {
         *x -= w * vi;
     }
 }
 
+/// Columns handled together: each column of a block receives the reflectors of the columns before
+/// it in the same order as in an unblocked loop (so the bits do not depend on the block size), while
+/// a reflector is read once per block instead of once per column.
+const BLOCK: usize = 32;
+
 /// The reduced QR of a column-major `m × n` matrix (`m ≥ n`), Householder reflections as LAPACK's
 /// unblocked `geqr2`/`org2r` form them: returns `Q` (column-major `m × n`) and `diag(R)`.
 fn householder_qr(mut a: Vec<f64>, m: usize, n: usize) -> (Vec<f64>, Vec<f64>) {
-    let at = |i: usize, j: usize| j * m + i;
     let mut taus = vec![0.0; n];
     let mut diag = vec![0.0; n];
-    for j in 0..n {
-        let alpha = a[at(j, j)];
-        let xnorm = (j + 1..m)
-            .map(|i| a[at(i, j)] * a[at(i, j)])
-            .sum::<f64>()
-            .sqrt();
-        if xnorm == 0.0 {
-            // H = I: nothing below the diagonal to annihilate.
-            diag[j] = alpha;
-            continue;
+    // Left-looking: a block of columns first takes every earlier reflector, then is factored.
+    for c0 in (0..n).step_by(BLOCK) {
+        let c1 = (c0 + BLOCK).min(n);
+        let (done, block) = a.split_at_mut(c0 * m);
+        let block = &mut block[..(c1 - c0) * m];
+        for (j, v) in done.chunks_exact(m).enumerate() {
+            if taus[j] != 0.0 {
+                for col in block.chunks_exact_mut(m) {
+                    reflect(col, v, j, taus[j]);
+                }
+            }
         }
-        let beta = -alpha.hypot(xnorm).copysign(alpha);
-        let tau = (beta - alpha) / beta;
-        let scale = 1.0 / (alpha - beta);
-        for i in j + 1..m {
-            a[at(i, j)] *= scale;
-        }
-        a[at(j, j)] = beta;
-        diag[j] = beta;
-        taus[j] = tau;
-        // Apply H = I - tau v v^T (v[j] = 1) to the remaining columns.
-        let (head, rest) = a.split_at_mut((j + 1) * m);
-        let v = &head[j * m..];
-        for col in rest.chunks_exact_mut(m) {
-            reflect(col, v, j, tau);
+        for j in c0..c1 {
+            let (head, rest) = block.split_at_mut((j + 1 - c0) * m);
+            let col = &mut head[(j - c0) * m..];
+            let alpha = col[j];
+            let xnorm = col[j + 1..].iter().map(|x| x * x).sum::<f64>().sqrt();
+            if xnorm == 0.0 {
+                // H = I: nothing below the diagonal to annihilate.
+                diag[j] = alpha;
+                continue;
+            }
+            let beta = -alpha.hypot(xnorm).copysign(alpha);
+            let tau = (beta - alpha) / beta;
+            let scale = 1.0 / (alpha - beta);
+            for x in &mut col[j + 1..] {
+                *x *= scale;
+            }
+            col[j] = beta;
+            diag[j] = beta;
+            taus[j] = tau;
+            for other in rest.chunks_exact_mut(m) {
+                reflect(other, col, j, tau);
+            }
         }
     }
-    // Q = H_0 H_1 ... H_{n-1} applied to the first n columns of the identity, built backwards.
+    // Q = H_0 H_1 ... H_{n-1} applied to the first n columns of the identity: column c takes
+    // H_c, ..., H_0 in that order (the others leave e_c unchanged), a block at a time.
     let mut q = vec![0.0; m * n];
-    for j in 0..n {
-        q[at(j, j)] = 1.0;
-    }
-    for j in (0..n).rev() {
-        let tau = taus[j];
-        if tau == 0.0 {
-            continue;
+    for (c0, block) in q.chunks_mut(BLOCK * m).enumerate() {
+        let c0 = c0 * BLOCK;
+        for (k, col) in block.chunks_exact_mut(m).enumerate() {
+            col[c0 + k] = 1.0;
         }
-        let v = &a[j * m..(j + 1) * m];
-        for col in q[j * m..].chunks_exact_mut(m) {
-            reflect(col, v, j, tau);
+        let last = (c0 + block.len() / m).min(n);
+        for j in (0..last).rev() {
+            let tau = taus[j];
+            if tau == 0.0 {
+                continue;
+            }
+            let v = &a[j * m..(j + 1) * m];
+            for (k, col) in block.chunks_exact_mut(m).enumerate() {
+                if j <= c0 + k {
+                    reflect(col, v, j, tau);
+                }
+            }
         }
     }
     (q, diag)
@@ -105,6 +143,15 @@ pub(crate) fn run(g: &mut CpuGenerator, buf: &mut Buf<'_>, gain: f64, cx: Contex
     let dtype = buf.dtype();
     let rows = buf.shape[0];
     let cols = numel / rows;
+    let (short, long) = (rows.min(cols) as u128, rows.max(cols) as u128);
+    if short * short * long > ORTHOGONAL_MAX_WORK {
+        // Refused before drawing: PyTorch would draw and then run the QR.
+        return Err(Error::unsupported(format!(
+            "{OP} of a {rows} x {cols} matrix: its QR needs {short}^2 x {long} multiply-adds per \
+             pass, more than torch-rng's limit of 2^38 (ORTHOGONAL_MAX_WORK; 4096 x 4096 is \
+             within it)"
+        )));
+    }
     // flattened = tensor.new_empty((rows, cols)).normal_(0, 1): a contiguous draw.
     let mut flat = Storage::zeros(dtype, numel);
     ops::fill_normal(g, OP, &mut flat, true, 0.0, 1.0, cx)?;
@@ -183,6 +230,77 @@ pub(crate) fn run(g: &mut CpuGenerator, buf: &mut Buf<'_>, gain: f64, cx: Contex
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The unblocked loop: every column takes reflector `j` before any takes `j + 1`.
+    fn unblocked_qr(mut a: Vec<f64>, m: usize, n: usize) -> (Vec<f64>, Vec<f64>) {
+        let mut taus = vec![0.0; n];
+        let mut diag = vec![0.0; n];
+        for j in 0..n {
+            let (head, rest) = a.split_at_mut((j + 1) * m);
+            let col = &mut head[j * m..];
+            let alpha = col[j];
+            let xnorm = col[j + 1..].iter().map(|x| x * x).sum::<f64>().sqrt();
+            if xnorm == 0.0 {
+                diag[j] = alpha;
+                continue;
+            }
+            let beta = -alpha.hypot(xnorm).copysign(alpha);
+            taus[j] = (beta - alpha) / beta;
+            let scale = 1.0 / (alpha - beta);
+            col[j + 1..].iter_mut().for_each(|x| *x *= scale);
+            col[j] = beta;
+            diag[j] = beta;
+            rest.chunks_exact_mut(m)
+                .for_each(|other| reflect(other, col, j, taus[j]));
+        }
+        let mut q = vec![0.0; m * n];
+        (0..n).for_each(|j| q[j * m + j] = 1.0);
+        for j in (0..n).rev() {
+            if taus[j] != 0.0 {
+                let v = &a[j * m..(j + 1) * m];
+                q[j * m..]
+                    .chunks_exact_mut(m)
+                    .for_each(|col| reflect(col, v, j, taus[j]));
+            }
+        }
+        (q, diag)
+    }
+
+    #[test]
+    fn blocks_give_the_bits_of_the_unblocked_loop() {
+        for (m, n) in [(1, 1), (7, 3), (40, 33), (100, 70), (65, 65)] {
+            let mut g = CpuGenerator::with_seed(m as u64 * 1000 + n as u64);
+            let mut s = Storage::zeros(crate::dtype::DType::Float64, m * n);
+            ops::fill_normal(&mut g, OP, &mut s, true, 0.0, 1.0, Context::default()).unwrap();
+            let Storage::F64(a) = s else { unreachable!() };
+            // A zero column below the diagonal exercises the identity reflector.
+            let mut a = a;
+            a[1..m].iter_mut().for_each(|x| *x = 0.0);
+            let (q, d) = householder_qr(a.clone(), m, n);
+            let (q0, d0) = unblocked_qr(a, m, n);
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&q), bits(&q0), "{m} x {n}");
+            assert_eq!(bits(&d), bits(&d0), "{m} x {n}");
+        }
+    }
+
+    #[test]
+    fn a_qr_beyond_the_work_limit_is_refused_before_drawing() {
+        let mut g = CpuGenerator::with_seed(0);
+        let before = g.clone();
+        let mut data = Storage::zeros(crate::dtype::DType::Float32, 0);
+        // A buffer that claims the shape without its memory: refused before anything touches it.
+        let mut buf = Buf {
+            data: &mut data,
+            shape: vec![46_000, 46_000],
+            strides: vec![46_000, 1],
+            contiguous: true,
+        };
+        let err = run(&mut g, &mut buf, 1.0, Context::default()).unwrap_err();
+        assert!(err.to_string().contains("46000 x 46000"), "{err}");
+        assert!(err.to_string().contains("ORTHOGONAL_MAX_WORK"), "{err}");
+        assert_eq!(g.get_state(), before.get_state());
+    }
 
     #[test]
     fn qr_of_a_small_matrix_is_orthonormal() {

@@ -49,8 +49,11 @@ pub(crate) fn norm_cdf(x: f64) -> f64 {
     v
 }
 
-/// The most rounds torch-rng runs before giving up (PyTorch would loop for ever).
-const MAX_ROUNDS: usize = 100_000;
+/// The most rejection rounds torch-rng runs before giving up with an error (PyTorch keeps
+/// drawing). The uniform-proposal branch is refused before its second round when, even at the
+/// most its proposals can be accepted, finishing within this many rounds has a chance below 10^-9.
+pub const TRUNC_NORMAL_MAX_ROUNDS: usize = 100_000;
+const MAX_ROUNDS: usize = TRUNC_NORMAL_MAX_ROUNDS;
 
 fn element(s: &Storage, i: usize) -> f64 {
     match s {
@@ -143,6 +146,70 @@ pub(crate) fn run(
     }
 }
 
+/// An upper bound on the chance that one uniform proposal on `[a, b]` is accepted, in exact
+/// arithmetic: `∫ exp(−((x − mean)/std)²/2 − log_peak) dx / (b − a)`, bounded without `erf` (so
+/// no cancellation can make it too small) by the whole normal mass, `std·√(2π)`, when the mean
+/// lies in `[a, b]`, and otherwise by the tail beyond the mode, `std·min(√(π/2), 1/z)` with `z` the
+/// mode's distance from the mean in stds (Mills' ratio).
+fn acceptance_bound(mean: f64, std: f64, (a, b): (f64, f64)) -> f64 {
+    let std = std.abs();
+    let width = b - a;
+    let mass = if (a..=b).contains(&mean) {
+        std * (2.0 * std::f64::consts::PI).sqrt()
+    } else {
+        let mode = a.max(mean.min(b));
+        let z = (mode - mean).abs() / std;
+        std * (std::f64::consts::PI / 2.0).sqrt().min(1.0 / z)
+    };
+    // NaN arguments (PyTorch accepts every proposal then) give 1: never refused.
+    let bound = mass / width;
+    if bound < 1.0 {
+        bound
+    } else {
+        1.0
+    }
+}
+
+/// What the dtype's rounding adds to the chance of acceptance, bounded above: an acceptance
+/// uniform of exactly 0 (`log` gives −inf, which no log-density exceeds: a zero word, and on
+/// float16/bfloat16 the values that round to 1.0 and are replaced by 0), and a candidate that
+/// rounds to `b` and is replaced by `a` (within half a spacing of `b`, the dtype's relative spacing
+/// `eps` times `|b|`, out of `b − a`).
+fn rounding_chance(dtype: DType, (a, b): (f64, f64)) -> f64 {
+    let (zero, eps) = match dtype {
+        DType::Float64 => (2f64.powi(-53), 2f64.powi(-52)),
+        DType::Float16 => (2f64.powi(-11), 2f64.powi(-10)),
+        DType::BFloat16 => (2f64.powi(-8), 2f64.powi(-7)),
+        _ => (2f64.powi(-24), 2f64.powi(-23)),
+    };
+    zero + eps * a.abs().max(b.abs()) / (b - a)
+}
+
+/// Refuses a uniform-proposal run that cannot finish within [`MAX_ROUNDS`]: with `A` an upper bound
+/// on one element's acceptance per round, all `n` elements are accepted within `R` rounds with
+/// chance at most `(1 − (1 − A)^R)^n`; below 10^-9 the run is refused before its second round.
+fn refuse_hopeless(
+    n: usize,
+    dtype: DType,
+    (mean, std): (f64, f64),
+    (a, b): (f64, f64),
+) -> Result<()> {
+    let chance = 2.0 * acceptance_bound(mean, std, (a, b)) + rounding_chance(dtype, (a, b));
+    let chance = if chance < 1.0 { chance } else { 1.0 };
+    let still_pending = (MAX_ROUNDS as f64 * (-chance).ln_1p()).exp();
+    let log_all_done = n as f64 * (-still_pending).ln_1p();
+    if log_all_done < 1e-9f64.ln() {
+        let rounds = ((n as f64).ln() + 0.58) / -(-chance).ln_1p();
+        return Err(Error::unsupported(format!(
+            "nn.init.trunc_normal_(mean={mean}, std={std}, a={a}, b={b}) on {n} elements: a \
+             uniform proposal on [a, b] is accepted with chance at most {chance:.3e}, so all of \
+             them need about {rounds:.3e} rounds (PyTorch keeps drawing); torch-rng stops at \
+             {MAX_ROUNDS} rounds (TRUNC_NORMAL_MAX_ROUNDS) and refuses this before the second"
+        )));
+    }
+    Ok(())
+}
+
 fn too_many_rounds() -> Error {
     Error::arg(
         "nn.init.trunc_normal_",
@@ -198,6 +265,7 @@ fn reject_uniform(
         }
     };
     ops::fill_uniform(g, OP, data, a, b, cx)?;
+    refuse_hopeless(n, dtype, (mean, std), (a, b))?;
     let mut accept = Storage::zeros(dtype, n);
     ops::fill_uniform(g, OP, &mut accept, 0.0, 1.0, cx)?;
     let mut pending: Vec<bool> = (0..n)
@@ -337,6 +405,46 @@ pub(crate) fn algorithm(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn proposals_never_accepted_are_refused_before_the_second_round() {
+        // a = 1, b = 1e30: a float32 proposal is accepted only when its acceptance uniform is 0.
+        let (alg, _, _) = algorithm(DType::Float32, (0.0, 1.0, 1.0, 1e30), Era::R4).unwrap();
+        let mut g = CpuGenerator::with_seed(0);
+        let mut s = Storage::zeros(DType::Float32, 1000);
+        let start = std::time::Instant::now();
+        let e = run(
+            &mut g,
+            &mut s,
+            true,
+            (0.0, 1.0),
+            alg,
+            (1.0, 1e30),
+            Context::default(),
+        );
+        let e = e.unwrap_err().to_string();
+        assert!(e.contains("TRUNC_NORMAL_MAX_ROUNDS"), "{e}");
+        assert!(e.contains("on 1000 elements"), "{e}");
+        // One round of 1000 draws, not 100000.
+        assert_eq!(g.get_state(), {
+            let mut h = CpuGenerator::with_seed(0);
+            let mut t = Storage::zeros(DType::Float32, 1000);
+            ops::fill_uniform(&mut h, "x", &mut t, 1.0, 1e30, Context::default()).unwrap();
+            h.get_state()
+        });
+        assert!(start.elapsed().as_secs() < 5);
+        // The bound never refuses what can finish: the golden cases of float16/bfloat16 (whose
+        // candidates near b become a, and acceptance uniforms near 1 become 0) and the usual tail
+        // branch.
+        for (dtype, b) in [(DType::Float16, 60000.0), (DType::BFloat16, 1e30)] {
+            assert!(refuse_hopeless(40, dtype, (0.0, 1.0), (1.0, b)).is_ok());
+        }
+        assert!(refuse_hopeless(1 << 30, DType::Float32, (0.0, 1.0), (2.0, 3.0)).is_ok());
+        assert!(refuse_hopeless(10, DType::Float32, (f64::NAN, 1.0), (2.0, 3.0)).is_ok());
+        // A tiny interval far in the tail: the density is flat there, everything is accepted.
+        assert!(refuse_hopeless(1 << 20, DType::Float64, (0.0, 1.0), (30.0, 30.0 + 1e-9)).is_ok());
+        assert!(refuse_hopeless(1, DType::Float32, (0.0, 1.0), (1.0, 1e30)).is_ok());
+    }
 
     #[test]
     fn defaults_take_the_normal_branch() {
