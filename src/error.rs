@@ -42,6 +42,14 @@ pub enum Error {
         /// The limit in bytes.
         limit: u64,
     },
+    /// The allocator could not provide a tensor's memory (the process goes on; nothing was
+    /// written).
+    OutOfMemory {
+        /// The op that allocated.
+        op: String,
+        /// The bytes asked for.
+        bytes: u128,
+    },
     /// A malformed case file or model description (unknown op or field, wrong type, ...).
     CaseFile {
         /// Where: `case 'name', step 3` or a file position.
@@ -120,6 +128,7 @@ impl Error {
             Error::CaseFile { .. } => 4,
             Error::Io { .. } => 5,
             Error::Malformed { .. } => 6,
+            Error::OutOfMemory { .. } => 7,
         }
     }
 }
@@ -146,6 +155,9 @@ impl fmt::Display for Error {
                 f,
                 "{op}: {numel} elements of {dtype} need more than the limit of {limit} bytes"
             ),
+            Error::OutOfMemory { op, bytes } => {
+                write!(f, "{op}: out of memory allocating {bytes} bytes")
+            }
             Error::CaseFile { location, reason } | Error::Malformed { location, reason } => {
                 write!(f, "{location}: {reason}")
             }
@@ -182,6 +194,10 @@ mod tests {
                 numel: 1 << 40,
                 dtype: "float32",
                 limit: 1 << 33,
+            },
+            Error::OutOfMemory {
+                op: "rand".into(),
+                bytes: 1 << 33,
             },
             Error::CaseFile {
                 location: "case 'x', step 0".into(),

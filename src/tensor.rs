@@ -63,6 +63,49 @@ impl Storage {
         }
     }
 
+    /// `n` zero elements of `dtype`, or [`Error::OutOfMemory`] when the allocator cannot provide
+    /// them (where [`Storage::zeros`] would abort the process).
+    ///
+    /// # Errors
+    /// [`Error::OutOfMemory`] naming `op` and the bytes asked for.
+    pub fn try_zeros(op: &str, dtype: DType, n: usize) -> Result<Storage> {
+        fn zero<T: Default + Clone>(v: &mut Vec<T>, n: usize) {
+            v.resize(n, T::default());
+        }
+        let mut s = Storage::try_with_capacity(op, dtype, n)?;
+        each_storage!(&mut s, v => zero(v, n));
+        Ok(s)
+    }
+
+    /// No elements of `dtype`, with room for `n` (for kernels that append), or
+    /// [`Error::OutOfMemory`].
+    pub(crate) fn try_with_capacity(op: &str, dtype: DType, n: usize) -> Result<Storage> {
+        fn alloc<T>(n: usize) -> Option<Vec<T>> {
+            let mut v = Vec::new();
+            v.try_reserve_exact(n).ok()?;
+            Some(v)
+        }
+        let s = match dtype {
+            DType::Float32 => alloc(n).map(Storage::F32),
+            DType::Float64 => alloc(n).map(Storage::F64),
+            DType::Float16 => alloc(n).map(Storage::F16),
+            DType::BFloat16 => alloc(n).map(Storage::BF16),
+            DType::Int64 => alloc(n).map(Storage::I64),
+            DType::Int32 => alloc(n).map(Storage::I32),
+            DType::Int16 => alloc(n).map(Storage::I16),
+            DType::Int8 => alloc(n).map(Storage::I8),
+            DType::UInt8 => alloc(n).map(Storage::U8),
+            DType::Bool => alloc(n).map(Storage::Bool),
+            DType::UInt16 => alloc(n).map(Storage::U16),
+            DType::UInt32 => alloc(n).map(Storage::U32),
+            DType::UInt64 => alloc(n).map(Storage::U64),
+        };
+        s.ok_or_else(|| Error::OutOfMemory {
+            op: op.to_string(),
+            bytes: (n as u128) * dtype.size() as u128,
+        })
+    }
+
     /// The number of elements.
     #[must_use]
     pub fn len(&self) -> usize {
@@ -87,6 +130,33 @@ impl Storage {
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// The float64 elements (empty for another dtype).
+    pub(crate) fn into_f64(self) -> Vec<f64> {
+        match self {
+            Storage::F64(v) => v,
+            _ => Vec::new(),
+        }
+    }
+
+    /// Element `i`'s bit pattern, widened to u64 (two's complement for signed integers).
+    pub(crate) fn bits_at(&self, i: usize) -> u64 {
+        match self {
+            Storage::F32(v) => u64::from(v[i].to_bits()),
+            Storage::F64(v) => v[i].to_bits(),
+            Storage::F16(v) => u64::from(v[i].to_bits()),
+            Storage::BF16(v) => u64::from(v[i].to_bits()),
+            Storage::I64(v) => v[i] as u64,
+            Storage::I32(v) => u64::from(v[i] as u32),
+            Storage::I16(v) => u64::from(v[i] as u16),
+            Storage::I8(v) => u64::from(v[i] as u8),
+            Storage::U8(v) => u64::from(v[i]),
+            Storage::Bool(v) => u64::from(v[i]),
+            Storage::U16(v) => u64::from(v[i]),
+            Storage::U32(v) => u64::from(v[i]),
+            Storage::U64(v) => v[i],
+        }
     }
     /// Every element set to `v` converted as C++'s `static_cast` does ([`Element::from_f64`]);
     /// callers converting a Python scalar check it first with
@@ -204,13 +274,19 @@ impl Tensor {
     /// A zero-filled tensor (PyTorch's `torch.zeros`; also what torch-rng uses for `torch.empty`).
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for a negative dimension, [`Error::TooLarge`] past [`MAX_BYTES`].
+    /// [`Error::InvalidArgument`] for a negative dimension, [`Error::TooLarge`] past [`MAX_BYTES`],
+    /// [`Error::OutOfMemory`] when the allocator fails.
     pub fn zeros(size: &[i64], dtype: DType) -> Result<Tensor> {
-        let n = checked_numel("empty", size, dtype)?;
+        Tensor::zeros_for("empty", size, dtype)
+    }
+
+    /// [`Tensor::zeros`] for `op`: its size errors and an allocation failure name `op`.
+    pub(crate) fn zeros_for(op: &str, size: &[i64], dtype: DType) -> Result<Tensor> {
+        let n = checked_numel(op, size, dtype)?;
         let shape = size.iter().map(|&d| d as usize).collect();
         Ok(Tensor {
             shape,
-            data: Storage::zeros(dtype, n),
+            data: Storage::try_zeros(op, dtype, n)?,
         })
     }
 
@@ -299,7 +375,8 @@ impl Tensor {
         }
     }
 
-    /// Each element's bit pattern, widened to u64 (two's complement for signed integers).
+    /// Each element's bit pattern, widened to u64 (two's complement for signed integers): eight
+    /// bytes per element, so meant for small tensors ([`Tensor::head_hex`] reads a few).
     #[must_use]
     pub fn bits(&self) -> Vec<u64> {
         match &self.data {
@@ -323,36 +400,53 @@ impl Tensor {
     #[must_use]
     pub fn to_le_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.numel() * self.dtype().size());
-        macro_rules! put {
-            ($v:expr) => {
-                for x in $v {
-                    out.extend_from_slice(&x.to_le_bytes());
-                }
-            };
-        }
-        match &self.data {
-            Storage::F32(v) => put!(v),
-            Storage::F64(v) => put!(v),
-            Storage::F16(v) => put!(v),
-            Storage::BF16(v) => put!(v),
-            Storage::I64(v) => put!(v),
-            Storage::I32(v) => put!(v),
-            Storage::I16(v) => put!(v),
-            Storage::I8(v) => put!(v),
-            Storage::U8(v) => out.extend_from_slice(v),
-            Storage::Bool(v) => out.extend(v.iter().map(|&b| u8::from(b))),
-            Storage::U16(v) => put!(v),
-            Storage::U32(v) => put!(v),
-            Storage::U64(v) => put!(v),
-        }
+        self.for_each_le_chunk(|b| out.extend_from_slice(b));
         out
     }
 
-    /// Lowercase hex SHA-256 of [`Tensor::to_le_bytes`].
+    /// Calls `f` with the raw little-endian bytes of the tensor, in order, a bounded chunk at a
+    /// time (no copy of the whole tensor).
+    pub fn for_each_le_chunk(&self, mut f: impl FnMut(&[u8])) {
+        /// Elements encoded per chunk.
+        const CHUNK: usize = 8192;
+        fn encode<T: Copy, const N: usize>(
+            v: &[T],
+            to_le: fn(T) -> [u8; N],
+            f: &mut impl FnMut(&[u8]),
+        ) {
+            let mut buf = Vec::with_capacity(CHUNK.min(v.len()) * N);
+            for chunk in v.chunks(CHUNK) {
+                buf.clear();
+                for &x in chunk {
+                    buf.extend_from_slice(&to_le(x));
+                }
+                f(&buf);
+            }
+        }
+        match &self.data {
+            Storage::F32(v) => encode(v, f32::to_le_bytes, &mut f),
+            Storage::F64(v) => encode(v, f64::to_le_bytes, &mut f),
+            Storage::F16(v) => encode(v, f16::to_le_bytes, &mut f),
+            Storage::BF16(v) => encode(v, bf16::to_le_bytes, &mut f),
+            Storage::I64(v) => encode(v, i64::to_le_bytes, &mut f),
+            Storage::I32(v) => encode(v, i32::to_le_bytes, &mut f),
+            Storage::I16(v) => encode(v, i16::to_le_bytes, &mut f),
+            Storage::I8(v) => encode(v, i8::to_le_bytes, &mut f),
+            Storage::U8(v) => f(v),
+            Storage::Bool(v) => encode(v, |b| [u8::from(b)], &mut f),
+            Storage::U16(v) => encode(v, u16::to_le_bytes, &mut f),
+            Storage::U32(v) => encode(v, u32::to_le_bytes, &mut f),
+            Storage::U64(v) => encode(v, u64::to_le_bytes, &mut f),
+        }
+    }
+
+    /// Lowercase hex SHA-256 of [`Tensor::to_le_bytes`], hashed as it is encoded.
     #[must_use]
     pub fn sha256_hex(&self) -> String {
         const HEX: &[u8; 16] = b"0123456789abcdef";
-        let digest = Sha256::digest(self.to_le_bytes());
+        let mut hasher = Sha256::new();
+        self.for_each_le_chunk(|b| hasher.update(b));
+        let digest = hasher.finalize();
         let mut s = String::with_capacity(64);
         for b in digest {
             s.push(char::from(HEX[usize::from(b >> 4)]));
@@ -365,16 +459,18 @@ impl Tensor {
     #[must_use]
     pub fn head_hex(&self, n: usize) -> Vec<String> {
         let width = self.dtype().size() * 2;
-        self.bits()
-            .into_iter()
-            .take(n)
-            .map(|b| format!("{b:0width$x}"))
+        let n = n.min(self.numel());
+        (0..n)
+            .map(|i| format!("{:0width$x}", self.data.bits_at(i)))
             .collect()
     }
 
     /// Reorders a tensor whose data is the storage of `torch.empty(shape).permute(perm)` into the
     /// contiguous layout of that view (shape permuted). `perm` must be a permutation of the dims.
-    pub(crate) fn permuted(self, perm: &[usize]) -> Tensor {
+    ///
+    /// # Errors
+    /// [`Error::OutOfMemory`] when the result cannot be allocated.
+    pub(crate) fn permuted(self, perm: &[usize]) -> Result<Tensor> {
         let src_shape = self.shape.clone();
         let ndim = src_shape.len();
         let new_shape: Vec<usize> = perm.iter().map(|&p| src_shape[p]).collect();
@@ -384,50 +480,56 @@ impl Tensor {
         }
         let view_strides: Vec<usize> = perm.iter().map(|&p| src_strides[p]).collect();
         let n = self.numel();
-        // For each output position (row-major over new_shape), its source offset.
-        let mut index = Vec::with_capacity(n);
-        let mut counter = vec![0usize; ndim];
-        for _ in 0..n {
-            index.push(
-                counter
-                    .iter()
-                    .zip(&view_strides)
-                    .map(|(c, s)| c * s)
-                    .sum::<usize>(),
-            );
-            for d in (0..ndim).rev() {
-                counter[d] += 1;
-                if counter[d] < new_shape[d] {
-                    break;
-                }
-                counter[d] = 0;
-            }
-        }
-        macro_rules! gather {
+        macro_rules! g {
             ($v:expr, $variant:ident) => {
-                Storage::$variant(index.iter().map(|&i| $v[i]).collect())
+                Storage::$variant(gather($v, n, &new_shape, &view_strides)?)
             };
         }
         let data = match &self.data {
-            Storage::F32(v) => gather!(v, F32),
-            Storage::F64(v) => gather!(v, F64),
-            Storage::F16(v) => gather!(v, F16),
-            Storage::BF16(v) => gather!(v, BF16),
-            Storage::I64(v) => gather!(v, I64),
-            Storage::I32(v) => gather!(v, I32),
-            Storage::I16(v) => gather!(v, I16),
-            Storage::I8(v) => gather!(v, I8),
-            Storage::U8(v) => gather!(v, U8),
-            Storage::Bool(v) => gather!(v, Bool),
-            Storage::U16(v) => gather!(v, U16),
-            Storage::U32(v) => gather!(v, U32),
-            Storage::U64(v) => gather!(v, U64),
+            Storage::F32(v) => g!(v, F32),
+            Storage::F64(v) => g!(v, F64),
+            Storage::F16(v) => g!(v, F16),
+            Storage::BF16(v) => g!(v, BF16),
+            Storage::I64(v) => g!(v, I64),
+            Storage::I32(v) => g!(v, I32),
+            Storage::I16(v) => g!(v, I16),
+            Storage::I8(v) => g!(v, I8),
+            Storage::U8(v) => g!(v, U8),
+            Storage::Bool(v) => g!(v, Bool),
+            Storage::U16(v) => g!(v, U16),
+            Storage::U32(v) => g!(v, U32),
+            Storage::U64(v) => g!(v, U64),
         };
-        Tensor {
+        Ok(Tensor {
             shape: new_shape,
             data,
+        })
+    }
+}
+
+/// Output positions in row-major order over `shape`, each reading its source offset through
+/// `strides`: an odometer, so nothing of the tensor's size is allocated besides the result.
+fn gather<T: Copy>(v: &[T], n: usize, shape: &[usize], strides: &[usize]) -> Result<Vec<T>> {
+    let mut out = Vec::new();
+    out.try_reserve_exact(n).map_err(|_| Error::OutOfMemory {
+        op: "permute".into(),
+        bytes: (n * std::mem::size_of::<T>()) as u128,
+    })?;
+    let mut counter = vec![0usize; shape.len()];
+    let mut at = 0usize;
+    for _ in 0..n {
+        out.push(v[at]);
+        for d in (0..shape.len()).rev() {
+            counter[d] += 1;
+            at += strides[d];
+            if counter[d] < shape[d] {
+                break;
+            }
+            at -= strides[d] * shape[d];
+            counter[d] = 0;
         }
     }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -478,7 +580,7 @@ mod tests {
     #[test]
     fn permute_transposes() {
         let t = Tensor::new(vec![2, 3], Storage::I64((0..6).collect())).unwrap();
-        let p = t.permuted(&[1, 0]);
+        let p = t.permuted(&[1, 0]).unwrap();
         assert_eq!(p.shape(), [3, 2]);
         assert_eq!(p.bits(), [0, 3, 1, 4, 2, 5]);
     }

@@ -65,7 +65,7 @@ fn numel_of(op: &str, view: &View) -> Result<usize> {
 fn finish(view: &View, data: Storage) -> Result<Tensor> {
     let t = Tensor::new(view.size.iter().map(|&d| d.max(0) as usize).collect(), data)?;
     Ok(match &view.perm {
-        Some(p) => t.permuted(p),
+        Some(p) => t.permuted(p)?,
         None => t,
     })
 }
@@ -744,7 +744,7 @@ fn memory_index(shape: &[usize], perm: Option<&[usize]>) -> Result<Vec<usize>> {
         .into_iter()
         .map(|d| d as usize)
         .collect();
-    let idx = Tensor::new(size, Storage::I64((0..n as i64).collect()))?.permuted(perm);
+    let idx = Tensor::new(size, Storage::I64((0..n as i64).collect()))?.permuted(perm)?;
     Ok(idx.bits().into_iter().map(|b| b as usize).collect())
 }
 

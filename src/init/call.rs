@@ -427,7 +427,7 @@ impl InitCall {
         };
         self.run(g, default, &mut buf, cx)?;
         Ok(match &view.perm {
-            Some(p) => t.permuted(p),
+            Some(p) => t.permuted(p)?,
             None => t,
         })
     }

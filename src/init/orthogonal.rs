@@ -7,6 +7,7 @@
 
 use super::buf::Buf;
 use crate::context::Context;
+use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::generator::CpuGenerator;
 use crate::ops;
@@ -53,7 +54,7 @@ const BLOCK: usize = 32;
 
 /// The reduced QR of a column-major `m × n` matrix (`m ≥ n`), Householder reflections as LAPACK's
 /// unblocked `geqr2`/`org2r` form them: returns `Q` (column-major `m × n`) and `diag(R)`.
-fn householder_qr(mut a: Vec<f64>, m: usize, n: usize) -> (Vec<f64>, Vec<f64>) {
+fn householder_qr(mut a: Vec<f64>, mut q: Vec<f64>, m: usize, n: usize) -> (Vec<f64>, Vec<f64>) {
     let mut taus = vec![0.0; n];
     let mut diag = vec![0.0; n];
     // Left-looking: a block of columns first takes every earlier reflector, then is factored.
@@ -93,8 +94,8 @@ fn householder_qr(mut a: Vec<f64>, m: usize, n: usize) -> (Vec<f64>, Vec<f64>) {
         }
     }
     // Q = H_0 H_1 ... H_{n-1} applied to the first n columns of the identity: column c takes
-    // H_c, ..., H_0 in that order (the others leave e_c unchanged), a block at a time.
-    let mut q = vec![0.0; m * n];
+    // H_c, ..., H_0 in that order (the others leave e_c unchanged), a block at a time. `q` holds
+    // m * n zeros.
     for (c0, block) in q.chunks_mut(BLOCK * m).enumerate() {
         let c0 = c0 * BLOCK;
         for (k, col) in block.chunks_exact_mut(m).enumerate() {
@@ -153,11 +154,11 @@ pub(crate) fn run(g: &mut CpuGenerator, buf: &mut Buf<'_>, gain: f64, cx: Contex
         )));
     }
     // flattened = tensor.new_empty((rows, cols)).normal_(0, 1): a contiguous draw.
-    let mut flat = Storage::zeros(dtype, numel);
+    let mut flat = Storage::try_zeros(OP, dtype, numel)?;
     ops::fill_normal(g, OP, &mut flat, true, 0.0, 1.0, cx)?;
-    let values: Vec<f64> = match &flat {
-        Storage::F32(v) => v.iter().map(|&x| f64::from(x)).collect(),
-        Storage::F64(v) => v.clone(),
+    let value: &dyn Fn(usize) -> f64 = match &flat {
+        Storage::F32(v) => &|i| f64::from(v[i]),
+        Storage::F64(v) => &|i| v[i],
         _ => {
             return Err(Error::arg(
                 OP,
@@ -173,14 +174,17 @@ pub(crate) fn run(g: &mut CpuGenerator, buf: &mut Buf<'_>, gain: f64, cx: Contex
     } else {
         (rows, cols)
     };
-    let mut a = vec![0.0; m * n];
+    // The matrix and Q in double: 16 bytes per element besides the draw, asked for fallibly.
+    let mut a = Storage::try_zeros(OP, DType::Float64, numel)?.into_f64();
     for r in 0..rows {
         for c in 0..cols {
             let (i, j) = if transposed { (c, r) } else { (r, c) };
-            a[j * m + i] = values[r * cols + c];
+            a[j * m + i] = value(r * cols + c);
         }
     }
-    let (mut q, diag) = householder_qr(a, m, n);
+    drop(flat);
+    let q = Storage::try_zeros(OP, DType::Float64, numel)?.into_f64();
+    let (mut q, diag) = householder_qr(a, q, m, n);
     for (j, d) in diag.iter().enumerate() {
         // torch.sign: 0 stays 0 (and would zero the column).
         let s = if *d > 0.0 {
@@ -270,13 +274,13 @@ mod tests {
     fn blocks_give_the_bits_of_the_unblocked_loop() {
         for (m, n) in [(1, 1), (7, 3), (40, 33), (100, 70), (65, 65)] {
             let mut g = CpuGenerator::with_seed(m as u64 * 1000 + n as u64);
-            let mut s = Storage::zeros(crate::dtype::DType::Float64, m * n);
+            let mut s = Storage::zeros(DType::Float64, m * n);
             ops::fill_normal(&mut g, OP, &mut s, true, 0.0, 1.0, Context::default()).unwrap();
             let Storage::F64(a) = s else { unreachable!() };
             // A zero column below the diagonal exercises the identity reflector.
             let mut a = a;
             a[1..m].iter_mut().for_each(|x| *x = 0.0);
-            let (q, d) = householder_qr(a.clone(), m, n);
+            let (q, d) = householder_qr(a.clone(), vec![0.0; m * n], m, n);
             let (q0, d0) = unblocked_qr(a, m, n);
             let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&q), bits(&q0), "{m} x {n}");
@@ -288,7 +292,7 @@ mod tests {
     fn a_qr_beyond_the_work_limit_is_refused_before_drawing() {
         let mut g = CpuGenerator::with_seed(0);
         let before = g.clone();
-        let mut data = Storage::zeros(crate::dtype::DType::Float32, 0);
+        let mut data = Storage::zeros(DType::Float32, 0);
         // A buffer that claims the shape without its memory: refused before anything touches it.
         let mut buf = Buf {
             data: &mut data,
@@ -306,7 +310,7 @@ mod tests {
     fn qr_of_a_small_matrix_is_orthonormal() {
         // column-major 3 × 2
         let a = vec![1.0, 2.0, 2.0, 3.0, -1.0, 0.5];
-        let (q, d) = householder_qr(a, 3, 2);
+        let (q, d) = householder_qr(a, vec![0.0; 6], 3, 2);
         let dot = |x: usize, y: usize| (0..3).map(|i| q[x * 3 + i] * q[y * 3 + i]).sum::<f64>();
         assert!((dot(0, 0) - 1.0).abs() < 1e-15 && (dot(1, 1) - 1.0).abs() < 1e-15);
         assert!(dot(0, 1).abs() < 1e-15);

@@ -127,7 +127,7 @@ pub(crate) fn run(
                 if bad.is_empty() {
                     return Ok(());
                 }
-                let mut fresh = Storage::zeros(dtype, n);
+                let mut fresh = Storage::try_zeros(OP, dtype, n)?;
                 ops::fill_normal(g, OP, &mut fresh, contiguous, mean, std, cx)?;
                 for i in bad {
                     copy_element(data, &fresh, i);
@@ -266,12 +266,12 @@ fn reject_uniform(
     };
     ops::fill_uniform(g, OP, data, a, b, cx)?;
     refuse_hopeless(n, dtype, (mean, std), (a, b))?;
-    let mut accept = Storage::zeros(dtype, n);
+    let mut accept = Storage::try_zeros(OP, dtype, n)?;
     ops::fill_uniform(g, OP, &mut accept, 0.0, 1.0, cx)?;
     let mut pending: Vec<bool> = (0..n)
         .map(|i| log_of(element(&accept, i), dtype) > log_pdf(element(data, i)))
         .collect();
-    let mut candidates = Storage::zeros(dtype, n);
+    let mut candidates = Storage::try_zeros(OP, dtype, n)?;
     for _ in 0..MAX_ROUNDS {
         if !pending.iter().any(|&p| p) {
             return Ok(());

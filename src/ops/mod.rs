@@ -158,7 +158,7 @@ impl View {
         let contiguous = self.is_contiguous();
         fill(t.storage_mut(), contiguous)?;
         Ok(match &self.perm {
-            Some(p) => t.permuted(p),
+            Some(p) => t.permuted(p)?,
             None => t,
         })
     }
@@ -179,11 +179,12 @@ fn fresh(
     fill: impl FnOnce(&mut Storage, usize) -> Result<()>,
 ) -> Result<Tensor> {
     let n = crate::tensor::checked_numel(op, &view.size, view.dtype)?;
-    let mut s = Storage::zeros(view.dtype, 0);
+    // Empty, with room for the n elements the fill appends.
+    let mut s = Storage::try_with_capacity(op, view.dtype, n)?;
     fill(&mut s, n)?;
     let t = Tensor::new(view.size.iter().map(|&d| d as usize).collect(), s)?;
     Ok(match &view.perm {
-        Some(p) => t.permuted(p),
+        Some(p) => t.permuted(p)?,
         None => t,
     })
 }
@@ -330,8 +331,7 @@ pub(crate) fn check_p(op: &str, p: f64) -> Result<()> {
 impl Tensor {
     /// [`Tensor::zeros`] with the op's name in the error.
     pub(crate) fn zeros_checked(op: &str, size: &[i64], dtype: DType) -> Result<Tensor> {
-        checked_numel(op, size, dtype)?;
-        Tensor::zeros(size, dtype)
+        Tensor::zeros_for(op, size, dtype)
     }
 }
 

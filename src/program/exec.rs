@@ -168,7 +168,7 @@ impl<'g> Machine<'g> {
             .ok_or_else(|| fail(step, "the tensor's size overflows"))?;
         checked_numel("empty", &[n as i64], dtype).map_err(|e| at(step, e))?;
         self.tensors.push(Slot {
-            data: Storage::zeros(dtype, n),
+            data: Storage::try_zeros("empty", dtype, n).map_err(|e| at(step, e))?,
             geo,
             bounded: false,
         });

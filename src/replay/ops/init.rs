@@ -93,7 +93,7 @@ impl StepOp for Rejected {
         if self.zero_guard && self.view.shape().contains(&0) {
             let t = Tensor::zeros(&self.view.size, self.view.dtype)?;
             return Ok(Output::Tensor(match &self.view.perm {
-                Some(p) => t.permuted(p),
+                Some(p) => t.permuted(p)?,
                 None => t,
             }));
         }
