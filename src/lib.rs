@@ -36,6 +36,7 @@ mod ops;
 mod program;
 #[cfg(feature = "json")]
 pub mod replay;
+mod simd;
 mod state;
 #[cfg(feature = "json")]
 mod stateless;
@@ -50,7 +51,7 @@ pub use context::{
 pub use context::{CudaDevice, CudaEra, CudaRules, Device, DeviceProfile};
 pub use cuda::curand::CurandStatePhilox;
 pub use dtype::DType;
-pub use engine::{Mt19937, Philox4x32};
+pub use engine::{Mt19937, Mt19937Jump, Philox4x32};
 pub use error::{Error, Result};
 pub use generator::{CpuGenerator, CudaGenerator};
 pub use state::CPU_STATE_SIZE;

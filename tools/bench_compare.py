@@ -14,6 +14,7 @@ fastest form is reported.
 
 Usage:
     cargo bench                                   # writes target/criterion
+                                                  # (benches/kernels.rs: the in-place rows)
     ~/torch-venv/bin/python tools/bench_compare.py [--torch-only] [--variants default,avx2]
                                                    [--repeat 7] [--criterion-dir DIR]
                                                    [--groups randint_i64,bernoulli_f32]
@@ -30,6 +31,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = (2 ** 20, 2 ** 24)
+INPLACE_SIZES = (2 ** 20, 2 ** 24, 2 ** 26)
 VARIANTS = ("default", "avx2")
 CAPABILITY_NAMES = {"default": "DEFAULT", "avx2": "AVX2", "avx512": "AVX512"}
 
@@ -42,6 +44,21 @@ BENCHES = [
     ("randn float32", "randn_f32", SIZES, {
         "torch.randn(n)": ("", "torch.randn(n)"),
         "empty(n).normal_()": ("buf = torch.empty(n)", "buf.normal_()"),
+    }),
+    # In place on an existing tensor (benches/kernels.rs): the kernels alone, no allocation.
+    ("uniform_ float32 in place", "uniform_f32_inplace", INPLACE_SIZES, {
+        "empty(n).uniform_()": ("buf = torch.empty(n)", "buf.uniform_()"),
+    }),
+    ("uniform_ float64 in place", "uniform_f64_inplace", INPLACE_SIZES, {
+        "empty(n, float64).uniform_()": ("buf = torch.empty(n, dtype=torch.float64)",
+                                         "buf.uniform_()"),
+    }),
+    ("normal_ float32 in place", "normal_f32_inplace", INPLACE_SIZES, {
+        "empty(n).normal_()": ("buf = torch.empty(n)", "buf.normal_()"),
+    }),
+    ("normal_ float64 in place", "normal_f64_inplace", INPLACE_SIZES, {
+        "empty(n, float64).normal_()": ("buf = torch.empty(n, dtype=torch.float64)",
+                                        "buf.normal_()"),
     }),
     # A GPT-2 small shaped model (examples/gpt2_124m.json), built by the golden fixtures'
     # reference builder: construction, GPT-2 apply init, scaled c_proj init.

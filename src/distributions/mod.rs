@@ -21,6 +21,9 @@ pub mod normal;
 pub mod perm;
 pub mod transform;
 pub mod uniform;
+pub(crate) mod words;
+
+use crate::simd::Lanes;
 
 /// A reduced float type as the fill kernels see it: its rounding from float, its widening back,
 /// and its `digits` (the legacy draw width).
@@ -28,6 +31,9 @@ pub(crate) struct Reduced<T> {
     pub(crate) narrow: fn(f32) -> T,
     pub(crate) widen: fn(T) -> f32,
     pub(crate) digits: u32,
+    /// `out[i] = widen(r) == to ? from : r` with `r = narrow(vals[i])`, over a block (vectorised
+    /// where the route allows; see [`words`]).
+    pub(crate) narrow_replace: fn(&[f32], &mut [T], f32, T, Lanes),
 }
 
 impl<T: Copy> Reduced<T> {
@@ -43,6 +49,7 @@ impl Reduced<half::f16> {
         Reduced {
             narrow: crate::dtype::f32_to_f16,
             widen: crate::dtype::f16_to_f32,
+            narrow_replace: words::narrow_replace_f16,
             digits: crate::dtype::DType::Float16
                 .digits()
                 .expect("float16 is a float dtype"),
@@ -56,6 +63,7 @@ impl Reduced<half::bf16> {
         Reduced {
             narrow: crate::dtype::f32_to_bf16,
             widen: crate::dtype::bf16_to_f32,
+            narrow_replace: words::narrow_replace_bf16,
             digits: crate::dtype::DType::BFloat16
                 .digits()
                 .expect("bfloat16 is a float dtype"),
@@ -63,34 +71,72 @@ impl Reduced<half::bf16> {
     }
 }
 
-/// Which compiled route a kernel takes. Both give identical bits; tests run both.
+/// Which compiled route a kernel takes. Every route gives identical bits; tests run them all.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Route {
     /// Plain code; `mul_add` is a software (libm) call on CPUs built without FMA.
     Portable,
-    /// Compiled with `#[target_feature(enable = "fma")]`; only used where the CPU has FMA.
+    /// Scalar loops compiled with `#[target_feature(enable = "fma")]`; only where the CPU has FMA.
     #[cfg(target_arch = "x86_64")]
     Fma,
+    /// As [`Route::Fma`], plus 8-lane AVX2 kernels where a kernel has them.
+    #[cfg(target_arch = "x86_64")]
+    Avx2,
+    /// As [`Route::Avx2`], plus 16-lane AVX-512 kernels where a kernel has them.
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
 }
 
 impl Route {
-    /// The fastest route this host can run.
+    /// The fastest route this host can run (capped by `TORCH_RNG_LANES`, see [`crate::simd`]).
     pub(crate) fn detect() -> Route {
         #[cfg(target_arch = "x86_64")]
         {
-            if std::arch::is_x86_feature_detected!("fma") {
-                return Route::Fma;
+            match Lanes::detect() {
+                Lanes::Avx512 => return Route::Avx512,
+                Lanes::Avx2 => return Route::Avx2,
+                Lanes::Scalar => {
+                    if std::arch::is_x86_feature_detected!("fma") {
+                        return Route::Fma;
+                    }
+                }
             }
         }
         Route::Portable
     }
 
-    /// Every route this host can run (for tests and benches).
+    /// Whether scalar loops are compiled with hardware FMA on this route.
+    pub(crate) fn fma(self) -> bool {
+        self != Route::Portable
+    }
+
+    /// The SIMD width vectorised kernels may use on this route.
+    pub(crate) fn lanes(self) -> Lanes {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Route::Avx512 => Lanes::Avx512,
+            #[cfg(target_arch = "x86_64")]
+            Route::Avx2 => Lanes::Avx2,
+            _ => Lanes::Scalar,
+        }
+    }
+
+    /// Every route this host can run (for tests and benches), slowest first.
     #[cfg(test)]
     pub(crate) fn available() -> Vec<Route> {
+        #[allow(unused_mut)]
         let mut v = vec![Route::Portable];
-        if Route::detect() != Route::Portable {
-            v.push(Route::detect());
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("fma") {
+                v.push(Route::Fma);
+            }
+            if Lanes::Avx2.supported() {
+                v.push(Route::Avx2);
+            }
+            if Lanes::Avx512.supported() {
+                v.push(Route::Avx512);
+            }
         }
         v
     }
@@ -108,9 +154,9 @@ macro_rules! routed {
                 unsafe fn with_fma($($arg: $ty),*) {
                     $body($($arg),*)
                 }
-                if route == $crate::distributions::Route::Fma {
-                    // SAFETY: `Route::Fma` is only ever produced by `Route::detect`, after the
-                    // CPU reported the `fma` feature.
+                if route.fma() {
+                    // SAFETY: routes other than `Portable` are only ever produced by
+                    // `Route::detect` (or `Route::available`), after the CPU reported FMA.
                     unsafe { with_fma($($arg),*) };
                     return;
                 }

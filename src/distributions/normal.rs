@@ -19,12 +19,13 @@
 
 use half::{bf16, f16};
 
-use super::transform::{affine_f32, affine_f64, u24, u53};
-use super::{routed, Reduced, Route};
+use super::transform::{affine_f32, affine_f64, u53};
+use super::{routed, words, Reduced, Route};
 use crate::context::{Capability, NormalRule, ReducedNormal};
 use crate::dtype::{f64_to_bf16, f64_to_f16};
 use crate::generator::CpuGenerator;
-use crate::math::{avx, libm};
+use crate::math::{avx, glibc, libm};
+use crate::simd::Lanes;
 
 /// `2.0f * c10::pi<double>` rounded to float, as the AVX2 kernel broadcasts it (`0x40c90fdb`).
 const TWO_PI_F32: f32 = f32::from_bits(0x40c9_0fdb);
@@ -49,28 +50,61 @@ fn block_avx2(d: &mut [f32], mean: f32, std: f32) {
 }
 
 /// The default-build standard normals of one block in place (`normal_fill_16<float>` before mean
-/// and std): glibc `logf`/`cosf`/`sinf`, theta formed in double.
+/// and std): glibc `logf`/`cosf`/`sinf` (our twins, FMA variant), theta formed in double.
 #[inline(always)]
 fn block_default_raw(d: &mut [f32]) {
     let (lo, hi) = d.split_at_mut(8);
     for (a, b) in lo.iter_mut().zip(hi.iter_mut()) {
         let u1 = 1.0 - *a;
-        let radius = libm::sqrtf(-2.0 * libm::logf(u1));
+        let radius = libm::sqrtf(-2.0 * glibc::logf_impl::<true>(u1));
         let theta = (TWO_PI_F64 * f64::from(*b)) as f32;
-        *a = radius * libm::cosf(theta);
-        *b = radius * libm::sinf(theta);
+        *a = radius * glibc::cosf_impl::<true>(theta);
+        *b = radius * glibc::sinf_impl::<true>(theta);
     }
 }
 
-/// One default-build block (`normal_fill_16<float>`): the raw block, then mean and std with one
-/// fused rounding (`FUSED`, 2.13+) or two.
 #[inline(always)]
-fn blocks_default<const FUSED: bool>(d: &mut [f32], mean: f32, std: f32) {
+fn blocks_default_raw_body(d: &mut [f32]) {
     for blk in d.chunks_exact_mut(16) {
         block_default_raw(blk);
-        for x in blk {
-            *x = affine_f32::<FUSED>(*x, std, mean);
-        }
+    }
+}
+
+routed!(fn blocks_default_raw_scalar(d: &mut [f32]) => blocks_default_raw_body);
+
+/// The default-build standard normals on every block of 16 in `d`: 8 lanes of double at a time
+/// where the route has a vector twin (the same bits, see [`crate::math::glibc`]'s `simd`), else
+/// block by block.
+fn blocks_default_raw(route: Route, d: &mut [f32]) {
+    if !glibc::simd::normal_raw_blocks(d, route.lanes()) {
+        blocks_default_raw_scalar(route, d);
+    }
+}
+
+/// `x * std + mean` on every element, one fused rounding (`FUSED`) or two.
+#[inline(always)]
+fn affine_all<const FUSED: bool>(d: &mut [f32], mean: f32, std: f32) {
+    for x in d {
+        *x = affine_f32::<FUSED>(*x, std, mean);
+    }
+}
+
+#[inline(always)]
+fn affine_all_fused(d: &mut [f32], mean: f32, std: f32) {
+    affine_all::<true>(d, mean, std);
+}
+
+routed!(fn affine_all_fused_routed(d: &mut [f32], mean: f32, std: f32) => affine_all_fused);
+
+/// The default-build blocks (`normal_fill_16<float>`): the raw blocks, then mean and std with one
+/// fused rounding (`fused`, 2.13+) or two. Each block's values only depend on its own uniforms, so
+/// transforming every block first and applying mean and std after gives the same bits.
+fn blocks_default(route: Route, fused: bool, d: &mut [f32], mean: f32, std: f32) {
+    blocks_default_raw(route, d);
+    if fused {
+        affine_all_fused_routed(route, d, mean, std);
+    } else {
+        affine_all::<false>(d, mean, std);
     }
 }
 
@@ -81,13 +115,7 @@ fn blocks_avx2(d: &mut [f32], mean: f32, std: f32) {
     }
 }
 
-#[inline(always)]
-fn blocks_default_fused(d: &mut [f32], mean: f32, std: f32) {
-    blocks_default::<true>(d, mean, std);
-}
-
 routed!(fn blocks_avx2_routed(d: &mut [f32], mean: f32, std: f32) => blocks_avx2);
-routed!(fn blocks_default_routed(d: &mut [f32], mean: f32, std: f32) => blocks_default_fused);
 
 /// One float64 block (`normal_fill_16<double>`): explicit `fma` in every build since 2.13; before,
 /// only the AVX2 build contracts `radius * cos * std + mean`.
@@ -96,49 +124,99 @@ fn block_f64<const FUSED: bool>(d: &mut [f64], mean: f64, std: f64) {
     let (lo, hi) = d.split_at_mut(8);
     for (a, b) in lo.iter_mut().zip(hi.iter_mut()) {
         let u1 = 1.0 - *a;
-        let radius = libm::sqrt(-2.0 * libm::log(u1));
+        let radius = libm::sqrt(-2.0 * glibc::log_impl::<true>(u1));
         let theta = TWO_PI_F64 * *b;
-        *a = affine_f64::<FUSED>(radius * libm::cos(theta), std, mean);
-        *b = affine_f64::<FUSED>(radius * libm::sin(theta), std, mean);
+        *a = affine_f64::<FUSED>(radius * glibc::cos_impl::<true>(theta), std, mean);
+        *b = affine_f64::<FUSED>(radius * glibc::sin_impl::<true>(theta), std, mean);
     }
 }
 
 #[inline(always)]
-fn blocks_f64(d: &mut [f64], mean: f64, std: f64) {
+fn blocks_f64_body<const FUSED: bool>(d: &mut [f64], mean: f64, std: f64) {
     for blk in d.chunks_exact_mut(16) {
-        block_f64::<true>(blk, mean, std);
+        block_f64::<FUSED>(blk, mean, std);
     }
 }
 
-routed!(fn blocks_f64_routed(d: &mut [f64], mean: f64, std: f64) => blocks_f64);
+#[inline(always)]
+fn blocks_f64_fused(d: &mut [f64], mean: f64, std: f64) {
+    blocks_f64_body::<true>(d, mean, std);
+}
+
+#[inline(always)]
+fn blocks_f64_unfused(d: &mut [f64], mean: f64, std: f64) {
+    blocks_f64_body::<false>(d, mean, std);
+}
+
+routed!(fn blocks_f64_fused_routed(d: &mut [f64], mean: f64, std: f64) => blocks_f64_fused);
+routed!(fn blocks_f64_unfused_routed(d: &mut [f64], mean: f64, std: f64) => blocks_f64_unfused);
+
+#[inline(always)]
+fn affine_all_f64<const FUSED: bool>(d: &mut [f64], mean: f64, std: f64) {
+    for x in d {
+        *x = affine_f64::<FUSED>(*x, std, mean);
+    }
+}
+
+#[inline(always)]
+fn affine_all_f64_fused(d: &mut [f64], mean: f64, std: f64) {
+    affine_all_f64::<true>(d, mean, std);
+}
+
+routed!(fn affine_all_f64_fused_routed(d: &mut [f64], mean: f64, std: f64) => affine_all_f64_fused);
+
+/// The float64 blocks: 4 or 8 lanes of the glibc twins where the route has them (the raw
+/// standard normals, then mean and std), else block by block.
+fn blocks_f64(route: Route, fused: bool, d: &mut [f64], mean: f64, std: f64) {
+    if glibc::simd_f64::normal_raw_blocks(d, route.lanes()) {
+        if fused {
+            affine_all_f64_fused_routed(route, d, mean, std);
+        } else {
+            affine_all_f64::<false>(d, mean, std);
+        }
+    } else if fused {
+        blocks_f64_fused_routed(route, d, mean, std);
+    } else {
+        blocks_f64_unfused_routed(route, d, mean, std);
+    }
+}
 
 /// The float32 blocks of `cap` in `rule`'s release.
 fn blocks_f32(cap: Capability, rule: NormalRule, route: Route, d: &mut [f32], mean: f32, std: f32) {
     if cap.fused() {
-        // The 8-lane twin gives the scalar route's bits (tested on every generator input).
-        if route == Route::Portable || !crate::math::avx_simd::normal_blocks(d, mean, std) {
+        // The 16- and 8-lane twins give the scalar route's bits (tested on every generator
+        // input).
+        let done = match route.lanes() {
+            Lanes::Avx512 => crate::math::avx512_simd::normal_blocks(d, mean, std),
+            Lanes::Avx2 => crate::math::avx_simd::normal_blocks(d, mean, std),
+            Lanes::Scalar => false,
+        };
+        if !done {
             blocks_avx2_routed(route, d, mean, std);
         }
-    } else if rule.default_fused {
-        blocks_default_routed(route, d, mean, std);
     } else {
-        blocks_default::<false>(d, mean, std);
+        blocks_default(route, rule.default_fused, d, mean, std);
     }
 }
 
 /// Draws one uniform per element: the low `digits` bits of a `random()` word times 2^-digits
 /// (24 for float32; 11 and 8 for the legacy float16/bfloat16 path).
-fn draw_uniform(g: &mut CpuGenerator, out: &mut [f32], digits: u32) {
-    // (w & mask) * 2^-digits is exactly u24 of (w & mask) << (24 - digits).
-    let mask = (1u32 << digits) - 1;
-    let shift = 24 - digits;
+fn draw_uniform(g: &mut CpuGenerator, out: &mut [f32], digits: u32, route: Route) {
     let mut words = [0u32; CHUNK];
     for chunk in out.chunks_mut(CHUNK) {
         let w = &mut words[..chunk.len()];
         g.fill_u32(w);
-        for (o, &x) in chunk.iter_mut().zip(w.iter()) {
-            *o = u24((x & mask) << shift);
-        }
+        words::uniform01_f32(w, chunk, digits, route.lanes());
+    }
+}
+
+/// Draws one float64 uniform per element from `random64()` (two words, high first).
+fn draw_uniform_f64(g: &mut CpuGenerator, out: &mut [f64], route: Route) {
+    let mut words = [0u32; 2 * CHUNK];
+    for chunk in out.chunks_mut(CHUNK) {
+        let w = &mut words[..2 * chunk.len()];
+        g.fill_u32(w);
+        words::uniform01_f64(w, chunk, route.lanes());
     }
 }
 
@@ -159,14 +237,14 @@ pub(crate) fn fill_f32(
     // Drawing and transforming chunk by chunk gives the same values as PyTorch's draw-all-then-
     // transform loop: block k only reads its own 16 uniforms.
     for chunk in out[..full].chunks_mut(CHUNK) {
-        draw_uniform(g, chunk, 24);
+        draw_uniform(g, chunk, 24, route);
         blocks_f32(cap, rule, route, chunk, mean, std);
     }
     if full != n {
         // The leftover elements still draw their uniforms before the tail is recomputed.
         g.engine_mut().discard((n - full) as u64);
         let mut tail = [0f32; 16];
-        draw_uniform(g, &mut tail, 24);
+        draw_uniform(g, &mut tail, 24, route);
         blocks_f32(cap, rule, route, &mut tail, mean, std);
         out[n - 16..].copy_from_slice(&tail);
     }
@@ -185,30 +263,16 @@ pub(crate) fn fill_f64(
     let n = out.len();
     debug_assert!(n >= 16);
     let fused = cap.fused() || rule.default_fused;
-    let blocks = |d: &mut [f64]| {
-        if fused {
-            blocks_f64_routed(route, d, mean, std);
-        } else {
-            for blk in d.chunks_exact_mut(16) {
-                block_f64::<false>(blk, mean, std);
-            }
-        }
-    };
+    let blocks = |d: &mut [f64]| blocks_f64(route, fused, d, mean, std);
     let full = n / 16 * 16;
-    let mut draws = [0u64; CHUNK];
     for chunk in out[..full].chunks_mut(CHUNK) {
-        let w = &mut draws[..chunk.len()];
-        g.fill_u64(w);
-        for (o, &x) in chunk.iter_mut().zip(w.iter()) {
-            *o = u53(x);
-        }
+        draw_uniform_f64(g, chunk, route);
         blocks(chunk);
     }
     if full != n {
         g.engine_mut().discard(2 * (n - full) as u64);
-        let mut w = [0u64; 16];
-        g.fill_u64(&mut w);
-        let mut tail = w.map(u53);
+        let mut tail = [0f64; 16];
+        draw_uniform_f64(g, &mut tail, route);
         blocks(&mut tail);
         out[n - 16..].copy_from_slice(&tail);
     }
@@ -284,11 +348,9 @@ fn fill_reduced<T: Copy>(
             }
         }
         ReducedNormal::Transitional => {
-            for blk in b.chunks_exact_mut(16) {
-                block_default_raw(blk);
-                for x in blk {
-                    *x = affine(*x, std_t, mean_t, fused);
-                }
+            blocks_default_raw(route, b);
+            for x in b {
+                *x = affine(*x, std_t, mean_t, fused);
             }
         }
         ReducedNormal::Current => blocks_f32(cap, rule, route, b, mean_f, std_f),
@@ -297,7 +359,7 @@ fn fill_reduced<T: Copy>(
     let mut buf = [0f32; CHUNK];
     for chunk in out[..full].chunks_mut(CHUNK) {
         let b = &mut buf[..chunk.len()];
-        draw_uniform(g, b, digits);
+        draw_uniform(g, b, digits, route);
         transform(b);
         for (o, &v) in chunk.iter_mut().zip(b.iter()) {
             *o = (ty.narrow)(v);
@@ -309,7 +371,7 @@ fn fill_reduced<T: Copy>(
             g.engine_mut().discard((n - full) as u64);
         }
         let mut tail = [0f32; 16];
-        draw_uniform(g, &mut tail, digits);
+        draw_uniform(g, &mut tail, digits, route);
         transform(&mut tail);
         for (o, &v) in out[n - 16..].iter_mut().zip(tail.iter()) {
             *o = (ty.narrow)(v);

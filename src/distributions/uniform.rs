@@ -19,10 +19,10 @@
 
 use half::{bf16, f16};
 
-use super::transform::{affine_f32, affine_f64, u24, u53};
-use super::{routed, Reduced, Route};
+use super::{routed, words, Reduced, Route};
 use crate::context::UniformRule;
 use crate::generator::CpuGenerator;
+use crate::simd::Lanes;
 
 /// The value that is replaced by `from`: `to` itself, or NaN (never equal) when the rule does not
 /// replace.
@@ -37,30 +37,39 @@ fn replaced<F: From<f32>>(rule: UniformRule, to: F) -> F {
 const BLOCK: usize = 1024;
 
 #[inline(always)]
-fn uniform_f32_body<const FUSED: bool>(words: &[u32], out: &mut [f32], a: f32, d: f32, to: f32) {
-    for (o, &w) in out.iter_mut().zip(words) {
-        let v = affine_f32::<FUSED>(u24(w), d, a);
-        // `to` itself is never returned: PyTorch swaps it for `from` (here `a`).
-        *o = if v == to { a } else { v };
-    }
-}
-
-#[inline(always)]
 fn uniform_f32_fused(words: &[u32], out: &mut [f32], a: f32, d: f32, to: f32) {
-    uniform_f32_body::<true>(words, out, a, d, to);
+    words::uniform_f32_scalar::<true>(words, out, a, d, to);
 }
 
 routed!(fn uniform_f32_fused_routed(words: &[u32], out: &mut [f32], a: f32, d: f32, to: f32) => uniform_f32_fused);
 
-#[inline(always)]
-fn uniform_f64_fused(draws: &[u64], out: &mut [f64], from: f64, d: f64, to: f64) {
-    for (o, &w) in out.iter_mut().zip(draws) {
-        let v = affine_f64::<true>(u53(w), d, from);
-        *o = if v == to { from } else { v };
+/// The float body on one block of words: the route's vector conversion, or the scalar loop (with
+/// hardware FMA where the route has it).
+fn uniform_f32_block(
+    route: Route,
+    words: &[u32],
+    out: &mut [f32],
+    a: f32,
+    d: f32,
+    to: f32,
+    fused: bool,
+) {
+    let lanes = route.lanes();
+    if lanes != Lanes::Scalar {
+        words::uniform_f32(words, out, a, d, to, fused, lanes);
+    } else if fused {
+        uniform_f32_fused_routed(route, words, out, a, d, to);
+    } else {
+        words::uniform_f32_scalar::<false>(words, out, a, d, to);
     }
 }
 
-routed!(fn uniform_f64_fused_routed(draws: &[u64], out: &mut [f64], from: f64, d: f64, to: f64) => uniform_f64_fused);
+#[inline(always)]
+fn uniform_f64_fused(words: &[u32], out: &mut [f64], from: f64, d: f64, to: f64) {
+    words::uniform_f64(words, out, from, d, to, true, Lanes::Scalar);
+}
+
+routed!(fn uniform_f64_fused_routed(words: &[u32], out: &mut [f64], from: f64, d: f64, to: f64) => uniform_f64_fused);
 
 /// Fills `out` with float32 `uniform_(from, to)` values (bounds already checked and clamped).
 pub(crate) fn fill_f32(
@@ -80,11 +89,7 @@ pub(crate) fn fill_f32(
     for chunk in out.chunks_mut(BLOCK) {
         let w = &mut words[..chunk.len()];
         g.fill_u32(w);
-        if fused {
-            uniform_f32_fused_routed(route, w, chunk, a, d, replaced);
-        } else {
-            uniform_f32_body::<false>(w, chunk, a, d, replaced);
-        }
+        uniform_f32_block(route, w, chunk, a, d, replaced, fused);
     }
 }
 
@@ -100,17 +105,18 @@ pub(crate) fn fill_f64(
 ) {
     let d = to - from;
     let replaced = replaced(rule, to);
-    let mut draws = [0u64; BLOCK / 2];
+    // Each value is one `random64`: two words, high first.
+    let mut words = [0u32; BLOCK];
     for chunk in out.chunks_mut(BLOCK / 2) {
-        let w = &mut draws[..chunk.len()];
-        g.fill_u64(w);
-        if fused {
+        let w = &mut words[..2 * chunk.len()];
+        g.fill_u32(w);
+        let lanes = route.lanes();
+        if lanes != Lanes::Scalar {
+            words::uniform_f64(w, chunk, from, d, replaced, fused, lanes);
+        } else if fused {
             uniform_f64_fused_routed(route, w, chunk, from, d, replaced);
         } else {
-            for (o, &x) in chunk.iter_mut().zip(w.iter()) {
-                let v = affine_f64::<false>(u53(x), d, from);
-                *o = if v == replaced { from } else { v };
-            }
+            words::uniform_f64(w, chunk, from, d, replaced, false, Lanes::Scalar);
         }
     }
 }
@@ -153,15 +159,8 @@ fn fill_reduced<T: Copy + PartialEq>(
             }
         }
         // The float body's own check would compare before rounding: give it a NaN `to`.
-        if fused {
-            uniform_f32_fused_routed(route, w, &mut vals[..n], a, d, f32::NAN);
-        } else {
-            uniform_f32_body::<false>(w, &mut vals[..n], a, d, f32::NAN);
-        }
-        for (o, &v) in chunk.iter_mut().zip(&vals[..n]) {
-            let r = (ty.narrow)(v);
-            *o = if (ty.widen)(r) == to_t { from_t } else { r };
-        }
+        uniform_f32_block(route, w, &mut vals[..n], a, d, f32::NAN, fused);
+        (ty.narrow_replace)(&vals[..n], chunk, to_t, from_t, route.lanes());
     }
 }
 

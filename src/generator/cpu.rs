@@ -2,7 +2,7 @@
 //!
 //! Mirrors: `aten/src/ATen/CPUGeneratorImpl.cpp` (`CPUGeneratorImpl`).
 
-use crate::engine::Mt19937;
+use crate::engine::{Mt19937, Mt19937Jump};
 use crate::error::{Error, Result};
 
 /// PyTorch's CPU generator: an [`Mt19937`] plus the cached second Box–Muller samples.
@@ -100,6 +100,35 @@ impl CpuGenerator {
     /// `out.len()` consecutive 64-bit draws.
     pub fn fill_u64(&mut self, out: &mut [u64]) {
         self.engine.fill_u64(out);
+    }
+
+    /// Advances the word stream by `words` 32-bit draws in `O(log words)`: the engine ends where
+    /// `words` calls of [`CpuGenerator::random`] would leave it (see [`Mt19937::advance`]).
+    ///
+    /// What it means exactly:
+    /// * **Words, not values.** One `random()` is one word; one `random64()` (and so one float64
+    ///   uniform) is two words, high first. To skip `k` 64-bit draws, advance by `2k`.
+    /// * **The cached normal samples are left as they are**, neither consumed nor cleared. This
+    ///   is what every word-drawing kernel does (the fill kernels neither read nor clear the
+    ///   cache), so `advance(n)` followed by a fill kernel gives the same values as running a
+    ///   kernel that draws `n` words first. A per-element normal draw after the jump still returns
+    ///   a cached sample first, exactly as it would have after `n` draws. To start a parallel part
+    ///   of a stream from a clean cache, call [`CpuGenerator::clear_normal_cache`] as well.
+    /// * The seed (`initial_seed`) is unchanged.
+    pub fn advance(&mut self, words: u64) {
+        self.engine.advance(words);
+    }
+
+    /// Advances by `jump.words()` draws with a precomputed polynomial (fast repeated jumps of one
+    /// stride); otherwise as [`CpuGenerator::advance`].
+    pub fn jump(&mut self, jump: &Mt19937Jump) {
+        self.engine.jump(jump);
+    }
+
+    /// Drops both cached normal samples (as `manual_seed` does, without reseeding).
+    pub fn clear_normal_cache(&mut self) {
+        self.next_double_normal_sample = None;
+        self.next_float_normal_sample = None;
     }
 
     /// The engine.
@@ -253,6 +282,38 @@ mod tests {
         g.manual_seed(1);
         assert_eq!(g.next_double_normal_sample(), None);
         assert_eq!(g, CpuGenerator::with_seed(1));
+    }
+
+    /// `advance(n)` equals `n` single draws, keeps the normal cache, and a `random64` counts as
+    /// two words.
+    #[test]
+    fn advance_counts_words_and_keeps_the_cache() {
+        for n in [0u64, 1, 623, 624, 625, 10_000, 2_000_001] {
+            let mut a = CpuGenerator::with_seed(4);
+            a.set_double_normal_sample(Some(0.25));
+            let mut b = a.clone();
+            for _ in 0..n {
+                a.random();
+            }
+            b.advance(n);
+            assert_eq!(a, b, "n {n}");
+            assert_eq!(b.next_double_normal_sample(), Some(0.25));
+        }
+        let mut a = CpuGenerator::with_seed(4);
+        let mut b = a.clone();
+        for _ in 0..1001 {
+            a.random64();
+        }
+        b.advance(2 * 1001);
+        assert_eq!(a.random64(), b.random64());
+        let j = Mt19937Jump::new(5000);
+        let mut c = CpuGenerator::with_seed(4);
+        c.jump(&j);
+        let mut d = CpuGenerator::with_seed(4);
+        d.advance(5000);
+        assert_eq!(c, d);
+        d.clear_normal_cache();
+        assert_eq!(d.next_double_normal_sample(), None);
     }
 
     #[cfg(feature = "rand_core")]

@@ -1,64 +1,77 @@
 //! The C library functions PyTorch calls, by name.
 //!
-//! Each function is a thin wrapper that documents which C routine it stands for. On
-//! `x86_64-unknown-linux-gnu` Rust lowers these methods to calls of glibc's functions of the same
-//! name, which is what PyTorch calls; on other platforms the platform libm answers and bits may
-//! differ (see the README's fidelity section).
+//! `logf`, `sinf`, `cosf`, `log`, `log1p`, `sin` and `cos` are our own twins of glibc 2.36's
+//! x86-64 FMA variants ([`super::glibc`]), so they give the reference platform's bits on every
+//! host. Each call runs the twin compiled with hardware FMA where the CPU has it (chosen at run
+//! time) and the portable twin (whose `mul_add` is a correctly rounded library call) elsewhere;
+//! both give the same bits.
+//!
+//! `exp`, `tan` and `log2` (log-normal and Cauchy samplers, `erf`, CUDA `randperm`'s key width)
+//! still call the host's libm: on `x86_64-unknown-linux-gnu` Rust lowers them to glibc's functions
+//! of the same name, which is what PyTorch calls; on other platforms bits may differ (see the
+//! README's fidelity section).
+//! `sqrt`/`sqrtf` are correctly rounded everywhere.
 
-/// C `logf`.
-#[inline]
-#[must_use]
-pub fn logf(x: f32) -> f32 {
-    x.ln()
+use super::glibc;
+
+/// Defines `pub fn $name` running `glibc::$imp::<true>` in an FMA-enabled copy when the CPU has
+/// FMA, and the portable copy otherwise.
+macro_rules! twin {
+    ($(#[$m:meta])* $name:ident, $imp:ident, $t:ty) => {
+        $(#[$m])*
+        #[inline]
+        #[must_use]
+        pub fn $name(x: $t) -> $t {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "fma")]
+                fn with_fma(x: $t) -> $t {
+                    glibc::$imp::<true>(x)
+                }
+                if std::arch::is_x86_feature_detected!("fma") {
+                    // SAFETY: the CPU reported the `fma` feature just above.
+                    return unsafe { with_fma(x) };
+                }
+            }
+            glibc::$imp::<true>(x)
+        }
+    };
 }
 
-/// C `sinf`.
-#[inline]
-#[must_use]
-pub fn sinf(x: f32) -> f32 {
-    x.sin()
-}
-
-/// C `cosf`.
-#[inline]
-#[must_use]
-pub fn cosf(x: f32) -> f32 {
-    x.cos()
-}
-
-/// C `log`.
-#[inline]
-#[must_use]
-pub fn log(x: f64) -> f64 {
-    x.ln()
-}
+twin!(
+    /// C `logf` (glibc 2.36, x86-64, FMA variant).
+    logf, logf_impl, f32
+);
+twin!(
+    /// C `sinf` (glibc 2.36, x86-64, FMA variant).
+    sinf, sinf_impl, f32
+);
+twin!(
+    /// C `cosf` (glibc 2.36, x86-64, FMA variant).
+    cosf, cosf_impl, f32
+);
+twin!(
+    /// C `log` (glibc 2.36, x86-64, FMA variant).
+    log, log_impl, f64
+);
+twin!(
+    /// C `log1p` (Debian's glibc 2.36, x86-64, FMA variant).
+    log1p, log1p_impl, f64
+);
+twin!(
+    /// C `sin` (glibc 2.36, x86-64, FMA variant).
+    sin, sin_impl, f64
+);
+twin!(
+    /// C `cos` (glibc 2.36, x86-64, FMA variant).
+    cos, cos_impl, f64
+);
 
 /// C `log2`.
 #[inline]
 #[must_use]
 pub fn log2(x: f64) -> f64 {
     x.log2()
-}
-
-/// C `log1p`.
-#[inline]
-#[must_use]
-pub fn log1p(x: f64) -> f64 {
-    x.ln_1p()
-}
-
-/// C `sin`.
-#[inline]
-#[must_use]
-pub fn sin(x: f64) -> f64 {
-    x.sin()
-}
-
-/// C `cos`.
-#[inline]
-#[must_use]
-pub fn cos(x: f64) -> f64 {
-    x.cos()
 }
 
 /// C `exp`.
