@@ -47,6 +47,15 @@ impl DeviceProfile {
     /// # Errors
     /// [`Error::Unsupported`] for an unknown name (the message lists the presets).
     pub fn preset(name: &str) -> Result<DeviceProfile> {
+        // The device name a process reports (`NVIDIA H200`, what `gen_golden_cuda.py` records)
+        // names its preset too.
+        if let Some(&(_, n, sm, t)) = PRESETS.iter().find(|p| p.1.eq_ignore_ascii_case(name)) {
+            return Ok(DeviceProfile {
+                name: n,
+                sm_count: sm,
+                max_threads_per_sm: t,
+            });
+        }
         let key = name.to_ascii_lowercase().replace('_', "-");
         let key = match key.as_str() {
             "h100" | "h100sxm" => "h100-sxm",
@@ -69,6 +78,52 @@ impl DeviceProfile {
                     names.join(", ")
                 ))
             })
+    }
+
+    /// A profile from the command line's `--gpu` text: a preset's short or device name
+    /// ([`DeviceProfile::preset`]), or `SMS:THREADS` (the SM count and max threads per SM, a
+    /// MIG slice or any other GPU: `16:2048`).
+    ///
+    /// ```
+    /// use torch_rng::DeviceProfile;
+    /// assert_eq!(DeviceProfile::parse("H100")?, DeviceProfile::h100_sxm());
+    /// let mig = DeviceProfile::parse("16:2048")?;
+    /// assert_eq!((mig.sm_count(), mig.max_threads_per_sm()), (16, 2048));
+    /// # Ok::<(), torch_rng::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] for an unknown preset; [`Error::InvalidArgument`] for a pair that
+    /// does not parse or that [`DeviceProfile::custom`] refuses.
+    pub fn parse(text: &str) -> Result<DeviceProfile> {
+        let Some((sms, threads)) = text.split_once(':') else {
+            return DeviceProfile::preset(text.trim());
+        };
+        let num = |s: &str, what: &str| {
+            s.trim().parse::<u32>().map_err(|_| {
+                Error::arg(
+                    "DeviceProfile",
+                    format!("'{text}': the {what} '{s}' is not a non-negative integer (expected SMS:THREADS, e.g. 16:2048)"),
+                )
+            })
+        };
+        DeviceProfile::custom(num(sms, "SM count")?, num(threads, "max threads per SM")?)
+    }
+
+    /// The profile with another SM count (a MIG slice of this GPU keeps its threads per SM).
+    ///
+    /// # Errors
+    /// As [`DeviceProfile::custom`].
+    pub fn with_sm_count(self, sm_count: u32) -> Result<DeviceProfile> {
+        DeviceProfile::custom(sm_count, self.max_threads_per_sm)
+    }
+
+    /// The profile with another max threads per SM.
+    ///
+    /// # Errors
+    /// As [`DeviceProfile::custom`].
+    pub fn with_max_threads_per_sm(self, max_threads_per_sm: u32) -> Result<DeviceProfile> {
+        DeviceProfile::custom(self.sm_count, max_threads_per_sm)
     }
 
     /// NVIDIA H100 SXM (132 SMs, 2048 threads per SM).
@@ -233,6 +288,28 @@ mod tests {
         assert!(DeviceProfile::custom(0, 2048).is_err());
         assert!(DeviceProfile::custom(10, 255).is_err());
         assert_eq!(DeviceProfile::custom(1, 300).unwrap().max_grid(), 1);
+    }
+
+    #[test]
+    fn parse_profiles() {
+        assert_eq!(DeviceProfile::parse("h200").unwrap(), DeviceProfile::h200());
+        assert_eq!(
+            DeviceProfile::parse("NVIDIA H100 80GB HBM3").unwrap(),
+            DeviceProfile::h100_sxm()
+        );
+        let p = DeviceProfile::parse(" 16 : 2048 ").unwrap();
+        assert_eq!((p.sm_count(), p.max_threads_per_sm(), p.name()), (16, 2048, "custom"));
+        assert!(DeviceProfile::parse("16:").is_err());
+        assert!(DeviceProfile::parse("x:2048").is_err());
+        assert!(DeviceProfile::parse("0:2048").is_err());
+        assert!(DeviceProfile::parse("16:128").is_err());
+        assert!(DeviceProfile::parse("gtx480").is_err());
+        let mig = DeviceProfile::a100().with_sm_count(14).unwrap();
+        assert_eq!((mig.sm_count(), mig.max_threads_per_sm()), (14, 2048));
+        assert_eq!(
+            DeviceProfile::t4().with_max_threads_per_sm(2048).unwrap().max_grid(),
+            320
+        );
     }
 
     #[test]

@@ -157,8 +157,8 @@ impl Program {
     /// What PyTorch would have raised at a step (a bad argument), and malformed references
     /// (a tensor that does not exist, a view outside its storage), each naming the step.
     pub fn entries(&self, torch: &mut Torch) -> Result<Vec<Entry>> {
-        let (g, cx) = torch.parts();
-        let mut m = exec::Machine::new(g, cx);
+        let (g, cpu, cx) = torch.device_parts();
+        let mut m = exec::Machine::new(g, cpu, cx);
         m.run(&self.inner.steps)?;
         self.inner
             .state_dict

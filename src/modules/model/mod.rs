@@ -254,8 +254,10 @@ impl ModelDesc {
     /// Whatever a constructor or an init rejects (PyTorch raises there too), naming the module
     /// path; [`Error::LimitExceeded`] past the limits.
     pub fn build(&self, torch: &mut Torch) -> Result<Module> {
-        let (g, cx) = torch.parts();
-        self.build_with(&mut Builder::new(g, cx, &mut NoRecorder), &mut |_, _| {})
+        self.build_with(
+            &mut Builder::for_torch(torch, &mut NoRecorder),
+            &mut |_, _| {},
+        )
     }
 
     /// [`ModelDesc::build`] through a [`Builder`] (whose recorder sees every step; its limits
@@ -278,8 +280,7 @@ impl ModelDesc {
     /// # Errors
     /// As [`ModelDesc::build`].
     pub fn build_recorded(&self, torch: &mut Torch, rec: &mut dyn Recorder) -> Result<Module> {
-        let (g, cx) = torch.parts();
-        self.build_with(&mut Builder::new(g, cx, rec), &mut |_, _| {})
+        self.build_with(&mut Builder::for_torch(torch, rec), &mut |_, _| {})
     }
 
     /// [`ModelDesc::build`], then the `state_dict`. For a single-module description the names
