@@ -35,7 +35,7 @@ use std::path::{Path, PathBuf};
 use crate::context::{CudaEra, DeviceProfile};
 use crate::cuda::curand;
 use crate::cuda::launch::{find, plan_nullary};
-use crate::replay::{parse_case_file, run_case, Output};
+use crate::replay::{parse_case_file, run_case_kept, Output};
 use crate::{CudaGenerator, DType, Tensor};
 use serde_json::Value;
 
@@ -325,7 +325,7 @@ fn replay(cases_text: &str, results: Option<&Value>, tally: &mut Tally) -> Vec<V
         let outs: Vec<Got> = if steps.iter().any(is_large) {
             run_large(cj)
         } else {
-            run_case(case).outputs.into_iter().map(Got::Out).collect()
+            run_case_kept(case).outputs.into_iter().map(Got::Out).collect()
         };
         let Some(results) = results else {
             all.push(outs);
@@ -376,6 +376,9 @@ fn replay(cases_text: &str, results: Option<&Value>, tally: &mut Tally) -> Vec<V
                             None => tally.failures.push(format!("{at}: no entry {k} on the GPU")),
                         }
                     }
+                }
+                Got::Out(Output::Recorded(_)) => {
+                    tally.failures.push(format!("{at}: output freed (run_case_kept keeps them)"));
                 }
                 Got::Sampled(f) => {
                     let samples = want["samples"].as_array().expect("a split output has samples");

@@ -13,6 +13,7 @@
 
 use serde_json::Value;
 
+use super::tensor_arg::{step_reference, TensorArg};
 use super::{Devices, Draws, StepOp};
 use crate::cuda::ops::{self as cuda, DropoutInput};
 use crate::dtype::DType;
@@ -20,57 +21,6 @@ use crate::error::{Error, Result};
 use crate::ops::{self, View};
 use crate::replay::{Fields, Output, StepContext};
 use crate::tensor::{Storage, Tensor};
-
-/// A tensor argument: a literal (with the memory layout of a `fill` argument), or an earlier
-/// step's output.
-#[derive(Debug, Clone)]
-enum TensorArg {
-    Literal(Tensor, DropoutInput),
-    Step {
-        index: usize,
-        output: Option<String>,
-    },
-}
-
-impl TensorArg {
-    /// How the argument sits in memory (a fresh contiguous tensor unless a `fill` argument says
-    /// otherwise).
-    fn layout(&self) -> DropoutInput {
-        match self {
-            TensorArg::Literal(_, l) => l.clone(),
-            TensorArg::Step { .. } => DropoutInput::default(),
-        }
-    }
-
-    fn resolve(&self, ctx: &StepContext<'_>) -> Result<Tensor> {
-        let (index, output) = match self {
-            TensorArg::Literal(t, _) => return Ok(t.clone()),
-            TensorArg::Step { index, output } => (*index, output.as_deref()),
-        };
-        let bad = |why: &str| Error::CaseFile {
-            location: format!("step reference {index}"),
-            reason: why.to_string(),
-        };
-        match (ctx.previous.get(index), output) {
-            (Some(Output::Tensor(t) | Output::Bounded(t, _)), None) => Ok(t.clone()),
-            (Some(Output::StateDict(sd)), Some(name)) => sd
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, t)| t.clone())
-                .ok_or_else(|| bad("no output of that name")),
-            (Some(Output::StateDict(_)), None) => bad_named(index),
-            (Some(_), _) => Err(bad("that step did not produce a single tensor")),
-            (None, _) => Err(bad("not an earlier step of this case")),
-        }
-    }
-}
-
-fn bad_named(index: usize) -> Result<Tensor> {
-    Err(Error::CaseFile {
-        location: format!("step reference {index}"),
-        reason: "that step has several outputs; name one with \"output\"".into(),
-    })
-}
 
 /// Shape and row-major values of a nested JSON list.
 fn flatten(
@@ -124,7 +74,7 @@ fn tensor_arg_of(f: &Fields<'_>, key: &str, v: Value) -> Result<TensorArg> {
         let (mut shape, mut vals) = (Vec::new(), Vec::new());
         flatten(f, key, &v, 0, &mut shape, &mut vals)?;
         let t = ops::tensor_from_f64(shape, dtype, &vals).map_err(|e| f.err(e.to_string()))?;
-        return Ok(TensorArg::Literal(t, DropoutInput::default()));
+        return Ok(TensorArg::Literal(t));
     }
     let Value::Object(mut m) = v else {
         return Err(f.err(format!("'{key}' must be a tensor object, found {v}")));
@@ -132,18 +82,8 @@ fn tensor_arg_of(f: &Fields<'_>, key: &str, v: Value) -> Result<TensorArg> {
     if let Some(fill) = m.remove("fill") {
         return filled(f, key, &fill, m);
     }
-    if let Some(step) = m.remove("step") {
-        let index = f.int_of(key, &step)?;
-        let index = usize::try_from(index).map_err(|_| f.err(format!("'{key}': negative step")))?;
-        let output = match m.remove("output") {
-            None => None,
-            Some(Value::String(s)) => Some(s),
-            Some(o) => return Err(f.err(format!("'{key}.output' must be a string, found {o}"))),
-        };
-        if let Some(k) = m.keys().next() {
-            return Err(f.err(format!("'{key}': unknown key '{k}' in a step reference")));
-        }
-        return Ok(TensorArg::Step { index, output });
+    if let Some(r) = step_reference(f, key, &mut m)? {
+        return Ok(r);
     }
     let dtype = match m.remove("dtype") {
         Some(Value::String(s)) => {
@@ -161,7 +101,7 @@ fn tensor_arg_of(f: &Fields<'_>, key: &str, v: Value) -> Result<TensorArg> {
     flatten(f, key, &data, 0, &mut shape, &mut vals)?;
     // torch.tensor converts each Python number to the dtype as a C++ static_cast would.
     let t = ops::tensor_from_f64(shape, dtype, &vals).map_err(|e| f.err(e.to_string()))?;
-    Ok(TensorArg::Literal(t, DropoutInput::default()))
+    Ok(TensorArg::Literal(t))
 }
 
 /// Non-negative integers of a JSON list.
@@ -264,7 +204,7 @@ fn filled(
     crate::dtype::check_fill_scalar("full", dtype, value).map_err(|e| f.err(e.to_string()))?;
     data.fill_f64(value);
     let t = Tensor::new(shape, data).map_err(|e| f.err(e.to_string()))?;
-    Ok(TensorArg::Literal(t, layout))
+    Ok(TensorArg::Laid(t, layout))
 }
 
 /// Whether a nested list has any entry at all (`torch.tensor([])` is float32).
@@ -365,10 +305,10 @@ impl Sampler {
     /// The op on a CUDA device: the CUDA kernels, drawing from the device's generator.
     fn run_cuda(&self, ctx: &mut StepContext<'_>, d: crate::context::CudaDevice) -> Result<Tensor> {
         // Tensor arguments first (they borrow the earlier outputs, not the generators).
-        let arg = |a: &TensorArg| a.resolve(ctx);
+        let previous = ctx.previous;
         let p_tensor = match self {
-            Sampler::BernoulliTensor { p, .. } => Some(arg(p)?),
-            Sampler::Bernoulli { input, .. } => Some(arg(input)?),
+            Sampler::BernoulliTensor { p, .. } => Some(p.resolve(previous)?),
+            Sampler::Bernoulli { input, .. } => Some(input.resolve(previous)?),
             _ => None,
         };
         let (p, e) = (&d.profile, d.era);
@@ -442,6 +382,17 @@ impl StepOp for Sampler {
         }
     }
 
+    fn references(&self) -> Vec<usize> {
+        let args: Vec<&TensorArg> = match self {
+            Sampler::BernoulliTensor { p, .. } => vec![p],
+            Sampler::Bernoulli { input, .. } | Sampler::Multinomial { input, .. } => vec![input],
+            Sampler::NormalTT { mean, std } => vec![mean, std],
+            Sampler::NormalTF { mean, .. } => vec![mean],
+            Sampler::NormalFT { std, .. } => vec![std],
+            _ => Vec::new(),
+        };
+        args.into_iter().filter_map(TensorArg::step).collect()
+    }
     fn run(&self, ctx: &mut StepContext<'_>) -> Result<Output> {
         if let Some(d) = ctx.cuda_device() {
             return Ok(Output::Tensor(self.run_cuda(ctx, d)?));
@@ -470,11 +421,11 @@ impl StepOp for Sampler {
                 ops::bernoulli_scalar_(ctx.gen(), view, *p, cx)?
             }
             Sampler::BernoulliTensor { view, p } => {
-                let p = p.resolve(ctx)?;
+                let p = p.resolve(ctx.previous)?;
                 ops::bernoulli_tensor_(ctx.gen(), &view.size, view.dtype, &p)?
             }
             Sampler::Bernoulli { input, p } => {
-                let x = input.resolve(ctx)?;
+                let x = input.resolve(ctx.previous)?;
                 match p {
                     Some(p) => ops::bernoulli_p(ctx.gen(), &x, *p, cx)?,
                     None => ops::bernoulli(ctx.gen(), &x)?,
@@ -495,19 +446,19 @@ impl StepOp for Sampler {
                 n,
                 replacement,
             } => {
-                let x = input.resolve(ctx)?;
+                let x = input.resolve(ctx.previous)?;
                 ops::multinomial(ctx.gen(), &x, *n, *replacement, cx)?
             }
             Sampler::NormalTT { mean, std } => {
-                let (m, s) = (mean.resolve(ctx)?, std.resolve(ctx)?);
+                let (m, s) = (mean.resolve(ctx.previous)?, std.resolve(ctx.previous)?);
                 ops::normal_tensor_tensor(ctx.gen(), &m, &s, cx)?
             }
             Sampler::NormalTF { mean, std } => {
-                let m = mean.resolve(ctx)?;
+                let m = mean.resolve(ctx.previous)?;
                 ops::normal_tensor_float(ctx.gen(), &m, *std, cx)?
             }
             Sampler::NormalFT { mean, std } => {
-                let s = std.resolve(ctx)?;
+                let s = std.resolve(ctx.previous)?;
                 ops::normal_float_tensor(ctx.gen(), *mean, &s, cx)?
             }
         };
@@ -533,6 +484,13 @@ enum Dropout {
 }
 
 impl StepOp for Dropout {
+    fn references(&self) -> Vec<usize> {
+        match self {
+            Dropout::Functional { input, .. } | Dropout::Native { input, .. } => {
+                input.step().into_iter().collect()
+            }
+        }
+    }
     fn run(&self, ctx: &mut StepContext<'_>) -> Result<Output> {
         let cx = ctx.cx;
         if let Some(d) = ctx.cuda_device() {
@@ -544,13 +502,13 @@ impl StepOp for Dropout {
                     training,
                     inplace,
                 } => {
-                    let x = input.resolve(ctx)?;
+                    let x = input.resolve(ctx.previous)?;
                     let layout = input.layout();
                     let g = ctx.cuda_gen();
                     Output::Tensor(cuda::dropout(g, pr, e, &x, &layout, *p, (*training, *inplace))?)
                 }
                 Dropout::Native { input, p, train } => {
-                    let x = input.resolve(ctx)?;
+                    let x = input.resolve(ctx.previous)?;
                     let layout = input.layout();
                     let g = ctx.cuda_gen();
                     let (out, mask) = cuda::native_dropout(g, pr, e, &x, &layout, *p, *train)?;
@@ -562,14 +520,14 @@ impl StepOp for Dropout {
             Dropout::Functional {
                 input, p, training, ..
             } => {
-                let x = input.resolve(ctx)?;
+                let x = input.resolve(ctx.previous)?;
                 if !(0.0..=1.0).contains(p) || *training {
                     return Ok(Output::Tensor(ops::dropout(ctx.gen(), &x, *p, cx)?));
                 }
-                Ok(Output::Tensor(x))
+                Ok(Output::Tensor(x.into_owned()))
             }
             Dropout::Native { input, p, train } => {
-                let x = input.resolve(ctx)?;
+                let x = input.resolve(ctx.previous)?;
                 let (out, mask) = ops::native_dropout(ctx.gen(), &x, *p, *train, cx)?;
                 Ok(Output::StateDict(vec![
                     ("output".into(), out),
