@@ -81,8 +81,8 @@ impl DeviceProfile {
     }
 
     /// A profile from the command line's `--gpu` text: a preset's short or device name
-    /// ([`DeviceProfile::preset`]), or `SMS:THREADS` (the SM count and max threads per SM, a
-    /// MIG slice or any other GPU: `16:2048`).
+    /// ([`DeviceProfile::preset`]), or `SMS,THREADS` / `SMS:THREADS` (the SM count and max
+    /// threads per SM, a MIG slice or any other GPU: `16,2048`).
     ///
     /// ```
     /// use torch_rng::DeviceProfile;
@@ -96,7 +96,7 @@ impl DeviceProfile {
     /// [`Error::Unsupported`] for an unknown preset; [`Error::InvalidArgument`] for a pair that
     /// does not parse or that [`DeviceProfile::custom`] refuses.
     pub fn parse(text: &str) -> Result<DeviceProfile> {
-        let Some((sms, threads)) = text.split_once(':') else {
+        let Some((sms, threads)) = text.split_once([':', ',']) else {
             return DeviceProfile::preset(text.trim());
         };
         let num = |s: &str, what: &str| {
@@ -233,6 +233,135 @@ impl DeviceProfile {
     }
 }
 
+/// The device a model description, a recorded program or a command line asks for: the CPU, or a
+/// CUDA device with its [`DeviceProfile`] (or, in a file that leaves the GPU to the command line,
+/// still without one).
+///
+/// In a file it is the top-level fields `device` (`"cpu"`, the default, or `"cuda"`) with, for
+/// CUDA, `sm_count` and `max_threads_per_sm`, or `gpu` naming a preset whose numbers those two
+/// may override (a MIG slice); with both numbers given, `gpu` is only a label (the device name
+/// a recording reports). Case files use the same fields ([`crate::replay`]).
+///
+/// ```
+/// use torch_rng::{DeviceProfile, DeviceSpec};
+/// let spec = DeviceSpec::from_fields(Some("cuda"), Some("a100"), Some(14), None)?;
+/// assert_eq!(spec, DeviceSpec::Cuda(Some(DeviceProfile::custom(14, 2048)?)));
+/// assert_eq!(DeviceSpec::from_fields(None, None, None, None)?, DeviceSpec::Cpu);
+/// # Ok::<(), torch_rng::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum DeviceSpec {
+    /// The CPU.
+    #[default]
+    Cpu,
+    /// A CUDA device: its profile, or `None` where the file leaves it to the command line.
+    Cuda(Option<DeviceProfile>),
+}
+
+impl DeviceSpec {
+    /// The spec of the fields `device`, `gpu`, `sm_count` and `max_threads_per_sm` (each absent
+    /// as `None`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a device other than `cpu`/`cuda`, GPU fields on the CPU, a
+    /// lone number without a preset, an unknown preset without both numbers, or numbers that
+    /// [`DeviceProfile::custom`] refuses.
+    pub fn from_fields(
+        device: Option<&str>,
+        gpu: Option<&str>,
+        sm_count: Option<u32>,
+        max_threads_per_sm: Option<u32>,
+    ) -> Result<DeviceSpec> {
+        let bad = |reason: String| Error::arg("device", reason);
+        match device.unwrap_or("cpu") {
+            "cpu" => {
+                let given = [
+                    ("gpu", gpu.is_some()),
+                    ("sm_count", sm_count.is_some()),
+                    ("max_threads_per_sm", max_threads_per_sm.is_some()),
+                ];
+                match given.iter().find(|(_, g)| *g) {
+                    Some((k, _)) => Err(bad(format!(
+                        "'{k}' describes a CUDA device: only with \"device\": \"cuda\""
+                    ))),
+                    None => Ok(DeviceSpec::Cpu),
+                }
+            }
+            "cuda" => {
+                let preset = gpu.and_then(|g| DeviceProfile::preset(g).ok());
+                let profile = match (preset, sm_count, max_threads_per_sm) {
+                    (_, Some(sm), Some(t)) => DeviceProfile::custom(sm, t)?,
+                    (Some(p), Some(sm), None) => p.with_sm_count(sm)?,
+                    (Some(p), None, Some(t)) => p.with_max_threads_per_sm(t)?,
+                    (Some(p), None, None) => p,
+                    (None, None, None) if gpu.is_none() => return Ok(DeviceSpec::Cuda(None)),
+                    (None, ..) => {
+                        return Err(bad(format!(
+                            "a CUDA device needs \"sm_count\" and \"max_threads_per_sm\", or \
+                             \"gpu\" naming a preset{} (presets: {})",
+                            gpu.map(|g| format!(" ('{g}' is none)")).unwrap_or_default(),
+                            PRESETS.iter().map(|p| p.0).collect::<Vec<_>>().join(", ")
+                        )))
+                    }
+                };
+                Ok(DeviceSpec::Cuda(Some(profile)))
+            }
+            other => Err(bad(format!(
+                "device '{other}' is not supported (torch-rng reproduces \"cpu\" and \"cuda\")"
+            ))),
+        }
+    }
+
+    /// `cx` on this device under the CUDA rules of `release` (unchanged on the CPU).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for CUDA without a profile (give one: `--gpu` on the command
+    /// line); as [`Context::on_cuda`] for the release.
+    pub fn context(self, cx: super::Context, release: &str) -> Result<super::Context> {
+        match self {
+            DeviceSpec::Cpu => Ok(super::Context {
+                device: Device::Cpu,
+                ..cx
+            }),
+            DeviceSpec::Cuda(Some(p)) => cx.on_cuda(p, release),
+            DeviceSpec::Cuda(None) => Err(Error::arg(
+                "device",
+                "CUDA without a GPU profile: the launch geometry depends on the GPU's SM count \
+                 (give --gpu PRESET or --gpu SMS,THREADS)",
+            )),
+        }
+    }
+
+    /// The spec of a context's device.
+    #[must_use]
+    pub fn of(device: Device) -> DeviceSpec {
+        match device {
+            Device::Cpu => DeviceSpec::Cpu,
+            Device::Cuda(d) => DeviceSpec::Cuda(Some(d.profile)),
+        }
+    }
+
+    /// The top-level fields that write this spec back (`device`, `sm_count`,
+    /// `max_threads_per_sm`, and `gpu` for a preset): empty for the CPU.
+    #[must_use]
+    pub fn fields(self) -> Vec<(&'static str, String)> {
+        match self {
+            DeviceSpec::Cpu => Vec::new(),
+            DeviceSpec::Cuda(p) => {
+                let mut v = vec![("device", "cuda".to_string())];
+                if let Some(p) = p {
+                    if p.name() != "custom" {
+                        v.push(("gpu", p.name().to_string()));
+                    }
+                    v.push(("sm_count", p.sm_count().to_string()));
+                    v.push(("max_threads_per_sm", p.max_threads_per_sm().to_string()));
+                }
+                v
+            }
+        }
+    }
+}
+
 /// Where tensors live, and so which generator and kernels draw them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum Device {
@@ -296,6 +425,10 @@ mod tests {
         assert_eq!(
             DeviceProfile::parse("NVIDIA H100 80GB HBM3").unwrap(),
             DeviceProfile::h100_sxm()
+        );
+        assert_eq!(
+            DeviceProfile::parse("16,2048").unwrap(),
+            DeviceProfile::custom(16, 2048).unwrap()
         );
         let p = DeviceProfile::parse(" 16 : 2048 ").unwrap();
         assert_eq!((p.sm_count(), p.max_threads_per_sm(), p.name()), (16, 2048, "custom"));

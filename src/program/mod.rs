@@ -36,7 +36,7 @@ mod strided;
 
 pub use parse::{Check, FORMAT, MAX_STEPS};
 
-use crate::context::{Capability, Context};
+use crate::context::{Capability, Context, DeviceSpec};
 use crate::error::{Error, Result};
 use crate::modules::Limits;
 use crate::tensor::Tensor;
@@ -153,12 +153,23 @@ impl Program {
         &self.inner.sources
     }
 
-    /// The [`Context`] of the program's own release under `capability`.
+    /// The device the program was recorded on (`device` with the GPU fields; the CPU for a
+    /// program without them).
+    #[must_use]
+    pub fn device(&self) -> DeviceSpec {
+        self.inner.device
+    }
+
+    /// The [`Context`] of the program's own release and device under `capability`.
     ///
     /// # Errors
-    /// [`Error::Unsupported`] for a release torch-rng does not reproduce.
+    /// [`Error::Unsupported`] for a release torch-rng does not reproduce;
+    /// [`Error::InvalidArgument`] for a CUDA program without a GPU profile.
     pub fn context(&self, capability: Capability) -> Result<Context> {
-        Context::for_release(capability, &self.inner.torch_version)
+        let release = &self.inner.torch_version;
+        self.inner
+            .device
+            .context(Context::for_release(capability, release)?, release)
     }
 
     /// Replays the program drawing from `torch` (its generator is the default one, seeded as the

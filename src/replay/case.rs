@@ -6,7 +6,7 @@ use super::case_error;
 use super::fields::Fields;
 use super::ops::{Devices, Draws, StepOp, Which};
 use super::output::Tolerance;
-use crate::context::{Capability, Context, Device, DeviceProfile, Era, LATEST_RELEASE};
+use crate::context::{Capability, Context, Device, DeviceSpec, Era, LATEST_RELEASE};
 use crate::error::Result;
 
 /// One parsed case.
@@ -267,7 +267,11 @@ fn parse_case(value: Value, index: usize) -> Result<Case> {
 /// H200"`), whose numbers `sm_count` / `max_threads_per_sm` may override (a MIG slice). With
 /// both numbers given, `gpu` is only a label (what `tools/gen_golden_cuda.py` records).
 fn case_device(f: &mut Fields<'_>, release: &str) -> Result<Device> {
-    let device = f.opt_str("device", "cpu")?;
+    let device = match f.take("device") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s),
+        Some(v) => return Err(f.err(format!("'device' must be a string, found {v}"))),
+    };
     let mut int = |key: &str| -> Result<Option<u32>> {
         match f.take(key) {
             None | Some(Value::Null) => Ok(None),
@@ -286,48 +290,18 @@ fn case_device(f: &mut Fields<'_>, release: &str) -> Result<Device> {
         Some(Value::String(s)) => Some(s),
         Some(v) => return Err(f.err(format!("'gpu' must be a string, found {v}"))),
     };
-    match device.as_str() {
-        "cpu" => {
-            if let Some(k) = [
-                ("sm_count", sm_count.is_some()),
-                ("max_threads_per_sm", max_threads.is_some()),
-                ("gpu", gpu.is_some()),
-            ]
-            .iter()
-            .find(|(_, given)| *given)
-            {
-                return Err(f.err(format!(
-                    "'{}' describes a CUDA device: only with \"device\": \"cuda\"",
-                    k.0
-                )));
-            }
-            Ok(Device::Cpu)
-        }
-        "cuda" => {
-            let preset = gpu.as_deref().and_then(|g| DeviceProfile::preset(g).ok());
-            let profile = match (preset, sm_count, max_threads) {
-                (_, Some(sm), Some(t)) => DeviceProfile::custom(sm, t),
-                (Some(p), Some(sm), None) => p.with_sm_count(sm),
-                (Some(p), None, Some(t)) => p.with_max_threads_per_sm(t),
-                (Some(p), None, None) => Ok(p),
-                (None, ..) => {
-                    return Err(f.err(format!(
-                        "a CUDA case (\"device\": \"cuda\") needs \"sm_count\" and \
-                         \"max_threads_per_sm\", or \"gpu\" naming a preset{}",
-                        gpu.map(|g| format!(" ('{g}' is none)")).unwrap_or_default()
-                    )))
-                }
-            }
-            .map_err(|e| f.err(e.to_string()))?;
-            let cx = Context::default()
-                .on_cuda(profile, release)
-                .map_err(|e| f.err(e.to_string()))?;
-            Ok(cx.device)
-        }
-        other => Err(f.err(format!(
-            "device '{other}' is not supported (torch-rng reproduces the CPU and CUDA devices)"
-        ))),
+    let spec = DeviceSpec::from_fields(device.as_deref(), gpu.as_deref(), sm_count, max_threads)
+        .map_err(|e| f.err(e.to_string()))?;
+    if spec == DeviceSpec::Cuda(None) {
+        return Err(f.err(
+            "a CUDA case (\"device\": \"cuda\") needs \"sm_count\" and \"max_threads_per_sm\", \
+             or \"gpu\" naming a preset",
+        ));
     }
+    let cx = spec
+        .context(Context::default(), release)
+        .map_err(|e| f.err(e.to_string()))?;
+    Ok(cx.device)
 }
 
 /// Parses a `torch-rng-cases/1` document.

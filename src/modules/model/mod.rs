@@ -20,6 +20,7 @@ use serde_json::{Map, Value};
 use super::build::{Builder, Limits, NoRecorder, Recorder};
 use super::registry::{ArgValue, ClassEntry};
 use super::{Module, StateDict};
+use crate::context::DeviceSpec;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::init::InitCall;
@@ -192,9 +193,20 @@ pub struct ModelDesc {
     limits: Limits,
     /// Progress units of the whole build (built-ins, tensors, steps, passes).
     units: u64,
+    /// The device the description asks for (`device`, and the GPU fields; the CPU by default).
+    device: DeviceSpec,
 }
 
 impl ModelDesc {
+    /// The device the description asks for: its top-level `device` (`"cpu"`, the default, or
+    /// `"cuda"`) with `gpu` / `sm_count` / `max_threads_per_sm` ([`DeviceSpec`]). The build
+    /// itself runs on the device of the [`Torch`] it is given (`torch-rng init` makes that
+    /// from this, or from `--device`/`--gpu`).
+    #[must_use]
+    pub fn device(&self) -> DeviceSpec {
+        self.device
+    }
+
     /// Parses a description (a JSON object with `format`, optional `dtype`, optional `classes`,
     /// `modules` and optional `init`) under the default [`Limits`].
     ///
