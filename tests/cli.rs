@@ -391,7 +391,11 @@ fn explain_lists_a_programs_steps() {
 fn init_on_a_cuda_device() {
     let desc = r#"{"format": "torch-rng-model/1", "modules": [
         {"name": "fc", "module": "Linear", "in_features": 1000, "out_features": 300}]}"#;
-    let on_t4 = desc.replacen("\"modules\"", "\"device\": \"cuda\", \"gpu\": \"t4\", \"modules\"", 1);
+    let on_t4 = desc.replacen(
+        "\"modules\"",
+        "\"device\": \"cuda\", \"gpu\": \"t4\", \"modules\"",
+        1,
+    );
     let plain = case_file("cuda_desc.json", desc);
     let own = case_file("cuda_desc_t4.json", &on_t4);
     let dir = plain.parent().unwrap().to_path_buf();
@@ -402,7 +406,11 @@ fn init_on_a_cuda_device() {
         args.extend_from_slice(extra);
         (run(&args), out)
     };
-    let (o, flags_t4) = build(&plain, &["--device", "cuda", "--gpu", "40,1024"], "a.safetensors");
+    let (o, flags_t4) = build(
+        &plain,
+        &["--device", "cuda", "--gpu", "40,1024"],
+        "a.safetensors",
+    );
     assert!(o.status.success(), "{}", text(&o.stderr));
     let (o, file_t4) = build(&own, &[], "b.safetensors");
     assert!(o.status.success(), "{}", text(&o.stderr));
@@ -416,17 +424,37 @@ fn init_on_a_cuda_device() {
     for (model, extra, expect) in [
         (&plain, &["--device", "cuda"][..], "needs --gpu"),
         (&plain, &["--gpu", "t4"][..], "add --device cuda"),
-        (&plain, &["--device", "cuda", "--gpu", "gtx480"][..], "gtx480"),
-        (&plain, &["--device", "cuda", "--gpu", "16,100"][..], "at least 256"),
+        (
+            &plain,
+            &["--device", "cuda", "--gpu", "gtx480"][..],
+            "gtx480",
+        ),
+        (
+            &plain,
+            &["--device", "cuda", "--gpu", "16,100"][..],
+            "at least 256",
+        ),
         (&plain, &["--device", "tpu"][..], "expected cpu or cuda"),
     ] {
         let (o, _) = build(model, extra, "e.safetensors");
         assert_eq!(o.status.code(), Some(2), "{extra:?}");
-        assert!(text(&o.stderr).contains(expect), "{extra:?}: {}", text(&o.stderr));
+        assert!(
+            text(&o.stderr).contains(expect),
+            "{extra:?}: {}",
+            text(&o.stderr)
+        );
     }
     let o = run(&[
-        "explain", "nn.Linear", "--in-features", "3", "--out-features", "4", "--device", "cuda",
-        "--gpu", "h100",
+        "explain",
+        "nn.Linear",
+        "--in-features",
+        "3",
+        "--out-features",
+        "4",
+        "--device",
+        "cuda",
+        "--gpu",
+        "h100",
     ]);
     assert!(o.status.success(), "{}", text(&o.stderr));
 }

@@ -431,7 +431,10 @@ mod tests {
             DeviceProfile::custom(16, 2048).unwrap()
         );
         let p = DeviceProfile::parse(" 16 : 2048 ").unwrap();
-        assert_eq!((p.sm_count(), p.max_threads_per_sm(), p.name()), (16, 2048, "custom"));
+        assert_eq!(
+            (p.sm_count(), p.max_threads_per_sm(), p.name()),
+            (16, 2048, "custom")
+        );
         assert!(DeviceProfile::parse("16:").is_err());
         assert!(DeviceProfile::parse("x:2048").is_err());
         assert!(DeviceProfile::parse("0:2048").is_err());
@@ -440,7 +443,10 @@ mod tests {
         let mig = DeviceProfile::a100().with_sm_count(14).unwrap();
         assert_eq!((mig.sm_count(), mig.max_threads_per_sm()), (14, 2048));
         assert_eq!(
-            DeviceProfile::t4().with_max_threads_per_sm(2048).unwrap().max_grid(),
+            DeviceProfile::t4()
+                .with_max_threads_per_sm(2048)
+                .unwrap()
+                .max_grid(),
             320
         );
     }

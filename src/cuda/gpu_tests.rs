@@ -319,13 +319,23 @@ fn replay(cases_text: &str, results: Option<&Value>, tally: &mut Tally) -> Vec<V
     let doc: Value = serde_json::from_str(cases_text).unwrap();
     let parsed = parse_case_file(cases_text).unwrap_or_else(|e| panic!("the case file: {e}"));
     let mut all = Vec::new();
-    for (ci, (cj, case)) in doc["cases"].as_array().unwrap().iter().zip(&parsed).enumerate() {
+    for (ci, (cj, case)) in doc["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(&parsed)
+        .enumerate()
+    {
         let name = case.name.as_str();
         let steps = cj["steps"].as_array().unwrap();
         let outs: Vec<Got> = if steps.iter().any(is_large) {
             run_large(cj)
         } else {
-            run_case_kept(case).outputs.into_iter().map(Got::Out).collect()
+            run_case_kept(case)
+                .outputs
+                .into_iter()
+                .map(Got::Out)
+                .collect()
         };
         let Some(results) = results else {
             all.push(outs);
@@ -343,23 +353,27 @@ fn replay(cases_text: &str, results: Option<&Value>, tally: &mut Tally) -> Vec<V
                     tally.rejected_both += 1;
                 }
                 Got::Out(Output::Error(e)) => {
-                    tally.failures.push(format!("{at}: rejected ({e}), GPU ran it"));
+                    tally
+                        .failures
+                        .push(format!("{at}: rejected ({e}), GPU ran it"));
                 }
                 _ if want_error => {
                     tally.failures.push(format!("{at}: ran, GPU rejected it"));
                 }
                 Got::Out(Output::Null) => {
                     if !want.is_null() {
-                        tally.failures.push(format!("{at}: no output, GPU gave {want}"));
+                        tally
+                            .failures
+                            .push(format!("{at}: no output, GPU gave {want}"));
                     }
                 }
                 Got::Out(Output::Int(n)) => {
                     let w = &want["int"];
                     let w = w.as_str().map_or_else(|| w.to_string(), str::to_string);
-                    if n.to_string() != w {
-                        tally.failures.push(format!("{at}: {n}, GPU {w}"));
-                    } else {
+                    if n.to_string() == w {
                         tally.exact_outputs += 1;
+                    } else {
+                        tally.failures.push(format!("{at}: {n}, GPU {w}"));
                     }
                 }
                 Got::Out(Output::Tensor(t) | Output::Bounded(t, _)) => {
@@ -373,15 +387,21 @@ fn replay(cases_text: &str, results: Option<&Value>, tally: &mut Tally) -> Vec<V
                             .map(|p| &p[1]);
                         match rec {
                             Some(rec) => compare(&format!("{at} {k}"), step, t, rec, tally),
-                            None => tally.failures.push(format!("{at}: no entry {k} on the GPU")),
+                            None => tally
+                                .failures
+                                .push(format!("{at}: no entry {k} on the GPU")),
                         }
                     }
                 }
                 Got::Out(Output::Recorded(_)) => {
-                    tally.failures.push(format!("{at}: output freed (run_case_kept keeps them)"));
+                    tally
+                        .failures
+                        .push(format!("{at}: output freed (run_case_kept keeps them)"));
                 }
                 Got::Sampled(f) => {
-                    let samples = want["samples"].as_array().expect("a split output has samples");
+                    let samples = want["samples"]
+                        .as_array()
+                        .expect("a split output has samples");
                     let bad = samples.iter().find(|p| {
                         f(p[0].as_u64().unwrap())
                             != u64::from_str_radix(p[1].as_str().unwrap(), 16).unwrap()
@@ -401,9 +421,9 @@ fn replay(cases_text: &str, results: Option<&Value>, tally: &mut Tally) -> Vec<V
             want_case["outputs"].as_array().map_or(0, Vec::len),
         );
         if n_got != n_want && !outs.iter().any(|g| matches!(g, Got::Out(Output::Error(_)))) {
-            tally
-                .failures
-                .push(format!("{name}: {n_got} outputs, the GPU recorded {n_want}"));
+            tally.failures.push(format!(
+                "{name}: {n_got} outputs, the GPU recorded {n_want}"
+            ));
         }
         all.push(outs);
     }
@@ -468,8 +488,12 @@ fn dry_run_cases_run() {
         }
     }
     assert_eq!(rejected.len(), 3, "{rejected:#?}");
-    assert!(rejected.iter().any(|r| r.starts_with("random_full64_float16_1000")));
-    assert!(rejected.iter().any(|r| r.starts_with("set_offset_then_randn")));
+    assert!(rejected
+        .iter()
+        .any(|r| r.starts_with("random_full64_float16_1000")));
+    assert!(rejected
+        .iter()
+        .any(|r| r.starts_with("set_offset_then_randn")));
 }
 
 /// A result document for `cases` from the emulation's own outputs (records as `gen_golden_cuda.py`

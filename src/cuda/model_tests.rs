@@ -202,7 +202,10 @@ fn init_and_modules_on_cuda_follow_the_model() {
     let cases = include_str!("../../golden/cuda_model/init_cases.json");
     let results: Value =
         serde_json::from_str(include_str!("../../golden/cuda_model/init_results.json")).unwrap();
-    assert!(results["source"].as_str().unwrap().starts_with("PREDICTIONS"));
+    assert!(results["source"]
+        .as_str()
+        .unwrap()
+        .starts_with("PREDICTIONS"));
     let parsed = crate::replay::parse_case_file(cases).unwrap();
     let want = results["cases"].as_array().unwrap();
     assert_eq!(parsed.len(), want.len());
@@ -213,7 +216,12 @@ fn init_and_modules_on_cuda_follow_the_model() {
         assert_eq!(case.name, w["name"].as_str().unwrap());
         assert!(case.device != crate::Device::Cpu);
         let got = crate::replay::run_case(case);
-        for (i, (g, w)) in got.outputs.iter().zip(w["outputs"].as_array().unwrap()).enumerate() {
+        for (i, (g, w)) in got
+            .outputs
+            .iter()
+            .zip(w["outputs"].as_array().unwrap())
+            .enumerate()
+        {
             let g = g.to_json();
             let pairs: Vec<(Value, Value)> = match (&g.get("state_dict"), &w.get("state_dict")) {
                 (Some(a), Some(b)) => a
@@ -313,7 +321,10 @@ fn descriptions_and_programs_carry_their_device() {
     ] {
         let text = format!(r#"{{"format": "torch-rng-model/1", {bad}, "modules": []}}"#);
         let e = ModelDesc::from_json(&serde_json::from_str(&text).unwrap()).unwrap_err();
-        assert!(e.to_string().contains("device") || e.to_string().contains("DeviceProfile"), "{e}");
+        assert!(
+            e.to_string().contains("device") || e.to_string().contains("DeviceProfile"),
+            "{e}"
+        );
         let text = program.replacen(r#""device": "cuda""#, bad, 1).replacen(
             r#""sm_count": 40, "max_threads_per_sm": 1024,"#,
             "",

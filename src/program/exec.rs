@@ -54,7 +54,7 @@ pub(crate) struct Report<'a> {
 /// device.
 #[derive(Clone, Debug)]
 enum Owned {
-    Cpu(CpuGenerator),
+    Cpu(Box<CpuGenerator>),
     Cuda(CudaGenerator),
 }
 
@@ -62,14 +62,14 @@ impl Owned {
     /// `torch.Generator(device=...)` on the device of `cx`.
     fn fresh(cx: Context) -> Owned {
         match cx.device {
-            Device::Cpu => Owned::Cpu(CpuGenerator::new()),
+            Device::Cpu => Owned::Cpu(Box::new(CpuGenerator::new())),
             Device::Cuda(_) => Owned::Cuda(CudaGenerator::new()),
         }
     }
 
     fn of(rng: &Rng<'_>) -> Owned {
         match rng {
-            Rng::Cpu(g) => Owned::Cpu((**g).clone()),
+            Rng::Cpu(g) => Owned::Cpu(Box::new((**g).clone())),
             Rng::Cuda(g, _) => Owned::Cuda((**g).clone()),
         }
     }
@@ -429,9 +429,12 @@ impl<'g> Machine<'g> {
                     default, cpu, gens, ..
                 } = self;
                 match gen.as_deref() {
-                    None | Some("default") => {
-                        call.run(&mut default.reborrow(), cpu.as_deref_mut(), &mut buf, target)
-                    }
+                    None | Some("default") => call.run(
+                        &mut default.reborrow(),
+                        cpu.as_deref_mut(),
+                        &mut buf,
+                        target,
+                    ),
                     Some(n) => {
                         let g = gens.get_mut(n).ok_or_else(|| {
                             fail(
@@ -617,7 +620,7 @@ impl<'g> Machine<'g> {
                     .ok_or_else(|| fail(step, format!("state slot {slot} was never saved")))?;
                 if gen == "default" {
                     match (&mut self.default, saved) {
-                        (Rng::Cpu(g), Owned::Cpu(s)) => **g = s,
+                        (Rng::Cpu(g), Owned::Cpu(s)) => **g = *s,
                         (Rng::Cuda(g, _), Owned::Cuda(s)) => **g = s,
                         _ => unreachable!("a program's generators share its device"),
                     }

@@ -8,10 +8,10 @@ use super::parse::{BinOp, Op, Other};
 use super::Program;
 use crate::context::Context;
 use crate::error::{Error, Result};
-use crate::torch::Torch;
 use crate::init::explain::EXPLAIN_SEED;
 use crate::init::ParamExplanation;
 use crate::modules::explain::{ModuleExplanation, Step as Traced};
+use crate::torch::Torch;
 
 /// The trace of a replay: each step under the name of the tensor it wrote.
 struct Trace<'p> {

@@ -682,7 +682,12 @@ fn device(o: &mut Obj<'_>) -> Result<DeviceSpec> {
             .as_u64()
             .and_then(|n| u32::try_from(n).ok())
             .map(Some)
-            .ok_or_else(|| bad("", format!("'{key}' must be a non-negative integer, found {v}"))),
+            .ok_or_else(|| {
+                bad(
+                    "",
+                    format!("'{key}' must be a non-negative integer, found {v}"),
+                )
+            }),
     };
     let (sm, threads) = (count("sm_count")?, count("max_threads_per_sm")?);
     DeviceSpec::from_fields(device.as_deref(), gpu.as_deref(), sm, threads)

@@ -84,7 +84,10 @@ impl StepOp for Offset {
             Offset::Get => Ok(Output::Int(i128::from(g.get_offset()))),
             Offset::Set(v) => {
                 let v = u64::try_from(*v).map_err(|_| {
-                    Error::arg(op, format!("the offset {v} is not an unsigned 64-bit integer"))
+                    Error::arg(
+                        op,
+                        format!("the offset {v} is not an unsigned 64-bit integer"),
+                    )
                 })?;
                 g.set_offset(v)?;
                 Ok(Output::Null)

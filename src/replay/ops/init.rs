@@ -20,7 +20,9 @@ impl StepOp for Init {
         // permutations from the default CPU generator: the two phases run one after the other,
         // each with its own generator. Every other call draws from the first only.
         let (mut g, default) = ctx.rng_and_cpu_default();
-        let t = self.call.apply_on_view_with(&mut g, default, &self.view, cx)?;
+        let t = self
+            .call
+            .apply_on_view_with(&mut g, default, &self.view, cx)?;
         Ok(Output::Tensor(t))
     }
 

@@ -28,9 +28,10 @@ impl StepOp for Build {
         let (cpu, dev) = ctx.defaults();
         let mut torch = Torch::from_parts(cx, cpu.clone());
         *torch.cuda_generator_mut() = dev.clone();
-        let built = self
-            .0
-            .build_with(&mut Builder::for_torch(&mut torch, &mut quiet), &mut |_, _| {});
+        let built = self.0.build_with(
+            &mut Builder::for_torch(&mut torch, &mut quiet),
+            &mut |_, _| {},
+        );
         // The generators advance as far as the build went, as PyTorch's do when it raises.
         *cpu = torch.generator().clone();
         *dev = torch.cuda_generator().clone();

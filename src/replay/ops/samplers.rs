@@ -162,7 +162,11 @@ fn filled(
     if let Some(p) = m.remove("permute").filter(|p| !p.is_null()) {
         let perm = usizes(f, &format!("{key}.permute"), &p)?;
         let mut seen = vec![false; size.len()];
-        if perm.len() != size.len() || perm.iter().any(|&i| i >= size.len() || std::mem::replace(&mut seen[i], true)) {
+        if perm.len() != size.len()
+            || perm
+                .iter()
+                .any(|&i| i >= size.len() || std::mem::replace(&mut seen[i], true))
+        {
             return Err(f.err(format!(
                 "'{key}.permute' must be a permutation of the {} dimensions of size",
                 size.len()
@@ -505,7 +509,15 @@ impl StepOp for Dropout {
                     let x = input.resolve(ctx.previous)?;
                     let layout = input.layout();
                     let g = ctx.cuda_gen();
-                    Output::Tensor(cuda::dropout(g, pr, e, &x, &layout, *p, (*training, *inplace))?)
+                    Output::Tensor(cuda::dropout(
+                        g,
+                        pr,
+                        e,
+                        &x,
+                        &layout,
+                        *p,
+                        (*training, *inplace),
+                    )?)
                 }
                 Dropout::Native { input, p, train } => {
                     let x = input.resolve(ctx.previous)?;
