@@ -204,22 +204,25 @@ fn mutate_json(rng: &mut Rng, seeds: &[Vec<u8>]) -> Vec<u8> {
 /// [`run`] over the `.json` seeds of `dirs` with [`mutate_json`], giving `f` the text of every
 /// input that is UTF-8.
 fn run_json(name: &str, dirs: &[&str], n: usize, f: impl Fn(&str)) -> Duration {
-    let seeds = json_seeds(dirs);
-    for s in &seeds {
-        f(std::str::from_utf8(s).unwrap());
-    }
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ name.len() as u64);
-    let start = Instant::now();
-    for _ in 0..n {
-        if let Ok(text) = std::str::from_utf8(&mutate_json(&mut rng, &seeds)) {
+    mutations(name, json_seeds(dirs), n, mutate_json, |d| {
+        if let Ok(text) = std::str::from_utf8(d) {
             f(text);
         }
-    }
-    start.elapsed()
+    })
 }
 
 fn run(name: &str, dirs: &[&str], n: usize, f: impl Fn(&[u8])) -> Duration {
-    let seeds = seeds(dirs);
+    mutations(name, seeds(dirs), n, mutate, f)
+}
+
+/// Gives `f` every seed, then `n` inputs made by `mutate`; the time the mutations took.
+fn mutations(
+    name: &str,
+    seeds: Vec<Vec<u8>>,
+    n: usize,
+    mutate: fn(&mut Rng, &[Vec<u8>]) -> Vec<u8>,
+    f: impl Fn(&[u8]),
+) -> Duration {
     for s in &seeds {
         f(s);
     }
