@@ -316,7 +316,7 @@ impl DeviceSpec {
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] for CUDA without a profile (give one: `--gpu` on the command
-    /// line); as [`Context::on_cuda`] for the release.
+    /// line); as [`Context::on_cuda`](super::Context::on_cuda) for the release.
     pub fn context(self, cx: super::Context, release: &str) -> Result<super::Context> {
         match self {
             DeviceSpec::Cpu => Ok(super::Context {
