@@ -242,11 +242,6 @@ impl Torch {
         &mut self.generator
     }
 
-    /// The generator and the build together (what the internal ops take).
-    pub(crate) fn parts(&mut self) -> (&mut CpuGenerator, Context) {
-        (&mut self.generator, self.context)
-    }
-
     /// The generator of the context's device ([`Rng::Cuda`] on a CUDA context) and, on a CUDA
     /// context, the CPU generator, which PyTorch still draws from where a call names no device
     /// (`sparse_`'s `torch.randperm(rows)`); on the CPU that generator is the device's.

@@ -284,6 +284,18 @@ fn descriptions_and_programs_carry_their_device() {
     let sd = desc.state_dict(&mut torch).unwrap();
     let shas: Vec<String> = sd.iter().map(|(_, t)| t.sha256_hex()).collect();
     assert_eq!(shas, [w.clone(), b.clone(), emb]);
+    // A class built on its own on a CUDA Torch (`nn.Linear(20, 30, device="cuda")`).
+    {
+        use crate::nn::Class;
+        let mut torch = Torch::new(cx);
+        torch.manual_seed(3).unwrap();
+        let m = crate::nn::Linear::new(20, 30).build(&mut torch).unwrap();
+        let sd = m.state_dict();
+        assert_eq!(
+            (sd[0].1.sha256_hex(), sd[1].1.sha256_hex()),
+            (w.clone(), b.clone())
+        );
+    }
     // The same description on the CPU draws something else.
     let mut cpu = Torch::new(Context::default());
     cpu.manual_seed(3).unwrap();
