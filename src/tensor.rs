@@ -202,6 +202,158 @@ macro_rules! each_storage {
 }
 pub(crate) use each_storage;
 
+/// A caller's buffer of one element type, borrowed for an in-place fill: what the slice entry
+/// points of [`crate::Torch`] (`uniform_into`, `normal_into`, ...) write into, element by element
+/// as the same op on a contiguous 1-D tensor of that length would.
+///
+/// Every `&mut [f32]`, `&mut [f64]`, `&mut [f16]`, ... converts into one (`From`).
+#[non_exhaustive]
+#[derive(Debug, PartialEq)]
+pub enum SliceMut<'a> {
+    /// float32 elements.
+    F32(&'a mut [f32]),
+    /// float64 elements.
+    F64(&'a mut [f64]),
+    /// float16 elements.
+    F16(&'a mut [f16]),
+    /// bfloat16 elements.
+    BF16(&'a mut [bf16]),
+    /// int64 elements.
+    I64(&'a mut [i64]),
+    /// int32 elements.
+    I32(&'a mut [i32]),
+    /// int16 elements.
+    I16(&'a mut [i16]),
+    /// int8 elements.
+    I8(&'a mut [i8]),
+    /// uint8 elements.
+    U8(&'a mut [u8]),
+    /// bool elements.
+    Bool(&'a mut [bool]),
+    /// uint16 elements.
+    U16(&'a mut [u16]),
+    /// uint32 elements.
+    U32(&'a mut [u32]),
+    /// uint64 elements.
+    U64(&'a mut [u64]),
+}
+
+/// Runs `$body` with `$v` bound to the typed slice of the [`SliceMut`] `$s`.
+macro_rules! each_slice {
+    ($s:expr, $v:ident => $body:expr) => {
+        match $s {
+            SliceMut::F32($v) => $body,
+            SliceMut::F64($v) => $body,
+            SliceMut::F16($v) => $body,
+            SliceMut::BF16($v) => $body,
+            SliceMut::I64($v) => $body,
+            SliceMut::I32($v) => $body,
+            SliceMut::I16($v) => $body,
+            SliceMut::I8($v) => $body,
+            SliceMut::U8($v) => $body,
+            SliceMut::Bool($v) => $body,
+            SliceMut::U16($v) => $body,
+            SliceMut::U32($v) => $body,
+            SliceMut::U64($v) => $body,
+        }
+    };
+}
+
+macro_rules! slice_from {
+    ($($t:ty => $variant:ident),*) => {$(
+        impl<'a> From<&'a mut [$t]> for SliceMut<'a> {
+            fn from(v: &'a mut [$t]) -> SliceMut<'a> {
+                SliceMut::$variant(v)
+            }
+        }
+    )*};
+}
+slice_from!(f32 => F32, f64 => F64, f16 => F16, bf16 => BF16, i64 => I64, i32 => I32,
+    i16 => I16, i8 => I8, u8 => U8, bool => Bool, u16 => U16, u32 => U32, u64 => U64);
+
+impl<'a> SliceMut<'a> {
+    /// The number of elements.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        match self {
+            SliceMut::F32(v) => v.len(),
+            SliceMut::F64(v) => v.len(),
+            SliceMut::F16(v) => v.len(),
+            SliceMut::BF16(v) => v.len(),
+            SliceMut::I64(v) => v.len(),
+            SliceMut::I32(v) => v.len(),
+            SliceMut::I16(v) => v.len(),
+            SliceMut::I8(v) => v.len(),
+            SliceMut::U8(v) => v.len(),
+            SliceMut::Bool(v) => v.len(),
+            SliceMut::U16(v) => v.len(),
+            SliceMut::U32(v) => v.len(),
+            SliceMut::U64(v) => v.len(),
+        }
+    }
+
+    /// Whether there are no elements.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The dtype of the elements.
+    #[must_use]
+    pub fn dtype(&self) -> DType {
+        match self {
+            SliceMut::F32(_) => DType::Float32,
+            SliceMut::F64(_) => DType::Float64,
+            SliceMut::F16(_) => DType::Float16,
+            SliceMut::BF16(_) => DType::BFloat16,
+            SliceMut::I64(_) => DType::Int64,
+            SliceMut::I32(_) => DType::Int32,
+            SliceMut::I16(_) => DType::Int16,
+            SliceMut::I8(_) => DType::Int8,
+            SliceMut::U8(_) => DType::UInt8,
+            SliceMut::Bool(_) => DType::Bool,
+            SliceMut::U16(_) => DType::UInt16,
+            SliceMut::U32(_) => DType::UInt32,
+            SliceMut::U64(_) => DType::UInt64,
+        }
+    }
+
+    /// A shorter-lived borrow of the same elements.
+    #[must_use]
+    pub fn reborrow(&mut self) -> SliceMut<'_> {
+        each_slice!(self, v => SliceMut::from(&mut **v))
+    }
+
+    /// The elements before `mid` and from `mid` on.
+    ///
+    /// # Panics
+    /// If `mid > len` (as [`slice::split_at_mut`]).
+    #[must_use]
+    pub fn split_at(self, mid: usize) -> (SliceMut<'a>, SliceMut<'a>) {
+        each_slice!(self, v => {
+            let (a, b) = v.split_at_mut(mid);
+            (SliceMut::from(a), SliceMut::from(b))
+        })
+    }
+
+    /// The elements `range`.
+    ///
+    /// # Panics
+    /// If the range is out of bounds.
+    #[must_use]
+    pub fn slice(self, range: std::ops::Range<usize>) -> SliceMut<'a> {
+        each_slice!(self, v => SliceMut::from(&mut v[range]))
+    }
+}
+
+impl Storage {
+    /// The elements as a borrowed [`SliceMut`].
+    #[must_use]
+    pub fn as_slice_mut(&mut self) -> SliceMut<'_> {
+        each_storage!(self, v => SliceMut::from(&mut v[..]))
+    }
+}
+
 /// A contiguous (row-major) tensor.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Tensor {

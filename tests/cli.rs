@@ -339,7 +339,11 @@ fn init_limits_and_refusals() {
         "-o",
         copy.to_str().unwrap(),
     ]);
-    assert!(text(&out.stderr).contains("refusing to overwrite it"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("refusing to overwrite it"),
+        "{}",
+        text(&out.stderr)
+    );
     let out = run(&[
         "explain",
         "--model",
