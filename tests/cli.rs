@@ -382,3 +382,47 @@ fn explain_lists_a_programs_steps() {
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["state_dict"].as_array().unwrap().len(), 29);
 }
+
+/// `--threads N` changes no byte: `init` of GPT-2's natural description
+/// (examples/models/real/gpt2_tiny.json) writes the same file on 1, 2, 3 and 7 threads, and
+/// `replay --threads 3` of golden/cases/core_randn.json (tensors up to 2^20 elements) still
+/// matches PyTorch's result file; a bad count is refused.
+#[test]
+fn threads_change_no_byte() {
+    let dir = case_file("unused", "").parent().unwrap().to_path_buf();
+    let model = root().join("examples/models/real/gpt2_tiny.json");
+    let mut files = Vec::new();
+    for threads in ["1", "2", "3", "7"] {
+        let output = dir.join(format!("gpt2_threads_{threads}.safetensors"));
+        let out = run(&[
+            "init",
+            model.to_str().unwrap(),
+            "--seed",
+            "7",
+            "--threads",
+            threads,
+            "-o",
+            output.to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{threads}: {}", text(&out.stderr));
+        files.push(std::fs::read(&output).unwrap());
+    }
+    assert!(files.iter().all(|f| *f == files[0]));
+
+    let cases = root().join("golden/cases/core_randn.json");
+    let out = run(&["replay", cases.to_str().unwrap(), "--threads", "3"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let actual: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let expected: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("golden/results/core_randn.json")).unwrap(),
+    )
+    .unwrap();
+    let mismatches = torch_rng::replay::compare_results(&expected, &actual).unwrap();
+    assert!(mismatches.is_empty(), "{mismatches:?}");
+
+    for bad in ["-1", "two", ""] {
+        let out = run(&["init", model.to_str().unwrap(), "--threads", bad]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(text(&out.stderr).contains("--threads"), "{bad}");
+    }
+}

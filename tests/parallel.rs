@@ -134,3 +134,86 @@ fn zero_threads_means_every_core() {
         b.randn(&[n], DType::Float32).unwrap()
     );
 }
+
+/// The golden case files with the largest tensors, replayed on 3 threads, still match the
+/// result files `tools/gen_golden.py` wrote from PyTorch 2.15 (golden/cases, golden/results).
+#[test]
+fn golden_cases_match_pytorch_on_three_threads() {
+    use torch_rng::replay::{compare_results, parse_case_file, results_document};
+    let golden = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("golden");
+    for file in [
+        "core_rand.json",
+        "core_randn.json",
+        "init_basic.json",
+        "models_examples.json",
+        "models_real.json",
+    ] {
+        let read = |dir: &str| std::fs::read_to_string(golden.join(dir).join(file)).unwrap();
+        let cases = parse_case_file(&read("cases")).unwrap();
+        let results: Vec<_> = cases
+            .iter()
+            .map(|c| torch_rng::replay::run_case_with_threads(c, 3))
+            .collect();
+        let actual = results_document(torch_rng::LATEST_RELEASE, &results);
+        let expected: serde_json::Value = serde_json::from_str(&read("results")).unwrap();
+        let mismatches = compare_results(&expected, &actual).unwrap();
+        assert!(mismatches.is_empty(), "{file}: {mismatches:?}");
+    }
+}
+
+/// A GPT-2 shaped description (examples/models/real/gpt2_tiny.json: the natural description of
+/// Hugging Face's GPT2LMHeadModel) widened so that its embeddings and projections split across
+/// threads (640 x 512 and 512 x 2048 elements): every state_dict entry has the SHA-256 of one
+/// thread on 2, 3 and 7 threads, under both variants, and the generator ends in the same state.
+#[test]
+fn whole_models_are_the_same_on_every_thread_count() {
+    use torch_rng::nn::ModelDesc;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/models/real/gpt2_tiny.json");
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let top = &mut v["modules"];
+    top[0]["vocab_size"] = 640.into();
+    top[0]["n_positions"] = 33.into();
+    top[0]["n_embd"] = 512.into();
+    top[1]["in_features"] = 512.into();
+    top[1]["out_features"] = 640.into();
+    let desc = ModelDesc::from_json(&v).unwrap();
+    for cap in [Capability::Default, Capability::Avx2] {
+        let hashes = |threads: usize| {
+            let mut t = torch(Context::new(cap), threads, 1234);
+            let sd = desc.state_dict(&mut t).unwrap();
+            let h: Vec<(String, String)> = sd
+                .iter()
+                .map(|(n, x)| (n.clone(), x.sha256_hex()))
+                .collect();
+            (h, t.generator().clone())
+        };
+        let (want, g) = hashes(1);
+        assert!(want.len() > 20);
+        for threads in THREADS {
+            let (got, h) = hashes(threads);
+            for (a, b) in want.iter().zip(&got) {
+                assert_eq!(a, b, "{cap}, {threads} threads");
+            }
+            assert_eq!(g, h, "{cap}, {threads} threads");
+        }
+    }
+}
+
+/// A recorded program (golden/programs/gpt2_tiny.json, from the real GPT-2) replayed on 7
+/// threads gives the SHA-256s it recorded from PyTorch.
+#[test]
+fn recorded_programs_verify_on_seven_threads() {
+    use torch_rng::nn::Program;
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("golden/programs/gpt2_tiny.json");
+    let p = Program::parse(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let check = p.check().unwrap();
+    let mut t = Torch::new(p.context(check.capability).unwrap().with_threads(7));
+    t.manual_seed(check.seed).unwrap();
+    let sd = p.state_dict(&mut t).unwrap();
+    for ((name, x), want) in sd.iter().zip(&check.sha256) {
+        assert_eq!(&x.sha256_hex(), want, "{name}");
+    }
+}

@@ -12,7 +12,7 @@ use super::{note, print, read};
 
 const USAGE: &str = "usage: torch-rng init MODEL.json --seed N [--variant default|avx2|avx512] \
      [--torch-version X.Y.Z] -o OUT.safetensors|OUT.npz [--max-modules N] [--max-parameters N] \
-     [--max-bytes N] [--max-depth N]\n       torch-rng init PROGRAM.json --verify [--seed N -o OUT ...]";
+     [--max-bytes N] [--max-depth N] [--threads N]\n       torch-rng init PROGRAM.json --verify [--seed N -o OUT ...]";
 
 /// A model file: a description or a recorded program, told apart by its `format`.
 pub(crate) enum ModelFile {
@@ -55,10 +55,18 @@ pub(crate) fn limit_flag(limits: &mut Limits, flag: &str, value: &str) -> Result
     Ok(true)
 }
 
+/// Reads `--threads N` (0: every core).
+pub(crate) fn threads_flag(value: &str) -> Result<usize, String> {
+    value
+        .parse()
+        .map_err(|_| format!("--threads: not a non-negative integer: {value} (0 means every core)"))
+}
+
 /// `torch-rng init`: parse the arguments, build the model, write the file.
 pub(crate) fn run(args: &[&str]) -> Result<(), String> {
     let (mut model, mut seed, mut variant, mut release, mut out) = (None, None, None, None, None);
     let mut verify = false;
+    let mut threads = 1usize;
     let mut limits = Limits::default();
     let mut it = args.iter();
     while let Some(&a) = it.next() {
@@ -76,6 +84,7 @@ pub(crate) fn run(args: &[&str]) -> Result<(), String> {
             "--variant" => variant = Some(value()?),
             "--torch-version" => release = Some(value()?),
             "-o" | "--output" => out = Some(value()?),
+            "--threads" => threads = threads_flag(value()?)?,
             _ if a.starts_with("--max-") => {
                 let v = value()?;
                 if !limit_flag(&mut limits, a, v)? {
@@ -135,11 +144,14 @@ pub(crate) fn run(args: &[&str]) -> Result<(), String> {
             "{out}: the output must end in .safetensors or .npz"
         ));
     }
-    let mut torch = Torch::new(Context {
-        capability,
-        era,
-        ..Context::default()
-    });
+    let mut torch = Torch::new(
+        Context {
+            capability,
+            era,
+            ..Context::default()
+        }
+        .with_threads(threads),
+    );
     torch.manual_seed(seed_value).map_err(|e| e.to_string())?;
     let sd = match &file {
         ModelFile::Desc(desc) => build(desc, &mut torch).map_err(|e| format!("{model}: {e}"))?,

@@ -108,6 +108,10 @@ pub struct Context {
     pub threads: usize,
 }
 
+/// The most threads one fill uses, whatever [`Context::threads`] asks for (a larger count would
+/// only add threads that each skip further and compute less).
+pub const MAX_THREADS: usize = 256;
+
 impl Default for Context {
     fn default() -> Context {
         Context::new(Capability::default())
@@ -153,13 +157,15 @@ impl Context {
         Context { threads, ..self }
     }
 
-    /// The thread count [`Context::threads`] stands for (0 resolved to the cores available).
+    /// The thread count [`Context::threads`] stands for: 0 resolved to the cores available, and
+    /// at most [`MAX_THREADS`].
     #[must_use]
     pub fn thread_count(self) -> usize {
         match self.threads {
             0 => std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
             n => n,
         }
+        .min(MAX_THREADS)
     }
 
     /// The given capability in the era of a PyTorch release (`"2.5.1"`, `"2.12.0"`).
