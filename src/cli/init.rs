@@ -169,7 +169,7 @@ pub(crate) fn run(args: &[&str]) -> Result<(), String> {
             env!("CARGO_PKG_VERSION").to_string(),
         ),
     ];
-    write(out, &sd, npz, &meta).map_err(|e| e.to_string())
+    write(out, sd, npz, &meta).map_err(|e| e.to_string())
 }
 
 /// Builds a description with a progress bar on standard error when it takes over a second.
@@ -204,27 +204,32 @@ fn build(desc: &ModelDesc, torch: &mut Torch) -> torch_rng::Result<Vec<(String, 
 }
 
 /// Writes `sd` to `out` tensor by tensor through an atomic file: the file appears only once it is
-/// whole (a full disk or a failed write leaves any file already there untouched).
+/// whole (a full disk or a failed write leaves any file already there untouched). Each tensor is
+/// encoded a chunk at a time (no copy of it) and freed once written.
 fn write(
     out: &str,
-    sd: &[(String, Tensor)],
+    sd: Vec<(String, Tensor)>,
     npz: bool,
     meta: &[(String, String)],
 ) -> torch_rng::Result<()> {
-    let index: Vec<(&str, DType, &[usize])> = sd
+    let index: Vec<(String, DType, Vec<usize>)> = sd
         .iter()
-        .map(|(n, t)| (n.as_str(), t.dtype(), t.shape()))
+        .map(|(n, t)| (n.clone(), t.dtype(), t.shape().to_vec()))
+        .collect();
+    let index: Vec<(&str, DType, &[usize])> = index
+        .iter()
+        .map(|(n, d, s)| (n.as_str(), *d, s.as_slice()))
         .collect();
     if npz {
         let mut w = NpzWriter::create(out, &index)?;
         for (n, t) in sd {
-            w.write(n, t)?;
+            w.write(&n, &t)?;
         }
         w.finish()
     } else {
         let mut w = SafetensorsWriter::create(out, &index, meta)?;
         for (n, t) in sd {
-            w.write(n, t)?;
+            w.write(&n, &t)?;
         }
         w.finish()
     }
