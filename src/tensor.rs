@@ -446,6 +446,72 @@ impl Tensor {
         })
     }
 
+    /// The elements `start .. start + length` along dimension `dim`, as a new contiguous tensor
+    /// (PyTorch's `Tensor.narrow`, then `.contiguous()`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when `dim` is not a dimension or the range leaves it;
+    /// [`Error::OutOfMemory`] when the allocator fails.
+    ///
+    /// ```
+    /// use torch_rng::{Storage, Tensor};
+    /// let t = Tensor::new(vec![2, 3], Storage::F32(vec![0., 1., 2., 3., 4., 5.]))?;
+    /// let cols = t.narrow(1, 1, 2)?;
+    /// assert_eq!(cols.shape(), &[2, 2]);
+    /// assert_eq!(cols.as_f32(), Some(&[1., 2., 4., 5.][..]));
+    /// # Ok::<(), torch_rng::Error>(())
+    /// ```
+    pub fn narrow(&self, dim: usize, start: usize, length: usize) -> Result<Tensor> {
+        /// Copies `take` elements from `skip` on of each `row`-element row of `src`.
+        fn copy<T: Copy>(src: &[T], dst: &mut [T], row: usize, take: usize, skip: usize) {
+            if take == 0 {
+                return;
+            }
+            for (d, s) in dst.chunks_exact_mut(take).zip(src.chunks_exact(row)) {
+                d.copy_from_slice(&s[skip..skip + take]);
+            }
+        }
+        let size = *self.shape.get(dim).ok_or_else(|| {
+            Error::arg(
+                "narrow",
+                format!(
+                    "dimension {dim} out of range for a {}-d tensor",
+                    self.shape.len()
+                ),
+            )
+        })?;
+        if start.checked_add(length).is_none_or(|end| end > size) {
+            return Err(Error::arg(
+                "narrow",
+                format!("start ({start}) + length ({length}) exceeds dimension size ({size})"),
+            ));
+        }
+        let inner: usize = self.shape[dim + 1..].iter().product();
+        let outer: usize = self.shape[..dim].iter().product();
+        let mut shape = self.shape.clone();
+        shape[dim] = length;
+        let mut data = Storage::try_zeros("narrow", self.dtype(), outer * length * inner)?;
+        let (row, take, skip) = (size * inner, length * inner, start * inner);
+        match (&self.data, &mut data) {
+            (Storage::F32(s), Storage::F32(d)) => copy(s, d, row, take, skip),
+            (Storage::F64(s), Storage::F64(d)) => copy(s, d, row, take, skip),
+            (Storage::F16(s), Storage::F16(d)) => copy(s, d, row, take, skip),
+            (Storage::BF16(s), Storage::BF16(d)) => copy(s, d, row, take, skip),
+            (Storage::I64(s), Storage::I64(d)) => copy(s, d, row, take, skip),
+            (Storage::I32(s), Storage::I32(d)) => copy(s, d, row, take, skip),
+            (Storage::I16(s), Storage::I16(d)) => copy(s, d, row, take, skip),
+            (Storage::I8(s), Storage::I8(d)) => copy(s, d, row, take, skip),
+            (Storage::U8(s), Storage::U8(d)) => copy(s, d, row, take, skip),
+            (Storage::Bool(s), Storage::Bool(d)) => copy(s, d, row, take, skip),
+            (Storage::U16(s), Storage::U16(d)) => copy(s, d, row, take, skip),
+            (Storage::U32(s), Storage::U32(d)) => copy(s, d, row, take, skip),
+            (Storage::U64(s), Storage::U64(d)) => copy(s, d, row, take, skip),
+            // try_zeros made `data` of this tensor's dtype.
+            _ => unreachable!("narrow: storage of another dtype"),
+        }
+        Ok(Tensor { shape, data })
+    }
+
     /// A 1-D uint8 tensor holding `bytes` (as `get_rng_state` returns).
     #[must_use]
     pub fn from_bytes_u8(bytes: Vec<u8>) -> Tensor {
