@@ -17,7 +17,8 @@ With --init it compares whole models instead: `torch-rng init MODEL --seed 0 -o 
 every core, against PyTorch building the same model in-process on one thread (GPT-2 124M
 from examples/gpt2_124m.json through the golden fixtures' reference builder; vgg11 as
 torchvision.models.vgg11(), whose weights examples/vgg11.json reproduces bit for bit).
-Each time is the median of --repeat runs; peak RSS is the largest ru_maxrss of the
+Each time is the median of --repeat runs, wall clock and CPU time (user + system: on a
+shared machine the wall clock mostly measures the wait for a core); peak RSS is the largest ru_maxrss of the
 torch-rng runs, given as a multiple of the file's size. Every number comes from one
 invocation, so the ratios are comparable even on a shared machine.
 
@@ -122,20 +123,22 @@ def time_torch_init(variant, repeat):
     for label, _, setup in INIT_MODELS:
         scope = {"torch": torch}
         exec(setup, scope)  # noqa: S102 (our own table above)
-        runs = []
+        runs, cpu = [], []
         for _ in range(repeat):
             torch.manual_seed(0)
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             m = scope["build"]()
             runs.append(time.perf_counter() - t)
+            cpu.append(time.process_time() - c)
             del m
-        out[label] = statistics.median(runs)
+        out[label] = [statistics.median(runs), statistics.median(cpu)]
     return out
 
 
 def time_rust_init(binary, model, variant, threads, repeat):
-    """(median seconds, peak RSS in bytes, file bytes) of `torch-rng init` run `repeat` times."""
-    runs, rss, size = [], 0, 0
+    """(median wall seconds, median CPU seconds (user + system), peak RSS in bytes, file bytes)
+    of `torch-rng init` run `repeat` times."""
+    runs, cpu, rss, size = [], [], 0, 0
     with tempfile.TemporaryDirectory() as d:
         out = Path(d) / "model.safetensors"
         for _ in range(repeat):
@@ -147,12 +150,13 @@ def time_rust_init(binary, model, variant, threads, repeat):
                                  stderr=subprocess.DEVNULL)
             _, status, usage = os.wait4(p.pid, 0)
             runs.append(time.perf_counter() - t)
+            cpu.append(usage.ru_utime + usage.ru_stime)
             p.returncode = os.waitstatus_to_exitcode(status)
             if p.returncode != 0:
                 sys.exit(f"bench_compare: torch-rng init {model} failed (exit {p.returncode})")
             rss = max(rss, usage.ru_maxrss * 1024)
             size = out.stat().st_size
-    return statistics.median(runs), rss, size
+    return statistics.median(runs), statistics.median(cpu), rss, size
 
 
 def init_main(args, variants):
@@ -174,17 +178,18 @@ def init_main(args, variants):
     print(f"PyTorch {torch_times[variants[0]]['torch']} in-process on 1 thread vs "
           f"`torch-rng init` to a file on 1 and {cores} threads; median of {args.repeat} runs\n")
     header = ["model", "variant", "torch s", "rng 1T s", f"rng {cores}T s", "1T/torch",
-              f"{cores}T/torch", f"1T/{cores}T", "peak RSS/file"]
+              f"{cores}T/torch", f"1T/{cores}T", "torch cpu s", "rng 1T cpu s", "cpu 1T/torch",
+              "peak RSS/file"]
     rows = []
     for label, model, _ in INIT_MODELS:
         for v in variants:
             print(f"timing torch-rng init {model.name} {v} ...", file=sys.stderr)
-            t = torch_times[v][label]
-            one, rss1, size = time_rust_init(binary, model, v, 1, args.repeat)
-            many, rss2, _ = time_rust_init(binary, model, v, cores, args.repeat)
+            t, tc = torch_times[v][label]
+            one, onec, rss1, size = time_rust_init(binary, model, v, 1, args.repeat)
+            many, _, rss2, _ = time_rust_init(binary, model, v, cores, args.repeat)
             rows.append([label, v, f"{t:.3f}", f"{one:.3f}", f"{many:.3f}", f"{one / t:.2f}",
-                         f"{many / t:.2f}", f"{one / many:.2f}",
-                         f"{max(rss1, rss2) / size:.2f}"])
+                         f"{many / t:.2f}", f"{one / many:.2f}", f"{tc:.3f}", f"{onec:.3f}",
+                         f"{onec / tc:.2f}", f"{max(rss1, rss2) / size:.2f}"])
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
     for row in [header, ["-" * w for w in widths]] + rows:
         print("  ".join(str(x).ljust(w) for x, w in zip(row, widths)).rstrip())
