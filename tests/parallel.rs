@@ -216,4 +216,5 @@ fn recorded_programs_verify_on_seven_threads() {
     for ((name, x), want) in sd.iter().zip(&check.sha256) {
         assert_eq!(&x.sha256_hex(), want, "{name}");
     }
+    assert!(p.verify_with_threads(7).unwrap().exact());
 }

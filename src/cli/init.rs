@@ -127,7 +127,9 @@ pub(crate) fn run(args: &[&str]) -> Result<(), String> {
                     .to_string(),
             );
         }
-        let v = p.verify().map_err(|e| format!("{model}: {e}"))?;
+        let v = p
+            .verify_with_threads(threads)
+            .map_err(|e| format!("{model}: {e}"))?;
         print(&format!("{model}: {v}\n"))?;
         if !v.exact() {
             return Err(format!("{model}: verification failed"));
