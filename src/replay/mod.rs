@@ -174,23 +174,32 @@ impl StepContext<'_> {
 /// Runs one parsed case.
 #[must_use]
 pub fn run_case(case: &Case) -> CaseResult {
-    run_case_with(case, true)
+    run_case_with_threads(case, 1)
+}
+
+/// Runs one parsed case with `threads` threads for large fills (0: every core; see
+/// [`Context::with_threads`]): the same result as [`run_case`], sooner.
+#[must_use]
+pub fn run_case_with_threads(case: &Case, threads: usize) -> CaseResult {
+    run_case_with(case, true, threads)
 }
 
 /// Runs one parsed case keeping every output whole (no [`Output::Recorded`]): for the tests that
 /// compare tensors element by element (the GPU fixtures' bounded comparisons).
 #[cfg(all(test, feature = "cli"))]
 pub(crate) fn run_case_kept(case: &Case) -> CaseResult {
-    run_case_with(case, false)
+    run_case_with(case, false, 1)
 }
 
 /// Runs one parsed case; `free` records each output once no later step reads it.
-fn run_case_with(case: &Case, free: bool) -> CaseResult {
+fn run_case_with(case: &Case, free: bool, threads: usize) -> CaseResult {
     let cx = Context {
         capability: case.capability,
         era: case.era,
         device: case.device,
-    };
+        ..Context::default()
+    }
+    .with_threads(threads);
     // The default generators' start is never observed: the case was checked to seed them first.
     let mut gens = Generators {
         default: CpuGenerator::new(),
@@ -276,8 +285,19 @@ fn run_case_with(case: &Case, free: bool) -> CaseResult {
 /// # Errors
 /// [`Error::CaseFile`] for a malformed file; nothing is run then.
 pub fn replay_str(text: &str) -> Result<Value> {
+    replay_str_with_threads(text, 1)
+}
+
+/// [`replay_str`] with `threads` threads for large fills (0: every core): the same document.
+///
+/// # Errors
+/// As [`replay_str`].
+pub fn replay_str_with_threads(text: &str, threads: usize) -> Result<Value> {
     let cases = parse_case_file(text)?;
-    let results: Vec<CaseResult> = cases.iter().map(run_case).collect();
+    let results: Vec<CaseResult> = cases
+        .iter()
+        .map(|c| run_case_with_threads(c, threads))
+        .collect();
     Ok(results_document(&document_release(&cases), &results))
 }
 
