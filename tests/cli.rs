@@ -457,6 +457,7 @@ fn init_on_a_cuda_device() {
         "h100",
     ]);
     assert!(o.status.success(), "{}", text(&o.stderr));
+}
 
 /// `--threads N` changes no byte: `init` of GPT-2's natural description
 /// (examples/models/real/gpt2_tiny.json) writes the same file on 1, 2, 3 and 7 threads, and
