@@ -33,8 +33,10 @@ mod exec;
 mod explain;
 mod parse;
 mod strided;
+mod trace;
 
 pub use parse::{Check, FORMAT};
+pub(crate) use trace::Draw;
 
 use crate::context::{Capability, Context};
 use crate::error::{Error, Result};
