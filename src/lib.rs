@@ -74,7 +74,7 @@ pub mod nn {
     #[cfg(feature = "json")]
     pub use crate::program::{
         Check as ProgramCheck, Entry as ProgramEntry, Mismatch as ProgramMismatch, Program,
-        Verification, FORMAT as PROGRAM_FORMAT,
+        Verification, FORMAT as PROGRAM_FORMAT, MAX_STEPS as PROGRAM_MAX_STEPS,
     };
 
     /// `torch.nn.init`: the initialisers (each takes the [`crate::Torch`] to draw from, as

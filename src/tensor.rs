@@ -10,6 +10,10 @@ use crate::error::{Error, Result};
 /// [`Error::TooLarge`] before any allocation.
 pub const MAX_BYTES: u64 = 8 << 30;
 
+/// The cap [`checked_numel`] applies: [`MAX_BYTES`], or 64 MiB in fuzzing builds (`cargo fuzz`
+/// sets `cfg(fuzzing)`), so that no fuzz input can make the fuzzer allocate gigabytes.
+pub(crate) const ALLOC_CAP: u64 = if cfg!(fuzzing) { 64 << 20 } else { MAX_BYTES };
+
 /// Typed element storage, row-major.
 #[non_exhaustive]
 #[derive(Clone, Debug, PartialEq)]
@@ -236,12 +240,12 @@ pub fn checked_numel(op: &str, size: &[i64], dtype: DType) -> Result<usize> {
         numel = numel.saturating_mul(d as u128);
     }
     let bytes = numel.saturating_mul(dtype.size() as u128);
-    if bytes > u128::from(MAX_BYTES) {
+    if bytes > u128::from(ALLOC_CAP) {
         return Err(Error::TooLarge {
             op: op.to_string(),
             numel,
             dtype: dtype.name(),
-            limit: MAX_BYTES,
+            limit: ALLOC_CAP,
         });
     }
     Ok(numel as usize)

@@ -65,7 +65,7 @@ fn replay_reproduces_the_golden_result_file() {
         &std::fs::read_to_string(root().join("golden/results/demo.json")).unwrap(),
     )
     .unwrap();
-    let mismatches = torch_rng::replay::compare_results(&expected, &actual);
+    let mismatches = torch_rng::replay::compare_results(&expected, &actual).unwrap();
     assert!(mismatches.is_empty(), "{mismatches:?}");
 }
 
@@ -339,7 +339,11 @@ fn init_limits_and_refusals() {
         "-o",
         copy.to_str().unwrap(),
     ]);
-    assert!(text(&out.stderr).contains("refusing to overwrite it"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("refusing to overwrite it"),
+        "{}",
+        text(&out.stderr)
+    );
     let out = run(&[
         "explain",
         "--model",

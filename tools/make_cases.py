@@ -437,6 +437,9 @@ def error_cases(states):
     c.add("rejected_manual_seed_2p64", [seed(0), rand([2]), seed(2 ** 64), rand([2])], AVX2)
     c.add("rejected_manual_seed_m2p63m1", [seed(0), rand([2]), seed(-2 ** 63 - 1), rand([2])], AVX2)
     c.add("rejected_generator_manual_seed_2p64", [seed(2 ** 64, "g"), rand([2], gen="g")], AVX2)
+    # Beyond 128 bits: still a rejected step (Python ints have no size), not a malformed file.
+    c.add("rejected_manual_seed_2p200", [seed(0), rand([2]), seed(2 ** 200), rand([2])], AVX2)
+    c.add("rejected_manual_seed_m2p130", [seed(0), rand([2]), seed(-2 ** 130), rand([2])], AVX2)
     rejected("rand_negative_dim", rand([2, -1], "float32"))
     rejected("randn_negative_dim", randn([-3], "float32"))
     for dtype in ("int64", "int32", "bool"):

@@ -30,7 +30,7 @@ pub(crate) fn read_model(path: &str, limits: Limits) -> Result<ModelFile, String
             .map(ModelFile::Desc)
             .map_err(|e| format!("{path}: {e}")),
         Some(PROGRAM_FORMAT) => Program::parse(&text)
-            .map(ModelFile::Program)
+            .map(|p| ModelFile::Program(p.with_limits(limits)))
             .map_err(|e| format!("{path}: {e}")),
         other => Err(format!(
             "{path}: 'format' is {}, expected \"{MODEL_FORMAT}\" (a model description) or \

@@ -81,7 +81,8 @@ pub(crate) fn run(args: &[&str]) -> Result<(), String> {
             let parse = |p: &str| -> Result<serde_json::Value, String> {
                 serde_json::from_str(&read(p)?).map_err(|e| format!("{p}: not valid JSON: {e}"))
             };
-            let mismatches = replay::compare_results(&parse(expected)?, &parse(actual)?);
+            let mismatches = replay::compare_results(&parse(expected)?, &parse(actual)?)
+                .map_err(|e| e.to_string())?;
             if mismatches.is_empty() {
                 print("all cases agree\n")
             } else {

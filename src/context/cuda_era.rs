@@ -254,7 +254,7 @@ mod tests {
             ("2.6.0", CudaEra::C3),
             ("2.7.0", CudaEra::C4),
             ("2.15.0", CudaEra::C4),
-            ("2.14.1+cu128", CudaEra::C4),
+            ("2.14.1", CudaEra::C4),
         ];
         for (r, e) in want {
             assert_eq!(CudaEra::of_release(r).unwrap(), e, "{r}");
@@ -262,6 +262,8 @@ mod tests {
         assert!(CudaEra::of_release("1.13.1").is_err());
         assert!(CudaEra::of_release("2.16.0").is_err());
         assert!(CudaEra::of_release("x").is_err());
+        // A wheel's local tag is not part of the contract's form.
+        assert!(CudaEra::of_release("2.14.1+cu128").is_err());
         assert_eq!(
             CudaEra::of_release(CUDA_LATEST_RELEASE).unwrap(),
             CudaEra::default()

@@ -294,11 +294,12 @@ impl Era {
     /// # Errors
     /// [`Error::Unsupported`] for a release outside 2.0 – 2.15 or an unparsable string.
     pub fn of_release(release: &str) -> Result<Era> {
-        let core = release.split('+').next().unwrap_or("");
-        let parts: Vec<&str> = core.split('.').collect();
+        // Exactly MAJOR.MINOR.PATCH in decimal digits: no local tag (`+cpu`), no shortened form.
+        let parts: Vec<&str> = release.split('.').collect();
+        let digits =
+            |p: &&str| !p.is_empty() && p.len() <= 9 && p.bytes().all(|b| b.is_ascii_digit());
         let num = |i: usize| parts.get(i).and_then(|p| p.parse::<u32>().ok());
-        let well_formed =
-            (2..=3).contains(&parts.len()) && (0..parts.len()).all(|i| num(i).is_some());
+        let well_formed = parts.len() == 3 && parts.iter().all(digits);
         let era = match (well_formed, num(0), num(1)) {
             (true, Some(2), Some(minor)) => RELEASE_ERAS
                 .iter()
@@ -308,7 +309,8 @@ impl Era {
         };
         era.ok_or_else(|| {
             Error::unsupported(format!(
-                "torch_version '{release}' (supported: 2.0.0 to {LATEST_RELEASE})"
+                "torch_version '{release}' (supported: MAJOR.MINOR.PATCH releases from 2.0.0 to \
+                 {LATEST_RELEASE})"
             ))
         })
     }
@@ -397,15 +399,29 @@ mod tests {
     #[test]
     fn releases_map_to_eras() {
         assert_eq!(Era::of_release("2.15.0").unwrap(), Era::R4);
-        assert_eq!(Era::of_release("2.13").unwrap(), Era::R4);
-        assert_eq!(Era::of_release("2.14.1+cpu").unwrap(), Era::R4);
+        assert_eq!(Era::of_release("2.14.1").unwrap(), Era::R4);
         assert_eq!(Era::of_release("2.0.1").unwrap(), Era::L0);
         assert_eq!(Era::of_release("2.5.1").unwrap(), Era::L1);
         assert_eq!(Era::of_release("2.6.0").unwrap(), Era::R1);
         assert_eq!(Era::of_release("2.9.1").unwrap(), Era::R2);
         assert_eq!(Era::of_release("2.12.1").unwrap(), Era::R3);
         assert!(Era::L0 < Era::R4);
-        for bad in ["2.16.0", "1.13.1", "banana", "2.15.0.1", "2.5.1a0", ""] {
+        // The contract's form only: MAJOR.MINOR.PATCH (issue 10: "2.15" and "2.15.0+cpu" were
+        // accepted).
+        for bad in [
+            "2.16.0",
+            "1.13.1",
+            "banana",
+            "2.15.0.1",
+            "2.5.1a0",
+            "",
+            "2.15",
+            "2.15.0+cpu",
+            "2.+5.0",
+            "2.15.-0",
+            " 2.15.0",
+            "2.15.0 ",
+        ] {
             assert!(Era::of_release(bad).is_err(), "{bad}");
         }
     }

@@ -56,6 +56,15 @@ impl Limits {
 
 impl Default for Limits {
     fn default() -> Limits {
+        if cfg!(fuzzing) {
+            // Fuzzing builds (`cargo fuzz` sets `cfg(fuzzing)`): small enough for any input.
+            return Limits {
+                max_modules: 10_000,
+                max_parameters: 10_000,
+                max_bytes: 256 << 20,
+                max_depth: 32,
+            };
+        }
         Limits {
             max_modules: 1_000_000,
             max_parameters: 1_000_000,

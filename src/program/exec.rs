@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::generator::{seed_from_i128, CpuGenerator};
 use crate::init::buf::Buf;
 use crate::math::special;
+use crate::modules::Limits;
 use crate::ops::{self, View};
 use crate::tensor::{checked_numel, Storage, Tensor};
 
@@ -63,6 +64,10 @@ pub(crate) struct Machine<'g> {
     observer: Option<&'g mut dyn Observer>,
     /// The tensor the last step wrote or created, and its view.
     last: Option<(usize, Geo)>,
+    /// What the program may allocate ([`Limits::default`]: tensors and bytes created).
+    limits: Limits,
+    /// Bytes of the tensors created so far.
+    bytes: u128,
 }
 
 fn fail(step: &Step, reason: impl Into<String>) -> Error {
@@ -91,7 +96,15 @@ impl<'g> Machine<'g> {
             target,
             observer: None,
             last: None,
+            limits: Limits::default(),
+            bytes: 0,
         }
+    }
+
+    /// The machine under `limits` instead of [`Limits::default`].
+    pub(crate) fn limited(mut self, limits: Limits) -> Machine<'g> {
+        self.limits = limits;
+        self
     }
 
     /// The machine reporting every step to `observer`.
@@ -239,6 +252,31 @@ impl<'g> Machine<'g> {
             .extent()
             .ok_or_else(|| fail(step, "the tensor's size overflows"))?;
         checked_numel("empty", &[n as i64], dtype).map_err(|e| at(step, e))?;
+        let bytes = self.bytes + n as u128 * dtype.size() as u128;
+        let refuse = |what: String, limit: &'static str, max: u64| Error::LimitExceeded {
+            place: format!("program {}", step.path),
+            what,
+            limit,
+            max,
+        };
+        if self.tensors.len() as u64 >= self.limits.max_parameters {
+            return Err(refuse(
+                format!(
+                    "the program would create {} tensors",
+                    self.tensors.len() + 1
+                ),
+                "--max-parameters",
+                self.limits.max_parameters,
+            ));
+        }
+        if bytes > u128::from(self.limits.max_bytes) {
+            return Err(refuse(
+                format!("the program's tensors would take {bytes} bytes"),
+                "--max-bytes",
+                self.limits.max_bytes,
+            ));
+        }
+        self.bytes = bytes;
         self.last = Some((self.tensors.len(), geo.clone()));
         self.tensors.push(Slot {
             data: Storage::try_zeros("empty", dtype, n).map_err(|e| at(step, e))?,

@@ -35,11 +35,12 @@ mod parse;
 mod strided;
 mod trace;
 
-pub use parse::{Check, FORMAT};
+pub use parse::{Check, FORMAT, MAX_STEPS};
 pub(crate) use trace::Draw;
 
 use crate::context::{Capability, Context};
 use crate::error::{Error, Result};
+use crate::modules::Limits;
 use crate::tensor::Tensor;
 use crate::torch::Torch;
 
@@ -47,6 +48,7 @@ use crate::torch::Torch;
 #[derive(Clone, Debug, PartialEq)]
 pub struct Program {
     inner: parse::Parsed,
+    limits: Limits,
 }
 
 /// One `state_dict` entry whose replayed SHA-256 differs from the recorded one.
@@ -106,7 +108,17 @@ impl Program {
     pub fn parse(text: &str) -> Result<Program> {
         Ok(Program {
             inner: parse::parse(text)?,
+            limits: Limits::default(),
         })
+    }
+
+    /// The program replayed under `limits` instead of [`Limits::default`]: its `empty` steps may
+    /// create at most `max_parameters` tensors of `max_bytes` in all (the other fields do not
+    /// apply to programs).
+    #[must_use]
+    pub fn with_limits(mut self, limits: Limits) -> Program {
+        self.limits = limits;
+        self
     }
 
     /// The PyTorch release the program was recorded with (`"2.15.0"`).
@@ -160,7 +172,7 @@ impl Program {
     /// (a tensor that does not exist, a view outside its storage), each naming the step.
     pub fn entries(&self, torch: &mut Torch) -> Result<Vec<Entry>> {
         let (g, cx) = torch.parts();
-        let mut m = exec::Machine::new(g, cx);
+        let mut m = exec::Machine::new(g, cx).limited(self.limits);
         m.run(&self.inner.steps)?;
         self.inner
             .state_dict
@@ -292,6 +304,52 @@ mod tests {
     }
 
     const EMPTY: &str = r#"{"op": "empty", "size": [4, 3], "dtype": "float32"}"#;
+
+    /// Issue 10, item 3 for programs: a small file asking for unbounded work or memory.
+    #[test]
+    fn repeats_tensors_and_bytes_are_bounded() {
+        let nested = format!(
+            r#"{EMPTY}, {{"repeat": 1000000000, "steps": [{{"repeat": 1000000000, "steps": [{{"op": "fill_", "t": 0, "value": 1}}]}}]}}"#
+        );
+        let start = std::time::Instant::now();
+        let e = err(&program(&nested, ""));
+        assert!(e.contains("expand to 1000000000000000001 steps"), "{e}");
+        assert!(e.contains("PROGRAM_MAX_STEPS"), "{e}");
+        assert!(start.elapsed().as_secs() < 1);
+        // Under limits of 1 MiB and 100 tensors: refused before allocating the tensor past them.
+        let limits = Limits {
+            max_parameters: 100,
+            max_bytes: 1 << 20,
+            ..Limits::default()
+        };
+        let limited = |text: &str| {
+            Program::parse(text)
+                .unwrap()
+                .with_limits(limits)
+                .entries(&mut Torch::with_seed(0))
+                .map(|_| ())
+                .expect_err("refused")
+                .to_string()
+        };
+        let big = r#"{"op": "empty", "size": [65536], "dtype": "float32"}"#;
+        let e = limited(&program(
+            &format!(r#"{{"repeat": 2000, "steps": [{big}]}}"#),
+            "",
+        ));
+        assert!(
+            e.contains("would take 1310720 bytes") && e.contains("--max-bytes 1048576"),
+            "{e}"
+        );
+        let e = limited(&program(
+            &format!(r#"{{"repeat": 2000, "steps": [{EMPTY}]}}"#),
+            "",
+        ));
+        assert!(
+            e.contains("would create 101 tensors") && e.contains("--max-parameters 100"),
+            "{e}"
+        );
+        assert_eq!(Limits::default().max_bytes, crate::tensor::MAX_BYTES);
+    }
 
     #[test]
     fn refuses_malformed_programs_naming_the_place() {

@@ -541,8 +541,132 @@ fn step(v: &Value, path: &str, nsources: usize) -> Result<Step> {
     })
 }
 
+/// The most steps a program may run, its `repeat`s expanded (checked when it is read, so a small
+/// file cannot ask for unbounded work).
+pub const MAX_STEPS: u128 = 10_000_000;
+
+/// The steps a list runs, each `repeat` expanded (saturating).
+fn expanded_steps(steps: &[Step]) -> u128 {
+    steps
+        .iter()
+        .map(|s| match &s.op {
+            Op::Repeat { n, steps } => (*n as u128).saturating_mul(expanded_steps(steps)),
+            _ => 1,
+        })
+        .fold(0u128, u128::saturating_add)
+}
+
+/// One `state_dict` entry: `[name, tensor]` or `[name, tensor, offset, sizes, strides]`.
+fn entry(i: usize, e: &Value) -> Result<(String, usize, Option<Geo>)> {
+    let at = format!("state_dict[{i}]");
+    let Value::Array(a) = e else {
+        return Err(bad(
+            &at,
+            "expected [name, tensor] or [name, tensor, offset, sizes, strides]",
+        ));
+    };
+    let view = match a.len() {
+        2 => None,
+        5 => {
+            let size = sizes(&at, "sizes", &a[3])?;
+            let stride = sizes(&at, "strides", &a[4])?;
+            if size.len() != stride.len() {
+                return Err(bad(&at, "sizes and strides differ in length"));
+            }
+            Some(Geo {
+                offset: usize_of(&at, "offset", &a[2])?,
+                size,
+                stride,
+            })
+        }
+        _ => {
+            return Err(bad(
+                &at,
+                "expected [name, tensor] or [name, tensor, offset, sizes, strides]",
+            ))
+        }
+    };
+    Ok((
+        string(&at, "name", &a[0])?,
+        usize_of(&at, "tensor", &a[1])?,
+        view,
+    ))
+}
+
+/// The optional `check` object, for a program of `entries` state_dict entries.
+fn check(c: &Value, entries: usize) -> Result<Check> {
+    let mut c = Obj::new(c, "check")?;
+    let seed = int("check", "seed", &c.need("seed")?)?;
+    let cap = string("check", "capability", &c.need("capability")?)?;
+    let capability =
+        Capability::parse(&cap).map_err(|_| bad("check", format!("unknown capability '{cap}'")))?;
+    let Value::Array(shas) = c.need("sha256")? else {
+        return Err(bad("check", "'sha256' must be a list"));
+    };
+    let sha256 = shas
+        .iter()
+        .map(|s| string("check", "sha256", s))
+        .collect::<Result<Vec<_>>>()?;
+    let head = match c.take("head") {
+        None => Vec::new(),
+        Some(Value::Array(entries)) => {
+            let mut out = Vec::with_capacity(entries.len());
+            for e in &entries {
+                let Value::Array(items) = e else {
+                    return Err(bad(
+                        "check",
+                        "'head' must be a list of lists of hex strings",
+                    ));
+                };
+                let mut values = Vec::with_capacity(items.len());
+                for x in items {
+                    let h = string("check", "head", x)?;
+                    if h.is_empty() || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+                        return Err(bad("check", format!("'head': '{h}' is not hex")));
+                    }
+                    values.push(h);
+                }
+                out.push(values);
+            }
+            if out.len() != sha256.len() {
+                return Err(bad(
+                    "check",
+                    format!(
+                        "{} heads for {} state_dict entries",
+                        out.len(),
+                        sha256.len()
+                    ),
+                ));
+            }
+            out
+        }
+        Some(_) => {
+            return Err(bad(
+                "check",
+                "'head' must be a list of lists of hex strings",
+            ))
+        }
+    };
+    c.finish()?;
+    if sha256.len() != entries {
+        return Err(bad(
+            "check",
+            format!(
+                "{} SHA-256 values for {} state_dict entries",
+                sha256.len(),
+                entries
+            ),
+        ));
+    }
+    Ok(Check {
+        seed,
+        capability,
+        sha256,
+        head,
+    })
+}
+
 /// Parses a program's JSON text.
-#[allow(clippy::too_many_lines)] // one block per top-level field
 pub(crate) fn parse(text: &str) -> Result<Parsed> {
     let v: Value = serde_json::from_str(text).map_err(|e| bad("", format!("not JSON: {e}")))?;
     let mut o = Obj::new(&v, "")?;
@@ -578,118 +702,27 @@ pub(crate) fn parse(text: &str) -> Result<Parsed> {
         .enumerate()
         .map(|(i, s)| step(s, &format!("steps[{i}]"), sources.len()))
         .collect::<Result<Vec<_>>>()?;
+    let expanded = expanded_steps(&steps);
+    if expanded > MAX_STEPS {
+        return Err(bad(
+            "steps",
+            format!(
+                "the repeats expand to {expanded} steps, more than the limit of {MAX_STEPS} \
+                 (nn::PROGRAM_MAX_STEPS)"
+            ),
+        ));
+    }
     let Value::Array(entries) = o.need("state_dict")? else {
         return Err(bad("", "'state_dict' must be a list"));
     };
-    let mut state_dict = Vec::new();
-    for (i, e) in entries.iter().enumerate() {
-        let at = format!("state_dict[{i}]");
-        let Value::Array(a) = e else {
-            return Err(bad(
-                &at,
-                "expected [name, tensor] or [name, tensor, offset, sizes, strides]",
-            ));
-        };
-        let view = match a.len() {
-            2 => None,
-            5 => {
-                let size = sizes(&at, "sizes", &a[3])?;
-                let stride = sizes(&at, "strides", &a[4])?;
-                if size.len() != stride.len() {
-                    return Err(bad(&at, "sizes and strides differ in length"));
-                }
-                Some(Geo {
-                    offset: usize_of(&at, "offset", &a[2])?,
-                    size,
-                    stride,
-                })
-            }
-            _ => {
-                return Err(bad(
-                    &at,
-                    "expected [name, tensor] or [name, tensor, offset, sizes, strides]",
-                ))
-            }
-        };
-        state_dict.push((
-            string(&at, "name", &a[0])?,
-            usize_of(&at, "tensor", &a[1])?,
-            view,
-        ));
-    }
+    let state_dict = entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| entry(i, e))
+        .collect::<Result<Vec<_>>>()?;
     let check = match o.take("check") {
         None | Some(Value::Null) => None,
-        Some(c) => {
-            let mut c = Obj::new(&c, "check")?;
-            let seed = int("check", "seed", &c.need("seed")?)?;
-            let cap = string("check", "capability", &c.need("capability")?)?;
-            let capability = Capability::parse(&cap)
-                .map_err(|_| bad("check", format!("unknown capability '{cap}'")))?;
-            let Value::Array(shas) = c.need("sha256")? else {
-                return Err(bad("check", "'sha256' must be a list"));
-            };
-            let sha256 = shas
-                .iter()
-                .map(|s| string("check", "sha256", s))
-                .collect::<Result<Vec<_>>>()?;
-            let head = match c.take("head") {
-                None => Vec::new(),
-                Some(Value::Array(entries)) => {
-                    let mut out = Vec::with_capacity(entries.len());
-                    for e in &entries {
-                        let Value::Array(items) = e else {
-                            return Err(bad(
-                                "check",
-                                "'head' must be a list of lists of hex strings",
-                            ));
-                        };
-                        let mut values = Vec::with_capacity(items.len());
-                        for x in items {
-                            let h = string("check", "head", x)?;
-                            if h.is_empty() || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
-                                return Err(bad("check", format!("'head': '{h}' is not hex")));
-                            }
-                            values.push(h);
-                        }
-                        out.push(values);
-                    }
-                    if out.len() != sha256.len() {
-                        return Err(bad(
-                            "check",
-                            format!(
-                                "{} heads for {} state_dict entries",
-                                out.len(),
-                                sha256.len()
-                            ),
-                        ));
-                    }
-                    out
-                }
-                Some(_) => {
-                    return Err(bad(
-                        "check",
-                        "'head' must be a list of lists of hex strings",
-                    ))
-                }
-            };
-            c.finish()?;
-            if sha256.len() != state_dict.len() {
-                return Err(bad(
-                    "check",
-                    format!(
-                        "{} SHA-256 values for {} state_dict entries",
-                        sha256.len(),
-                        state_dict.len()
-                    ),
-                ));
-            }
-            Some(Check {
-                seed,
-                capability,
-                sha256,
-                head,
-            })
-        }
+        Some(c) => Some(check(&c, state_dict.len())?),
     };
     o.finish()?;
     Ok(Parsed {

@@ -81,6 +81,9 @@ impl StepOp for AbsentDtype {
     fn draws(&self) -> Draws {
         self.inner.draws()
     }
+    fn references(&self) -> Vec<usize> {
+        self.inner.references()
+    }
     fn takes_generator(&self) -> bool {
         self.inner.takes_generator()
     }
@@ -186,6 +189,12 @@ fn parse_case(value: Value, index: usize) -> Result<Case> {
                 release: torch_version.clone(),
             });
         }
+        if let Some(r) = step.op.references().into_iter().find(|&r| r >= i) {
+            return Err(case_error(
+                step_at,
+                format!("refers to step {r}, which is not an earlier step of this case"),
+            ));
+        }
         let uses_default = match step.op.draws() {
             Draws::Nothing | Draws::Seeds => false,
             Draws::StepGenerator => step.generator.is_none(),
@@ -241,9 +250,10 @@ pub fn parse_case_file(text: &str) -> Result<Vec<Case>> {
     };
     f.finish()?;
     let mut out: Vec<Case> = Vec::with_capacity(cases.len());
+    let mut names = std::collections::HashSet::new();
     for (i, c) in cases.into_iter().enumerate() {
         let case = parse_case(c, i)?;
-        if out.iter().any(|o| o.name == case.name) {
+        if !names.insert(case.name.clone()) {
             return Err(case_error(
                 format!("case '{}'", case.name),
                 "duplicate case name",

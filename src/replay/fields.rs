@@ -45,6 +45,23 @@ impl Fields<'_> {
         }
     }
 
+    /// A required JSON integer of any size: `Err` for a missing field or a non-integer, `Ok(None)`
+    /// for an integer beyond 128 bits (for arguments whose range PyTorch checks when it runs).
+    pub(crate) fn req_big_int(&mut self, key: &str) -> Result<Option<i128>> {
+        let v = self
+            .take(key)
+            .ok_or_else(|| self.err(format!("missing field '{key}'")))?;
+        let text = match &v {
+            Value::Number(n) => n.to_string(),
+            _ => return Err(self.err(format!("'{key}' must be an integer, found {v}"))),
+        };
+        let digits = text.strip_prefix('-').unwrap_or(&text);
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(self.err(format!("'{key}' must be an integer, found {text}")));
+        }
+        Ok(text.parse::<i128>().ok())
+    }
+
     pub(crate) fn req_int(&mut self, key: &str) -> Result<i128> {
         let v = self
             .take(key)
@@ -176,7 +193,9 @@ impl crate::init::ArgSource for Fields<'_> {
 }
 
 pub(crate) fn parse_hex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
+    // Lowercase digits only, as the contract writes them (`from_str_radix` alone would also take
+    // `AB` and `+a`).
+    if !s.len().is_multiple_of(2) || !s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
         return None;
     }
     (0..s.len())

@@ -21,6 +21,11 @@ use crate::context::{Context, LATEST_RELEASE};
 use crate::error::{Error, Result};
 use crate::generator::CpuGenerator;
 
+/// The most bytes of step outputs a case may keep for later steps to read (outputs no later step
+/// reads are freed once recorded); past it the case ends with an error output. Each tensor is
+/// also bounded by [`crate::MAX_BYTES`], and a model step by its [`crate::nn::Limits`].
+pub const CASE_MAX_KEPT_BYTES: u64 = 8 << 30;
+
 /// The outputs of one case, one per step run.
 #[derive(Debug)]
 pub struct CaseResult {
@@ -111,8 +116,18 @@ pub fn run_case(case: &Case) -> CaseResult {
         default: CpuGenerator::new(),
         named: Vec::new(),
     };
+    // The last step that reads each step's output: an output is freed (kept as its record) once
+    // no later step reads it, so a case holds only the tensors it still needs.
+    let mut last_read = vec![0usize; case.steps.len()];
+    for (i, step) in case.steps.iter().enumerate() {
+        for r in step.op.references() {
+            if let Some(slot) = last_read.get_mut(r) {
+                *slot = (*slot).max(i);
+            }
+        }
+    }
     let mut outputs: Vec<Output> = Vec::with_capacity(case.steps.len());
-    for step in &case.steps {
+    for (i, step) in case.steps.iter().enumerate() {
         let mut ctx = StepContext {
             gens: &mut gens,
             generator: step.generator.as_deref(),
@@ -147,6 +162,22 @@ pub fn run_case(case: &Case) -> CaseResult {
                 outputs.push(Output::Error(e.to_string()));
                 break;
             }
+        }
+        let done = std::iter::once(i)
+            .chain(step.op.references())
+            .filter(|&j| last_read[j] <= i);
+        for j in done.collect::<Vec<_>>() {
+            if let Some(o) = outputs.get_mut(j) {
+                *o = std::mem::replace(o, Output::Null).recorded();
+            }
+        }
+        let kept: u128 = outputs.iter().map(Output::tensor_bytes).sum();
+        if kept > u128::from(CASE_MAX_KEPT_BYTES) {
+            outputs.push(Output::Error(format!(
+                "the case keeps {kept} bytes of outputs that later steps read, more than the \
+                 limit of {CASE_MAX_KEPT_BYTES} (replay::CASE_MAX_KEPT_BYTES)"
+            )));
+            break;
         }
     }
     CaseResult {
@@ -192,5 +223,36 @@ pub(crate) fn case_error(location: impl Into<String>, reason: impl Into<String>)
     Error::CaseFile {
         location: location.into(),
         reason: reason.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 10, item 4: every step's output was kept until the end of the file. Now a case's
+    /// outputs are records once no later step reads them (a referenced one is kept until then).
+    #[test]
+    fn outputs_are_freed_once_recorded() {
+        let text = r#"{"format": "torch-rng-cases/1", "cases": [{"name": "c", "steps": [
+            {"op": "manual_seed", "seed": 0},
+            {"op": "rand", "size": [1000]},
+            {"op": "rand", "size": [3]},
+            {"op": "bernoulli", "input": {"step": 1}},
+            {"op": "randn", "size": [4]}]}]}"#;
+        let cases = parse_case_file(text).unwrap();
+        let r = run_case(&cases[0]);
+        assert_eq!(r.outputs.len(), 5);
+        for o in &r.outputs {
+            assert_eq!(o.tensor_bytes(), 0, "{o:?}");
+        }
+        assert!(matches!(r.outputs[1], Output::Recorded(_)));
+        // The records are what the tensors would have written.
+        let doc = results_document("2.15.0", &[r]);
+        assert_eq!(
+            doc["cases"][0]["outputs"][1]["shape"],
+            serde_json::json!([1000])
+        );
+        assert_eq!(doc["cases"][0]["outputs"][3]["dtype"], "float32");
     }
 }

@@ -3,10 +3,12 @@
 use serde_json::{json, Map, Value};
 
 use super::CaseResult;
+use crate::error::{Error, Result};
 use crate::modules::StateDict;
 use crate::tensor::Tensor;
 
 /// What one step produced.
+#[non_exhaustive]
 #[derive(Debug)]
 pub enum Output {
     /// A step that returns nothing (`manual_seed`, `set_rng_state`).
@@ -25,6 +27,9 @@ pub enum Output {
     /// A `state_dict` whose case step carries a `tolerance` for the entries it names (`bounded`):
     /// those are recorded as [`Output::Bounded`] tensors, the others as usual.
     BoundedStateDict(StateDict, Tolerance, Vec<String>),
+    /// An output already written as its result record, its tensors freed: what a case keeps of a
+    /// step whose output no later step reads.
+    Recorded(Value),
 }
 
 /// A step's `tolerance` (golden/README.md, "Outputs compared within a bound"): an element passes
@@ -110,6 +115,28 @@ fn bounded_record(t: &Tensor, tol: &Tolerance) -> Value {
 }
 
 impl Output {
+    /// The output as its result record, its tensors freed (records are kept as they are).
+    #[must_use]
+    pub fn recorded(self) -> Output {
+        match self {
+            Output::Recorded(v) => Output::Recorded(v),
+            other => Output::Recorded(other.to_json()),
+        }
+    }
+
+    /// The bytes of the tensors the output holds (0 once recorded).
+    #[must_use]
+    pub fn tensor_bytes(&self) -> u128 {
+        let of = |t: &Tensor| t.numel() as u128 * t.dtype().size() as u128;
+        match self {
+            Output::Tensor(t) | Output::Bounded(t, _) => of(t),
+            Output::StateDict(sd) | Output::BoundedStateDict(sd, ..) => {
+                sd.iter().map(|(_, t)| of(t)).sum()
+            }
+            _ => 0,
+        }
+    }
+
     /// The output as the result format writes it.
     #[must_use]
     pub fn to_json(&self) -> Value {
@@ -130,6 +157,7 @@ impl Output {
                 }
             }
             Output::Error(e) => json!({ "error": e }),
+            Output::Recorded(v) => v.clone(),
             Output::Bounded(t, tol) => bounded_record(t, tol),
             Output::BoundedStateDict(sd, tol, names) => json!({
                 "state_dict": sd
@@ -365,35 +393,69 @@ fn compare_output(exp: &Value, act: &Value) -> Option<String> {
     }
 }
 
-/// Compares two result documents case by case. Two documents agree where every case has the same
-/// outputs: tensors by dtype, shape and sha256, integers by value, errors by being errors (the
-/// messages are each side's own). Returns every mismatch.
-#[must_use]
-pub fn compare_results(expected: &Value, actual: &Value) -> Vec<Mismatch> {
-    let cases = |v: &Value| {
-        v.get("cases")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default()
+/// The cases of a result document, by name, after checking its form: a JSON object with
+/// `"format": "torch-rng-results/1"` and a list of `cases`, each an object with a string `name`
+/// (unique) and a list of `outputs`.
+fn result_cases<'v>(doc: &'v Value, which: &str) -> Result<Vec<(&'v str, &'v [Value])>> {
+    let bad = |reason: String| Error::Malformed {
+        location: format!("{which} results"),
+        reason,
     };
-    let (ce, ca) = (cases(expected), cases(actual));
+    match doc.get("format") {
+        Some(Value::String(f)) if f == "torch-rng-results/1" => {}
+        Some(v) => {
+            return Err(bad(format!(
+                "format must be \"torch-rng-results/1\", found {v}"
+            )))
+        }
+        None if doc.is_object() => return Err(bad("missing field 'format'".into())),
+        None => return Err(bad("the document must be a JSON object".into())),
+    }
+    let Some(cases) = doc.get("cases").and_then(Value::as_array) else {
+        return Err(bad("'cases' must be a list".into()));
+    };
+    let mut names = std::collections::HashSet::new();
+    let mut out = Vec::with_capacity(cases.len());
+    for (i, c) in cases.iter().enumerate() {
+        let Some(name) = c.get("name").and_then(Value::as_str) else {
+            return Err(bad(format!("case #{i} has no string 'name'")));
+        };
+        let Some(outputs) = c.get("outputs").and_then(Value::as_array) else {
+            return Err(bad(format!("case '{name}' has no list 'outputs'")));
+        };
+        if !names.insert(name) {
+            return Err(bad(format!("duplicate case name '{name}'")));
+        }
+        out.push((name, outputs.as_slice()));
+    }
+    Ok(out)
+}
+
+/// Compares two result documents case by case (matched by name). Two documents agree where every
+/// case has the same outputs: tensors by dtype, shape and sha256 (or within a `tolerance`),
+/// integers by value, errors by being errors (the messages are each side's own). Returns every
+/// mismatch, missing and extra cases and outputs included; an empty list means they agree.
+///
+/// # Errors
+/// [`Error::Malformed`] when either document is not a result document (naming which).
+pub fn compare_results(expected: &Value, actual: &Value) -> Result<Vec<Mismatch>> {
+    let ce = result_cases(expected, "expected")?;
+    let ca = result_cases(actual, "actual")?;
+    let by_name: std::collections::HashMap<&str, &[Value]> = ca.iter().copied().collect();
     let mut out = Vec::new();
-    for e in &ce {
-        let name = int_text(&e["name"]);
-        let Some(a) = ca.iter().find(|a| a["name"] == e["name"]) else {
+    for &(name, oe) in &ce {
+        let Some(&oa) = by_name.get(name) else {
             out.push(Mismatch {
-                case: name,
+                case: name.to_string(),
                 at: String::new(),
                 detail: "missing from the actual results".into(),
             });
             continue;
         };
-        let outs = |v: &Value| v["outputs"].as_array().cloned().unwrap_or_default();
-        let (oe, oa) = (outs(e), outs(a));
-        for (i, (x, y)) in oe.iter().zip(&oa).enumerate() {
+        for (i, (x, y)) in oe.iter().zip(oa).enumerate() {
             if let Some(d) = compare_output(x, y) {
                 out.push(Mismatch {
-                    case: name.clone(),
+                    case: name.to_string(),
                     at: format!("step {i}"),
                     detail: d,
                 });
@@ -401,22 +463,23 @@ pub fn compare_results(expected: &Value, actual: &Value) -> Vec<Mismatch> {
         }
         if oe.len() != oa.len() {
             out.push(Mismatch {
-                case: name.clone(),
+                case: name.to_string(),
                 at: String::new(),
                 detail: format!("expected {} outputs, got {}", oe.len(), oa.len()),
             });
         }
     }
-    for a in &ca {
-        if !ce.iter().any(|e| e["name"] == a["name"]) {
+    let expected_names: std::collections::HashSet<&str> = ce.iter().map(|&(n, _)| n).collect();
+    for &(name, _) in &ca {
+        if !expected_names.contains(name) {
             out.push(Mismatch {
-                case: int_text(&a["name"]),
+                case: name.to_string(),
                 at: String::new(),
                 detail: "not in the expected results".into(),
             });
         }
     }
-    out
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -10,12 +10,25 @@ use crate::{ops, state};
 
 #[derive(Debug)]
 struct ManualSeed {
-    seed: i128,
+    /// `None`: an integer beyond 128 bits.
+    seed: Option<i128>,
 }
 impl StepOp for ManualSeed {
     fn run(&self, ctx: &mut StepContext<'_>) -> Result<Output> {
         // Range-checked here, not at parse time: PyTorch rejects the call, not the file.
-        let s = crate::generator::seed_from_i128(self.seed)?;
+        let s = match self.seed {
+            Some(seed) => crate::generator::seed_from_i128(seed)?,
+            None => {
+                return Err(crate::error::Error::arg(
+                    "manual_seed",
+                    format!(
+                        "seed is out of range [{}, {}] (beyond 128 bits)",
+                        i64::MIN,
+                        u64::MAX
+                    ),
+                ))
+            }
+        };
         ctx.gen().manual_seed(s);
         Ok(Output::Null)
     }
@@ -117,7 +130,7 @@ fn parse_inner(name: &str, f: &mut Fields<'_>) -> Result<Box<dyn StepOp>> {
     {
         Ok(match name {
             "manual_seed" => boxed(ManualSeed {
-                seed: f.req_int("seed")?,
+                seed: f.req_big_int("seed")?,
             }),
             "initial_seed" => boxed(InitialSeed),
             "get_rng_state" => boxed(GetRngState),

@@ -9,6 +9,7 @@ mod init;
 mod modules;
 mod philox;
 mod samplers;
+mod tensor_arg;
 
 use super::{Fields, Output, StepContext};
 use crate::error::Result;
@@ -38,6 +39,12 @@ pub trait StepOp: std::fmt::Debug + Send + Sync {
     /// Which generators the step uses.
     fn draws(&self) -> Draws {
         Draws::StepGenerator
+    }
+
+    /// The earlier steps whose outputs this step reads (`{"step": K}` arguments), checked when
+    /// the case file is read; the other outputs are freed once recorded.
+    fn references(&self) -> Vec<usize> {
+        Vec::new()
     }
 
     /// Whether the op accepts a `generator` field (module constructors do not).

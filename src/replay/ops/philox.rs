@@ -9,6 +9,7 @@
 
 use serde_json::Value;
 
+use super::tensor_arg::{step_reference, TensorArg as Arg};
 use super::{Draws, StepOp};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
@@ -16,39 +17,6 @@ use crate::ops::{self, View};
 use crate::replay::{Fields, Output, StepContext};
 use crate::stateless::{self, StatelessDevice};
 use crate::tensor::{Storage, Tensor};
-
-/// A key (or `data`) tensor: a literal or an earlier step's output.
-#[derive(Debug, Clone)]
-enum Arg {
-    Literal(Tensor),
-    Step {
-        index: usize,
-        output: Option<String>,
-    },
-}
-
-impl Arg {
-    fn resolve(&self, ctx: &StepContext<'_>) -> Result<Tensor> {
-        let (index, output) = match self {
-            Arg::Literal(t) => return Ok(t.clone()),
-            Arg::Step { index, output } => (*index, output.as_deref()),
-        };
-        let bad = |why: &str| Error::CaseFile {
-            location: format!("step reference {index}"),
-            reason: why.to_string(),
-        };
-        match (ctx.previous.get(index), output) {
-            (Some(Output::Tensor(t) | Output::Bounded(t, _)), None) => Ok(t.clone()),
-            (Some(Output::StateDict(sd)), Some(name)) => sd
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, t)| t.clone())
-                .ok_or_else(|| bad("no output of that name")),
-            (Some(_), _) => Err(bad("that step did not produce a single tensor")),
-            (None, _) => Err(bad("not an earlier step of this case")),
-        }
-    }
-}
 
 /// A JSON number as an exact integer, if it is one.
 fn exact_int(v: &Value) -> Option<i128> {
@@ -132,18 +100,8 @@ fn arg_of(f: &Fields<'_>, key: &str, v: Value) -> Result<Arg> {
     let Value::Object(mut m) = v else {
         return Err(f.err(format!("'{key}' must be a tensor object, found {v}")));
     };
-    if let Some(step) = m.remove("step") {
-        let index = f.int_of(key, &step)?;
-        let index = usize::try_from(index).map_err(|_| f.err(format!("'{key}': negative step")))?;
-        let output = match m.remove("output") {
-            None => None,
-            Some(Value::String(s)) => Some(s),
-            Some(o) => return Err(f.err(format!("'{key}.output' must be a string, found {o}"))),
-        };
-        if let Some(k) = m.keys().next() {
-            return Err(f.err(format!("'{key}': unknown key '{k}' in a step reference")));
-        }
-        return Ok(Arg::Step { index, output });
+    if let Some(r) = step_reference(f, key, &mut m)? {
+        return Ok(r);
     }
     let dtype = match m.remove("dtype") {
         Some(Value::String(s)) => {
@@ -217,6 +175,19 @@ enum Philox {
 }
 
 impl StepOp for Philox {
+    fn references(&self) -> Vec<usize> {
+        let args: Vec<&Arg> = match self {
+            Philox::Uniform { key, .. }
+            | Philox::Normal { key, .. }
+            | Philox::Randint { key, .. }
+            | Philox::Split { key, .. } => vec![key],
+            Philox::FoldIn { key, data } => match data {
+                FoldData::Int(_) => vec![key],
+                FoldData::Tensor(d) => vec![key, d],
+            },
+        };
+        args.into_iter().filter_map(Arg::step).collect()
+    }
     fn run(&self, ctx: &mut StepContext<'_>) -> Result<Output> {
         // Cases run on the CPU (case-format.md: `device` absent or "cpu").
         let dev = StatelessDevice::Cpu;
@@ -226,13 +197,13 @@ impl StepOp for Philox {
                 key,
                 low,
                 high,
-            } => stateless::philox_uniform_(view, &key.resolve(ctx)?, *low, *high, dev)?,
+            } => stateless::philox_uniform_(view, &*key.resolve(ctx.previous)?, *low, *high, dev)?,
             Philox::Normal {
                 view,
                 key,
                 mean,
                 std,
-            } => stateless::philox_normal_(view, &key.resolve(ctx)?, *mean, *std, dev)?,
+            } => stateless::philox_normal_(view, &*key.resolve(ctx.previous)?, *mean, *std, dev)?,
             Philox::Randint {
                 view,
                 key,
@@ -242,21 +213,21 @@ impl StepOp for Philox {
                 const OP: &str = "_philox_randint_";
                 let low = low.map(|v| as_i64(OP, "low", v)).transpose()?;
                 let high = high.map(|v| as_i64(OP, "high", v)).transpose()?;
-                stateless::philox_randint_(view, &key.resolve(ctx)?, low, high, dev)?
+                stateless::philox_randint_(view, &*key.resolve(ctx.previous)?, low, high, dev)?
             }
             Philox::Split { key, num_splits } => {
                 let n = as_i64("_philox_key_split", "num_splits", *num_splits)?;
-                stateless::philox_key_split(&key.resolve(ctx)?, n)?
+                stateless::philox_key_split(&*key.resolve(ctx.previous)?, n)?
             }
             Philox::FoldIn { key, data } => {
-                let k = key.resolve(ctx)?;
+                let k = key.resolve(ctx.previous)?;
                 match data {
                     FoldData::Int(v) => stateless::philox_key_fold_in(
                         &k,
                         as_i64("_philox_key_fold_in", "data", *v)?,
                     )?,
                     FoldData::Tensor(a) => {
-                        stateless::philox_key_fold_in_tensor(&k, &a.resolve(ctx)?)?
+                        stateless::philox_key_fold_in_tensor(&k, &*a.resolve(ctx.previous)?)?
                     }
                 }
             }

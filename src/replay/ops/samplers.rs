@@ -7,53 +7,12 @@
 
 use serde_json::Value;
 
+use super::tensor_arg::{step_reference, TensorArg};
 use super::{Draws, StepOp};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::ops::{self, View};
 use crate::replay::{Fields, Output, StepContext};
-use crate::tensor::Tensor;
-
-/// A tensor argument: a literal, or an earlier step's output.
-#[derive(Debug, Clone)]
-enum TensorArg {
-    Literal(Tensor),
-    Step {
-        index: usize,
-        output: Option<String>,
-    },
-}
-
-impl TensorArg {
-    fn resolve(&self, ctx: &StepContext<'_>) -> Result<Tensor> {
-        let (index, output) = match self {
-            TensorArg::Literal(t) => return Ok(t.clone()),
-            TensorArg::Step { index, output } => (*index, output.as_deref()),
-        };
-        let bad = |why: &str| Error::CaseFile {
-            location: format!("step reference {index}"),
-            reason: why.to_string(),
-        };
-        match (ctx.previous.get(index), output) {
-            (Some(Output::Tensor(t) | Output::Bounded(t, _)), None) => Ok(t.clone()),
-            (Some(Output::StateDict(sd)), Some(name)) => sd
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, t)| t.clone())
-                .ok_or_else(|| bad("no output of that name")),
-            (Some(Output::StateDict(_)), None) => bad_named(index),
-            (Some(_), _) => Err(bad("that step did not produce a single tensor")),
-            (None, _) => Err(bad("not an earlier step of this case")),
-        }
-    }
-}
-
-fn bad_named(index: usize) -> Result<Tensor> {
-    Err(Error::CaseFile {
-        location: format!("step reference {index}"),
-        reason: "that step has several outputs; name one with \"output\"".into(),
-    })
-}
 
 /// Shape and row-major values of a nested JSON list.
 fn flatten(
@@ -112,18 +71,8 @@ fn tensor_arg_of(f: &Fields<'_>, key: &str, v: Value) -> Result<TensorArg> {
     let Value::Object(mut m) = v else {
         return Err(f.err(format!("'{key}' must be a tensor object, found {v}")));
     };
-    if let Some(step) = m.remove("step") {
-        let index = f.int_of(key, &step)?;
-        let index = usize::try_from(index).map_err(|_| f.err(format!("'{key}': negative step")))?;
-        let output = match m.remove("output") {
-            None => None,
-            Some(Value::String(s)) => Some(s),
-            Some(o) => return Err(f.err(format!("'{key}.output' must be a string, found {o}"))),
-        };
-        if let Some(k) = m.keys().next() {
-            return Err(f.err(format!("'{key}': unknown key '{k}' in a step reference")));
-        }
-        return Ok(TensorArg::Step { index, output });
+    if let Some(r) = step_reference(f, key, &mut m)? {
+        return Ok(r);
     }
     let dtype = match m.remove("dtype") {
         Some(Value::String(s)) => {
@@ -239,6 +188,17 @@ enum Sampler {
 }
 
 impl StepOp for Sampler {
+    fn references(&self) -> Vec<usize> {
+        let args: Vec<&TensorArg> = match self {
+            Sampler::BernoulliTensor { p, .. } => vec![p],
+            Sampler::Bernoulli { input, .. } | Sampler::Multinomial { input, .. } => vec![input],
+            Sampler::NormalTT { mean, std } => vec![mean, std],
+            Sampler::NormalTF { mean, .. } => vec![mean],
+            Sampler::NormalFT { std, .. } => vec![std],
+            _ => Vec::new(),
+        };
+        args.into_iter().filter_map(TensorArg::step).collect()
+    }
     fn run(&self, ctx: &mut StepContext<'_>) -> Result<Output> {
         let cx = ctx.cx;
         let t = match self {
@@ -264,11 +224,11 @@ impl StepOp for Sampler {
                 ops::bernoulli_scalar_(ctx.gen(), view, *p, cx)?
             }
             Sampler::BernoulliTensor { view, p } => {
-                let p = p.resolve(ctx)?;
+                let p = p.resolve(ctx.previous)?;
                 ops::bernoulli_tensor_(ctx.gen(), &view.size, view.dtype, &p)?
             }
             Sampler::Bernoulli { input, p } => {
-                let x = input.resolve(ctx)?;
+                let x = input.resolve(ctx.previous)?;
                 match p {
                     Some(p) => ops::bernoulli_p(ctx.gen(), &x, *p, cx)?,
                     None => ops::bernoulli(ctx.gen(), &x)?,
@@ -289,19 +249,19 @@ impl StepOp for Sampler {
                 n,
                 replacement,
             } => {
-                let x = input.resolve(ctx)?;
+                let x = input.resolve(ctx.previous)?;
                 ops::multinomial(ctx.gen(), &x, *n, *replacement, cx)?
             }
             Sampler::NormalTT { mean, std } => {
-                let (m, s) = (mean.resolve(ctx)?, std.resolve(ctx)?);
+                let (m, s) = (mean.resolve(ctx.previous)?, std.resolve(ctx.previous)?);
                 ops::normal_tensor_tensor(ctx.gen(), &m, &s, cx)?
             }
             Sampler::NormalTF { mean, std } => {
-                let m = mean.resolve(ctx)?;
+                let m = mean.resolve(ctx.previous)?;
                 ops::normal_tensor_float(ctx.gen(), &m, *std, cx)?
             }
             Sampler::NormalFT { mean, std } => {
-                let s = std.resolve(ctx)?;
+                let s = std.resolve(ctx.previous)?;
                 ops::normal_float_tensor(ctx.gen(), *mean, &s, cx)?
             }
         };
@@ -325,18 +285,25 @@ enum Dropout {
 }
 
 impl StepOp for Dropout {
+    fn references(&self) -> Vec<usize> {
+        match self {
+            Dropout::Functional { input, .. } | Dropout::Native { input, .. } => {
+                input.step().into_iter().collect()
+            }
+        }
+    }
     fn run(&self, ctx: &mut StepContext<'_>) -> Result<Output> {
         let cx = ctx.cx;
         match self {
             Dropout::Functional { input, p, training } => {
-                let x = input.resolve(ctx)?;
+                let x = input.resolve(ctx.previous)?;
                 if !(0.0..=1.0).contains(p) || *training {
                     return Ok(Output::Tensor(ops::dropout(ctx.gen(), &x, *p, cx)?));
                 }
-                Ok(Output::Tensor(x))
+                Ok(Output::Tensor(x.into_owned()))
             }
             Dropout::Native { input, p, train } => {
-                let x = input.resolve(ctx)?;
+                let x = input.resolve(ctx.previous)?;
                 let (out, mask) = ops::native_dropout(ctx.gen(), &x, *p, *train, cx)?;
                 Ok(Output::StateDict(vec![
                     ("output".into(), out),
