@@ -204,7 +204,9 @@ impl Options {
     pub fn parse_releases(text: &str) -> Result<Vec<u32>> {
         let minor = |s: &str| -> Result<u32> {
             let s = s.trim();
-            Era::of_release(s).map_err(|e| bad_option("--releases", e.to_string()))?;
+            // `2.5` names the minor release: check it as `2.5.0`.
+            let full = if s.matches('.').count() == 1 { format!("{s}.0") } else { s.to_string() };
+            Era::of_release(&full).map_err(|e| bad_option("--releases", e.to_string()))?;
             s.split('.')
                 .nth(1)
                 .and_then(|m| m.parse().ok())
@@ -1243,7 +1245,7 @@ mod tests {
             ("normal_(mean=0, 1)", "positional argument after"),
             ("normal_(0, 1, 2)", "takes 2 arguments"),
             ("normal_(sigma=1)", "no argument 'sigma'"),
-            ("normal_(std=sqrt(2)", "closing parenthesis"),
+            ("normal_(std=sqrt(2)", "parenthesis is not closed"),
             ("kaiming_normal_(mode=fan_out)", "quoted string"),
             ("normal_(std=x)", "not a number"),
             ("normal_(std=1, std=2)", "twice"),
