@@ -36,7 +36,6 @@ mod strided;
 mod trace;
 
 pub use parse::{Check, FORMAT, MAX_STEPS};
-pub(crate) use trace::Draw;
 
 use crate::context::{Capability, Context};
 use crate::error::{Error, Result};
