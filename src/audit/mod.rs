@@ -44,7 +44,7 @@
 //! Seeds are tried in order: [`COMMON_SEEDS`] first (0, 1, 42, 1234, 3407, 2^32 − 1, ...), then
 //! the range ([`Options::seeds`], by default 0 to 999,999), in parallel blocks, and a candidate
 //! is ruled out by its probe alone: it survives if the probe's elements are bit-identical, all
-//! within 2 ulp ("near"), or, over at least 32 elements, correlated with the file's at
+//! within 2 ulp or 8 ulp of their largest magnitude ("near"), or, over at least 32 elements, correlated with the file's at
 //! |r| ≥ 0.8 ("related": a trained, scaled or quantised tensor). The first surviving seed is
 //! confirmed by building the model in full under every surviving build, and kept if the evidence
 //! (the mantissa bits of the elements that match exactly, or a related tensor) reaches 64 bits;
@@ -61,8 +61,9 @@
 //! listed as ruled out, each with the first tensor that tells it apart. Then each tensor of the
 //! file is compared with the best build's:
 //! * **identical**: every bit;
-//! * **equal up to the variant**: every differing element at most 2 ulp off (fused multiply-adds,
-//!   another libm), with the variants whose build gives it exactly;
+//! * **equal up to the variant**: every differing element at most 2 ulp off, or at most 8 ulp of
+//!   the tensor's largest magnitude off (fused multiply-adds; the avx2 kernels' vectorised
+//!   `log`/`cos` in the normal fill), with the variants whose build gives it exactly;
 //! * **modified**: a tie (it shares storage with, or equals byte for byte, an earlier tensor of the
 //!   file), pruned (the differing elements are zeros), scaled (one factor for every element,
 //!   exact when `init * factor` rounded to the dtype gives every bit), quantised (at most 256
@@ -1039,8 +1040,7 @@ pub fn audit<R: Read + Seek>(
             if f.bits() == init.bits() {
                 continue;
             }
-            let d = compare::diff(f.storage(), init.storage());
-            if f.dtype().is_float() && d.max_ulp <= compare::NEAR_ULP {
+            if compare::near(f, init) {
                 continue;
             }
             let tie = file.tie(fi).map(|j| file.names[j].clone());
@@ -1084,7 +1084,7 @@ pub fn audit<R: Read + Seek>(
             }
         } else {
             let diff = compare::diff(t.storage(), init.storage());
-            if t.dtype().is_float() && diff.max_ulp <= compare::NEAR_ULP {
+            if compare::near(t, init) {
                 // Which variants give it exactly (the same era and seed).
                 let mut under = Vec::new();
                 if let (Some((seed, _, _, _)), Some(cx)) = (&best, best_cx) {

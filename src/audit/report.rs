@@ -133,8 +133,9 @@ pub struct Fit {
 pub enum Status {
     /// Bit-identical to the init.
     Identical,
-    /// Equal up to the kernel variant: every differing element is at most 2 ulp off, as fused
-    /// multiply-adds or another vector math library give.
+    /// Equal up to the kernel variant: every differing element is at most 2 ulp off, or at most
+    /// 8 ulp of the tensor's largest magnitude off, as fused multiply-adds or another vector
+    /// math library give.
     VariantUlp {
         /// How it differs.
         diff: Diff,
