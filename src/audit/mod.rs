@@ -667,6 +667,9 @@ struct Score {
     near: usize,
     related: usize,
     evidence: u64,
+    /// Elements bit-identical to the file's (tells builds apart when every tensor was trained:
+    /// the elements a step left unchanged still hold the right build's bits).
+    equal_elements: u64,
 }
 
 fn score(built: &Built, file: &FileSide, decided: &[bool]) -> Score {
@@ -686,6 +689,8 @@ fn score(built: &Built, file: &FileSide, decided: &[bool]) -> Score {
             Closeness::Unrelated => {}
         }
         s.evidence += evidence(c, t);
+        let (fs, ts) = (f.storage(), t.storage());
+        s.equal_elements += (0..t.numel()).filter(|&i| fs.bits_at(i) == ts.bits_at(i)).count() as u64;
     }
     s
 }

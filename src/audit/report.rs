@@ -378,7 +378,7 @@ impl Status {
                     format!("; identical under {}", v.join(", "))
                 };
                 format!(
-                    "equal up to the variant (last-bit differences, as fused multiply-adds give): {}{under}",
+                    "equal up to the variant (last-bit differences at the tensor's scale, as fused multiply-adds or vectorised log/cos give): {}{under}",
                     diff.text()
                 )
             }
