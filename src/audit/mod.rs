@@ -16,7 +16,7 @@
 //! let bytes = checkpoint::safetensors_bytes(&desc.state_dict(&mut torch)?, &[])?;
 //! let mut file = Checkpoint::from_bytes(&bytes, "w.safetensors", &checkpoint::Limits::default())?;
 //!
-//! let options = Options { seeds: Some((0, 99_999)), ..Options::default() };
+//! let options = Options::default().with_seeds(0, 99_999);
 //! let report = audit::audit(&mut file, Against::Model(&desc), &options)?;
 //! assert_eq!(report.seed, Some(31337));
 //! assert_eq!(report.verdict, Verdict::Identical);
@@ -171,6 +171,13 @@ fn bad_option(what: &str, reason: impl Into<String>) -> Error {
 }
 
 impl Options {
+    /// These options with the seed range `from..=to` searched after the common seeds.
+    #[must_use]
+    pub fn with_seeds(mut self, from: u64, to: u64) -> Options {
+        self.seeds = Some((from, to));
+        self
+    }
+
     /// Parses a seed range: `A..B` (B excluded), `A..=B`, or one seed `N`.
     ///
     /// # Errors
