@@ -35,15 +35,23 @@ fn finds_the_seed_of_an_npz_file_in_the_range() {
     let desc = mlp();
     let bytes = checkpoint::npz_bytes(&build(&desc, 70_001, Capability::Avx2)).unwrap();
     let mut file = Checkpoint::from_bytes(&bytes, "w.npz", &Limits::default()).unwrap();
-    let report = audit::audit(&mut file, Against::Model(&desc), &options((70_000, 80_000))).unwrap();
+    let report =
+        audit::audit(&mut file, Against::Model(&desc), &options((70_000, 80_000))).unwrap();
     assert_eq!(report.format, "npz");
     assert_eq!(report.seed, Some(70_001));
     assert_eq!(report.search.found_in, Some("range"));
     assert_eq!(report.verdict, Verdict::Identical);
-    assert!(report.combinations.iter().all(|c| c.capability == Capability::Avx2));
+    assert!(report
+        .combinations
+        .iter()
+        .all(|c| c.capability == Capability::Avx2));
     // LayerNorm's ones and zeros are listed apart.
-    let apart: Vec<&str> =
-        report.tensors.iter().filter(|t| !t.decided_by_seed).map(|t| t.name.as_str()).collect();
+    let apart: Vec<&str> = report
+        .tensors
+        .iter()
+        .filter(|t| !t.decided_by_seed)
+        .map(|t| t.name.as_str())
+        .collect();
     assert_eq!(apart, ["norm.weight", "norm.bias"]);
     assert!(report.search.seeds_tried > 0 && report.search.seeds_per_second > 0.0);
 }
@@ -51,7 +59,8 @@ fn finds_the_seed_of_an_npz_file_in_the_range() {
 #[test]
 fn a_file_from_outside_the_range_is_not_found() {
     let desc = mlp();
-    let bytes = checkpoint::safetensors_bytes(&build(&desc, 5_000, Capability::Default), &[]).unwrap();
+    let bytes =
+        checkpoint::safetensors_bytes(&build(&desc, 5_000, Capability::Default), &[]).unwrap();
     let mut file = Checkpoint::from_bytes(&bytes, "w.safetensors", &Limits::default()).unwrap();
     let mut o = options((0, 999));
     o.common_seeds = false;
@@ -66,9 +75,10 @@ fn a_file_from_outside_the_range_is_not_found() {
 
 #[test]
 fn audits_a_recorded_program() {
-    let program =
-        Program::parse(&std::fs::read_to_string(root().join("golden/programs/gpt2_tiny.json")).unwrap())
-            .unwrap();
+    let program = Program::parse(
+        &std::fs::read_to_string(root().join("golden/programs/gpt2_tiny.json")).unwrap(),
+    )
+    .unwrap();
     let mut torch = Torch::new(Context::default());
     torch.manual_seed(2024).unwrap();
     let state = program.state_dict(&mut torch).unwrap();
@@ -106,8 +116,15 @@ fn one_tensor_with_its_init_call() {
     assert_eq!(report.verdict, Verdict::NotFound);
     // A name the file lacks is an error naming it.
     let mut file = Checkpoint::open(&path).unwrap();
-    let e = audit::audit(&mut file, Against::Tensor { name: "nope", call: &call }, &options((0, 1)))
-        .unwrap_err();
+    let e = audit::audit(
+        &mut file,
+        Against::Tensor {
+            name: "nope",
+            call: &call,
+        },
+        &options((0, 1)),
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("no tensor 'nope'"), "{e}");
 }
 
@@ -118,14 +135,21 @@ fn names_shapes_and_dtypes_that_do_not_fit() {
     // fc1.weight transposed, norm.weight as float16, fc2.bias dropped, an extra tensor.
     let w = state[0].1.clone();
     let (r, c) = (w.shape()[0], w.shape()[1]);
-    let Storage::F32(v) = w.storage() else { panic!() };
+    let Storage::F32(v) = w.storage() else {
+        panic!()
+    };
     let t: Vec<f32> = (0..r * c).map(|k| v[(k % r) * c + k / r]).collect();
     state[0].1 = Tensor::new(vec![c, r], Storage::F32(t)).unwrap();
-    let Storage::F32(ones) = state[2].1.storage() else { panic!() };
+    let Storage::F32(ones) = state[2].1.storage() else {
+        panic!()
+    };
     let halves = ones.iter().map(|&x| half::f16::from_f32(x)).collect();
     state[2].1 = Tensor::new(vec![32], Storage::F16(halves)).unwrap();
     state.retain(|(n, _)| n != "fc2.bias");
-    state.push(("extra.step".into(), Tensor::zeros(&[1], DType::Int64).unwrap()));
+    state.push((
+        "extra.step".into(),
+        Tensor::zeros(&[1], DType::Int64).unwrap(),
+    ));
     let bytes = checkpoint::safetensors_bytes(&state, &[]).unwrap();
     let mut file = Checkpoint::from_bytes(&bytes, "w.safetensors", &Limits::default()).unwrap();
     let report = audit::audit(&mut file, Against::Model(&desc), &options((0, 10))).unwrap();
@@ -172,21 +196,28 @@ fn corrupt_and_hostile_files_are_errors() {
         cuts.push(good.len() - 1);
         for cut in cuts {
             let bytes = &good[..cut];
-            if let Ok(mut f) = Checkpoint::from_bytes(bytes, &format!("x.{ext}"), &Limits::default()) {
+            if let Ok(mut f) =
+                Checkpoint::from_bytes(bytes, &format!("x.{ext}"), &Limits::default())
+            {
                 let _ = audit::audit(&mut f, Against::Model(&desc), &options((0, 3)));
             }
         }
         for at in (0..good.len()).step_by(61) {
             let mut bytes = good.clone();
             bytes[at] ^= 0xA5;
-            if let Ok(mut f) = Checkpoint::from_bytes(&bytes, &format!("x.{ext}"), &Limits::default()) {
+            if let Ok(mut f) =
+                Checkpoint::from_bytes(&bytes, &format!("x.{ext}"), &Limits::default())
+            {
                 let _ = audit::audit(&mut f, Against::Model(&desc), &options((0, 3)));
             }
         }
     }
     // A pickle that is not a state_dict of tensors is refused, with a message.
     let e = Checkpoint::from_bytes(b"\x80\x04K\x01.", "x.pt", &Limits::default()).unwrap_err();
-    assert!(matches!(e, Error::Malformed { .. } | Error::Unsupported { .. }), "{e}");
+    assert!(
+        matches!(e, Error::Malformed { .. } | Error::Unsupported { .. }),
+        "{e}"
+    );
 }
 
 #[test]
@@ -194,7 +225,8 @@ fn the_report_serialises_as_its_json() {
     let desc = mlp();
     let path = root().join("golden/audit/mlp_seed24601_reinit_scaled.pt");
     let mut file = Checkpoint::open(path).unwrap();
-    let report = audit::audit(&mut file, Against::Model(&desc), &options((24_000, 25_000))).unwrap();
+    let report =
+        audit::audit(&mut file, Against::Model(&desc), &options((24_000, 25_000))).unwrap();
     let via_serde = serde_json::to_value(&report).unwrap();
     assert_eq!(via_serde, report.to_json());
     assert_eq!(via_serde["seed"], 24_601);

@@ -54,7 +54,10 @@ fn check(case: &Value, report: &Report) -> Vec<String> {
         report.format == case["format"].as_str().unwrap(),
         format!("format {}", report.format),
     );
-    expect(report.seed == case["seed"].as_u64(), format!("seed {:?}", report.seed));
+    expect(
+        report.seed == case["seed"].as_u64(),
+        format!("seed {:?}", report.seed),
+    );
     expect(
         report.search.found_in == case["found_in"].as_str(),
         format!("found in {:?}", report.search.found_in),
@@ -63,7 +66,10 @@ fn check(case: &Value, report: &Report) -> Vec<String> {
         "identical" => Verdict::Identical,
         _ => Verdict::Differs,
     };
-    expect(report.verdict == verdict, format!("verdict {:?}", report.verdict));
+    expect(
+        report.verdict == verdict,
+        format!("verdict {:?}", report.verdict),
+    );
     // The variants that give the file's bits under 2.15's era are the ones PyTorch 2.15 gave
     // the same bits under; none when the file's own variant was not searched.
     let era = Era::of_release("2.15.0").unwrap();
@@ -74,8 +80,12 @@ fn check(case: &Value, report: &Report) -> Vec<String> {
         .map(|c| c.capability.name())
         .collect();
     got.sort_unstable();
-    let mut want: Vec<&str> =
-        case["variants"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let mut want: Vec<&str> = case["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
     want.sort_unstable();
     if !want.is_empty() {
         expect(got == want, format!("variants {got:?}, expected {want:?}"));
@@ -96,14 +106,22 @@ fn check(case: &Value, report: &Report) -> Vec<String> {
             format!("{tname}: decided_by_seed {}", t.decided_by_seed),
         );
         if let Some(of) = want["tie_of"].as_str() {
-            expect(t.tie_of.as_deref() == Some(of), format!("{tname}: tie_of {:?}", t.tie_of));
+            expect(
+                t.tie_of.as_deref() == Some(of),
+                format!("{tname}: tie_of {:?}", t.tie_of),
+            );
         }
         let ok = match (want["status"].as_str().unwrap(), &t.status) {
             ("identical", Status::Identical) => true,
             ("variant_ulp", Status::VariantUlp { diff, .. }) => {
                 diff.max_ulp == want["max_ulp"].as_u64().unwrap()
             }
-            ("reinitialised", Status::Reinitialised { fits, reproduced, .. }) => {
+            (
+                "reinitialised",
+                Status::Reinitialised {
+                    fits, reproduced, ..
+                },
+            ) => {
                 let call = want["fits"].as_str().unwrap();
                 fits.iter().any(|f| f.call == call)
                     && (!want["reproduced"].as_bool().unwrap()
@@ -113,7 +131,9 @@ fn check(case: &Value, report: &Report) -> Vec<String> {
                 (k, Modification::Scaled { factor, exact }) if k == "scaled" => {
                     *factor == want["how"]["factor"].as_f64().unwrap() && *exact
                 }
-                (k, Modification::Tie { of }) if k == "tie" => of == want["how"]["of"].as_str().unwrap(),
+                (k, Modification::Tie { of }) if k == "tie" => {
+                    of == want["how"]["of"].as_str().unwrap()
+                }
                 (k, Modification::Perturbed { .. }) if k == "perturbed" => true,
                 _ => false,
             },
@@ -122,7 +142,10 @@ fn check(case: &Value, report: &Report) -> Vec<String> {
             ("changed", s) => !matches!(s, Status::Identical | Status::VariantUlp { .. }),
             _ => false,
         };
-        expect(ok, format!("{tname}: expected {}, got {:?}", want["status"], t.status));
+        expect(
+            ok,
+            format!("{tname}: expected {}, got {:?}", want["status"], t.status),
+        );
     }
     bad
 }

@@ -419,12 +419,56 @@ fn audit_names_the_seed_and_what_changed() {
     for (args, expect) in [
         (vec!["audit"], "usage"),
         (vec!["audit", "x.safetensors"], "No such file"),
-        (vec!["audit", &file("mlp_seed42.safetensors")], "give --model"),
-        (vec!["audit", &file("mlp_seed42.safetensors"), "--tensor", "fc1.weight"], "go together"),
-        (vec!["audit", &file("mlp_seed42.safetensors"), "--model", &file("mlp.json"), "--seeds", "9..3"], "empty"),
-        (vec!["audit", &file("mlp_seed42.safetensors"), "--model", &file("mlp.json"), "--releases", "2.16"], "2.16"),
-        (vec!["audit", &file("mlp_seed42.safetensors"), "--model", &file("mlp.json"), "--variants", "neon"], "neon"),
-        (vec!["audit", &file("mlp.json"), "--model", &file("mlp.json")], "mlp.json"),
+        (
+            vec!["audit", &file("mlp_seed42.safetensors")],
+            "give --model",
+        ),
+        (
+            vec![
+                "audit",
+                &file("mlp_seed42.safetensors"),
+                "--tensor",
+                "fc1.weight",
+            ],
+            "go together",
+        ),
+        (
+            vec![
+                "audit",
+                &file("mlp_seed42.safetensors"),
+                "--model",
+                &file("mlp.json"),
+                "--seeds",
+                "9..3",
+            ],
+            "empty",
+        ),
+        (
+            vec![
+                "audit",
+                &file("mlp_seed42.safetensors"),
+                "--model",
+                &file("mlp.json"),
+                "--releases",
+                "2.16",
+            ],
+            "2.16",
+        ),
+        (
+            vec![
+                "audit",
+                &file("mlp_seed42.safetensors"),
+                "--model",
+                &file("mlp.json"),
+                "--variants",
+                "neon",
+            ],
+            "neon",
+        ),
+        (
+            vec!["audit", &file("mlp.json"), "--model", &file("mlp.json")],
+            "mlp.json",
+        ),
     ] {
         let out = run(&args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");

@@ -128,7 +128,8 @@ pub(crate) fn closeness(file: &Storage, cand: &Storage, n: usize) -> Closeness {
         let (a, b) = (file.bits_at(i), cand.bits_at(i));
         if a != b {
             exact = false;
-            if ulp(dtype, a, b) > NEAR_ULP && !((value(file, i) - value(cand, i)).abs() <= tolerance)
+            if ulp(dtype, a, b) > NEAR_ULP
+                && !((value(file, i) - value(cand, i)).abs() <= tolerance)
             {
                 return if n >= RELATED_MIN
                     && correlation(file, cand, n).is_some_and(|r| r.abs() >= RELATED_CORR)
@@ -259,7 +260,11 @@ fn distinct_at_most(s: &Storage, limit: usize) -> Option<usize> {
 /// What a tensor that differs beyond the variant's last bits tells about its change; `None` when
 /// its values are unrelated to the init (re-initialised). `tie` names a tensor of the file it
 /// equals byte for byte.
-pub(crate) fn modification(file: &Tensor, init: &Tensor, tie: Option<&str>) -> Option<Modification> {
+pub(crate) fn modification(
+    file: &Tensor,
+    init: &Tensor,
+    tie: Option<&str>,
+) -> Option<Modification> {
     if let Some(of) = tie {
         return Some(Modification::Tie { of: of.to_string() });
     }
@@ -308,7 +313,9 @@ pub(crate) fn cast(init: &Tensor, dtype: DType) -> Option<Tensor> {
     let s = init.storage();
     let n = s.len();
     let data = match (s, dtype) {
-        (Storage::F32(v), DType::Float16) => Storage::F16(v.iter().map(|&x| f32_to_f16(x)).collect()),
+        (Storage::F32(v), DType::Float16) => {
+            Storage::F16(v.iter().map(|&x| f32_to_f16(x)).collect())
+        }
         (Storage::F32(v), DType::BFloat16) => {
             Storage::BF16(v.iter().map(|&x| f32_to_bf16(x)).collect())
         }
@@ -364,29 +371,57 @@ mod tests {
 
     #[test]
     fn closeness_levels() {
-        let a: Vec<f32> = (0..64).map(|i| ((i * 37 % 64) as f32 - 32.0) / 64.0).collect();
+        let a: Vec<f32> = (0..64)
+            .map(|i| ((i * 37 % 64) as f32 - 32.0) / 64.0)
+            .collect();
         let t = f32s(&a);
         assert_eq!(closeness(t.storage(), t.storage(), 64), Closeness::Exact);
         let near: Vec<f32> = a.iter().map(|x| f32::from_bits(x.to_bits() + 1)).collect();
-        assert_eq!(closeness(t.storage(), f32s(&near).storage(), 64), Closeness::Near);
-        let trained: Vec<f32> = a.iter().enumerate().map(|(i, x)| x + 0.01 * (i % 3) as f32).collect();
-        assert_eq!(closeness(t.storage(), f32s(&trained).storage(), 64), Closeness::Related);
-        let other: Vec<f32> = (0..64).map(|i| ((i * 11 % 64) as f32 - 32.0) / 64.0).collect();
-        assert_eq!(closeness(t.storage(), f32s(&other).storage(), 64), Closeness::Unrelated);
+        assert_eq!(
+            closeness(t.storage(), f32s(&near).storage(), 64),
+            Closeness::Near
+        );
+        let trained: Vec<f32> = a
+            .iter()
+            .enumerate()
+            .map(|(i, x)| x + 0.01 * (i % 3) as f32)
+            .collect();
+        assert_eq!(
+            closeness(t.storage(), f32s(&trained).storage(), 64),
+            Closeness::Related
+        );
+        let other: Vec<f32> = (0..64)
+            .map(|i| ((i * 11 % 64) as f32 - 32.0) / 64.0)
+            .collect();
+        assert_eq!(
+            closeness(t.storage(), f32s(&other).storage(), 64),
+            Closeness::Unrelated
+        );
         // A short prefix is never "related".
-        assert_eq!(closeness(t.storage(), f32s(&trained).storage(), 8), Closeness::Unrelated);
+        assert_eq!(
+            closeness(t.storage(), f32s(&trained).storage(), 8),
+            Closeness::Unrelated
+        );
     }
 
     #[test]
     fn modifications_are_told_apart() {
-        let a: Vec<f32> = (0..100).map(|i| ((i * 37 % 100) as f32 - 50.0) / 123.0).collect();
+        let a: Vec<f32> = (0..100)
+            .map(|i| ((i * 37 % 100) as f32 - 50.0) / 123.0)
+            .collect();
         let init = f32s(&a);
         let half: Vec<f32> = a.iter().map(|x| x * 0.5).collect();
         assert_eq!(
             modification(&f32s(&half), &init, None),
-            Some(Modification::Scaled { factor: 0.5, exact: true })
+            Some(Modification::Scaled {
+                factor: 0.5,
+                exact: true
+            })
         );
-        let pruned: Vec<f32> = a.iter().map(|&x| if x.abs() < 0.1 { 0.0 } else { x }).collect();
+        let pruned: Vec<f32> = a
+            .iter()
+            .map(|&x| if x.abs() < 0.1 { 0.0 } else { x })
+            .collect();
         assert!(matches!(
             modification(&f32s(&pruned), &init, None),
             Some(Modification::Pruned { .. })
@@ -396,7 +431,9 @@ mod tests {
             modification(&f32s(&quant), &init, None),
             Some(Modification::Perturbed { .. } | Modification::Quantised { .. })
         ));
-        let other: Vec<f32> = (0..100).map(|i| ((i * 11 % 100) as f32 - 50.0) / 123.0).collect();
+        let other: Vec<f32> = (0..100)
+            .map(|i| ((i * 11 % 100) as f32 - 50.0) / 123.0)
+            .collect();
         assert_eq!(modification(&f32s(&other), &init, None), None);
         assert_eq!(
             modification(&f32s(&other), &init, Some("w")),

@@ -335,11 +335,7 @@ pub(crate) fn fits(t: &Tensor, cx: Context) -> Vec<Fit> {
 /// The call of the catalogue that reproduces `t` exactly when run on `gen` (the generator after
 /// the build, or after earlier re-initialisations), with the words it drew; `gen` then follows
 /// it.
-pub(crate) fn reproduce(
-    t: &Tensor,
-    gen: &mut CpuGenerator,
-    cx: Context,
-) -> Option<(String, u64)> {
+pub(crate) fn reproduce(t: &Tensor, gen: &mut CpuGenerator, cx: Context) -> Option<(String, u64)> {
     if t.numel() == 0 || t.numel() > REPRODUCE_MAX || !t.dtype().is_float() {
         return None;
     }
@@ -381,18 +377,34 @@ mod tests {
     #[test]
     fn names_the_call_that_drew_the_values() {
         let cx = Context::default();
-        let t = drawn(&InitCall::Normal { mean: 0.0, std: 0.02 }, &[64, 48], 7);
+        let t = drawn(
+            &InitCall::Normal {
+                mean: 0.0,
+                std: 0.02,
+            },
+            &[64, 48],
+            7,
+        );
         let found = fits(&t, cx);
         let names: Vec<&str> = found.iter().map(|f| f.call.as_str()).collect();
         assert!(names.contains(&"normal_(mean=0.0, std=0.02)"), "{names:?}");
-        assert!(!names.iter().any(|n| n.starts_with("uniform_")), "{names:?}");
-        let w = found.iter().find(|f| f.call.starts_with("normal_")).unwrap();
+        assert!(
+            !names.iter().any(|n| n.starts_with("uniform_")),
+            "{names:?}"
+        );
+        let w = found
+            .iter()
+            .find(|f| f.call.starts_with("normal_"))
+            .unwrap();
         assert_eq!(w.words, Some(64 * 48));
 
         let call = InitCall::XavierUniform { gain: 1.0 };
         let t = drawn(&call, &[64, 48], 8);
         let names: Vec<String> = fits(&t, cx).into_iter().map(|f| f.call).collect();
-        assert!(names.iter().any(|n| n == "xavier_uniform_(gain=1.0)"), "{names:?}");
+        assert!(
+            names.iter().any(|n| n == "xavier_uniform_(gain=1.0)"),
+            "{names:?}"
+        );
         assert!(!names.iter().any(|n| n.starts_with("normal_")), "{names:?}");
     }
 
@@ -404,7 +416,12 @@ mod tests {
         torch.uniform_(&mut a, -1.0, 1.0).unwrap();
         let after = torch.generator().clone();
         let mut b = Tensor::zeros(&[20, 10], DType::Float32).unwrap();
-        InitCall::Normal { mean: 0.0, std: 0.02 }.apply_(&mut torch, &mut b).unwrap();
+        InitCall::Normal {
+            mean: 0.0,
+            std: 0.02,
+        }
+        .apply_(&mut torch, &mut b)
+        .unwrap();
         let mut g = after.clone();
         let (call, n) = reproduce(&b, &mut g, cx).unwrap();
         assert_eq!(call, "normal_(mean=0.0, std=0.02)");

@@ -193,7 +193,11 @@ impl Options {
             (num(a)?, num(b)?)
         } else if let Some((a, b)) = text.split_once("..") {
             let b = num(b)?;
-            (num(a)?, b.checked_sub(1).ok_or_else(|| bad_option("--seeds", "the range is empty"))?)
+            (
+                num(a)?,
+                b.checked_sub(1)
+                    .ok_or_else(|| bad_option("--seeds", "the range is empty"))?,
+            )
         } else {
             let n = num(text)?;
             (n, n)
@@ -213,7 +217,11 @@ impl Options {
         let minor = |s: &str| -> Result<u32> {
             let s = s.trim();
             // `2.5` names the minor release: check it as `2.5.0`.
-            let full = if s.matches('.').count() == 1 { format!("{s}.0") } else { s.to_string() };
+            let full = if s.matches('.').count() == 1 {
+                format!("{s}.0")
+            } else {
+                s.to_string()
+            };
             Era::of_release(&full).map_err(|e| bad_option("--releases", e.to_string()))?;
             s.split('.')
                 .nth(1)
@@ -230,7 +238,10 @@ impl Options {
                 }
             };
             if a > b {
-                return Err(bad_option("--releases", format!("the range {part} is empty")));
+                return Err(bad_option(
+                    "--releases",
+                    format!("the range {part} is empty"),
+                ));
             }
             out.extend(a..=b);
         }
@@ -288,7 +299,11 @@ pub fn parse_op(text: &str) -> Result<InitCall> {
             continue;
         }
         let (key, value) = match arg.split_once('=') {
-            Some((k, v)) if k.trim().chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
+            Some((k, v))
+                if k.trim()
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_') =>
+            {
                 positional = false;
                 (k.trim().to_string(), v.trim())
             }
@@ -297,13 +312,19 @@ pub fn parse_op(text: &str) -> Result<InitCall> {
                     return Err(bad("a positional argument after a keyword one".into()));
                 }
                 let a = f.args.get(i).ok_or_else(|| {
-                    bad(format!("{} takes {} arguments after the tensor", f.name, f.args.len()))
+                    bad(format!(
+                        "{} takes {} arguments after the tensor",
+                        f.name,
+                        f.args.len()
+                    ))
                 })?;
                 (a.name.to_string(), arg)
             }
         };
         if key == "generator" || key == "tensor" {
-            return Err(bad(format!("'{key}' is not audited: name the call's own arguments")));
+            return Err(bad(format!(
+                "'{key}' is not audited: name the call's own arguments"
+            )));
         }
         let decl = f
             .args
@@ -410,7 +431,10 @@ fn eval(s: &str) -> std::result::Result<f64, String> {
                 }
             }
             let start = self.i;
-            while self.b.get(self.i).is_some_and(|c| c.is_ascii_alphanumeric() || b"._+-".contains(c))
+            while self
+                .b
+                .get(self.i)
+                .is_some_and(|c| c.is_ascii_alphanumeric() || b"._+-".contains(c))
             {
                 // A sign only right after an exponent.
                 if matches!(self.b[self.i], b'+' | b'-')
@@ -514,7 +538,10 @@ struct FileSide {
     storage_tie: Vec<Option<usize>>,
 }
 
-fn read_file<R: Read + Seek>(ck: &mut Checkpoint<R>, only: Option<&str>) -> Result<(Vec<String>, Vec<Tensor>)> {
+fn read_file<R: Read + Seek>(
+    ck: &mut Checkpoint<R>,
+    only: Option<&str>,
+) -> Result<(Vec<String>, Vec<Tensor>)> {
     let mut names = Vec::new();
     let mut tensors = Vec::new();
     for i in 0..ck.tensors().len() {
@@ -537,7 +564,10 @@ fn read_file<R: Read + Seek>(ck: &mut Checkpoint<R>, only: Option<&str>) -> Resu
 fn best_prefix(file: &[String], model: &[String]) -> Option<String> {
     let count = |p: &str| {
         file.iter()
-            .filter(|n| n.strip_prefix(p).is_some_and(|s| model.iter().any(|m| m == s)))
+            .filter(|n| {
+                n.strip_prefix(p)
+                    .is_some_and(|s| model.iter().any(|m| m == s))
+            })
             .count()
     };
     let plain = count("");
@@ -697,7 +727,9 @@ fn score(built: &Built, file: &FileSide, decided: &[bool]) -> Score {
         }
         s.evidence += evidence(c, t);
         let (fs, ts) = (f.storage(), t.storage());
-        s.equal_elements += (0..t.numel()).filter(|&i| fs.bits_at(i) == ts.bits_at(i)).count() as u64;
+        s.equal_elements += (0..t.numel())
+            .filter(|&i| fs.bits_at(i) == ts.bits_at(i))
+            .count() as u64;
     }
     s
 }
@@ -736,13 +768,20 @@ pub fn audit<R: Read + Seek>(
     let format = ck.format().name().to_string();
     let (tensor_shape, tensor_dtype) = match against {
         Against::Tensor { name, .. } => {
-            let info = ck.tensors().iter().find(|t| t.name() == name).ok_or_else(|| {
-                let have: Vec<&str> = ck.tensors().iter().take(20).map(|t| t.name()).collect();
-                Error::arg(
-                    "audit --tensor",
-                    format!("{file_label} has no tensor '{name}' (it has: {})", have.join(", ")),
-                )
-            })?;
+            let info = ck
+                .tensors()
+                .iter()
+                .find(|t| t.name() == name)
+                .ok_or_else(|| {
+                    let have: Vec<&str> = ck.tensors().iter().take(20).map(|t| t.name()).collect();
+                    Error::arg(
+                        "audit --tensor",
+                        format!(
+                            "{file_label} has no tensor '{name}' (it has: {})",
+                            have.join(", ")
+                        ),
+                    )
+                })?;
             (info.shape().to_vec(), info.dtype())
         }
         _ => (Vec::new(), DType::Float32),
@@ -759,9 +798,9 @@ pub fn audit<R: Read + Seek>(
     };
     let subject_label = match against {
         Against::Model(_) => "a model description".to_string(),
-        Against::Program(p) => p
-            .expr()
-            .map_or("a recorded program".to_string(), |e| format!("the recorded program of {e}")),
+        Against::Program(p) => p.expr().map_or("a recorded program".to_string(), |e| {
+            format!("the recorded program of {e}")
+        }),
         Against::Tensor { name, call } => format!("tensor {name} made by {}", fit::python(call)),
     };
     let mut notes = Vec::new();
@@ -787,7 +826,10 @@ pub fn audit<R: Read + Seek>(
     };
     let ref_index = traces.iter().position(Option::is_some).unwrap_or(0);
     let ref_cx = combos[ref_index].cx;
-    let ref_steps = traces[ref_index].as_ref().map(|t| t.1.clone()).unwrap_or_default();
+    let ref_steps = traces[ref_index]
+        .as_ref()
+        .map(|t| t.1.clone())
+        .unwrap_or_default();
     let other_seed = subject.build(ref_cx, TRACE_SEED + 1)?;
     let decided = decided(&reference, &other_seed, &ref_steps);
     // Entries tied in the model: the same bits as an earlier decided entry under both seeds.
@@ -807,7 +849,9 @@ pub fn audit<R: Read + Seek>(
     };
     let file = FileSide::new(ck, &reference.state, only)?;
     if let Some(p) = &file.prefix {
-        notes.push(format!("the file's names carry the prefix '{p}', stripped to match the model"));
+        notes.push(format!(
+            "the file's names carry the prefix '{p}', stripped to match the model"
+        ));
     }
     let usable = |e: usize| decided[e] && file.fitting(e, &reference.state).is_some();
     let file_by_entry: Vec<Option<Tensor>> = (0..reference.state.len())
@@ -820,7 +864,11 @@ pub fn audit<R: Read + Seek>(
         options.threads
     };
     let mut stats = SearchStats {
-        common_seeds: if options.common_seeds { COMMON_SEEDS.len() } else { 0 },
+        common_seeds: if options.common_seeds {
+            COMMON_SEEDS.len()
+        } else {
+            0
+        },
         range: None,
         seeds_tried: 0,
         candidates_tried: 0,
@@ -865,10 +913,15 @@ pub fn audit<R: Read + Seek>(
                 .iter()
                 .filter_map(|&m| subject.build(combos[m].cx, seed).ok().map(|b| (m, b)))
                 .collect();
-            let best = builds.iter().map(|(_, b)| score(b, &file, &decided)).max()?;
+            let best = builds
+                .iter()
+                .map(|(_, b)| score(b, &file, &decided))
+                .max()?;
             let total_bits: u64 = (0..reference.state.len())
                 .filter(|&e| usable(e))
-                .map(|e| reference.state[e].1.numel() as u64 * element_bits(reference.state[e].1.dtype()))
+                .map(|e| {
+                    reference.state[e].1.numel() as u64 * element_bits(reference.state[e].1.dtype())
+                })
                 .sum();
             (best.evidence >= 64.min(total_bits) && best.evidence > 0).then_some(builds)
         };
@@ -898,9 +951,15 @@ pub fn audit<R: Read + Seek>(
                     (!hits.is_empty()).then_some(hits)
                 };
                 let mut from = 0;
-                while let Some((pos, seed, members)) = scan(&space, from, threads, &eval, &mut scanned) {
+                while let Some((pos, seed, members)) =
+                    scan(&space, from, threads, &eval, &mut scanned)
+                {
                     if let Some(builds) = verify(seed, &members) {
-                        stats.found_in = Some(if space.in_range(pos) { "range" } else { "common seeds" });
+                        stats.found_in = Some(if space.in_range(pos) {
+                            "range"
+                        } else {
+                            "common seeds"
+                        });
                         found = Some((seed, builds));
                         break;
                     }
@@ -938,11 +997,18 @@ pub fn audit<R: Read + Seek>(
                 };
                 let mut from = 0;
                 let before = scanned.seeds;
-                while let Some((pos, seed, hits)) = scan(&space, from, threads, &eval, &mut scanned) {
-                    let members: Vec<usize> =
-                        hits.iter().flat_map(|(g, _)| groups[*g].members.clone()).collect();
+                while let Some((pos, seed, hits)) = scan(&space, from, threads, &eval, &mut scanned)
+                {
+                    let members: Vec<usize> = hits
+                        .iter()
+                        .flat_map(|(g, _)| groups[*g].members.clone())
+                        .collect();
                     if let Some(builds) = verify(seed, &members) {
-                        stats.found_in = Some(if space.in_range(pos) { "range" } else { "common seeds" });
+                        stats.found_in = Some(if space.in_range(pos) {
+                            "range"
+                        } else {
+                            "common seeds"
+                        });
                         for g in &groups {
                             for &m in &g.members {
                                 probe_entry_of[m] = Some(g.probe.entry);
@@ -987,27 +1053,38 @@ pub fn audit<R: Read + Seek>(
         combinations: Vec::new(),
         ruled_out: Vec::new(),
         tensors: Vec::new(),
-        verdict: if any_decided { Verdict::NotFound } else { Verdict::Undecided },
+        verdict: if any_decided {
+            Verdict::NotFound
+        } else {
+            Verdict::Undecided
+        },
         notes,
     };
-    let entry_name = |e: usize| reference.state.get(e).map_or_else(String::new, |(n, _)| n.clone());
-    let best: Option<(u64, usize, Built, Vec<(usize, Built)>)> = found.and_then(|(seed, builds)| {
-        let (bi, _) = builds
-            .iter()
-            .enumerate()
-            .max_by_key(|(i, (_, b))| (score(b, &file, &decided), std::cmp::Reverse(*i)))?;
-        let best = builds[bi].1.clone();
-        let m = builds[bi].0;
-        Some((seed, m, best, builds))
-    });
+    let entry_name = |e: usize| {
+        reference
+            .state
+            .get(e)
+            .map_or_else(String::new, |(n, _)| n.clone())
+    };
+    let best: Option<(u64, usize, Built, Vec<(usize, Built)>)> =
+        found.and_then(|(seed, builds)| {
+            let (bi, _) = builds
+                .iter()
+                .enumerate()
+                .max_by_key(|(i, (_, b))| (score(b, &file, &decided), std::cmp::Reverse(*i)))?;
+            let best = builds[bi].1.clone();
+            let m = builds[bi].0;
+            Some((seed, m, best, builds))
+        });
     if let Some((seed, best_m, best, builds)) = &best {
         report.seed = Some(*seed);
         for (i, c) in combos.iter().enumerate() {
             let built = builds.iter().find(|(m, _)| *m == i).map(|(_, b)| b);
             match built {
                 Some(b) => {
-                    let differs = (0..best.state.len())
-                        .find(|&e| b.state.get(e).map(|x| x.1.bits()) != Some(best.state[e].1.bits()));
+                    let differs = (0..best.state.len()).find(|&e| {
+                        b.state.get(e).map(|x| x.1.bits()) != Some(best.state[e].1.bits())
+                    });
                     match differs {
                         None => report.combinations.push(c.combination()),
                         Some(e) => report.ruled_out.push(RuledOut {
@@ -1047,7 +1124,9 @@ pub fn audit<R: Read + Seek>(
         let mut at = gen.words_since(&CpuGenerator::with_seed(*seed));
         for e in 0..init_state.len() {
             let Some(fi) = file.of_entry[e] else { continue };
-            let Some(f) = file.fitting(e, init_state) else { continue };
+            let Some(f) = file.fitting(e, init_state) else {
+                continue;
+            };
             let init = &init_state[e].1;
             if f.bits() == init.bits() {
                 continue;
@@ -1105,7 +1184,13 @@ pub fn audit<R: Read + Seek>(
                             continue;
                         }
                         if !variant_builds.iter().any(|(c, _)| *c == cap) {
-                            if let Ok(b) = subject.build(Context { capability: cap, ..cx }, *seed) {
+                            if let Ok(b) = subject.build(
+                                Context {
+                                    capability: cap,
+                                    ..cx
+                                },
+                                *seed,
+                            ) {
                                 variant_builds.push((cap, b));
                             }
                         }
@@ -1178,14 +1263,25 @@ pub fn audit<R: Read + Seek>(
 /// transpose explains them.
 fn misfit(t: &Tensor, init: &Tensor) -> String {
     let mut reason = if t.shape() != init.shape() {
-        format!("shape {:?} where the model has {:?}", t.shape(), init.shape())
+        format!(
+            "shape {:?} where the model has {:?}",
+            t.shape(),
+            init.shape()
+        )
     } else {
-        format!("dtype {} where the model has {}", t.dtype().name(), init.dtype().name())
+        format!(
+            "dtype {} where the model has {}",
+            t.dtype().name(),
+            init.dtype().name()
+        )
     };
     if t.shape() == init.shape() {
         if let Some(c) = compare::cast(init, t.dtype()) {
             if c.bits() == t.bits() {
-                reason.push_str(&format!("; its values are the init cast to {}", t.dtype().name()));
+                reason.push_str(&format!(
+                    "; its values are the init cast to {}",
+                    t.dtype().name()
+                ));
             }
         }
     } else if let Some(tr) = compare::transposed(init) {
@@ -1209,9 +1305,15 @@ mod tests {
         for bad in ["", "a..b", "5..5", "7..=5", "-1", "0..18446744073709551616"] {
             assert!(Options::parse_seeds(bad).is_err(), "{bad}");
         }
-        assert_eq!(Options::parse_releases("2.0-2.15").unwrap(), (0..=15).collect::<Vec<_>>());
+        assert_eq!(
+            Options::parse_releases("2.0-2.15").unwrap(),
+            (0..=15).collect::<Vec<_>>()
+        );
         assert_eq!(Options::parse_releases("2.5.1,2.12").unwrap(), [5, 12]);
-        assert_eq!(Options::parse_releases("2.13-2.15,2.14").unwrap(), [13, 14, 15]);
+        assert_eq!(
+            Options::parse_releases("2.13-2.15,2.14").unwrap(),
+            [13, 14, 15]
+        );
         for bad in ["2.16", "1.13", "2.5-2.1", "x"] {
             assert!(Options::parse_releases(bad).is_err(), "{bad}");
         }
@@ -1235,7 +1337,10 @@ mod tests {
         );
         assert_eq!(
             parse_op("nn.init.normal_(0, 0.02)").unwrap(),
-            InitCall::Normal { mean: 0.0, std: 0.02 }
+            InitCall::Normal {
+                mean: 0.0,
+                std: 0.02
+            }
         );
         assert_eq!(
             parse_op("torch.nn.init.uniform_(-1/math.sqrt(4), b = 1 / sqrt(4))").unwrap(),
@@ -1245,12 +1350,15 @@ mod tests {
             parse_op("kaiming_normal_(mode='fan_out', nonlinearity=\"relu\")").unwrap(),
             parse_op("kaiming_normal_(0, 'fan_out', 'relu')").unwrap()
         );
-        assert_eq!(parse_op("trunc_normal_(std=2e-2)").unwrap(), InitCall::TruncNormal {
-            mean: 0.0,
-            std: 0.02,
-            a: -2.0,
-            b: 2.0
-        });
+        assert_eq!(
+            parse_op("trunc_normal_(std=2e-2)").unwrap(),
+            InitCall::TruncNormal {
+                mean: 0.0,
+                std: 0.02,
+                a: -2.0,
+                b: 2.0
+            }
+        );
         for (bad, why) in [
             ("frob_(1)", "unknown init function"),
             ("normal_(0, 1", "closing parenthesis"),

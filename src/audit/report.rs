@@ -433,10 +433,7 @@ impl Status {
                 m.insert("diff".into(), diff.to_json());
                 m.insert(
                     "identical_under".into(),
-                    json!(identical_under
-                        .iter()
-                        .map(|c| c.name())
-                        .collect::<Vec<_>>()),
+                    json!(identical_under.iter().map(|c| c.name()).collect::<Vec<_>>()),
                 );
             }
             Status::Reinitialised {
@@ -451,9 +448,10 @@ impl Status {
                 );
                 m.insert(
                     "reproduced".into(),
-                    reproduced.as_ref().map_or(Value::Null, |(c, from, n)| {
-                        json!({"call": c, "first_word": from, "words": n})
-                    }),
+                    reproduced.as_ref().map_or(
+                        Value::Null,
+                        |(c, from, n)| json!({"call": c, "first_word": from, "words": n}),
+                    ),
                 );
             }
             Status::Modified { diff, how } => {
@@ -588,19 +586,9 @@ impl Report {
             None => out.push_str("made by: no seed found in the searched space\n"),
         }
         for r in &self.ruled_out {
-            let _ = writeln!(
-                out,
-                "ruled out: {} (by {})",
-                r.combination.label(),
-                r.by
-            );
+            let _ = writeln!(out, "ruled out: {} (by {})", r.combination.label(), r.by);
         }
-        let width = self
-            .tensors
-            .iter()
-            .map(|t| t.name.len())
-            .max()
-            .unwrap_or(0);
+        let width = self.tensors.iter().map(|t| t.name.len()).max().unwrap_or(0);
         let line = |out: &mut String, t: &TensorReport| {
             let tie = t
                 .tie_of

@@ -326,9 +326,7 @@ pub(crate) struct Space {
 
 impl Space {
     fn total(&self) -> u64 {
-        let r = self
-            .range
-            .map_or(0, |(a, b)| (b - a).saturating_add(1));
+        let r = self.range.map_or(0, |(a, b)| (b - a).saturating_add(1));
         (self.common.len() as u64).saturating_add(r)
     }
 
@@ -424,8 +422,8 @@ pub(crate) fn scan<T: Send>(
     let hits = hits.into_inner().unwrap_or_default();
     let first = hits.into_iter().min_by_key(|h| h.0);
     let last_pos = first.as_ref().map_or(total, |h| h.0);
-    done.reached_range |= last_pos > space.common.len() as u64
-        || (first.is_none() && space.range.is_some());
+    done.reached_range |=
+        last_pos > space.common.len() as u64 || (first.is_none() && space.range.is_some());
     first
 }
 
@@ -446,11 +444,21 @@ mod tests {
                     era,
                     ..Context::default()
                 };
-                for dtype in [DType::Float32, DType::Float64, DType::Float16, DType::BFloat16] {
-                    for numel in [1usize, 5, 15, 16, 17, 31, 32, 33, 47, 48, 63, 64, 65, 80, 100, 1000] {
+                for dtype in [
+                    DType::Float32,
+                    DType::Float64,
+                    DType::Float16,
+                    DType::BFloat16,
+                ] {
+                    for numel in [
+                        1usize, 5, 15, 16, 17, 31, 32, 33, 47, 48, 63, 64, 65, 80, 100, 1000,
+                    ] {
                         for call in [
                             InitCall::Uniform { a: -0.3, b: 0.7 },
-                            InitCall::Normal { mean: 0.1, std: 0.02 },
+                            InitCall::Normal {
+                                mean: 0.1,
+                                std: 0.02,
+                            },
                         ] {
                             let step = Step {
                                 entry: Some(0),
@@ -485,12 +493,24 @@ mod tests {
         };
         for threads in [1, 2, 4] {
             let mut done = Scanned::default();
-            let hit = scan(&space, 0, threads, &|s| (s % 9_999 == 9_998).then_some(s), &mut done);
+            let hit = scan(
+                &space,
+                0,
+                threads,
+                &|s| (s % 9_999 == 9_998).then_some(s),
+                &mut done,
+            );
             assert_eq!(hit.map(|h| (h.1, h.2)), Some((9_998, 9_998)), "{threads}");
             let hit = scan(&space, 0, threads, &|s| (s == 5).then_some(()), &mut done);
             assert_eq!(hit.map(|h| h.0), Some(2));
             // Resuming after a rejected candidate finds the next one.
-            let hit = scan(&space, 3 + 9_999, threads, &|s| (s % 9_999 == 9_998).then_some(()), &mut done);
+            let hit = scan(
+                &space,
+                3 + 9_999,
+                threads,
+                &|s| (s % 9_999 == 9_998).then_some(()),
+                &mut done,
+            );
             assert_eq!(hit.map(|h| h.1), Some(19_997));
             let mut fresh = Scanned::default();
             assert!(scan(&space, 0, threads, &|_| None::<()>, &mut fresh).is_none());

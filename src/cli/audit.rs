@@ -8,7 +8,8 @@ use torch_rng::nn::Limits;
 use super::init::{limit_flag, read_model, ModelFile};
 use super::print;
 
-const USAGE: &str = "usage: torch-rng audit WEIGHTS.safetensors|.npz|.pt --model MODEL.json|PROGRAM.json \
+const USAGE: &str =
+    "usage: torch-rng audit WEIGHTS.safetensors|.npz|.pt --model MODEL.json|PROGRAM.json \
      [--seeds 0..100000] [--variants default,avx2] [--releases 2.0-2.15] [--no-common-seeds] \
      [--threads N] [--json]\n       torch-rng audit WEIGHTS --tensor NAME --op \
      \"kaiming_uniform_(a=sqrt(5))\" [--seeds ...] [--variants ...] [--releases ...] [--json]";
@@ -79,7 +80,9 @@ pub(crate) fn run(args: &[&str]) -> Result<(), String> {
             return Err(format!("--tensor and --op go together\n{USAGE}"))
         }
         (Some(_), _, _) => {
-            return Err(format!("give --model or --tensor with --op, not both\n{USAGE}"))
+            return Err(format!(
+                "give --model or --tensor with --op, not both\n{USAGE}"
+            ))
         }
         (None, None, None) => return Err(format!("give --model, or --tensor with --op\n{USAGE}")),
     }
