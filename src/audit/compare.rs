@@ -128,9 +128,9 @@ pub(crate) fn closeness(file: &Storage, cand: &Storage, n: usize) -> Closeness {
         let (a, b) = (file.bits_at(i), cand.bits_at(i));
         if a != b {
             exact = false;
-            if ulp(dtype, a, b) > NEAR_ULP
-                && !((value(file, i) - value(cand, i)).abs() <= tolerance)
-            {
+            // NaN differences are not within any tolerance.
+            let within = (value(file, i) - value(cand, i)).abs() <= tolerance;
+            if ulp(dtype, a, b) > NEAR_ULP && !within {
                 return if n >= RELATED_MIN
                     && correlation(file, cand, n).is_some_and(|r| r.abs() >= RELATED_CORR)
                 {

@@ -216,7 +216,7 @@ fn check(sampling: &Sampling, st: &Stats) -> Option<Vec<String>> {
                 num(to),
                 num(gap)
             ));
-            let mid = (from + to) / 2.0;
+            let mid = f64::midpoint(from, to);
             let lim = Z * w / (12.0 * n).sqrt();
             if (st.mean - mid).abs() > lim {
                 return None;
@@ -298,7 +298,7 @@ fn words(call: &InitCall, shape: &[usize], dtype: DType, cx: Context) -> Option<
 fn all_equal(t: &Tensor) -> Option<f64> {
     let s = t.storage();
     let first = s.bits_at(0);
-    (s.len() > 0 && (1..s.len()).all(|i| s.bits_at(i) == first)).then(|| value(s, 0))
+    (!s.is_empty() && (1..s.len()).all(|i| s.bits_at(i) == first)).then(|| value(s, 0))
 }
 
 /// The init calls whose distribution fits `t`'s values (empty when it has fewer than

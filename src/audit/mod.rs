@@ -230,12 +230,11 @@ impl Options {
         };
         let mut out = Vec::new();
         for part in text.split(',') {
-            let (a, b) = match part.split_once('-') {
-                Some((a, b)) => (minor(a)?, minor(b)?),
-                None => {
-                    let m = minor(part)?;
-                    (m, m)
-                }
+            let (a, b) = if let Some((a, b)) = part.split_once('-') {
+                (minor(a)?, minor(b)?)
+            } else {
+                let m = minor(part)?;
+                (m, m)
             };
             if a > b {
                 return Err(bad_option(
@@ -752,6 +751,9 @@ fn decided(a: &Built, b: &Built, steps: &[Step]) -> Vec<bool> {
         .collect()
 }
 
+/// The seed found, the index of the best build, that build, and every surviving build.
+type Best = (u64, usize, Built, Vec<(usize, Built)>);
+
 /// Runs an audit of the checkpoint `ck` against `against`.
 ///
 /// # Errors
@@ -773,7 +775,12 @@ pub fn audit<R: Read + Seek>(
                 .iter()
                 .find(|t| t.name() == name)
                 .ok_or_else(|| {
-                    let have: Vec<&str> = ck.tensors().iter().take(20).map(|t| t.name()).collect();
+                    let have: Vec<&str> = ck
+                        .tensors()
+                        .iter()
+                        .take(20)
+                        .map(crate::checkpoint::TensorInfo::name)
+                        .collect();
                     Error::arg(
                         "audit --tensor",
                         format!(
@@ -1066,16 +1073,15 @@ pub fn audit<R: Read + Seek>(
             .get(e)
             .map_or_else(String::new, |(n, _)| n.clone())
     };
-    let best: Option<(u64, usize, Built, Vec<(usize, Built)>)> =
-        found.and_then(|(seed, builds)| {
-            let (bi, _) = builds
-                .iter()
-                .enumerate()
-                .max_by_key(|(i, (_, b))| (score(b, &file, &decided), std::cmp::Reverse(*i)))?;
-            let best = builds[bi].1.clone();
-            let m = builds[bi].0;
-            Some((seed, m, best, builds))
-        });
+    let best: Option<Best> = found.and_then(|(seed, builds)| {
+        let (bi, _) = builds
+            .iter()
+            .enumerate()
+            .max_by_key(|(i, (_, b))| (score(b, &file, &decided), std::cmp::Reverse(*i)))?;
+        let best = builds[bi].1.clone();
+        let m = builds[bi].0;
+        Some((seed, m, best, builds))
+    });
     if let Some((seed, best_m, best, builds)) = &best {
         report.seed = Some(*seed);
         for (i, c) in combos.iter().enumerate() {
@@ -1262,26 +1268,24 @@ pub fn audit<R: Read + Seek>(
 /// Why a tensor with the model's name does not fit it, and what its values are if a cast or a
 /// transpose explains them.
 fn misfit(t: &Tensor, init: &Tensor) -> String {
-    let mut reason = if t.shape() != init.shape() {
-        format!(
-            "shape {:?} where the model has {:?}",
-            t.shape(),
-            init.shape()
-        )
-    } else {
+    let mut reason = if t.shape() == init.shape() {
         format!(
             "dtype {} where the model has {}",
             t.dtype().name(),
             init.dtype().name()
         )
+    } else {
+        format!(
+            "shape {:?} where the model has {:?}",
+            t.shape(),
+            init.shape()
+        )
     };
     if t.shape() == init.shape() {
         if let Some(c) = compare::cast(init, t.dtype()) {
             if c.bits() == t.bits() {
-                reason.push_str(&format!(
-                    "; its values are the init cast to {}",
-                    t.dtype().name()
-                ));
+                reason.push_str("; its values are the init cast to ");
+                reason.push_str(t.dtype().name());
             }
         }
     } else if let Some(tr) = compare::transposed(init) {

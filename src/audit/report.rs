@@ -532,6 +532,7 @@ impl Report {
 
     /// Human-readable text (`torch-rng audit` without `--json`).
     #[must_use]
+    #[allow(clippy::too_many_lines)] // one section after another
     pub fn to_text(&self) -> String {
         let mut out = format!(
             "audit of {} ({}, {} tensors) against {}\n",

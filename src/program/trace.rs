@@ -102,17 +102,16 @@ impl Observer for Tracer {
     }
 }
 
+/// A replay's `state_dict` and its steps.
+type Traced = (Vec<(String, Tensor)>, Vec<Draw>);
+
 impl Program {
     /// Replays the program drawing from `g` under `cx`, recording every step ([`Draw`]), and
     /// returns the `state_dict` with the steps.
     ///
     /// # Errors
     /// As [`Program::entries`].
-    pub(crate) fn trace(
-        &self,
-        g: &mut CpuGenerator,
-        cx: Context,
-    ) -> Result<(Vec<(String, Tensor)>, Vec<Draw>)> {
+    pub(crate) fn trace(&self, g: &mut CpuGenerator, cx: Context) -> Result<Traced> {
         let entries = self
             .inner
             .state_dict
