@@ -226,11 +226,8 @@ def main():
                 e["tie_of"] = c[2]
             elif bits(t) != bits(init[k]):
                 assert trained, k
-                # A trained tensor whose init the seed decides is perturbed; a constant one
-                # (ones, zeros) has no values to correlate with: only "not identical".
-                e["status"] = "modified" if e["decided_by_seed"] else "changed"
-                if e["decided_by_seed"]:
-                    e["how"] = {"kind": "perturbed"}
+                e["status"] = "modified"
+                e["how"] = {"kind": "perturbed"}
             elif any(bits(t) == bits(builds[v][k]) for v in searched):
                 e["status"] = "identical"
             else:

@@ -83,7 +83,9 @@
 //!
 //! Entries that the seed does not decide (the same bits for two seeds, and not last written by a
 //! draw: ones, zeros, buffers, constants) are marked `decided_by_seed: false`: they are compared
-//! but never count as evidence. Names in the file and not in the model, entries of the model
+//! but never count as evidence. Such a tensor has no init values to correlate a change with: when
+//! the seed-decided tensors were perturbed (trained), one that moved at most 4 times as far as
+//! they did is reported as perturbed with them (a trained bias of zeros), else as re-initialised. Names in the file and not in the model, entries of the model
 //! missing from the file (a tie stored once) and entries whose shape or dtype differ (with a
 //! cast to the file's dtype or a transpose tried) are reported as such; a prefix shared by the
 //! file's names (`module.`) is stripped when that matches more of the model's names.
@@ -1255,6 +1257,7 @@ pub fn audit<R: Read + Seek>(
             }
         }
     }
+    trained_along(&mut report.tensors);
     if report.seed.is_some() {
         report.verdict = if report.tensors.iter().all(|t| t.status == Status::Identical) {
             Verdict::Identical
@@ -1263,6 +1266,43 @@ pub fn audit<R: Read + Seek>(
         };
     }
     Ok(report)
+}
+
+/// How far the seed-decided tensors moved when training perturbed them, times this, bounds the
+/// change of a constant-initialised tensor (a bias of zeros, a norm's ones) trained along.
+const TRAINED_ALONG: f64 = 4.0;
+
+/// A tensor the seed does not decide (its init a constant: zeros, ones) has no values to
+/// correlate a change with, so a trained bias of zeros looks like a re-initialisation. When the
+/// file's seed-decided tensors were perturbed (trained), such a tensor that moved no further
+/// than [`TRAINED_ALONG`] times as far as they did is reported as perturbed with them.
+fn trained_along(tensors: &mut [TensorReport]) {
+    let moved = tensors
+        .iter()
+        .filter(|t| t.decided_by_seed)
+        .filter_map(|t| match &t.status {
+            Status::Modified {
+                diff,
+                how: Modification::Perturbed { .. },
+            } => Some(diff.max_abs),
+            _ => None,
+        })
+        .fold(0.0, f64::max);
+    if moved == 0.0 {
+        return;
+    }
+    for t in tensors.iter_mut().filter(|t| !t.decided_by_seed) {
+        if let Status::Reinitialised { diff, .. } = &t.status {
+            if diff.max_abs <= TRAINED_ALONG * moved {
+                t.status = Status::Modified {
+                    diff: diff.clone(),
+                    how: Modification::Perturbed {
+                        correlation: f64::NAN,
+                    },
+                };
+            }
+        }
+    }
 }
 
 /// Why a tensor with the model's name does not fit it, and what its values are if a cast or a

@@ -111,7 +111,8 @@ pub enum Modification {
     },
     /// Close to the init, every element moved a little (trained, or noise added).
     Perturbed {
-        /// Pearson correlation of the values with the init's.
+        /// Pearson correlation of the values with the init's (NaN when the init is a constant:
+        /// `null` in JSON).
         correlation: f64,
     },
 }
