@@ -48,7 +48,7 @@ mod torch;
 pub use context::{
     BernoulliKernel, Capability, Context, Era, ExponentialKernel, NormalRule, ReducedNormal,
     ReleaseEra, Rules, TruncRule, UniformRule, WideRandint, FIXTURE_RELEASES, LATEST_RELEASE,
-    RELEASE_ERAS,
+    MAX_THREADS, RELEASE_ERAS,
 };
 pub use context::{CudaDevice, CudaEra, CudaRules, Device, DeviceProfile};
 pub use cuda::curand::CurandStatePhilox;

@@ -206,6 +206,158 @@ macro_rules! each_storage {
 }
 pub(crate) use each_storage;
 
+/// A caller's buffer of one element type, borrowed for an in-place fill: what the slice entry
+/// points of [`crate::Torch`] (`uniform_into`, `normal_into`, ...) write into, element by element
+/// as the same op on a contiguous 1-D tensor of that length would.
+///
+/// Every `&mut [f32]`, `&mut [f64]`, `&mut [f16]`, ... converts into one (`From`).
+#[non_exhaustive]
+#[derive(Debug, PartialEq)]
+pub enum SliceMut<'a> {
+    /// float32 elements.
+    F32(&'a mut [f32]),
+    /// float64 elements.
+    F64(&'a mut [f64]),
+    /// float16 elements.
+    F16(&'a mut [f16]),
+    /// bfloat16 elements.
+    BF16(&'a mut [bf16]),
+    /// int64 elements.
+    I64(&'a mut [i64]),
+    /// int32 elements.
+    I32(&'a mut [i32]),
+    /// int16 elements.
+    I16(&'a mut [i16]),
+    /// int8 elements.
+    I8(&'a mut [i8]),
+    /// uint8 elements.
+    U8(&'a mut [u8]),
+    /// bool elements.
+    Bool(&'a mut [bool]),
+    /// uint16 elements.
+    U16(&'a mut [u16]),
+    /// uint32 elements.
+    U32(&'a mut [u32]),
+    /// uint64 elements.
+    U64(&'a mut [u64]),
+}
+
+/// Runs `$body` with `$v` bound to the typed slice of the [`SliceMut`] `$s`.
+macro_rules! each_slice {
+    ($s:expr, $v:ident => $body:expr) => {
+        match $s {
+            SliceMut::F32($v) => $body,
+            SliceMut::F64($v) => $body,
+            SliceMut::F16($v) => $body,
+            SliceMut::BF16($v) => $body,
+            SliceMut::I64($v) => $body,
+            SliceMut::I32($v) => $body,
+            SliceMut::I16($v) => $body,
+            SliceMut::I8($v) => $body,
+            SliceMut::U8($v) => $body,
+            SliceMut::Bool($v) => $body,
+            SliceMut::U16($v) => $body,
+            SliceMut::U32($v) => $body,
+            SliceMut::U64($v) => $body,
+        }
+    };
+}
+
+macro_rules! slice_from {
+    ($($t:ty => $variant:ident),*) => {$(
+        impl<'a> From<&'a mut [$t]> for SliceMut<'a> {
+            fn from(v: &'a mut [$t]) -> SliceMut<'a> {
+                SliceMut::$variant(v)
+            }
+        }
+    )*};
+}
+slice_from!(f32 => F32, f64 => F64, f16 => F16, bf16 => BF16, i64 => I64, i32 => I32,
+    i16 => I16, i8 => I8, u8 => U8, bool => Bool, u16 => U16, u32 => U32, u64 => U64);
+
+impl<'a> SliceMut<'a> {
+    /// The number of elements.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        match self {
+            SliceMut::F32(v) => v.len(),
+            SliceMut::F64(v) => v.len(),
+            SliceMut::F16(v) => v.len(),
+            SliceMut::BF16(v) => v.len(),
+            SliceMut::I64(v) => v.len(),
+            SliceMut::I32(v) => v.len(),
+            SliceMut::I16(v) => v.len(),
+            SliceMut::I8(v) => v.len(),
+            SliceMut::U8(v) => v.len(),
+            SliceMut::Bool(v) => v.len(),
+            SliceMut::U16(v) => v.len(),
+            SliceMut::U32(v) => v.len(),
+            SliceMut::U64(v) => v.len(),
+        }
+    }
+
+    /// Whether there are no elements.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The dtype of the elements.
+    #[must_use]
+    pub fn dtype(&self) -> DType {
+        match self {
+            SliceMut::F32(_) => DType::Float32,
+            SliceMut::F64(_) => DType::Float64,
+            SliceMut::F16(_) => DType::Float16,
+            SliceMut::BF16(_) => DType::BFloat16,
+            SliceMut::I64(_) => DType::Int64,
+            SliceMut::I32(_) => DType::Int32,
+            SliceMut::I16(_) => DType::Int16,
+            SliceMut::I8(_) => DType::Int8,
+            SliceMut::U8(_) => DType::UInt8,
+            SliceMut::Bool(_) => DType::Bool,
+            SliceMut::U16(_) => DType::UInt16,
+            SliceMut::U32(_) => DType::UInt32,
+            SliceMut::U64(_) => DType::UInt64,
+        }
+    }
+
+    /// A shorter-lived borrow of the same elements.
+    #[must_use]
+    pub fn reborrow(&mut self) -> SliceMut<'_> {
+        each_slice!(self, v => SliceMut::from(&mut **v))
+    }
+
+    /// The elements before `mid` and from `mid` on.
+    ///
+    /// # Panics
+    /// If `mid > len` (as [`slice::split_at_mut`]).
+    #[must_use]
+    pub fn split_at(self, mid: usize) -> (SliceMut<'a>, SliceMut<'a>) {
+        each_slice!(self, v => {
+            let (a, b) = v.split_at_mut(mid);
+            (SliceMut::from(a), SliceMut::from(b))
+        })
+    }
+
+    /// The elements `range`.
+    ///
+    /// # Panics
+    /// If the range is out of bounds.
+    #[must_use]
+    pub fn slice(self, range: std::ops::Range<usize>) -> SliceMut<'a> {
+        each_slice!(self, v => SliceMut::from(&mut v[range]))
+    }
+}
+
+impl Storage {
+    /// The elements as a borrowed [`SliceMut`].
+    #[must_use]
+    pub fn as_slice_mut(&mut self) -> SliceMut<'_> {
+        each_storage!(self, v => SliceMut::from(&mut v[..]))
+    }
+}
+
 /// A contiguous (row-major) tensor.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Tensor {
@@ -292,6 +444,72 @@ impl Tensor {
             shape,
             data: Storage::try_zeros(op, dtype, n)?,
         })
+    }
+
+    /// The elements `start .. start + length` along dimension `dim`, as a new contiguous tensor
+    /// (PyTorch's `Tensor.narrow`, then `.contiguous()`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when `dim` is not a dimension or the range leaves it;
+    /// [`Error::OutOfMemory`] when the allocator fails.
+    ///
+    /// ```
+    /// use torch_rng::{Storage, Tensor};
+    /// let t = Tensor::new(vec![2, 3], Storage::F32(vec![0., 1., 2., 3., 4., 5.]))?;
+    /// let cols = t.narrow(1, 1, 2)?;
+    /// assert_eq!(cols.shape(), &[2, 2]);
+    /// assert_eq!(cols.as_f32(), Some(&[1., 2., 4., 5.][..]));
+    /// # Ok::<(), torch_rng::Error>(())
+    /// ```
+    pub fn narrow(&self, dim: usize, start: usize, length: usize) -> Result<Tensor> {
+        /// Copies `take` elements from `skip` on of each `row`-element row of `src`.
+        fn copy<T: Copy>(src: &[T], dst: &mut [T], row: usize, take: usize, skip: usize) {
+            if take == 0 {
+                return;
+            }
+            for (d, s) in dst.chunks_exact_mut(take).zip(src.chunks_exact(row)) {
+                d.copy_from_slice(&s[skip..skip + take]);
+            }
+        }
+        let size = *self.shape.get(dim).ok_or_else(|| {
+            Error::arg(
+                "narrow",
+                format!(
+                    "dimension {dim} out of range for a {}-d tensor",
+                    self.shape.len()
+                ),
+            )
+        })?;
+        if start.checked_add(length).is_none_or(|end| end > size) {
+            return Err(Error::arg(
+                "narrow",
+                format!("start ({start}) + length ({length}) exceeds dimension size ({size})"),
+            ));
+        }
+        let inner: usize = self.shape[dim + 1..].iter().product();
+        let outer: usize = self.shape[..dim].iter().product();
+        let mut shape = self.shape.clone();
+        shape[dim] = length;
+        let mut data = Storage::try_zeros("narrow", self.dtype(), outer * length * inner)?;
+        let (row, take, skip) = (size * inner, length * inner, start * inner);
+        match (&self.data, &mut data) {
+            (Storage::F32(s), Storage::F32(d)) => copy(s, d, row, take, skip),
+            (Storage::F64(s), Storage::F64(d)) => copy(s, d, row, take, skip),
+            (Storage::F16(s), Storage::F16(d)) => copy(s, d, row, take, skip),
+            (Storage::BF16(s), Storage::BF16(d)) => copy(s, d, row, take, skip),
+            (Storage::I64(s), Storage::I64(d)) => copy(s, d, row, take, skip),
+            (Storage::I32(s), Storage::I32(d)) => copy(s, d, row, take, skip),
+            (Storage::I16(s), Storage::I16(d)) => copy(s, d, row, take, skip),
+            (Storage::I8(s), Storage::I8(d)) => copy(s, d, row, take, skip),
+            (Storage::U8(s), Storage::U8(d)) => copy(s, d, row, take, skip),
+            (Storage::Bool(s), Storage::Bool(d)) => copy(s, d, row, take, skip),
+            (Storage::U16(s), Storage::U16(d)) => copy(s, d, row, take, skip),
+            (Storage::U32(s), Storage::U32(d)) => copy(s, d, row, take, skip),
+            (Storage::U64(s), Storage::U64(d)) => copy(s, d, row, take, skip),
+            // try_zeros made `data` of this tensor's dtype.
+            _ => unreachable!("narrow: storage of another dtype"),
+        }
+        Ok(Tensor { shape, data })
     }
 
     /// A 1-D uint8 tensor holding `bytes` (as `get_rng_state` returns).

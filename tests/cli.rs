@@ -383,6 +383,153 @@ fn explain_lists_a_programs_steps() {
     assert_eq!(doc["state_dict"].as_array().unwrap().len(), 29);
 }
 
+/// `--threads N` changes no byte: `init` of GPT-2's natural description
+/// (examples/models/real/gpt2_tiny.json) writes the same file on 1, 2, 3 and 7 threads, and
+/// `replay --threads 3` of golden/cases/core_randn.json (tensors up to 2^20 elements) still
+/// matches PyTorch's result file; a bad count is refused.
+#[test]
+fn threads_change_no_byte() {
+    let dir = case_file("unused", "").parent().unwrap().to_path_buf();
+    let model = root().join("examples/models/real/gpt2_tiny.json");
+    let mut files = Vec::new();
+    for threads in ["1", "2", "3", "7"] {
+        let output = dir.join(format!("gpt2_threads_{threads}.safetensors"));
+        let out = run(&[
+            "init",
+            model.to_str().unwrap(),
+            "--seed",
+            "7",
+            "--threads",
+            threads,
+            "-o",
+            output.to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{threads}: {}", text(&out.stderr));
+        files.push(std::fs::read(&output).unwrap());
+    }
+    assert!(files.iter().all(|f| *f == files[0]));
+
+    let cases = root().join("golden/cases/core_randn.json");
+    let out = run(&["replay", cases.to_str().unwrap(), "--threads", "3"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let actual: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let expected: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("golden/results/core_randn.json")).unwrap(),
+    )
+    .unwrap();
+    let mismatches = torch_rng::replay::compare_results(&expected, &actual).unwrap();
+    assert!(mismatches.is_empty(), "{mismatches:?}");
+
+    for bad in ["-1", "two", ""] {
+        let out = run(&["init", model.to_str().unwrap(), "--threads", bad]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(text(&out.stderr).contains("--threads"), "{bad}");
+    }
+}
+
+/// `--shard I/N --shard-dim D` writes, for each tensor, the part `torch.tensor_split(t, N, D)[I]`
+/// of the full init (the shards of a 64 x 32 embedding and of 1-D biases along 0; along 1, 1-D
+/// tensors are whole on every shard), and `--tensors` keeps only the matching names
+/// (examples/models/real/gpt2_tiny.json, seed 3).
+#[test]
+fn shards_and_tensor_selections_are_parts_of_the_full_init() {
+    use torch_rng::checkpoint::Checkpoint;
+    let dir = case_file("unused", "").parent().unwrap().to_path_buf();
+    let model = root().join("examples/models/real/gpt2_tiny.json");
+    let init = |extra: &[&str], file: &str| {
+        let output = dir.join(file);
+        let mut args = vec![
+            "init",
+            model.to_str().unwrap(),
+            "--seed",
+            "3",
+            "-o",
+            output.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let out = run(&args);
+        assert!(out.status.success(), "{extra:?}: {}", text(&out.stderr));
+        let mut c = Checkpoint::open(&output).unwrap();
+        c.read_all()
+            .unwrap()
+            .into_iter()
+            .map(|(n, t)| (n, t.to_tensor().unwrap()))
+            .collect::<Vec<_>>()
+    };
+    let full = init(&[], "shard_full.safetensors");
+    for dim in [0usize, 1] {
+        let shards: Vec<_> = (0..3)
+            .map(|i| {
+                let s = format!("{i}/3");
+                let d = dim.to_string();
+                init(
+                    &["--shard", &s, "--shard-dim", &d],
+                    &format!("shard_{i}_{dim}.safetensors"),
+                )
+            })
+            .collect();
+        for (k, (name, t)) in full.iter().enumerate() {
+            if t.shape().len() <= dim {
+                for s in &shards {
+                    assert_eq!(&s[k].1, t, "{name} whole on every shard");
+                }
+                continue;
+            }
+            let size = t.shape()[dim];
+            let mut start = 0;
+            for (i, s) in shards.iter().enumerate() {
+                assert_eq!(&s[k].0, name);
+                let len = size / 3 + usize::from(i < size % 3);
+                assert_eq!(s[k].1, t.narrow(dim, start, len).unwrap(), "{name} {i}/3");
+                start += len;
+            }
+            assert_eq!(start, size);
+        }
+    }
+    let some = init(
+        &["--tensors", "*.attn.*weight,lm_head*"],
+        "some.safetensors",
+    );
+    let names: Vec<&str> = some.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "transformer.h.0.attn.c_attn.weight",
+            "transformer.h.0.attn.c_proj.weight",
+            "transformer.h.1.attn.c_attn.weight",
+            "transformer.h.1.attn.c_proj.weight",
+            "lm_head.weight"
+        ]
+    );
+    for (n, t) in &some {
+        assert_eq!(t, &full.iter().find(|(m, _)| m == n).unwrap().1);
+    }
+    for (bad, why) in [
+        (&["--shard", "3/3"][..], "--shard"),
+        (&["--shard", "1"][..], "--shard"),
+        (&["--shard-dim", "1"][..], "--shard-dim needs"),
+        (&["--tensors", "nothing*"][..], "selects no tensor"),
+        (&["--shard", "0/2", "--shard-dim", "9"][..], ""),
+    ] {
+        let output = dir.join("refused.safetensors");
+        let mut args = vec![
+            "init",
+            model.to_str().unwrap(),
+            "--seed",
+            "3",
+            "-o",
+            output.to_str().unwrap(),
+        ];
+        args.extend_from_slice(bad);
+        let out = run(&args);
+        if why.is_empty() {
+            // A dimension no tensor has: every tensor is written whole.
+            assert!(out.status.success(), "{bad:?}");
+        } else {
+            assert_eq!(out.status.code(), Some(2), "{bad:?}");
+            assert!(text(&out.stderr).contains(why), "{bad:?}");
+        }
+
 /// `torch-rng audit` on checkpoints written by PyTorch 2.15 (golden/audit, tools/gen_audit.py).
 #[test]
 fn audit_names_the_seed_and_what_changed() {

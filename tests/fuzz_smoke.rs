@@ -33,13 +33,22 @@ impl Rng {
 }
 
 fn seeds(dirs: &[&str]) -> Vec<Vec<u8>> {
+    files(dirs, false)
+}
+
+/// The `.json` seeds (case files, model descriptions, programs) of `dirs`.
+fn json_seeds(dirs: &[&str]) -> Vec<Vec<u8>> {
+    files(dirs, true)
+}
+
+fn files(dirs: &[&str], json: bool) -> Vec<Vec<u8>> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut out = Vec::new();
     for d in dirs {
         let mut files: Vec<_> = std::fs::read_dir(root.join(d))
             .unwrap()
             .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e != "json"))
+            .filter(|p| p.extension().is_some_and(|e| (e == "json") == json))
             .collect();
         files.sort();
         for f in files {
@@ -106,8 +115,114 @@ fn mutate(rng: &mut Rng, seeds: &[Vec<u8>]) -> Vec<u8> {
     b
 }
 
+/// A JSON-aware mutation: a number replaced by an extreme one, a string by a hostile one, or a
+/// value (between commas) duplicated many times, on top of [`mutate`]'s byte mutations.
+fn mutate_json(rng: &mut Rng, seeds: &[Vec<u8>]) -> Vec<u8> {
+    const NUMBERS: [&str; 12] = [
+        "-1",
+        "0",
+        "1e308",
+        "-1e308",
+        "1e-320",
+        "18446744073709551616",
+        "9223372036854775807",
+        "-9223372036854775809",
+        "4294967296",
+        "1.5",
+        "100000000000",
+        "-0.0",
+    ];
+    const STRINGS: [&str; 6] = [
+        "\"\"",
+        "\"nan\"",
+        "\"inf\"",
+        "\"../../etc/passwd\"",
+        "\"\\u0000\"",
+        "\"2.15.0+cpu\"",
+    ];
+    let mut b = if rng.below(2) == 0 {
+        mutate(rng, seeds)
+    } else {
+        seeds[rng.below(seeds.len())].clone()
+    };
+    for _ in 0..=rng.below(3) {
+        let len = b.len();
+        if len == 0 {
+            break;
+        }
+        let at = rng.below(len);
+        match rng.below(3) {
+            0 => {
+                // The number token at or after `at`.
+                let Some(i) = b[at..].iter().position(u8::is_ascii_digit).map(|i| at + i) else {
+                    continue;
+                };
+                let start = if i > 0 && b[i - 1] == b'-' { i - 1 } else { i };
+                let end = i + b[i..]
+                    .iter()
+                    .position(|c| !(c.is_ascii_digit() || b".eE+-".contains(c)))
+                    .unwrap_or(len - i);
+                let n = NUMBERS[rng.below(NUMBERS.len())].as_bytes();
+                b.splice(start..end, n.iter().copied());
+            }
+            1 => {
+                let Some(i) = b[at..].iter().position(|&c| c == b'"').map(|i| at + i) else {
+                    continue;
+                };
+                let Some(j) = b[i + 1..]
+                    .iter()
+                    .position(|&c| c == b'"')
+                    .map(|j| i + 1 + j)
+                else {
+                    continue;
+                };
+                let s = STRINGS[rng.below(STRINGS.len())].as_bytes();
+                b.splice(i..=j, s.iter().copied());
+            }
+            _ => {
+                // The text between two commas, repeated up to 64 times.
+                let Some(i) = b[at..].iter().position(|&c| c == b',').map(|i| at + i) else {
+                    continue;
+                };
+                let Some(j) = b[i + 1..]
+                    .iter()
+                    .position(|&c| c == b',')
+                    .map(|j| i + 1 + j)
+                else {
+                    continue;
+                };
+                let item = b[i..j].to_vec();
+                for _ in 0..rng.below(64) {
+                    b.splice(j..j, item.iter().copied());
+                }
+            }
+        }
+    }
+    b
+}
+
+/// [`run`] over the `.json` seeds of `dirs` with [`mutate_json`], giving `f` the text of every
+/// input that is UTF-8.
+fn run_json(name: &str, dirs: &[&str], n: usize, f: impl Fn(&str)) -> Duration {
+    mutations(name, json_seeds(dirs), n, mutate_json, |d| {
+        if let Ok(text) = std::str::from_utf8(d) {
+            f(text);
+        }
+    })
+}
+
 fn run(name: &str, dirs: &[&str], n: usize, f: impl Fn(&[u8])) -> Duration {
-    let seeds = seeds(dirs);
+    mutations(name, seeds(dirs), n, mutate, f)
+}
+
+/// Gives `f` every seed, then `n` inputs made by `mutate`; the time the mutations took.
+fn mutations(
+    name: &str,
+    seeds: Vec<Vec<u8>>,
+    n: usize,
+    mutate: fn(&mut Rng, &[Vec<u8>]) -> Vec<u8>,
+    f: impl Fn(&[u8]),
+) -> Duration {
     for s in &seeds {
         f(s);
     }
@@ -174,6 +289,58 @@ fn pt_reader_survives_mutations() {
 #[test]
 fn pickle_machine_survives_mutations() {
     let t = run("pickle", &["fuzz/seeds/pickle"], iterations(), fuzz_pickle);
+    assert!(t < budget(), "{t:?}");
+}
+
+// The JSON parsers. Case files are parsed only (replaying a mutated one could legitimately ask
+// for gigabytes within the normal limits; the `replay` cargo-fuzz target runs them under fuzzing
+// builds' small caps); descriptions are built and programs replayed under `small()` limits.
+
+/// Limits small enough that no mutated model or program can take more than a moment.
+fn small() -> torch_rng::nn::Limits {
+    torch_rng::nn::Limits {
+        max_modules: 1000,
+        max_parameters: 1000,
+        max_bytes: 1 << 20,
+        ..torch_rng::nn::Limits::default()
+    }
+}
+
+#[test]
+fn case_file_parser_survives_mutations() {
+    let t = run_json(
+        "case_file",
+        &["fuzz/seeds/case_file"],
+        iterations(),
+        |text| {
+            let _ = torch_rng::replay::parse_case_file(text);
+        },
+    );
+    assert!(t < budget(), "{t:?}");
+}
+
+#[test]
+fn model_description_parser_survives_mutations() {
+    let t = run_json(
+        "model_desc",
+        &["fuzz/seeds/model_desc"],
+        iterations(),
+        |text| {
+            let _ = torch_rng::nn::ModelDesc::parse(text);
+        },
+    );
+    assert!(t < budget(), "{t:?}");
+}
+
+#[test]
+fn program_parser_survives_mutations() {
+    let t = run_json("program", &["fuzz/seeds/program"], iterations(), |text| {
+        if let Ok(p) = torch_rng::nn::Program::parse(text) {
+            let _ = p
+                .with_limits(small())
+                .state_dict(&mut torch_rng::Torch::with_seed(0));
+        }
+    });
     assert!(t < budget(), "{t:?}");
 }
 

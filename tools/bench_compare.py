@@ -12,12 +12,25 @@ To add an op, add a row to BENCHES: the criterion group name and one or more
 PyTorch forms (timeit setup and statement, with `torch` and `n` in scope); the
 fastest form is reported.
 
+With --init it compares whole models instead: `torch-rng init MODEL --seed 0 -o FILE`
+(the release binary, run as a user runs it, writing a safetensors file) on 1 thread and on
+every core, against PyTorch building the same model in-process on one thread (GPT-2 124M
+from examples/gpt2_124m.json through the golden fixtures' reference builder; vgg11 as
+torchvision.models.vgg11(), whose weights examples/vgg11.json reproduces bit for bit).
+Each time is the median of --repeat runs, wall clock and CPU time (user + system: on a
+shared machine the wall clock mostly measures the wait for a core); peak RSS is the largest ru_maxrss of the
+torch-rng runs, given as a multiple of the file's size. Every number comes from one
+invocation, so the ratios are comparable even on a shared machine.
+
 Usage:
     cargo bench                                   # writes target/criterion
                                                   # (benches/kernels.rs: the in-place rows)
     ~/torch-venv/bin/python tools/bench_compare.py [--torch-only] [--variants default,avx2]
                                                    [--repeat 7] [--criterion-dir DIR]
                                                    [--groups randint_i64,bernoulli_f32]
+    cargo build --release
+    ~/torch-venv/bin/python tools/bench_compare.py --init [--repeat 5] [--variants ...]
+                                                   [--binary target/release/torch-rng]
 """
 
 import argparse
@@ -26,6 +39,8 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
+import time
 import timeit
 from pathlib import Path
 
@@ -82,6 +97,102 @@ BENCHES = [
         "empty(n).bernoulli_(0.3)": ("buf = torch.empty(n)", "buf.bernoulli_(0.3)"),
     }),
 ]
+
+
+# label, torch-rng model file, PyTorch builder (source run in the child with `torch` in scope)
+INIT_MODELS = [
+    ("GPT-2 124M", ROOT / "examples" / "gpt2_124m.json",
+     f"import json, sys; sys.path.insert(0, {str(ROOT / 'tools')!r}); "
+     "from golden_ops.modules import build_model; "
+     f"desc = json.loads(open({str(ROOT / 'examples' / 'gpt2_124m.json')!r}).read()); "
+     "build = lambda: build_model(torch, desc)"),
+    ("vgg11", ROOT / "examples" / "vgg11.json",
+     "import torchvision; build = torchvision.models.vgg11"),
+]
+
+
+def time_torch_init(variant, repeat):
+    """Child side: {"label": seconds} for building each INIT_MODELS model in-process."""
+    import torch
+
+    got = torch.backends.cpu.get_cpu_capability()
+    if got != CAPABILITY_NAMES[variant]:
+        sys.exit(f"bench_compare: asked for ATEN_CPU_CAPABILITY={variant} but PyTorch uses {got}")
+    torch.set_num_threads(1)
+    out = {"torch": torch.__version__}
+    for label, _, setup in INIT_MODELS:
+        scope = {"torch": torch}
+        exec(setup, scope)  # noqa: S102 (our own table above)
+        runs, cpu = [], []
+        for _ in range(repeat):
+            torch.manual_seed(0)
+            t, c = time.perf_counter(), time.process_time()
+            m = scope["build"]()
+            runs.append(time.perf_counter() - t)
+            cpu.append(time.process_time() - c)
+            del m
+        out[label] = [statistics.median(runs), statistics.median(cpu)]
+    return out
+
+
+def time_rust_init(binary, model, variant, threads, repeat):
+    """(median wall seconds, median CPU seconds (user + system), peak RSS in bytes, file bytes)
+    of `torch-rng init` run `repeat` times."""
+    runs, cpu, rss, size = [], [], 0, 0
+    with tempfile.TemporaryDirectory() as d:
+        out = Path(d) / "model.safetensors"
+        for _ in range(repeat):
+            if out.exists():
+                out.unlink()
+            t = time.perf_counter()
+            p = subprocess.Popen([str(binary), "init", str(model), "--seed", "0", "--variant",
+                                  variant, "--threads", str(threads), "-o", str(out)],
+                                 stderr=subprocess.DEVNULL)
+            _, status, usage = os.wait4(p.pid, 0)
+            runs.append(time.perf_counter() - t)
+            cpu.append(usage.ru_utime + usage.ru_stime)
+            p.returncode = os.waitstatus_to_exitcode(status)
+            if p.returncode != 0:
+                sys.exit(f"bench_compare: torch-rng init {model} failed (exit {p.returncode})")
+            rss = max(rss, usage.ru_maxrss * 1024)
+            size = out.stat().st_size
+    return statistics.median(runs), statistics.median(cpu), rss, size
+
+
+def init_main(args, variants):
+    """The --init comparison: one table of times and ratios."""
+    binary = args.binary
+    if not binary.exists():
+        sys.exit(f"bench_compare: {binary} is missing (cargo build --release)")
+    cores = os.cpu_count() or 1
+    torch_times = {}
+    for v in variants:
+        print(f"timing PyTorch model builds with ATEN_CPU_CAPABILITY={v} ...", file=sys.stderr)
+        env = dict(os.environ, ATEN_CPU_CAPABILITY=v, OMP_NUM_THREADS="1")
+        proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child-init", v,
+                               "--repeat", str(args.repeat)], env=env, stdout=subprocess.PIPE,
+                              text=True)
+        if proc.returncode != 0:
+            sys.exit(f"bench_compare: the {v} child failed (exit {proc.returncode})")
+        torch_times[v] = json.loads(proc.stdout)
+    print(f"PyTorch {torch_times[variants[0]]['torch']} in-process on 1 thread vs "
+          f"`torch-rng init` to a file on 1 and {cores} threads; median of {args.repeat} runs\n")
+    header = ["model", "variant", "torch s", "rng 1T s", f"rng {cores}T s", "1T/torch",
+              f"{cores}T/torch", f"1T/{cores}T", "torch cpu s", "rng 1T cpu s", "cpu 1T/torch",
+              "peak RSS/file"]
+    rows = []
+    for label, model, _ in INIT_MODELS:
+        for v in variants:
+            print(f"timing torch-rng init {model.name} {v} ...", file=sys.stderr)
+            t, tc = torch_times[v][label]
+            one, onec, rss1, size = time_rust_init(binary, model, v, 1, args.repeat)
+            many, _, rss2, _ = time_rust_init(binary, model, v, cores, args.repeat)
+            rows.append([label, v, f"{t:.3f}", f"{one:.3f}", f"{many:.3f}", f"{one / t:.2f}",
+                         f"{many / t:.2f}", f"{one / many:.2f}", f"{tc:.3f}", f"{onec:.3f}",
+                         f"{onec / tc:.2f}", f"{max(rss1, rss2) / size:.2f}"])
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    for row in [header, ["-" * w for w in widths]] + rows:
+        print("  ".join(str(x).ljust(w) for x, w in zip(row, widths)).rstrip())
 
 
 def selected(groups):
@@ -152,7 +263,13 @@ def main():
                     default=Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "criterion")
     ap.add_argument("--groups", default="",
                     help="comma-separated criterion groups to compare (default: every row)")
+    ap.add_argument("--init", action="store_true",
+                    help="compare whole-model init (GPT-2 124M, vgg11) instead of kernels")
+    ap.add_argument("--binary", type=Path, default=Path(os.environ.get(
+        "CARGO_TARGET_DIR", ROOT / "target")) / "release" / "torch-rng",
+                    help="the torch-rng binary --init runs")
     ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--child-init", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.repeat < 5:
         ap.error("--repeat must be at least 5")
@@ -163,11 +280,17 @@ def main():
     if args.child:
         print(json.dumps(time_torch(args.child, args.repeat, groups)))
         return
+    if args.child_init:
+        print(json.dumps(time_torch_init(args.child_init, args.repeat)))
+        return
 
     variants = [v for v in args.variants.split(",") if v]
     unknown = [v for v in variants if v not in CAPABILITY_NAMES]
     if unknown:
         ap.error(f"unknown variant(s) {', '.join(unknown)}")
+    if args.init:
+        init_main(args, variants)
+        return
 
     rust = {}
     if not args.torch_only:

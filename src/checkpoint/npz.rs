@@ -189,6 +189,16 @@ impl<W: Sink + Seek> NpzWriter<W> {
     /// [`Error::InvalidArgument`] for a name out of order or a byte count that differs from its
     /// shape; [`Error::Io`] if writing fails.
     pub fn write_tensor(&mut self, name: &str, data: &[u8]) -> Result<()> {
+        self.start_next(name, data.len() as u64)?;
+        self.zip.data(data)?;
+        self.zip.end()?;
+        self.next += 1;
+        Ok(())
+    }
+
+    /// Checks that `name` is the next tensor announced with `nbytes` bytes, and starts its
+    /// member with the `.npy` header.
+    fn start_next(&mut self, name: &str, nbytes: u64) -> Result<()> {
         let arg = |r: String| Error::arg("npz writer", r);
         let spec = self.specs.get(self.next).ok_or_else(|| {
             arg(format!(
@@ -201,29 +211,35 @@ impl<W: Sink + Seek> NpzWriter<W> {
                 spec.name
             )));
         }
-        if spec.nbytes != data.len() as u64 {
+        if spec.nbytes != nbytes {
             return Err(arg(format!(
-                "tensor {name:?} needs {} bytes, got {}",
+                "tensor {name:?} needs {} bytes, got {nbytes}",
                 spec.nbytes,
-                data.len()
             )));
         }
         let header = npy::header(spec.dtype, &spec.shape);
         let member = format!("{name}.npy");
         self.zip.start(&member, header.len() as u64 + spec.nbytes)?;
-        self.zip.data(&header)?;
-        self.zip.data(data)?;
-        self.zip.end()?;
-        self.next += 1;
-        Ok(())
+        self.zip.data(&header)
     }
 
-    /// [`NpzWriter::write_tensor`] with a [`Tensor`]'s bytes.
+    /// [`NpzWriter::write_tensor`] with a [`Tensor`]'s bytes, encoded a bounded chunk at a time
+    /// ([`Tensor::for_each_le_chunk`]): no copy of the whole tensor is made.
     ///
     /// # Errors
     /// As [`NpzWriter::write_tensor`].
     pub fn write(&mut self, name: &str, t: &Tensor) -> Result<()> {
-        self.write_tensor(name, &t.to_le_bytes())
+        self.start_next(name, (t.numel() * t.dtype().size()) as u64)?;
+        let mut failed = Ok(());
+        t.for_each_le_chunk(|b| {
+            if failed.is_ok() {
+                failed = self.zip.data(b);
+            }
+        });
+        failed?;
+        self.zip.end()?;
+        self.next += 1;
+        Ok(())
     }
 
     /// Checks that every tensor was written, writes the central directory and closes the output

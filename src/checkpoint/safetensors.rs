@@ -348,6 +348,16 @@ impl<W: Sink> SafetensorsWriter<W> {
     /// [`Error::InvalidArgument`] for a name out of order or a byte count that differs from its
     /// shape; [`Error::Io`] if writing fails.
     pub fn write_tensor(&mut self, name: &str, data: &[u8]) -> Result<()> {
+        self.check_next(name, data.len() as u64)?;
+        if let Err(e) = self.w.write_all(data) {
+            return Err(Error::io(self.w.describe(), e));
+        }
+        self.next += 1;
+        Ok(())
+    }
+
+    /// Checks that `name` is the next tensor announced and that it has `nbytes` bytes.
+    fn check_next(&self, name: &str, nbytes: u64) -> Result<()> {
         let arg = |r: String| Error::arg("safetensors writer", r);
         let spec = self.specs.get(self.next).ok_or_else(|| {
             arg(format!(
@@ -360,26 +370,33 @@ impl<W: Sink> SafetensorsWriter<W> {
                 spec.name
             )));
         }
-        if spec.nbytes != data.len() as u64 {
+        if spec.nbytes != nbytes {
             return Err(arg(format!(
-                "tensor {name:?} needs {} bytes, got {}",
+                "tensor {name:?} needs {} bytes, got {nbytes}",
                 spec.nbytes,
-                data.len()
             )));
         }
-        if let Err(e) = self.w.write_all(data) {
-            return Err(Error::io(self.w.describe(), e));
-        }
-        self.next += 1;
         Ok(())
     }
 
-    /// [`SafetensorsWriter::write_tensor`] with a [`Tensor`]'s bytes.
+    /// [`SafetensorsWriter::write_tensor`] with a [`Tensor`]'s bytes, encoded a bounded chunk at
+    /// a time ([`Tensor::for_each_le_chunk`]): no copy of the whole tensor is made.
     ///
     /// # Errors
     /// As [`SafetensorsWriter::write_tensor`].
     pub fn write(&mut self, name: &str, t: &Tensor) -> Result<()> {
-        self.write_tensor(name, &t.to_le_bytes())
+        self.check_next(name, (t.numel() * t.dtype().size()) as u64)?;
+        let mut failed = None;
+        t.for_each_le_chunk(|b| {
+            if failed.is_none() {
+                failed = self.w.write_all(b).err();
+            }
+        });
+        if let Some(e) = failed {
+            return Err(Error::io(self.w.describe(), e));
+        }
+        self.next += 1;
+        Ok(())
     }
 
     /// Checks that every tensor was written and closes the output ([`Sink::close`]: an

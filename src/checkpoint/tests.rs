@@ -281,6 +281,40 @@ fn writers_refuse_bad_announcements_and_writes() {
     assert!(w.finish().is_ok());
 }
 
+/// `write` encodes a tensor a chunk at a time (no copy of it); the file is byte for byte what
+/// `write_tensor` of its whole `to_le_bytes` writes, for every dtype of [`sd`] and a tensor of
+/// several chunks (20,001 float64 elements), and it refuses what `write_tensor` refuses.
+#[test]
+fn chunked_writes_equal_whole_writes() {
+    let mut tensors = sd();
+    let big: Vec<f64> = (0..20_001).map(|i| f64::from(i) * 0.37 - 5.0).collect();
+    tensors.push((
+        "big".into(),
+        Tensor::new(vec![20_001], Storage::F64(big)).unwrap(),
+    ));
+    let specs: Vec<(&str, DType, &[usize])> = tensors
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.dtype(), t.shape()))
+        .collect();
+    let meta = [("k".to_string(), "v".to_string())];
+    let mut a = SafetensorsWriter::new(Vec::new(), &specs, &meta).unwrap();
+    let mut b = SafetensorsWriter::new(Vec::new(), &specs, &meta).unwrap();
+    let mut c = NpzWriter::new(Cursor::new(Vec::new()), &specs).unwrap();
+    let mut d = NpzWriter::new(Cursor::new(Vec::new()), &specs).unwrap();
+    assert!(a.write("big", &tensors[5].1).is_err(), "out of order");
+    assert!(c.write("big", &tensors[5].1).is_err(), "out of order");
+    assert!(a.write("a.weight", &tensors[1].1).is_err(), "wrong size");
+    assert!(c.write("a.weight", &tensors[1].1).is_err(), "wrong size");
+    for (n, t) in &tensors {
+        a.write(n, t).unwrap();
+        b.write_tensor(n, &t.to_le_bytes()).unwrap();
+        c.write(n, t).unwrap();
+        d.write_tensor(n, &t.to_le_bytes()).unwrap();
+    }
+    assert_eq!(a.finish().unwrap(), b.finish().unwrap());
+    assert_eq!(c.finish().unwrap(), d.finish().unwrap());
+}
+
 // ---- npz ----
 
 fn npz_of(tensors: &[(String, Tensor)], zip64: Zip64) -> Vec<u8> {

@@ -12,7 +12,8 @@ use super::{note, print, read};
 
 const USAGE: &str = "usage: torch-rng init MODEL.json --seed N [--variant default|avx2|avx512] \
      [--torch-version X.Y.Z] -o OUT.safetensors|OUT.npz [--max-modules N] [--max-parameters N] \
-     [--max-bytes N] [--max-depth N]\n       torch-rng init PROGRAM.json --verify [--seed N -o OUT ...]";
+     [--max-bytes N] [--max-depth N] [--threads N] \
+     [--tensors PATTERN,...] [--shard I/N [--shard-dim D]]\n       torch-rng init PROGRAM.json --verify [--seed N -o OUT ...]";
 
 /// A model file: a description or a recorded program, told apart by its `format`.
 pub(crate) enum ModelFile {
@@ -55,10 +56,19 @@ pub(crate) fn limit_flag(limits: &mut Limits, flag: &str, value: &str) -> Result
     Ok(true)
 }
 
+/// Reads `--threads N` (0: every core).
+pub(crate) fn threads_flag(value: &str) -> Result<usize, String> {
+    value
+        .parse()
+        .map_err(|_| format!("--threads: not a non-negative integer: {value} (0 means every core)"))
+}
+
 /// `torch-rng init`: parse the arguments, build the model, write the file.
 pub(crate) fn run(args: &[&str]) -> Result<(), String> {
     let (mut model, mut seed, mut variant, mut release, mut out) = (None, None, None, None, None);
     let mut verify = false;
+    let mut threads = 1usize;
+    let mut select = Selection::default();
     let mut limits = Limits::default();
     let mut it = args.iter();
     while let Some(&a) = it.next() {
@@ -76,6 +86,16 @@ pub(crate) fn run(args: &[&str]) -> Result<(), String> {
             "--variant" => variant = Some(value()?),
             "--torch-version" => release = Some(value()?),
             "-o" | "--output" => out = Some(value()?),
+            "--threads" => threads = threads_flag(value()?)?,
+            "--tensors" => select.patterns = Some(value()?.split(',').map(String::from).collect()),
+            "--shard" => select.shard = Some(shard_flag(value()?)?),
+            "--shard-dim" => {
+                let v = value()?;
+                select.dim = Some(
+                    v.parse()
+                        .map_err(|_| format!("--shard-dim: not a non-negative integer: {v}"))?,
+                );
+            }
             _ if a.starts_with("--max-") => {
                 let v = value()?;
                 if !limit_flag(&mut limits, a, v)? {
@@ -90,6 +110,9 @@ pub(crate) fn run(args: &[&str]) -> Result<(), String> {
     let Some(model) = model else {
         return Err(USAGE.to_string());
     };
+    if select.dim.is_some() && select.shard.is_none() {
+        return Err(format!("--shard-dim needs --shard I/N\n{USAGE}"));
+    }
     let file = read_model(model, limits)?;
     if verify {
         let ModelFile::Program(p) = &file else {
@@ -104,7 +127,9 @@ pub(crate) fn run(args: &[&str]) -> Result<(), String> {
                     .to_string(),
             );
         }
-        let v = p.verify().map_err(|e| format!("{model}: {e}"))?;
+        let v = p
+            .verify_with_threads(threads)
+            .map_err(|e| format!("{model}: {e}"))?;
         print(&format!("{model}: {v}\n"))?;
         if !v.exact() {
             return Err(format!("{model}: verification failed"));
@@ -135,11 +160,14 @@ pub(crate) fn run(args: &[&str]) -> Result<(), String> {
             "{out}: the output must end in .safetensors or .npz"
         ));
     }
-    let mut torch = Torch::new(Context {
-        capability,
-        era,
-        ..Context::default()
-    });
+    let mut torch = Torch::new(
+        Context {
+            capability,
+            era,
+            ..Context::default()
+        }
+        .with_threads(threads),
+    );
     torch.manual_seed(seed_value).map_err(|e| e.to_string())?;
     let sd = match &file {
         ModelFile::Desc(desc) => build(desc, &mut torch).map_err(|e| format!("{model}: {e}"))?,
@@ -147,7 +175,8 @@ pub(crate) fn run(args: &[&str]) -> Result<(), String> {
             .state_dict(&mut torch)
             .map_err(|e| format!("{model}: {e}"))?,
     };
-    let meta = vec![
+    let sd = select.apply(sd).map_err(|e| format!("{model}: {e}"))?;
+    let mut meta = vec![
         ("format".to_string(), "pt".to_string()),
         ("seed".to_string(), seed.to_string()),
         ("variant".to_string(), capability.name().to_string()),
@@ -157,7 +186,92 @@ pub(crate) fn run(args: &[&str]) -> Result<(), String> {
             env!("CARGO_PKG_VERSION").to_string(),
         ),
     ];
-    write(out, &sd, npz, &meta).map_err(|e| e.to_string())
+    if let Some((i, n)) = select.shard {
+        meta.push(("shard".to_string(), format!("{i}/{n}")));
+        meta.push(("shard_dim".to_string(), select.dim.unwrap_or(0).to_string()));
+    }
+    if let Some(p) = &select.patterns {
+        meta.push(("tensors".to_string(), p.join(",")));
+    }
+    write(out, sd, npz, &meta).map_err(|e| e.to_string())
+}
+
+/// Reads `--shard I/N` (shards numbered from 0).
+fn shard_flag(value: &str) -> Result<(usize, usize), String> {
+    let bad = || format!("--shard: expected I/N with 0 <= I < N, got {value}");
+    let (i, n) = value.split_once('/').ok_or_else(bad)?;
+    let (i, n): (usize, usize) = (i.parse().map_err(|_| bad())?, n.parse().map_err(|_| bad())?);
+    if i >= n {
+        return Err(bad());
+    }
+    Ok((i, n))
+}
+
+/// Which tensors `init` writes (`--tensors`), and which shard of each (`--shard`, `--shard-dim`).
+#[derive(Default)]
+struct Selection {
+    /// Glob patterns (`*` matches any run of characters) of the `state_dict` names to keep.
+    patterns: Option<Vec<String>>,
+    /// Shard `i` of `n`.
+    shard: Option<(usize, usize)>,
+    /// The dimension split (0 by default).
+    dim: Option<usize>,
+}
+
+impl Selection {
+    /// The selected entries of `sd`, each cut to its shard: along `dim`, shard `i` of `n` holds
+    /// the elements `torch.tensor_split(t, n, dim)[i]` holds (sizes differ by at most one, the
+    /// first `size % n` shards are the longer ones); a tensor with `dim` or fewer dimensions
+    /// (biases and norms when splitting along 1, scalars) is written whole on every shard.
+    fn apply(&self, sd: Vec<(String, Tensor)>) -> Result<Vec<(String, Tensor)>, String> {
+        let mut out = Vec::new();
+        for (name, t) in sd {
+            if let Some(p) = &self.patterns {
+                if !p.iter().any(|p| glob(p, &name)) {
+                    continue;
+                }
+            }
+            let t = match self.shard {
+                Some((i, n)) if t.shape().len() > self.dim.unwrap_or(0) => {
+                    let dim = self.dim.unwrap_or(0);
+                    let size = t.shape()[dim];
+                    let (q, r) = (size / n, size % n);
+                    let start = i * q + i.min(r);
+                    let len = q + usize::from(i < r);
+                    t.narrow(dim, start, len)
+                        .map_err(|e| format!("{name}: {e}"))?
+                }
+                _ => t,
+            };
+            out.push((name, t));
+        }
+        if out.is_empty() {
+            if let Some(p) = &self.patterns {
+                return Err(format!("--tensors {} selects no tensor", p.join(",")));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Whether `name` matches `pattern`, where `*` stands for any run of characters.
+fn glob(pattern: &str, name: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or("");
+    let Some(mut rest) = name.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else {
+        return rest.is_empty();
+    };
+    for p in middle {
+        match rest.find(p) {
+            Some(k) => rest = &rest[k + p.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
 }
 
 /// Builds a description with a progress bar on standard error when it takes over a second.
@@ -192,27 +306,32 @@ fn build(desc: &ModelDesc, torch: &mut Torch) -> torch_rng::Result<Vec<(String, 
 }
 
 /// Writes `sd` to `out` tensor by tensor through an atomic file: the file appears only once it is
-/// whole (a full disk or a failed write leaves any file already there untouched).
+/// whole (a full disk or a failed write leaves any file already there untouched). Each tensor is
+/// encoded a chunk at a time (no copy of it) and freed once written.
 fn write(
     out: &str,
-    sd: &[(String, Tensor)],
+    sd: Vec<(String, Tensor)>,
     npz: bool,
     meta: &[(String, String)],
 ) -> torch_rng::Result<()> {
-    let index: Vec<(&str, DType, &[usize])> = sd
+    let index: Vec<(String, DType, Vec<usize>)> = sd
         .iter()
-        .map(|(n, t)| (n.as_str(), t.dtype(), t.shape()))
+        .map(|(n, t)| (n.clone(), t.dtype(), t.shape().to_vec()))
+        .collect();
+    let index: Vec<(&str, DType, &[usize])> = index
+        .iter()
+        .map(|(n, d, s)| (n.as_str(), *d, s.as_slice()))
         .collect();
     if npz {
         let mut w = NpzWriter::create(out, &index)?;
         for (n, t) in sd {
-            w.write(n, t)?;
+            w.write(&n, &t)?;
         }
         w.finish()
     } else {
         let mut w = SafetensorsWriter::create(out, &index, meta)?;
         for (n, t) in sd {
-            w.write(n, t)?;
+            w.write(&n, &t)?;
         }
         w.finish()
     }

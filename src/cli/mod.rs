@@ -18,7 +18,9 @@ torch-rng: PyTorch's CPU random streams and weight initialisation, bit for bit
 
 USAGE:
     torch-rng demo [--torch-version X] the blog post's four experiments, and what 4 decimals hide
-    torch-rng replay CASES.json        run a case file, print the result document (JSON)
+    torch-rng replay CASES.json [--threads N]
+                                       run a case file, print the result document (JSON);
+                                       N threads for large fills (0: every core; same bits)
     torch-rng compare EXPECTED ACTUAL  compare two result documents, list every mismatch
     torch-rng explain nn.init.FUNCTION --size 4,3 [--a 2.2360679774997896 ...] [--json]
                                        what an init call derives (fans, gain, bounds), draws and
@@ -33,7 +35,9 @@ USAGE:
                                        starting weights; OUT is .safetensors or .npz, keyed by
                                        state_dict names (a program's own release by default);
                                        [--max-modules N --max-parameters N --max-bytes N
-                                       --max-depth N] raise or lower a description's limits
+                                       --max-depth N] raise or lower a description's limits;
+                                       [--threads N] fills large tensors on N threads (1 by
+                                       default, 0: every core) with the bits of one thread
     torch-rng init PROGRAM.json --verify
                                        replay a program's recording seed and check every stored
                                        SHA-256 (exit 2 naming the first differing tensor)
@@ -80,9 +84,14 @@ pub(crate) fn run(args: &[&str]) -> Result<(), String> {
         ["demo", "--torch-version", release] => {
             print(&demo::demo_report_for(release).map_err(|e| e.to_string())?)
         }
-        ["replay", path] => {
+        ["replay", path] | ["replay", path, "--threads", _] | ["replay", "--threads", _, path] => {
+            let threads = match args {
+                [_, "--threads", n, _] | [_, _, "--threads", n] => init::threads_flag(n)?,
+                _ => 1,
+            };
             let text = read(path)?;
-            let doc = replay::replay_str(&text).map_err(|e| format!("{path}: {e}"))?;
+            let doc = replay::replay_str_with_threads(&text, threads)
+                .map_err(|e| format!("{path}: {e}"))?;
             print(&replay::to_pretty_json(&doc))
         }
         ["compare", expected, actual] => {

@@ -93,7 +93,7 @@ impl std::fmt::Display for Capability {
 /// assert!(Context::for_release(Capability::Avx2, "1.13.1").is_err());
 /// assert_eq!(Context::default(), Context::new(Capability::Avx2));
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Context {
     /// The CPU kernel variant.
     pub capability: Capability,
@@ -102,6 +102,20 @@ pub struct Context {
     /// Where tensors are made (`torch.set_default_device`): the CPU, or a CUDA device with its
     /// launch geometry.
     pub device: Device,
+    /// How many threads a large CPU fill may use (1 by default: the calling thread only; 0: every
+    /// core, [`std::thread::available_parallelism`]). Never changes a bit: each thread starts
+    /// from the generator jumped to its part of the stream (see [`Context::with_threads`]).
+    pub threads: usize,
+}
+
+/// The most threads one fill uses, whatever [`Context::threads`] asks for (a larger count would
+/// only add threads that each skip further and compute less).
+pub const MAX_THREADS: usize = 256;
+
+impl Default for Context {
+    fn default() -> Context {
+        Context::new(Capability::default())
+    }
 }
 
 impl Context {
@@ -112,7 +126,46 @@ impl Context {
             capability,
             era: Era::default(),
             device: Device::Cpu,
+            threads: 1,
         }
+    }
+
+    /// The same build with `threads` threads for large fills (0: every core).
+    ///
+    /// Threads change nothing but the time: `uniform_` and `normal_` (and `rand`, `randn`, the
+    /// `nn.init` calls built on them, and whole-model `init`) on a large tensor split it into
+    /// parts, each computed from a copy of the generator advanced to the part's first word
+    /// ([`CpuGenerator::advance`](crate::CpuGenerator::advance)), and the generator ends where
+    /// one thread would leave it. Ops whose word count depends on the values drawn
+    /// (`trunc_normal_`'s rejection rounds, `randperm`, `multinomial`) and the per-element normal
+    /// path (which shares the cached sample) stay on one thread.
+    ///
+    /// ```
+    /// use torch_rng::{Context, DType, Torch};
+    /// let mut one = Torch::from_parts(Context::default(), torch_rng::CpuGenerator::with_seed(0));
+    /// let mut four = Torch::from_parts(
+    ///     Context::default().with_threads(4),
+    ///     torch_rng::CpuGenerator::with_seed(0),
+    /// );
+    /// let n = 1 << 20;
+    /// assert_eq!(one.randn(&[n], DType::Float32)?, four.randn(&[n], DType::Float32)?);
+    /// assert_eq!(one.generator(), four.generator());
+    /// # Ok::<(), torch_rng::Error>(())
+    /// ```
+    #[must_use]
+    pub fn with_threads(self, threads: usize) -> Context {
+        Context { threads, ..self }
+    }
+
+    /// The thread count [`Context::threads`] stands for: 0 resolved to the cores available, and
+    /// at most [`MAX_THREADS`].
+    #[must_use]
+    pub fn thread_count(self) -> usize {
+        match self.threads {
+            0 => std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+            n => n,
+        }
+        .min(MAX_THREADS)
     }
 
     /// The given capability in the era of a PyTorch release (`"2.5.1"`, `"2.12.0"`).
@@ -124,6 +177,7 @@ impl Context {
             capability,
             era: Era::of_release(release)?,
             device: Device::Cpu,
+            threads: 1,
         })
     }
 

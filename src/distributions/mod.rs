@@ -15,6 +15,7 @@
 pub mod bernoulli;
 pub(crate) mod block;
 pub mod continuous;
+pub(crate) mod fixed;
 pub mod ints;
 pub mod multinomial;
 pub mod normal;
@@ -24,6 +25,8 @@ pub mod uniform;
 pub(crate) mod words;
 
 use crate::simd::Lanes;
+
+pub(crate) use fixed::Cursor;
 
 /// A reduced float type as the fill kernels see it: its rounding from float, its widening back,
 /// and its `digits` (the legacy draw width).

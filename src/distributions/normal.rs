@@ -20,7 +20,7 @@
 use half::{bf16, f16};
 
 use super::transform::{affine_f32, affine_f64, u53};
-use super::{routed, words, Reduced, Route};
+use super::{routed, words, Cursor, Reduced, Route};
 use crate::context::{Capability, NormalRule, ReducedNormal};
 use crate::dtype::{f64_to_bf16, f64_to_f16};
 use crate::generator::CpuGenerator;
@@ -220,6 +220,161 @@ fn draw_uniform_f64(g: &mut CpuGenerator, out: &mut [f64], route: Route) {
     }
 }
 
+/// Where the fill path of `n >= 16` elements reads its words: block `k` (elements `16k ..
+/// 16k + 16`) reads words `16k·w ..` (`w` words per uniform: 2 for float64), and when `n` is not
+/// a multiple of 16 the recomputed last 16 elements read `16·w` words from [`Layout::tail_at`]:
+/// after every element's uniform (`draw_all_first`: float32, float64, the legacy float16/bfloat16
+/// path) or right after the last whole block (float16/bfloat16 since 2.12).
+///
+/// Every element's value depends only on the words its block (or the tail) reads, so any range
+/// of elements can be computed from a generator positioned at its first block: what the
+/// parallel fills and sharded init do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Layout {
+    /// Elements.
+    pub(crate) n: usize,
+    /// Words per uniform.
+    pub(crate) w: u64,
+    /// Whether every element draws its uniform before the tail is recomputed.
+    pub(crate) draw_all_first: bool,
+}
+
+impl Layout {
+    /// Elements in whole blocks.
+    fn full(self) -> usize {
+        self.n / 16 * 16
+    }
+
+    /// Elements the blocks keep (the rest come from the tail).
+    fn kept(self) -> usize {
+        if self.full() == self.n {
+            self.n
+        } else {
+            self.n - 16
+        }
+    }
+
+    /// The first word of the tail's 16 uniforms.
+    fn tail_at(self) -> u64 {
+        let first = if self.draw_all_first {
+            self.n
+        } else {
+            self.full()
+        };
+        first as u64 * self.w
+    }
+
+    /// The words the whole fill draws.
+    pub(crate) fn words(self) -> u64 {
+        if self.full() == self.n {
+            self.n as u64 * self.w
+        } else {
+            self.tail_at() + 16 * self.w
+        }
+    }
+}
+
+/// Elements `a .. a + out.len()` of a fill path of layout `lay`, from a generator positioned at
+/// or before their first block.
+///
+/// `draw` turns `v.len()` uniforms' words into values in `v`, `transform` runs the blocks of 16
+/// in place, `store` writes values into the output type. Work runs a chunk at a time through a
+/// stack buffer; blocks outside the range are never computed.
+fn fill_range<V: Copy + Default, T>(
+    cur: &mut Cursor<'_>,
+    lay: Layout,
+    a: usize,
+    out: &mut [T],
+    draw: &dyn Fn(&mut CpuGenerator, &mut [V]),
+    transform: &dyn Fn(&mut [V]),
+    store: &dyn Fn(&[V], &mut [T]),
+) {
+    let b = a + out.len();
+    debug_assert!(lay.n >= 16 && b <= lay.n);
+    let kept = lay.kept();
+    let mut buf = [V::default(); CHUNK];
+    if a < kept {
+        let e = b.min(kept);
+        let (first, last) = (a / 16 * 16, e.div_ceil(16) * 16);
+        cur.seek(first as u64 * lay.w);
+        let mut c0 = first;
+        while c0 < last {
+            let c1 = (c0 + CHUNK).min(last);
+            let v = &mut buf[..c1 - c0];
+            draw(cur.take(v.len() as u64 * lay.w), v);
+            transform(v);
+            let (lo, hi) = (a.max(c0), e.min(c1));
+            store(&v[lo - c0..hi - c0], &mut out[lo - a..hi - a]);
+            c0 = c1;
+        }
+    }
+    if lay.full() != lay.n && b > lay.n - 16 {
+        let t0 = lay.n - 16;
+        cur.seek(lay.tail_at());
+        let v = &mut buf[..16];
+        draw(cur.take(16 * lay.w), v);
+        transform(v);
+        let lo = a.max(t0);
+        store(&v[lo - t0..b - t0], &mut out[lo - a..]);
+    }
+}
+
+fn copy<V: Copy>(v: &[V], out: &mut [V]) {
+    out.copy_from_slice(v);
+}
+
+/// The float32 fill-path layout of `n` elements (`n + (n % 16 != 0 ? 16 : 0)` words).
+pub(crate) fn layout_f32(n: usize) -> Layout {
+    Layout {
+        n,
+        w: 1,
+        draw_all_first: true,
+    }
+}
+
+/// The float64 fill-path layout: twice the words of [`layout_f32`].
+pub(crate) fn layout_f64(n: usize) -> Layout {
+    Layout {
+        n,
+        w: 2,
+        draw_all_first: true,
+    }
+}
+
+/// The float16/bfloat16 fill-path layout in `rule`'s release: as float32 before 2.12
+/// (`n + (n % 16 != 0 ? 16 : 0)` words), `16 * ceil(n / 16)` since (16 fresh words per block).
+pub(crate) fn layout_reduced(n: usize, reduced: ReducedNormal) -> Layout {
+    Layout {
+        n,
+        w: 1,
+        draw_all_first: matches!(reduced, ReducedNormal::Legacy { .. }),
+    }
+}
+
+/// Elements `a ..` of a float32 fill path of `n` elements (`n >= 16`).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn fill_range_f32(
+    cur: &mut Cursor<'_>,
+    n: usize,
+    a: usize,
+    out: &mut [f32],
+    (mean, std): (f64, f64),
+    cap: Capability,
+    rule: NormalRule,
+    route: Route,
+) {
+    let (mean, std) = (mean as f32, std as f32);
+    fill_range(
+        cur,
+        layout_f32(n),
+        a,
+        out,
+        &|g, v| draw_uniform(g, v, 24, route),
+        &|v| blocks_f32(cap, rule, route, v, mean, std),
+        &copy,
+    );
+}
+
 /// The float32 fill path (`out.len() >= 16`). Consumes `n + (n % 16 != 0 ? 16 : 0)` words.
 pub(crate) fn fill_f32(
     g: &mut CpuGenerator,
@@ -231,23 +386,33 @@ pub(crate) fn fill_f32(
     route: Route,
 ) {
     let n = out.len();
-    debug_assert!(n >= 16);
-    let (mean, std) = (mean as f32, std as f32);
-    let full = n / 16 * 16;
-    // Drawing and transforming chunk by chunk gives the same values as PyTorch's draw-all-then-
-    // transform loop: block k only reads its own 16 uniforms.
-    for chunk in out[..full].chunks_mut(CHUNK) {
-        draw_uniform(g, chunk, 24, route);
-        blocks_f32(cap, rule, route, chunk, mean, std);
-    }
-    if full != n {
-        // The leftover elements still draw their uniforms before the tail is recomputed.
-        g.engine_mut().discard((n - full) as u64);
-        let mut tail = [0f32; 16];
-        draw_uniform(g, &mut tail, 24, route);
-        blocks_f32(cap, rule, route, &mut tail, mean, std);
-        out[n - 16..].copy_from_slice(&tail);
-    }
+    let mut cur = Cursor::new(g);
+    fill_range_f32(&mut cur, n, 0, out, (mean, std), cap, rule, route);
+    cur.seek(layout_f32(n).words());
+}
+
+/// Elements `a ..` of a float64 fill path of `n` elements (`n >= 16`).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn fill_range_f64(
+    cur: &mut Cursor<'_>,
+    n: usize,
+    a: usize,
+    out: &mut [f64],
+    (mean, std): (f64, f64),
+    cap: Capability,
+    rule: NormalRule,
+    route: Route,
+) {
+    let fused = cap.fused() || rule.default_fused;
+    fill_range(
+        cur,
+        layout_f64(n),
+        a,
+        out,
+        &|g, v| draw_uniform_f64(g, v, route),
+        &|v| blocks_f64(route, fused, v, mean, std),
+        &copy,
+    );
 }
 
 /// The float64 fill path (`out.len() >= 16`). Consumes twice the words of [`fill_f32`].
@@ -261,21 +426,9 @@ pub(crate) fn fill_f64(
     route: Route,
 ) {
     let n = out.len();
-    debug_assert!(n >= 16);
-    let fused = cap.fused() || rule.default_fused;
-    let blocks = |d: &mut [f64]| blocks_f64(route, fused, d, mean, std);
-    let full = n / 16 * 16;
-    for chunk in out[..full].chunks_mut(CHUNK) {
-        draw_uniform_f64(g, chunk, route);
-        blocks(chunk);
-    }
-    if full != n {
-        g.engine_mut().discard(2 * (n - full) as u64);
-        let mut tail = [0f64; 16];
-        draw_uniform_f64(g, &mut tail, route);
-        blocks(&mut tail);
-        out[n - 16..].copy_from_slice(&tail);
-    }
+    let mut cur = Cursor::new(g);
+    fill_range_f64(&mut cur, n, 0, out, (mean, std), cap, rule, route);
+    cur.seek(layout_f64(n).words());
 }
 
 /// One legacy reduced-type block (`normal_fill_16<T>` before 2.12) on 16 uniforms that are
@@ -319,27 +472,26 @@ fn affine(x: f32, s: f32, m: f32, fused: bool) -> f32 {
     }
 }
 
-/// The float16/bfloat16 fill path (`out.len() >= 16`), in the era's rule.
-///
-/// Consumes `n + (n % 16 != 0 ? 16 : 0)` words before 2.12 (every uniform first, as float32), and
-/// `16 * ceil(n / 16)` since (16 fresh words per block).
-fn fill_reduced<T: Copy>(
-    g: &mut CpuGenerator,
+/// Elements `a ..` of a float16/bfloat16 fill path of `n` elements (`n >= 16`), in the era's
+/// rule (see [`layout_reduced`] for the words).
+#[allow(clippy::too_many_arguments)]
+fn fill_range_reduced<T: Copy>(
+    cur: &mut Cursor<'_>,
+    n: usize,
+    a: usize,
     out: &mut [T],
     (mean, std): (f64, f64),
     (cap, rule, reduced): (Capability, NormalRule, ReducedNormal),
     route: Route,
     ty: &Reduced<T>,
 ) {
-    let n = out.len();
-    debug_assert!(n >= 16);
     let (mean_f, std_f) = (mean as f32, std as f32);
     // c10 rounds double mean/std to the dtype through float.
     let (mean_t, std_t) = (ty.round(mean_f), ty.round(std_f));
     let fused = cap.fused();
-    let (digits, draw_all_first) = match reduced {
-        ReducedNormal::Legacy { .. } => (ty.digits, true),
-        ReducedNormal::Transitional | ReducedNormal::Current => (24, false),
+    let digits = match reduced {
+        ReducedNormal::Legacy { .. } => ty.digits,
+        ReducedNormal::Transitional | ReducedNormal::Current => 24,
     };
     let transform = |b: &mut [f32]| match reduced {
         ReducedNormal::Legacy { typed_math } => {
@@ -355,31 +507,75 @@ fn fill_reduced<T: Copy>(
         }
         ReducedNormal::Current => blocks_f32(cap, rule, route, b, mean_f, std_f),
     };
-    let full = n / 16 * 16;
-    let mut buf = [0f32; CHUNK];
-    for chunk in out[..full].chunks_mut(CHUNK) {
-        let b = &mut buf[..chunk.len()];
-        draw_uniform(g, b, digits, route);
-        transform(b);
-        for (o, &v) in chunk.iter_mut().zip(b.iter()) {
-            *o = (ty.narrow)(v);
-        }
-    }
-    if full != n {
-        if draw_all_first {
-            // The leftover elements drew their uniforms in the first pass.
-            g.engine_mut().discard((n - full) as u64);
-        }
-        let mut tail = [0f32; 16];
-        draw_uniform(g, &mut tail, digits, route);
-        transform(&mut tail);
-        for (o, &v) in out[n - 16..].iter_mut().zip(tail.iter()) {
-            *o = (ty.narrow)(v);
-        }
-    }
+    fill_range(
+        cur,
+        layout_reduced(n, reduced),
+        a,
+        out,
+        &|g, v| draw_uniform(g, v, digits, route),
+        &transform,
+        &|v, o| {
+            for (o, &x) in o.iter_mut().zip(v) {
+                *o = (ty.narrow)(x);
+            }
+        },
+    );
+}
+
+/// Elements `a ..` of a float16 fill path of `n` elements (`n >= 16`).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn fill_range_f16(
+    cur: &mut Cursor<'_>,
+    n: usize,
+    a: usize,
+    out: &mut [f16],
+    mean_std: (f64, f64),
+    cap: Capability,
+    rule: NormalRule,
+    route: Route,
+) {
+    let ty = Reduced::f16();
+    fill_range_reduced(
+        cur,
+        n,
+        a,
+        out,
+        mean_std,
+        (cap, rule, rule.float16),
+        route,
+        &ty,
+    );
+}
+
+/// Elements `a ..` of a bfloat16 fill path of `n` elements (`n >= 16`).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn fill_range_bf16(
+    cur: &mut Cursor<'_>,
+    n: usize,
+    a: usize,
+    out: &mut [bf16],
+    mean_std: (f64, f64),
+    cap: Capability,
+    rule: NormalRule,
+    route: Route,
+) {
+    let ty = Reduced::bf16();
+    fill_range_reduced(
+        cur,
+        n,
+        a,
+        out,
+        mean_std,
+        (cap, rule, rule.bfloat16),
+        route,
+        &ty,
+    );
 }
 
 /// The float16 fill path.
+///
+/// Consumes `n + (n % 16 != 0 ? 16 : 0)` words before 2.12 (every uniform first, as float32), and
+/// `16 * ceil(n / 16)` since (16 fresh words per block).
 pub(crate) fn fill_f16(
     g: &mut CpuGenerator,
     out: &mut [f16],
@@ -389,11 +585,13 @@ pub(crate) fn fill_f16(
     rule: NormalRule,
     route: Route,
 ) {
-    let ty = Reduced::f16();
-    fill_reduced(g, out, (mean, std), (cap, rule, rule.float16), route, &ty);
+    let n = out.len();
+    let mut cur = Cursor::new(g);
+    fill_range_f16(&mut cur, n, 0, out, (mean, std), cap, rule, route);
+    cur.seek(layout_reduced(n, rule.float16).words());
 }
 
-/// The bfloat16 fill path.
+/// The bfloat16 fill path (words as [`fill_f16`]).
 pub(crate) fn fill_bf16(
     g: &mut CpuGenerator,
     out: &mut [bf16],
@@ -403,8 +601,10 @@ pub(crate) fn fill_bf16(
     rule: NormalRule,
     route: Route,
 ) {
-    let ty = Reduced::bf16();
-    fill_reduced(g, out, (mean, std), (cap, rule, rule.bfloat16), route, &ty);
+    let n = out.len();
+    let mut cur = Cursor::new(g);
+    fill_range_bf16(&mut cur, n, 0, out, (mean, std), cap, rule, route);
+    cur.seek(layout_reduced(n, rule.bfloat16).words());
 }
 
 /// One standard normal in double, from the cache or a fresh Box–Muller pair.

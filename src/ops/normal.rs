@@ -9,6 +9,7 @@ use super::{
     tensor_from_f64, values_f64, View,
 };
 use crate::context::Context;
+use crate::distributions::fixed::{FixedFill, Law};
 use crate::distributions::{normal, Route};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
@@ -44,6 +45,14 @@ pub(crate) fn fill_normal(
         return Ok(());
     }
     let fill_path = contiguous && n >= 16;
+    let threads = cx.thread_count();
+    if fill_path && threads > 1 {
+        let law = Law::Normal { mean, std };
+        if let Some(f) = FixedFill::new(law, data.dtype(), n, true, cx) {
+            f.fill(g, data.as_slice_mut(), threads);
+            return Ok(());
+        }
+    }
     let cap = cx.capability;
     let fused = cap.fused();
     let route = Route::detect();

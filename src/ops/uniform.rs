@@ -5,6 +5,7 @@
 
 use super::{not_implemented, View};
 use crate::context::Context;
+use crate::distributions::fixed::{FixedFill, Law};
 use crate::distributions::{uniform, Route};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
@@ -68,6 +69,14 @@ pub(crate) fn fill_uniform(
     cx: Context,
 ) -> Result<()> {
     let (from, to) = check_uniform_bounds(op, data.dtype(), from, to)?;
+    let threads = cx.thread_count();
+    if threads > 1 {
+        let law = Law::Uniform { from, to };
+        if let Some(f) = FixedFill::new(law, data.dtype(), data.len(), true, cx) {
+            f.fill(g, data.as_slice_mut(), threads);
+            return Ok(());
+        }
+    }
     let fused = cx.capability.fused();
     let route = Route::detect();
     let rule = cx.rules().uniform;

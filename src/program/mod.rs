@@ -211,10 +211,19 @@ impl Program {
     /// # Errors
     /// [`Error::Unsupported`] when the program has no `check`; otherwise as [`Program::entries`].
     pub fn verify(&self) -> Result<Verification> {
+        self.verify_with_threads(1)
+    }
+
+    /// [`Program::verify`] with `threads` threads for large fills (0: every core; see
+    /// [`Context::with_threads`]): the same verdict, sooner.
+    ///
+    /// # Errors
+    /// As [`Program::verify`].
+    pub fn verify_with_threads(&self, threads: usize) -> Result<Verification> {
         let check = self
             .check()
             .ok_or_else(|| Error::unsupported("verify: the program has no 'check'"))?;
-        let mut torch = Torch::new(self.context(check.capability)?);
+        let mut torch = Torch::new(self.context(check.capability)?.with_threads(threads));
         torch.manual_seed(check.seed)?;
         let entries = self.entries(&mut torch)?;
         let mismatches = entries

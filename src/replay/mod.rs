@@ -106,11 +106,19 @@ impl StepContext<'_> {
 /// Runs one parsed case.
 #[must_use]
 pub fn run_case(case: &Case) -> CaseResult {
+    run_case_with_threads(case, 1)
+}
+
+/// Runs one parsed case with `threads` threads for large fills (0: every core; see
+/// [`Context::with_threads`]): the same result as [`run_case`], sooner.
+#[must_use]
+pub fn run_case_with_threads(case: &Case, threads: usize) -> CaseResult {
     let cx = Context {
         capability: case.capability,
         era: case.era,
         ..Context::default()
-    };
+    }
+    .with_threads(threads);
     // The default generator's start is never observed: the case was checked to seed it first.
     let mut gens = Generators {
         default: CpuGenerator::new(),
@@ -193,8 +201,19 @@ pub fn run_case(case: &Case) -> CaseResult {
 /// # Errors
 /// [`Error::CaseFile`] for a malformed file; nothing is run then.
 pub fn replay_str(text: &str) -> Result<Value> {
+    replay_str_with_threads(text, 1)
+}
+
+/// [`replay_str`] with `threads` threads for large fills (0: every core): the same document.
+///
+/// # Errors
+/// As [`replay_str`].
+pub fn replay_str_with_threads(text: &str, threads: usize) -> Result<Value> {
     let cases = parse_case_file(text)?;
-    let results: Vec<CaseResult> = cases.iter().map(run_case).collect();
+    let results: Vec<CaseResult> = cases
+        .iter()
+        .map(|c| run_case_with_threads(c, threads))
+        .collect();
     Ok(results_document(&document_release(&cases), &results))
 }
 
