@@ -529,6 +529,8 @@ fn shards_and_tensor_selections_are_parts_of_the_full_init() {
             assert_eq!(out.status.code(), Some(2), "{bad:?}");
             assert!(text(&out.stderr).contains(why), "{bad:?}");
         }
+    }
+}
 
 /// `torch-rng audit` on checkpoints written by PyTorch 2.15 (golden/audit, tools/gen_audit.py).
 #[test]
