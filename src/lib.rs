@@ -20,6 +20,8 @@
     clippy::doc_markdown
 )]
 
+#[cfg(feature = "json")]
+pub mod audit;
 pub mod checkpoint;
 mod context;
 mod cuda;

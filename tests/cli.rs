@@ -607,3 +607,98 @@ fn shards_and_tensor_selections_are_parts_of_the_full_init() {
         }
     }
 }
+
+/// `torch-rng audit` on checkpoints written by PyTorch 2.15 (golden/audit, tools/gen_audit.py).
+#[test]
+fn audit_names_the_seed_and_what_changed() {
+    let dir = root().join("golden/audit");
+    let file = |n: &str| dir.join(n).to_str().unwrap().to_string();
+    let out = run(&[
+        "audit",
+        &file("mlp_seed24601_reinit_scaled.pt"),
+        "--model",
+        &file("mlp.json"),
+        "--seeds",
+        "0..100000",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["seed"], 24_601);
+    assert_eq!(v["verdict"], "differs");
+    let out = run(&[
+        "audit",
+        &file("mlp_seed42.safetensors"),
+        "--tensor",
+        "fc1.weight",
+        "--op",
+        "kaiming_uniform_(a=sqrt(5))",
+        "--variants",
+        "default",
+        "--releases",
+        "2.13-2.15",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let t = text(&out.stdout);
+    assert!(t.contains("seed 42") && t.contains("identical"), "{t}");
+    for (args, expect) in [
+        (vec!["audit"], "usage"),
+        (vec!["audit", "x.safetensors"], "No such file"),
+        (
+            vec!["audit", &file("mlp_seed42.safetensors")],
+            "give --model",
+        ),
+        (
+            vec![
+                "audit",
+                &file("mlp_seed42.safetensors"),
+                "--tensor",
+                "fc1.weight",
+            ],
+            "go together",
+        ),
+        (
+            vec![
+                "audit",
+                &file("mlp_seed42.safetensors"),
+                "--model",
+                &file("mlp.json"),
+                "--seeds",
+                "9..3",
+            ],
+            "empty",
+        ),
+        (
+            vec![
+                "audit",
+                &file("mlp_seed42.safetensors"),
+                "--model",
+                &file("mlp.json"),
+                "--releases",
+                "2.16",
+            ],
+            "2.16",
+        ),
+        (
+            vec![
+                "audit",
+                &file("mlp_seed42.safetensors"),
+                "--model",
+                &file("mlp.json"),
+                "--variants",
+                "neon",
+            ],
+            "neon",
+        ),
+        (
+            vec!["audit", &file("mlp.json"), "--model", &file("mlp.json")],
+            "mlp.json",
+        ),
+    ] {
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+        let err = text(&out.stderr);
+        assert!(err.contains(expect), "{args:?}: {err}");
+    }
+}

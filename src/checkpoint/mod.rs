@@ -666,6 +666,12 @@ impl<R: Read + Seek> Checkpoint<R> {
         self.format
     }
 
+    /// The name the file goes by in messages (its path, or the `location` it was opened with).
+    #[must_use]
+    pub fn location(&self) -> &str {
+        &self.src.location
+    }
+
     /// The tensors, in file order (safetensors: data order; npz: archive order; `.pt`: dict order).
     #[must_use]
     pub fn tensors(&self) -> &[TensorInfo] {

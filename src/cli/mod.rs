@@ -4,6 +4,7 @@
 //! Every write goes through [`print`] (standard output) or [`note`] (standard error): a closed
 //! pipe or a full disk is an error message and exit status 2, never a panic.
 
+mod audit;
 mod demo;
 mod explain;
 mod init;
@@ -46,6 +47,13 @@ USAGE:
     torch-rng init PROGRAM.json --verify
                                        replay a program's recording seed and check every stored
                                        SHA-256 (exit 2 naming the first differing tensor)
+    torch-rng audit WEIGHTS --model MODEL.json|PROGRAM.json [--seeds 0..100000]
+          [--variants default,avx2] [--releases 2.0-2.15] [--json]
+                                       which seed, kernel variant and releases made the weights
+                                       (safetensors, npz or torch.save .pt), and what differs
+                                       from that init, tensor by tensor
+    torch-rng audit WEIGHTS --tensor NAME --op \"kaiming_uniform_(a=sqrt(5))\" [...]
+                                       the same for one tensor made by one init call
     torch-rng --help | --version
 
 Case and result files follow shared/case-format.md; golden/README.md lists the ops.";
@@ -111,6 +119,7 @@ pub(crate) fn run(args: &[&str]) -> Result<(), String> {
             }
         }
         ["init", args @ ..] => init::run(args),
+        ["audit", args @ ..] => audit::run(args),
         ["explain", args @ ..] => print(&explain::run(args).map_err(|e| e.to_string())?),
         ["--help" | "-h" | "help"] => print(&format!("{USAGE}\n")),
         ["--version" | "-V"] => print(&format!("torch-rng {}\n", env!("CARGO_PKG_VERSION"))),

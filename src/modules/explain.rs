@@ -141,7 +141,7 @@ fn wrap(text: &str, width: usize) -> String {
 }
 
 /// Whether a recorded name (with `*` segments for copies) names `entry`.
-fn matches(pattern: &str, entry: &str) -> bool {
+pub(crate) fn matches(pattern: &str, entry: &str) -> bool {
     let p: Vec<&str> = pattern.split('.').collect();
     let e: Vec<&str> = entry.split('.').collect();
     p.len() == e.len()

@@ -33,6 +33,7 @@ mod exec;
 mod explain;
 mod parse;
 mod strided;
+mod trace;
 
 pub use parse::{Check, FORMAT, MAX_STEPS};
 
