@@ -57,7 +57,7 @@ pub use engine::{Mt19937, Mt19937Jump, Philox4x32};
 pub use error::{Error, Result};
 pub use generator::{CpuGenerator, CudaGenerator};
 pub use state::CPU_STATE_SIZE;
-pub use tensor::{Storage, Tensor, MAX_BYTES};
+pub use tensor::{SliceMut, Storage, Tensor, MAX_BYTES};
 pub use torch::Torch;
 
 /// `torch.nn`: the module classes (each a type with PyTorch's constructor arguments; see
