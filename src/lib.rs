@@ -50,7 +50,7 @@ pub use context::{
     ReleaseEra, Rules, TruncRule, UniformRule, WideRandint, FIXTURE_RELEASES, LATEST_RELEASE,
     MAX_THREADS, RELEASE_ERAS,
 };
-pub use context::{CudaDevice, CudaEra, CudaRules, Device, DeviceProfile};
+pub use context::{CudaDevice, CudaEra, CudaRules, Device, DeviceProfile, DeviceSpec};
 pub use cuda::curand::CurandStatePhilox;
 pub use dtype::DType;
 pub use engine::{Mt19937, Mt19937Jump, Philox4x32};

@@ -6,7 +6,7 @@ use crate::dtype::DType;
 use crate::error::Result;
 use crate::generator::{manual_seed_everywhere, CpuGenerator, CudaGenerator};
 use crate::ops::{self, View};
-use crate::tensor::Tensor;
+use crate::tensor::{Storage, Tensor};
 
 /// The PyTorch build being reproduced ([`Context`]: release and CPU kernel variant) and a
 /// generator to draw from: what `import torch` gives a Python program, as one value.
@@ -40,6 +40,136 @@ pub struct Torch {
     /// The CUDA device's default generator, seeded with the CPU's by [`Torch::manual_seed`] as
     /// `torch.manual_seed` seeds every device.
     cuda: CudaGenerator,
+}
+
+/// The generator a step draws from, with the kernels of its device: what the initialisers,
+/// module builds and recorded programs sample through, so that one code path serves the CPU and
+/// a CUDA device.
+///
+/// Fills take storage in memory order (the order PyTorch's kernels visit a dense tensor, for the
+/// CPU's TensorIterator and CUDA's grid-stride kernels alike) and write it in place.
+#[derive(Debug)]
+pub(crate) enum Rng<'a> {
+    /// A CPU generator: the CPU kernels of the context's variant and release.
+    Cpu(&'a mut CpuGenerator),
+    /// A CUDA generator: the CUDA kernels of this device (its launch geometry and CUDA era).
+    Cuda(&'a mut CudaGenerator, CudaDevice),
+}
+
+impl Rng<'_> {
+    /// The same generator, borrowed again (to pass on without giving this one up).
+    pub(crate) fn reborrow(&mut self) -> Rng<'_> {
+        match self {
+            Rng::Cpu(g) => Rng::Cpu(g),
+            Rng::Cuda(g, d) => Rng::Cuda(g, *d),
+        }
+    }
+
+    /// The CUDA generator's Philox offset (`None` on the CPU).
+    pub(crate) fn philox_offset(&self) -> Option<u64> {
+        match self {
+            Rng::Cpu(_) => None,
+            Rng::Cuda(g, _) => Some(g.get_offset()),
+        }
+    }
+
+    /// `t.uniform_(from, to)` on `data` (memory order); `op` names the caller in errors.
+    pub(crate) fn fill_uniform(
+        &mut self,
+        op: &str,
+        data: &mut Storage,
+        from: f64,
+        to: f64,
+        cx: Context,
+    ) -> Result<()> {
+        match self {
+            Rng::Cpu(g) => ops::fill_uniform(g, op, data, from, to, cx),
+            Rng::Cuda(g, d) => {
+                let view = View::contiguous(&[data.len() as i64], data.dtype());
+                *data = cuda::uniform_(g, &d.profile, d.era, &view, from, to)?.into_storage();
+                Ok(())
+            }
+        }
+    }
+
+    /// `t.normal_(mean, std)` on `data` (memory order); `contiguous` decides the CPU kernel's
+    /// path (the CUDA kernel has one path for every layout).
+    pub(crate) fn fill_normal(
+        &mut self,
+        op: &str,
+        data: &mut Storage,
+        contiguous: bool,
+        mean: f64,
+        std: f64,
+        cx: Context,
+    ) -> Result<()> {
+        match self {
+            Rng::Cpu(g) => ops::fill_normal(g, op, data, contiguous, mean, std, cx),
+            Rng::Cuda(g, d) => {
+                ops::check_normal_std(op, std)?;
+                let view = View::contiguous(&[data.len() as i64], data.dtype());
+                *data = cuda::normal_(g, &d.profile, d.era, &view, mean, std)?.into_storage();
+                Ok(())
+            }
+        }
+    }
+
+    /// `torch.rand(size, dtype=dtype)` on the device.
+    pub(crate) fn rand(&mut self, size: &[i64], dtype: DType, cx: Context) -> Result<Tensor> {
+        match self {
+            Rng::Cpu(g) => ops::rand(g, size, dtype, cx),
+            Rng::Cuda(g, d) => cuda::rand(g, &d.profile, d.era, size, dtype),
+        }
+    }
+
+    /// `torch.randn(size, dtype=dtype)` on the device.
+    pub(crate) fn randn(&mut self, size: &[i64], dtype: DType, cx: Context) -> Result<Tensor> {
+        match self {
+            Rng::Cpu(g) => ops::randn(g, size, dtype, cx),
+            Rng::Cuda(g, d) => cuda::randn(g, &d.profile, d.era, size, dtype),
+        }
+    }
+
+    /// `torch.randperm(n, dtype=dtype)` on the device.
+    pub(crate) fn randperm(&mut self, n: i64, dtype: DType, cx: Context) -> Result<Tensor> {
+        match self {
+            Rng::Cpu(g) => ops::randperm(g, n, dtype, cx),
+            Rng::Cuda(g, d) => cuda::randperm(g, &d.profile, d.era, n, dtype),
+        }
+    }
+
+    /// `t.random_()` (`bounds` `None`) or `t.random_(from, to)` on a view.
+    pub(crate) fn random_(
+        &mut self,
+        view: &View,
+        bounds: Option<(i64, Option<i64>)>,
+        cx: Context,
+    ) -> Result<Tensor> {
+        match (self, bounds) {
+            (Rng::Cpu(g), None) => ops::random_(g, view, cx),
+            (Rng::Cpu(g), Some((from, to))) => ops::random_from_to(g, view, from, to, cx),
+            (Rng::Cuda(g, d), None) => cuda::random_(g, &d.profile, d.era, view),
+            (Rng::Cuda(g, d), Some((from, to))) => {
+                cuda::random_from_to(g, &d.profile, d.era, view, from, to)
+            }
+        }
+    }
+
+    /// `t.bernoulli_(p)` with a float `p` on a view.
+    pub(crate) fn bernoulli_scalar_(&mut self, view: &View, p: f64, cx: Context) -> Result<Tensor> {
+        match self {
+            Rng::Cpu(g) => ops::bernoulli_scalar_(g, view, p, cx),
+            Rng::Cuda(g, d) => cuda::bernoulli_scalar_(g, &d.profile, d.era, view, p),
+        }
+    }
+
+    /// `t.exponential_(lambd)` on a view.
+    pub(crate) fn exponential_(&mut self, view: &View, lambd: f64, cx: Context) -> Result<Tensor> {
+        match self {
+            Rng::Cpu(g) => ops::exponential_(g, view, lambd, cx),
+            Rng::Cuda(g, d) => cuda::exponential_(g, &d.profile, d.era, view, lambd),
+        }
+    }
 }
 
 /// What a CUDA context cannot do yet: torch-rng emulates these ops on the CPU only.
@@ -112,9 +242,18 @@ impl Torch {
         &mut self.generator
     }
 
-    /// The generator and the build together (what the internal ops take).
-    pub(crate) fn parts(&mut self) -> (&mut CpuGenerator, Context) {
-        (&mut self.generator, self.context)
+    /// The generator of the context's device ([`Rng::Cuda`] on a CUDA context) and, on a CUDA
+    /// context, the CPU generator, which PyTorch still draws from where a call names no device
+    /// (`sparse_`'s `torch.randperm(rows)`); on the CPU that generator is the device's.
+    pub(crate) fn device_parts(&mut self) -> (Rng<'_>, Option<&mut CpuGenerator>, Context) {
+        match self.context.device {
+            Device::Cpu => (Rng::Cpu(&mut self.generator), None, self.context),
+            Device::Cuda(d) => (
+                Rng::Cuda(&mut self.cuda, d),
+                Some(&mut self.generator),
+                self.context,
+            ),
+        }
     }
 
     /// `torch.manual_seed(seed)`: the CPU generator and the CUDA device's, with the same seed;

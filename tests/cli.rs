@@ -383,6 +383,82 @@ fn explain_lists_a_programs_steps() {
     assert_eq!(doc["state_dict"].as_array().unwrap().len(), 29);
 }
 
+/// `init --device cuda --gpu ...` builds on the emulated device: a description's own `device`
+/// and the flags give the same file, the profile changes the stream past one wave of threads, and
+/// inconsistent flags are refused with exit 2. (The bits themselves are checked against the
+/// spec's model in src/cuda/model_tests.rs; not yet on a GPU.)
+#[test]
+fn init_on_a_cuda_device() {
+    let desc = r#"{"format": "torch-rng-model/1", "modules": [
+        {"name": "fc", "module": "Linear", "in_features": 1000, "out_features": 300}]}"#;
+    let on_t4 = desc.replacen(
+        "\"modules\"",
+        "\"device\": \"cuda\", \"gpu\": \"t4\", \"modules\"",
+        1,
+    );
+    let plain = case_file("cuda_desc.json", desc);
+    let own = case_file("cuda_desc_t4.json", &on_t4);
+    let dir = plain.parent().unwrap().to_path_buf();
+    let build = |model: &Path, extra: &[&str], out: &str| {
+        let out = dir.join(out);
+        let mut args = vec!["init", model.to_str().unwrap(), "--seed", "0", "-o"];
+        args.push(out.to_str().unwrap());
+        args.extend_from_slice(extra);
+        (run(&args), out)
+    };
+    let (o, flags_t4) = build(
+        &plain,
+        &["--device", "cuda", "--gpu", "40,1024"],
+        "a.safetensors",
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let (o, file_t4) = build(&own, &[], "b.safetensors");
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(safetensors_data(&flags_t4), safetensors_data(&file_t4));
+    let (o, h100) = build(&own, &["--gpu", "h100"], "c.safetensors");
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_ne!(safetensors_data(&h100), safetensors_data(&file_t4));
+    let (o, cpu) = build(&own, &["--device", "cpu"], "d.safetensors");
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_ne!(safetensors_data(&cpu), safetensors_data(&file_t4));
+    for (model, extra, expect) in [
+        (&plain, &["--device", "cuda"][..], "needs --gpu"),
+        (&plain, &["--gpu", "t4"][..], "add --device cuda"),
+        (
+            &plain,
+            &["--device", "cuda", "--gpu", "gtx480"][..],
+            "gtx480",
+        ),
+        (
+            &plain,
+            &["--device", "cuda", "--gpu", "16,100"][..],
+            "at least 256",
+        ),
+        (&plain, &["--device", "tpu"][..], "expected cpu or cuda"),
+    ] {
+        let (o, _) = build(model, extra, "e.safetensors");
+        assert_eq!(o.status.code(), Some(2), "{extra:?}");
+        assert!(
+            text(&o.stderr).contains(expect),
+            "{extra:?}: {}",
+            text(&o.stderr)
+        );
+    }
+    let o = run(&[
+        "explain",
+        "nn.Linear",
+        "--in-features",
+        "3",
+        "--out-features",
+        "4",
+        "--device",
+        "cuda",
+        "--gpu",
+        "h100",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+}
+
 /// `--threads N` changes no byte: `init` of GPT-2's natural description
 /// (examples/models/real/gpt2_tiny.json) writes the same file on 1, 2, 3 and 7 threads, and
 /// `replay --threads 3` of golden/cases/core_randn.json (tensors up to 2^20 elements) still

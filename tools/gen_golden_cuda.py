@@ -16,10 +16,15 @@ What it does, in order, printing a summary at the end:
    failing published value means the device is not behaving as every GPU the spec saw: the run
    stops unless --force.
 2. Builds cases in the case format (shared/case-format.md: `"device": "cuda"`, `"sm_count"`,
-   plus `"max_threads_per_sm"` and `"gpu"`) for every op and dtype torch-rng emulates, at sizes
-   below one wave of threads, at `T`, `T + 1` and `4T + 5` (T = 256 × SMs × (maxThreadsPerSM /
-   256)), and three launches that PyTorch splits for 32-bit indexing; each op is followed by
-   `get_rng_state` (16 bytes: seed and Philox offset), so every case pins its offset increment.
+   plus `"max_threads_per_sm"` and `"gpu"`, golden/README.md) for every op and dtype torch-rng
+   emulates, at sizes below one wave of threads, at `T`, `T + 1` and `4T + 5` (T = 256 × SMs ×
+   (maxThreadsPerSM / 256)), and three launches that PyTorch splits for 32-bit indexing; each op
+   is seeded with `cuda.manual_seed` (`torch.cuda.manual_seed`) and followed by
+   `cuda.get_rng_state` (16 bytes: seed and Philox offset), so every case pins its offset
+   increment. Also every `nn.init` function and module defaults on device tensors
+   (`torch.empty(size, device="cuda")`, `nn.Linear(..., device="cuda")`), `torch.manual_seed`
+   (which seeds the CPU and the device), `get_offset`/`set_offset` and a
+   `torch.Generator(device="cuda")` (`generator`).
 3. Runs them and writes `cases/<gpu>_<torch>.json` and `results/<gpu>_<torch>.json` (the result
    format; the top level adds `"device"`: name, SM count, max threads per SM, compute
    capability, torch and CUDA versions). Tensor records are the usual ones; outputs of more than
@@ -36,8 +41,9 @@ What it does, in order, printing a summary at the end:
    `mufu/<gpu>_<torch>.json` (statistics, delta histogram, every angle whose delta is not 0 with
    the hardware's bits) and the raw arrays to `--dump-dir`.
 
-The files are inputs for tests/cuda_gpu.rs, which replays them against torch-rng's emulation
-whenever they are present.
+The case files replay directly (`torch-rng replay golden/cuda/cases/X.json`); the test in
+src/cuda/gpu_tests.rs replays them through the same code and compares with the results, exactly
+where the emulation is exact and within the stated bound where it models the hardware.
 """
 
 import argparse
@@ -96,6 +102,7 @@ class Runner:
     def __init__(self, torch, device, dry):
         self.torch, self.device, self.dry = torch, device, dry
         self.F = torch.nn.functional
+        self.gens = {}  # the case's torch.Generator(device=...) objects, by name
 
     # ---------------------------------------------------------------- seeding and state
     def manual_seed(self, s):
@@ -108,6 +115,20 @@ class Runner:
         if self.dry:
             return self.torch.get_rng_state()
         return self.torch.cuda.get_rng_state()
+
+    def default_generator(self):
+        if self.dry:
+            return self.torch.default_generator
+        return self.torch.cuda.default_generators[self.torch.cuda.current_device()]
+
+    def generator(self, s):
+        """The step's `generator` (created at first mention), or None."""
+        name = s.get("generator")
+        if name is None:
+            return None
+        if name not in self.gens:
+            self.gens[name] = self.torch.Generator(device=self.device)
+        return self.gens[name]
 
     def offset(self):
         b = bytes(self.get_state().numpy())
@@ -141,19 +162,54 @@ class Runner:
             x = x.permute(*a["permute"])
         return x
 
+    INIT_KEYS = ("size", "dtype", "permute", "op", "generator")
+    MODULE_KEYS = ("op",)
+
     # ---------------------------------------------------------------- one step
     def run_step(self, s):
         t, op = self.torch, s["op"]
         dt = (lambda d: getattr(t, s.get("dtype", d)))
-        if op == "manual_seed":
+        g = self.generator(s)
+        if op == "cuda.manual_seed":
             self.manual_seed(s["seed"])
             return None
-        if op == "set_rng_state":
+        if op == "manual_seed":
+            if g is not None:
+                g.manual_seed(s["seed"])
+            else:
+                t.manual_seed(s["seed"])  # the CPU generator and every device's
+            return None
+        if op == "cuda.set_rng_state":
             state = t.tensor(list(bytes.fromhex(s["state"])), dtype=t.uint8)
             (t.set_rng_state if self.dry else t.cuda.set_rng_state)(state)
             return None
-        if op == "get_rng_state":
+        if op == "cuda.get_rng_state":
             return self.get_state()
+        if op == "get_rng_state":  # the CPU generator's, or generator='s
+            return g.get_state() if g is not None else t.get_rng_state()
+        if op == "get_offset":
+            return int((g or self.default_generator()).get_offset())
+        if op == "set_offset":
+            (g or self.default_generator()).set_offset(s["offset"])
+            return None
+        if op.startswith("nn.init."):
+            kwargs = {k: v for k, v in s.items() if k not in self.INIT_KEYS}
+            if g is not None:
+                kwargs["generator"] = g
+            x = self.target(s)
+            return getattr(t.nn.init, op[len("nn.init."):])(x, **kwargs)
+        if op.startswith("nn.") and isinstance(getattr(t.nn, op[len("nn."):], None), type):
+            kwargs = {k: v for k, v in s.items() if k not in self.MODULE_KEYS}
+            if "dtype" in kwargs:
+                kwargs["dtype"] = getattr(t, kwargs["dtype"])
+            m = getattr(t.nn, op[len("nn."):])(**kwargs, device=self.device)
+            return ("named", list(m.state_dict().items()))
+        if g is not None and op == "rand":
+            return t.rand(s["size"], dtype=dt("float32"), device=self.device, generator=g)
+        if g is not None and op == "randn":
+            return t.randn(s["size"], dtype=dt("float32"), device=self.device, generator=g)
+        if g is not None:
+            raise ValueError(f"gen_golden_cuda: op {op!r} with a generator is not in this script")
         if op == "rand":
             return t.rand(s["size"], dtype=dt("float32"), device=self.device)
         if op == "randn":
@@ -227,6 +283,8 @@ def tensor_record(torch, x):
 def record(torch, value):
     if value is None:
         return None
+    if isinstance(value, int):
+        return {"int": value}
     if isinstance(value, tuple) and value[0] == "named":
         return {"state_dict": [[k, tensor_record(torch, v)] for k, v in value[1]]}
     return tensor_record(torch, value)
@@ -242,9 +300,9 @@ def build_cases(T, split, dry):
         cases.append({"name": name, "steps": steps})
 
     def seeded(seed, *steps):
-        out = [{"op": "manual_seed", "seed": seed}]
+        out = [{"op": "cuda.manual_seed", "seed": seed}]
         for s in steps:
-            out += [s, {"op": "get_rng_state"}]
+            out += [s, {"op": "cuda.get_rng_state"}]
         return out
 
     sizes = (8, 1000, T, T + 1, 4 * T + 5)
@@ -330,8 +388,64 @@ def build_cases(T, split, dry):
                                               "input": {"fill": 3.0, "size": [1000], "dtype": d}}))
     # State: set_rng_state with an offset, then draws; several ops in one case.
     state = (123456789).to_bytes(8, "little") + (1000).to_bytes(8, "little")
-    add("set_state_then_rand", [{"op": "set_rng_state", "state": state.hex()},
-                                {"op": "rand", "size": [T + 3]}, {"op": "get_rng_state"}])
+    add("set_state_then_rand", [{"op": "cuda.set_rng_state", "state": state.hex()},
+                                {"op": "rand", "size": [T + 3]}, {"op": "cuda.get_rng_state"}])
+    # torch.manual_seed seeds the CPU generator and the device's; get_offset / set_offset;
+    # a torch.Generator(device="cuda").
+    add("torch_manual_seed_then_rand", [{"op": "manual_seed", "seed": 3},
+                                        {"op": "rand", "size": [1000]}, {"op": "get_offset"},
+                                        {"op": "get_rng_state"}])
+    add("set_offset_then_randn", [{"op": "cuda.manual_seed", "seed": 3},
+                                  {"op": "set_offset", "offset": 4 * T},
+                                  {"op": "randn", "size": [T + 1]}, {"op": "get_offset"},
+                                  {"op": "set_offset", "offset": 6}])
+    add("generator_object", [{"op": "rand", "size": [1000], "generator": "g"},
+                             {"op": "get_offset", "generator": "g"},
+                             {"op": "manual_seed", "seed": 5, "generator": "g"},
+                             {"op": "randn", "size": [T + 1], "generator": "g"},
+                             {"op": "get_rng_state", "generator": "g"}])
+    # nn.init on device tensors, and module defaults built on the device (one case per call:
+    # each starts from torch.manual_seed, so the offsets each call reserves show in the state).
+    inits = [("uniform_", {"a": -0.5, "b": 0.5}), ("normal_", {"mean": 0.0, "std": 0.02}),
+             ("trunc_normal_", {"std": 0.02}), ("trunc_normal_", {"mean": 0.0, "std": 1.0,
+                                                                  "a": 2.0, "b": 3.0}),
+             ("xavier_uniform_", {}), ("xavier_normal_", {"gain": 2.0}),
+             ("kaiming_uniform_", {"a": math.sqrt(5)}),
+             ("kaiming_normal_", {"mode": "fan_out", "nonlinearity": "relu"}),
+             ("orthogonal_", {}), ("sparse_", {"sparsity": 0.3}), ("constant_", {"val": 0.25}),
+             ("ones_", {}), ("zeros_", {}), ("eye_", {})]
+    for fn, kw in inits:
+        for size in ([64, 48], [1024, 1024]):
+            if fn in ("orthogonal_", "sparse_") and size[0] > 64:
+                continue  # a QR / a loop over columns: small is enough
+            for d in ("float32", "float64") if size[0] <= 64 else ("float32",):
+                tag = "_".join(f"{k}{v}" for k, v in kw.items()).replace(".", "p").replace("-", "m")
+                add(f"init_{fn}{tag}_{d}_{size[0]}x{size[1]}",
+                    [{"op": "manual_seed", "seed": 11},
+                     dict({"op": f"nn.init.{fn}", "size": size, "dtype": d}, **kw),
+                     {"op": "cuda.get_rng_state"}])
+    add("init_dirac_float32", [{"op": "nn.init.dirac_", "size": [4, 2, 3, 3]}])
+    add("init_kaiming_uniform_generator", [
+        {"op": "manual_seed", "seed": 5, "generator": "g"},
+        {"op": "nn.init.kaiming_uniform_", "size": [300, 200], "a": math.sqrt(5),
+         "generator": "g"}, {"op": "get_offset", "generator": "g"}])
+    modules = [("Linear", {"in_features": 3, "out_features": 4}),
+               ("Linear", {"in_features": 1024, "out_features": 1024}),
+               ("Conv2d", {"in_channels": 16, "out_channels": 32, "kernel_size": 3}),
+               ("Embedding", {"num_embeddings": 1000, "embedding_dim": 300}),
+               ("LSTM", {"input_size": 32, "hidden_size": 64, "num_layers": 2}),
+               ("MultiheadAttention", {"embed_dim": 64, "num_heads": 4}),
+               ("TransformerEncoderLayer", {"d_model": 64, "nhead": 4,
+                                            "dim_feedforward": 128}),
+               ("BatchNorm2d", {"num_features": 8}), ("LayerNorm", {"normalized_shape": 64})]
+    for cls, kw in modules:
+        shape = "_".join(str(v) for v in kw.values())
+        add(f"module_{cls}_{shape}", [{"op": "manual_seed", "seed": 0},
+                                      dict({"op": f"nn.{cls}"}, **kw),
+                                      {"op": "cuda.get_rng_state"}])
+    add("module_Linear_float64", [{"op": "manual_seed", "seed": 1},
+                                  {"op": "nn.Linear", "in_features": 30, "out_features": 20,
+                                   "dtype": "float64"}, {"op": "cuda.get_rng_state"}])
     add("sequence_offsets", seeded(7, {"op": "rand", "size": [100]},
                                    {"op": "randn", "size": [10 ** 6]},
                                    {"op": "rand", "size": [5 * T]},
@@ -604,6 +718,7 @@ def main():
     results = []
     t_cases = time.time()
     for c in cases:
+        runner.gens = {}
         outputs = []
         for s in c["steps"]:
             try:

@@ -2,7 +2,7 @@
 """Record what building a PyTorch model does to its weights: a `torch-rng-program/1` file.
 
 Usage:
-    python tools/record_init.py [--path DIR]... [--seed N] -o PROGRAM.json EXPR
+    python tools/record_init.py [--path DIR]... [--seed N] [--device cuda] -o PROGRAM.json EXPR
 
 EXPR is a Python expression that builds the model, naming modules by their dotted path
 (``torchvision.models.resnet18()``,
@@ -34,6 +34,13 @@ its result reaches the ``state_dict`` or it draws random numbers; a seed-indepen
 such an op (a small constant buffer) is stored as a literal. The model is recorded twice with
 different seeds, and the two programs must be equal (else the code's control flow or arguments
 depend on the random values). Runs under PyTorch 2.0 and later.
+
+``--device cuda`` (needs a GPU) builds the model under ``with torch.device("cuda")``: the
+device's default generator (``torch.cuda.default_generators[0]``) is the one tracked, the
+program's top level records ``"device": "cuda"``, the GPU's name and its ``sm_count`` and
+``max_threads_per_sm`` (which decide the CUDA kernels' launch geometry), and the check's
+SHA-256s are of the device's tensors. NOT YET RUN ON A GPU: written without one, so its first
+run on a GPU host is its test (replay its output with ``torch-rng init PROGRAM.json --verify``).
 """
 
 import argparse
@@ -56,6 +63,18 @@ LITERAL_LIMIT = 1 << 16
 SECOND_SEED_OFFSET = 7919
 
 _HERE = os.path.abspath(__file__)
+
+# The device the model is built on: "cpu", or "cuda" (--device cuda).
+DEVICE = "cpu"
+
+
+def _default_generator():
+    return torch.default_generator if DEVICE == "cpu" else torch.cuda.default_generators[0]
+
+
+def _host(t):
+    """The tensor on the CPU (for hashing)."""
+    return t if t.device.type == "cpu" else t.cpu()
 
 
 class RecordError(Exception):
@@ -107,7 +126,7 @@ def _state_bytes(gen):
 
 
 def _fresh_state(seed):
-    g = torch.Generator()
+    g = torch.Generator(device=DEVICE)
     g.manual_seed(seed)
     return _state_bytes(g)
 
@@ -149,7 +168,7 @@ def _sha256(t):
     if t.numel() == 0:
         return hashlib.sha256(b"").hexdigest()
     data = t.reshape(-1).view(torch.uint8) if t.dtype != torch.bool else t.reshape(-1).to(torch.uint8)
-    return hashlib.sha256(data.numpy().tobytes()).hexdigest()
+    return hashlib.sha256(_host(data).numpy().tobytes()).hexdigest()
 
 
 # How many leading elements of each state_dict entry the check stores (as bit patterns), so
@@ -164,7 +183,7 @@ def _head(t, n=HEAD):
     if t.dtype == torch.bool:
         t = t.to(torch.uint8)
     width = t.element_size()
-    data = t.view(torch.uint8).numpy().tobytes() if t.numel() else b""
+    data = _host(t.view(torch.uint8)).numpy().tobytes() if t.numel() else b""
     return [data[i * width:(i + 1) * width][::-1].hex() for i in range(t.numel())]
 
 
@@ -350,7 +369,7 @@ class _Recorder(TorchDispatchMode):
         self.seen = {}  # state bytes -> (generator name, step index after which it held)
         self.slots = {}  # (gen, step index) -> slot number
         self.codes = _init_codes()
-        self.default = torch.default_generator
+        self.default = _default_generator()
         state = _state_bytes(self.default)
         self.known["default"] = state
         self.seen[state] = ("default", -1)
@@ -426,8 +445,8 @@ class _Recorder(TorchDispatchMode):
         hit = self.gens.get(id(g))
         if hit is not None:
             return hit[0]
-        if g.device.type != "cpu":
-            raise RecordError(f"a {g.device.type} generator is used; only CPU generators are supported")
+        if g.device.type != DEVICE:
+            raise RecordError(f"a {g.device.type} generator is used; only {DEVICE} generators are supported")
         # Each use hands over a new Python object for the same C++ generator: find it by state.
         for name, known in list(self.gens.values()):
             if _same_generator(g, known):
@@ -501,8 +520,8 @@ class _Recorder(TorchDispatchMode):
             return
         with _no_modes():
             loc = self._loc(loc_text)
-            if t.device.type != "cpu":
-                raise RecordError(f"nn.init.{name} on a {t.device.type} tensor at {loc_text}: only CPU is supported")
+            if t.device.type != DEVICE:
+                raise RecordError(f"nn.init.{name} on a {t.device.type} tensor at {loc_text}: only {DEVICE} is supported")
             d = {"op": f"nn.init.{name}"}
             for key, local in argmap.items():
                 v = frame.f_locals.get(local)
@@ -563,8 +582,8 @@ class _Recorder(TorchDispatchMode):
         drew = after != before
         if devices <= {"meta"} and not drew:
             return out
-        if devices - {"cpu", "meta"}:
-            raise RecordError(f"{func} runs on {sorted(devices)}: only CPU tensors are supported")
+        if devices - {DEVICE, "meta"}:
+            raise RecordError(f"{func} runs on {sorted(devices)}: only {DEVICE} tensors are supported")
         loc_text = _caller(sys._getframe(1))
         loc = self._loc(loc_text)
         if gname != "default" and _state_bytes(self.default) != before_default:
@@ -586,7 +605,7 @@ class _Recorder(TorchDispatchMode):
         name = func.overloadpacket.__name__
         over = func._overloadname
         outs = _flatten(out)
-        new_outs = [t for t in outs if self._lookup(t) is None and t.device.type == "cpu"]
+        new_outs = [t for t in outs if self._lookup(t) is None and t.device.type == DEVICE]
         written = self._written_args(func, args, kwargs)
         if not written and not new_outs and not rng:
             # Views and metadata: a result on a known storage needs nothing.
@@ -676,7 +695,7 @@ class _Recorder(TorchDispatchMode):
             else:
                 v = args[i]
             for t in _flatten(v):
-                if t.device.type == "cpu":
+                if t.device.type == DEVICE:
                     written.append(t)
         return written
 
@@ -855,7 +874,7 @@ class _Recorder(TorchDispatchMode):
         s.opaque = str(func)
         for t in _flatten(list(args)) + _flatten(list(kwargs.values())):
             tr = self._lookup(t)
-            if tr is not None and t.device.type == "cpu" and not any(t is w for w in written):
+            if tr is not None and t.device.type == DEVICE and not any(t is w for w in written):
                 s.reads.append(tr.idx)
         tainted = any(self.order[i].tainted for i in s.reads)
         lits = []
@@ -914,8 +933,9 @@ def _run(fn, seed):
     torch.manual_seed(seed)
     rec = _Recorder(seed)
     old = sys.getprofile()
+    on_device = contextlib.nullcontext() if DEVICE == "cpu" else torch.device(DEVICE)
     try:
-        with rec:
+        with rec, on_device:
             sys.setprofile(rec.profile)
             try:
                 result = fn()
@@ -1082,12 +1102,23 @@ def _program(rec, result, expr):
     program = {
         "format": FORMAT,
         "torch_version": _release(),
+        **_device_fields(),
         "expr": expr,
         "sources": [rec.sources[i] for i in used],
         "steps": _compress(encoded),
         "state_dict": sd,
     }
     return program, entries
+
+
+def _device_fields():
+    """The program's device (golden/PROGRAM-FORMAT.md): nothing for the CPU; for CUDA the GPU's
+    name and the two properties that decide the launch geometry."""
+    if DEVICE == "cpu":
+        return {}
+    p = torch.cuda.get_device_properties(0)
+    return {"device": "cuda", "gpu": p.name, "sm_count": p.multi_processor_count,
+            "max_threads_per_sm": p.max_threads_per_multi_processor}
 
 
 def _diff(a, b, path="program"):
@@ -1118,7 +1149,8 @@ def record(fn, seed=0, expr=None):
     Raises RecordError when the model cannot be expressed."""
     # Warm-up: lazy imports and caches the first construction fills are not part of the model.
     torch.manual_seed(seed)
-    fn()
+    with contextlib.nullcontext() if DEVICE == "cpu" else torch.device(DEVICE):
+        fn()
     rec_a, res_a = _run(fn, seed)
     prog_a, entries = _program(rec_a, res_a, expr)
     shas = [_sha256(t) for _, _, t in entries]
@@ -1189,7 +1221,15 @@ def main(argv=None):
     ap.add_argument("-o", "--output", required=True, help="program file to write")
     ap.add_argument("--path", action="append", default=[], help="folder to add to sys.path")
     ap.add_argument("--seed", type=int, default=0, help="recording seed (its SHA-256s are stored)")
+    ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                    help="build the model on this device (cuda: needs a GPU; not yet run on one)")
     args = ap.parse_args(argv)
+    global DEVICE
+    DEVICE = args.device
+    if DEVICE == "cuda" and not torch.cuda.is_available():
+        print("record_init: --device cuda needs a GPU (torch.cuda.is_available() is False)",
+              file=sys.stderr)
+        return 2
     for p in reversed(args.path):
         sys.path.insert(0, os.path.abspath(p))
     env = _import_names(args.expr)

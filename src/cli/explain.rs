@@ -7,8 +7,8 @@ use torch_rng::explain::{explain_model, Explanation, ParamExplanation};
 use torch_rng::nn::init::{FanMode, InitCall, Nonlinearity};
 use torch_rng::nn::{Limits, ModelDesc};
 
-use super::init::ModelFile;
-use torch_rng::{Capability, Context, DType, Era, Error, Result};
+use super::init::{DeviceFlags, ModelFile};
+use torch_rng::{Capability, Context, DType, DeviceSpec, Era, Error, Result};
 
 /// Applies a flag that selects the build (`--capability`/`--variant`, `--torch-version`) to
 /// `cx`; `false` for any other flag.
@@ -19,6 +19,14 @@ fn context_flag(cx: &mut Context, key: &str, value: &str) -> Result<bool> {
         _ => return Ok(false),
     }
     Ok(true)
+}
+
+/// `cx` on the device of the flags over `file`'s.
+fn on_device(flags: &DeviceFlags, file: DeviceSpec, cx: Context, release: &str) -> Result<Context> {
+    flags
+        .resolve(file)
+        .map_err(|e| Error::arg("explain", e))?
+        .context(cx, release)
 }
 
 /// `--json` output: the value pretty-printed, newline-terminated.
@@ -54,13 +62,16 @@ fn init(args: &[&str]) -> Result<String> {
         Error::arg(
             "explain",
             "usage: torch-rng explain nn.init.FUNCTION --size D0,D1,... [--dtype float32] \
-             [--capability avx2] [--torch-version 2.15.0] [--json] [--a 0.1 --mode fan_in ...]",
+             [--capability avx2] [--torch-version 2.15.0] [--device cuda --gpu h100] [--json] \
+             [--a 0.1 --mode fan_in ...]",
         )
     };
     let (name, rest) = args.split_first().ok_or_else(usage)?;
     let mut size = None;
     let mut dtype = DType::Float32;
     let mut cx = Context::default();
+    let mut release = torch_rng::LATEST_RELEASE.to_string();
+    let mut device = DeviceFlags::default();
     let mut json = false;
     let mut call_args = Vec::new();
     let mut it = rest.iter();
@@ -83,10 +94,16 @@ fn init(args: &[&str]) -> Result<String> {
                 })?);
             }
             "dtype" => dtype = DType::parse(value)?,
-            _ if context_flag(&mut cx, key, value)? => {}
+            _ if device.take(key, value) => {}
+            _ if context_flag(&mut cx, key, value)? => {
+                if matches!(key, "torch-version" | "torch_version") {
+                    release = value.to_string();
+                }
+            }
             other => call_args.push((other.to_string(), value.to_string())),
         }
     }
+    let cx = on_device(&device, DeviceSpec::Cpu, cx, &release)?;
     let size = size.ok_or_else(|| Error::arg("explain", "--size is required"))?;
     let call = InitCall::from_text_args(name, &call_args)?;
     let e = Explanation::of_init(&call, &size, dtype, cx)?;
@@ -122,8 +139,8 @@ fn module(args: &[&str]) -> Result<String> {
         Error::arg(
             "explain",
             "usage: torch-rng explain nn.CLASS [--in-features 3 --out-features 4 ...] \
-             [--capability avx2] [--torch-version 2.15.0] [--json], or torch-rng explain \
-             --model MODEL.json [...]",
+             [--capability avx2] [--torch-version 2.15.0] [--device cuda --gpu h100] [--json], \
+             or torch-rng explain --model MODEL.json [...]",
         )
     };
     let (first, rest) = args.split_first().ok_or_else(usage)?;
@@ -137,6 +154,8 @@ fn module(args: &[&str]) -> Result<String> {
     };
     let mut cx = Context::default();
     let mut release_given = false;
+    let mut release = torch_rng::LATEST_RELEASE.to_string();
+    let mut device = DeviceFlags::default();
     let mut limits = Limits::default();
     let mut json = false;
     let mut ctor = serde_json::Map::new();
@@ -154,8 +173,12 @@ fn module(args: &[&str]) -> Result<String> {
             _ if model_path.is_some()
                 && super::init::limit_flag(&mut limits, flag, value)
                     .map_err(|e| Error::arg("explain", e))? => {}
+            _ if device.take(key, value) => {}
             _ if context_flag(&mut cx, key, value)? => {
-                release_given |= matches!(key, "torch-version" | "torch_version");
+                if matches!(key, "torch-version" | "torch_version") {
+                    release_given = true;
+                    release = value.to_string();
+                }
             }
             _ if model_path.is_some() => {
                 return Err(Error::arg(
@@ -173,11 +196,16 @@ fn module(args: &[&str]) -> Result<String> {
     }
     let (desc, subject) = if let Some(path) = model_path {
         match super::init::read_model(path, limits).map_err(|e| Error::arg("explain", e))? {
-            ModelFile::Desc(d) => (d, format!("model {path}")),
+            ModelFile::Desc(d) => {
+                cx = on_device(&device, d.device(), cx, &release)?;
+                (d, format!("model {path}"))
+            }
             ModelFile::Program(p) => {
                 if !release_given {
                     cx.era = Era::of_release(p.torch_version())?;
+                    release = p.torch_version().to_string();
                 }
+                let cx = on_device(&device, p.device(), cx, &release)?;
                 let subject = match p.expr() {
                     Some(expr) => format!("program {path} ({expr})"),
                     None => format!("program {path}"),
@@ -204,6 +232,7 @@ fn module(args: &[&str]) -> Result<String> {
             .collect::<Vec<_>>()
             .join(", ");
         let desc = ModelDesc::single(class, ctor, &format!("nn.{class}"))?;
+        cx = on_device(&device, DeviceSpec::Cpu, cx, &release)?;
         (desc, format!("nn.{class}({shown})"))
     };
     let e = explain_model(&desc, &subject, cx)?;

@@ -6,14 +6,80 @@ use torch_rng::checkpoint::{ensure_distinct, NpzWriter, SafetensorsWriter};
 use torch_rng::nn::{
     Builder, Limits, ModelDesc, NoRecorder, Program, MODEL_FORMAT, PROGRAM_FORMAT,
 };
-use torch_rng::{Capability, Context, DType, Era, Tensor, Torch, LATEST_RELEASE};
+use torch_rng::{
+    Capability, Context, DType, DeviceProfile, DeviceSpec, Era, Tensor, Torch, LATEST_RELEASE,
+};
 
 use super::{note, print, read};
 
 const USAGE: &str = "usage: torch-rng init MODEL.json --seed N [--variant default|avx2|avx512] \
-     [--torch-version X.Y.Z] -o OUT.safetensors|OUT.npz [--max-modules N] [--max-parameters N] \
-     [--max-bytes N] [--max-depth N] [--threads N] \
-     [--tensors PATTERN,...] [--shard I/N [--shard-dim D]]\n       torch-rng init PROGRAM.json --verify [--seed N -o OUT ...]";
+     [--torch-version X.Y.Z] [--device cpu|cuda] [--gpu PRESET|SMS,THREADS] \
+     -o OUT.safetensors|OUT.npz [--max-modules N] [--max-parameters N] [--max-bytes N] \
+     [--max-depth N] [--threads N] [--tensors PATTERN,...] [--shard I/N [--shard-dim D]]\n       torch-rng init PROGRAM.json --verify [--seed N -o OUT ...]";
+
+/// `--device cpu|cuda` and `--gpu PRESET|SMS,THREADS` as given on a command line.
+#[derive(Default)]
+pub(crate) struct DeviceFlags {
+    device: Option<String>,
+    gpu: Option<String>,
+}
+
+impl DeviceFlags {
+    /// Takes `--device`/`--gpu` (or `device`/`gpu` without the dashes); `false` for any other
+    /// flag.
+    pub(crate) fn take(&mut self, flag: &str, value: &str) -> bool {
+        match flag.trim_start_matches('-') {
+            "device" => self.device = Some(value.to_string()),
+            "gpu" => self.gpu = Some(value.to_string()),
+            _ => return false,
+        }
+        true
+    }
+
+    /// Whether either flag was given.
+    pub(crate) fn given(&self) -> bool {
+        self.device.is_some() || self.gpu.is_some()
+    }
+
+    /// The device to build on: the flags over `file`'s (a description's or program's own
+    /// `device`). `--gpu` alone keeps a CUDA file on CUDA with that GPU; it needs CUDA.
+    pub(crate) fn resolve(&self, file: DeviceSpec) -> Result<DeviceSpec, String> {
+        let gpu = self
+            .gpu
+            .as_deref()
+            .map(|g| DeviceProfile::parse(g).map_err(|e| format!("--gpu {g}: {e}")))
+            .transpose()?;
+        let cuda = match self.device.as_deref() {
+            None => matches!(file, DeviceSpec::Cuda(_)),
+            Some("cuda") => true,
+            Some("cpu") => false,
+            Some(other) => {
+                return Err(format!(
+                    "--device {other}: expected cpu or cuda (torch-rng emulates both)"
+                ))
+            }
+        };
+        match (cuda, gpu) {
+            (false, Some(_)) => Err(
+                "--gpu describes a CUDA device: add --device cuda (the model file's device is \
+                 the CPU)"
+                    .to_string(),
+            ),
+            (false, None) => Ok(DeviceSpec::Cpu),
+            (true, Some(p)) => Ok(DeviceSpec::Cuda(Some(p))),
+            (true, None) => match file {
+                DeviceSpec::Cuda(Some(p)) => Ok(DeviceSpec::Cuda(Some(p))),
+                _ => Err(
+                    "--device cuda needs --gpu PRESET or --gpu SMS,THREADS: the stream of \
+                     tensors larger than one wave of threads depends on the GPU's SM count \
+                     (torch.cuda.get_device_properties(0).multi_processor_count and \
+                     .max_threads_per_multi_processor)"
+                        .to_string(),
+                ),
+            },
+        }
+    }
+}
 
 /// A model file: a description or a recorded program, told apart by its `format`.
 pub(crate) enum ModelFile {
@@ -70,6 +136,7 @@ pub(crate) fn run(args: &[&str]) -> Result<(), String> {
     let mut threads = 1usize;
     let mut select = Selection::default();
     let mut limits = Limits::default();
+    let mut device = DeviceFlags::default();
     let mut it = args.iter();
     while let Some(&a) = it.next() {
         if a == "--verify" {
@@ -86,6 +153,9 @@ pub(crate) fn run(args: &[&str]) -> Result<(), String> {
             "--variant" => variant = Some(value()?),
             "--torch-version" => release = Some(value()?),
             "-o" | "--output" => out = Some(value()?),
+            "--device" | "--gpu" => {
+                device.take(a, value()?);
+            }
             "--threads" => threads = threads_flag(value()?)?,
             "--tensors" => select.patterns = Some(value()?.split(',').map(String::from).collect()),
             "--shard" => select.shard = Some(shard_flag(value()?)?),
@@ -120,10 +190,10 @@ pub(crate) fn run(args: &[&str]) -> Result<(), String> {
                 "{model}: --verify needs a recorded program (a description stores no SHA-256s)"
             ));
         };
-        if variant.is_some() || release.is_some() {
+        if variant.is_some() || release.is_some() || device.given() {
             return Err(
-                "--verify replays the recorded release and variant; drop --variant and \
-                 --torch-version (or verify, then build without --verify)"
+                "--verify replays the recorded release, variant and device; drop --variant, \
+                 --torch-version, --device and --gpu (or verify, then build without --verify)"
                     .to_string(),
             );
         }
@@ -160,14 +230,23 @@ pub(crate) fn run(args: &[&str]) -> Result<(), String> {
             "{out}: the output must end in .safetensors or .npz"
         ));
     }
-    let mut torch = Torch::new(
-        Context {
-            capability,
-            era,
-            ..Context::default()
-        }
-        .with_threads(threads),
-    );
+    let spec = device.resolve(match &file {
+        ModelFile::Desc(d) => d.device(),
+        ModelFile::Program(p) => p.device(),
+    })?;
+    let cx = spec
+        .context(
+            Context {
+                capability,
+                era,
+                ..Context::default()
+            }
+            .with_threads(threads),
+            &release,
+        )
+        .map_err(|e| e.to_string())?;
+    let mut torch = Torch::new(cx);
+    // torch.manual_seed: the CPU generator and, on CUDA, the device's.
     torch.manual_seed(seed_value).map_err(|e| e.to_string())?;
     let sd = match &file {
         ModelFile::Desc(desc) => build(desc, &mut torch).map_err(|e| format!("{model}: {e}"))?,
@@ -186,6 +265,7 @@ pub(crate) fn run(args: &[&str]) -> Result<(), String> {
             env!("CARGO_PKG_VERSION").to_string(),
         ),
     ];
+    meta.extend(spec.fields().into_iter().map(|(k, v)| (k.to_string(), v)));
     if let Some((i, n)) = select.shard {
         meta.push(("shard".to_string(), format!("{i}/{n}")));
         meta.push(("shard_dim".to_string(), select.dim.unwrap_or(0).to_string()));
@@ -293,12 +373,9 @@ fn build(desc: &ModelDesc, torch: &mut Torch) -> torch_rng::Result<Vec<(String, 
             ));
         }
     };
-    let cx = torch.context();
     let mut quiet = NoRecorder;
-    let m = desc.build_with(
-        &mut Builder::new(torch.generator_mut(), cx, &mut quiet),
-        &mut bar,
-    );
+    // On a CUDA context every parameter is drawn on the device (Builder::for_torch).
+    let m = desc.build_with(&mut Builder::for_torch(torch, &mut quiet), &mut bar);
     if shown {
         note("\n");
     }

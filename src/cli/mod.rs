@@ -38,6 +38,12 @@ USAGE:
                                        --max-depth N] raise or lower a description's limits;
                                        [--threads N] fills large tensors on N threads (1 by
                                        default, 0: every core) with the bits of one thread
+    ... --device cuda --gpu PRESET|SMS,THREADS
+                                       (init and explain) build on a CUDA device: Philox
+                                       streams of that GPU's launch geometry (presets: h100,
+                                       h200, a100, l4, rtx4090, t4, v100, a10g, h100-pcie; a MIG
+                                       slice as its SM count and threads per SM, e.g. 14,2048);
+                                       not yet checked on a GPU
     torch-rng init PROGRAM.json --verify
                                        replay a program's recording seed and check every stored
                                        SHA-256 (exit 2 naming the first differing tensor)

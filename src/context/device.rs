@@ -47,6 +47,15 @@ impl DeviceProfile {
     /// # Errors
     /// [`Error::Unsupported`] for an unknown name (the message lists the presets).
     pub fn preset(name: &str) -> Result<DeviceProfile> {
+        // The device name a process reports (`NVIDIA H200`, what `gen_golden_cuda.py` records)
+        // names its preset too.
+        if let Some(&(_, n, sm, t)) = PRESETS.iter().find(|p| p.1.eq_ignore_ascii_case(name)) {
+            return Ok(DeviceProfile {
+                name: n,
+                sm_count: sm,
+                max_threads_per_sm: t,
+            });
+        }
         let key = name.to_ascii_lowercase().replace('_', "-");
         let key = match key.as_str() {
             "h100" | "h100sxm" => "h100-sxm",
@@ -69,6 +78,52 @@ impl DeviceProfile {
                     names.join(", ")
                 ))
             })
+    }
+
+    /// A profile from the command line's `--gpu` text: a preset's short or device name
+    /// ([`DeviceProfile::preset`]), or `SMS,THREADS` / `SMS:THREADS` (the SM count and max
+    /// threads per SM, a MIG slice or any other GPU: `16,2048`).
+    ///
+    /// ```
+    /// use torch_rng::DeviceProfile;
+    /// assert_eq!(DeviceProfile::parse("H100")?, DeviceProfile::h100_sxm());
+    /// let mig = DeviceProfile::parse("16:2048")?;
+    /// assert_eq!((mig.sm_count(), mig.max_threads_per_sm()), (16, 2048));
+    /// # Ok::<(), torch_rng::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] for an unknown preset; [`Error::InvalidArgument`] for a pair that
+    /// does not parse or that [`DeviceProfile::custom`] refuses.
+    pub fn parse(text: &str) -> Result<DeviceProfile> {
+        let Some((sms, threads)) = text.split_once([':', ',']) else {
+            return DeviceProfile::preset(text.trim());
+        };
+        let num = |s: &str, what: &str| {
+            s.trim().parse::<u32>().map_err(|_| {
+                Error::arg(
+                    "DeviceProfile",
+                    format!("'{text}': the {what} '{s}' is not a non-negative integer (expected SMS:THREADS, e.g. 16:2048)"),
+                )
+            })
+        };
+        DeviceProfile::custom(num(sms, "SM count")?, num(threads, "max threads per SM")?)
+    }
+
+    /// The profile with another SM count (a MIG slice of this GPU keeps its threads per SM).
+    ///
+    /// # Errors
+    /// As [`DeviceProfile::custom`].
+    pub fn with_sm_count(self, sm_count: u32) -> Result<DeviceProfile> {
+        DeviceProfile::custom(sm_count, self.max_threads_per_sm)
+    }
+
+    /// The profile with another max threads per SM.
+    ///
+    /// # Errors
+    /// As [`DeviceProfile::custom`].
+    pub fn with_max_threads_per_sm(self, max_threads_per_sm: u32) -> Result<DeviceProfile> {
+        DeviceProfile::custom(self.sm_count, max_threads_per_sm)
     }
 
     /// NVIDIA H100 SXM (132 SMs, 2048 threads per SM).
@@ -178,6 +233,135 @@ impl DeviceProfile {
     }
 }
 
+/// The device a model description, a recorded program or a command line asks for: the CPU, or a
+/// CUDA device with its [`DeviceProfile`] (or, in a file that leaves the GPU to the command line,
+/// still without one).
+///
+/// In a file it is the top-level fields `device` (`"cpu"`, the default, or `"cuda"`) with, for
+/// CUDA, `sm_count` and `max_threads_per_sm`, or `gpu` naming a preset whose numbers those two
+/// may override (a MIG slice); with both numbers given, `gpu` is only a label (the device name
+/// a recording reports). Case files use the same fields ([`crate::replay`]).
+///
+/// ```
+/// use torch_rng::{DeviceProfile, DeviceSpec};
+/// let spec = DeviceSpec::from_fields(Some("cuda"), Some("a100"), Some(14), None)?;
+/// assert_eq!(spec, DeviceSpec::Cuda(Some(DeviceProfile::custom(14, 2048)?)));
+/// assert_eq!(DeviceSpec::from_fields(None, None, None, None)?, DeviceSpec::Cpu);
+/// # Ok::<(), torch_rng::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum DeviceSpec {
+    /// The CPU.
+    #[default]
+    Cpu,
+    /// A CUDA device: its profile, or `None` where the file leaves it to the command line.
+    Cuda(Option<DeviceProfile>),
+}
+
+impl DeviceSpec {
+    /// The spec of the fields `device`, `gpu`, `sm_count` and `max_threads_per_sm` (each absent
+    /// as `None`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a device other than `cpu`/`cuda`, GPU fields on the CPU, a
+    /// lone number without a preset, an unknown preset without both numbers, or numbers that
+    /// [`DeviceProfile::custom`] refuses.
+    pub fn from_fields(
+        device: Option<&str>,
+        gpu: Option<&str>,
+        sm_count: Option<u32>,
+        max_threads_per_sm: Option<u32>,
+    ) -> Result<DeviceSpec> {
+        let bad = |reason: String| Error::arg("device", reason);
+        match device.unwrap_or("cpu") {
+            "cpu" => {
+                let given = [
+                    ("gpu", gpu.is_some()),
+                    ("sm_count", sm_count.is_some()),
+                    ("max_threads_per_sm", max_threads_per_sm.is_some()),
+                ];
+                match given.iter().find(|(_, g)| *g) {
+                    Some((k, _)) => Err(bad(format!(
+                        "'{k}' describes a CUDA device: only with \"device\": \"cuda\""
+                    ))),
+                    None => Ok(DeviceSpec::Cpu),
+                }
+            }
+            "cuda" => {
+                let preset = gpu.and_then(|g| DeviceProfile::preset(g).ok());
+                let profile = match (preset, sm_count, max_threads_per_sm) {
+                    (_, Some(sm), Some(t)) => DeviceProfile::custom(sm, t)?,
+                    (Some(p), Some(sm), None) => p.with_sm_count(sm)?,
+                    (Some(p), None, Some(t)) => p.with_max_threads_per_sm(t)?,
+                    (Some(p), None, None) => p,
+                    (None, None, None) if gpu.is_none() => return Ok(DeviceSpec::Cuda(None)),
+                    (None, ..) => {
+                        return Err(bad(format!(
+                            "a CUDA device needs \"sm_count\" and \"max_threads_per_sm\", or \
+                             \"gpu\" naming a preset{} (presets: {})",
+                            gpu.map(|g| format!(" ('{g}' is none)")).unwrap_or_default(),
+                            PRESETS.iter().map(|p| p.0).collect::<Vec<_>>().join(", ")
+                        )))
+                    }
+                };
+                Ok(DeviceSpec::Cuda(Some(profile)))
+            }
+            other => Err(bad(format!(
+                "device '{other}' is not supported (torch-rng reproduces \"cpu\" and \"cuda\")"
+            ))),
+        }
+    }
+
+    /// `cx` on this device under the CUDA rules of `release` (unchanged on the CPU).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for CUDA without a profile (give one: `--gpu` on the command
+    /// line); as [`Context::on_cuda`](super::Context::on_cuda) for the release.
+    pub fn context(self, cx: super::Context, release: &str) -> Result<super::Context> {
+        match self {
+            DeviceSpec::Cpu => Ok(super::Context {
+                device: Device::Cpu,
+                ..cx
+            }),
+            DeviceSpec::Cuda(Some(p)) => cx.on_cuda(p, release),
+            DeviceSpec::Cuda(None) => Err(Error::arg(
+                "device",
+                "CUDA without a GPU profile: the launch geometry depends on the GPU's SM count \
+                 (give --gpu PRESET or --gpu SMS,THREADS)",
+            )),
+        }
+    }
+
+    /// The spec of a context's device.
+    #[must_use]
+    pub fn of(device: Device) -> DeviceSpec {
+        match device {
+            Device::Cpu => DeviceSpec::Cpu,
+            Device::Cuda(d) => DeviceSpec::Cuda(Some(d.profile)),
+        }
+    }
+
+    /// The top-level fields that write this spec back (`device`, `sm_count`,
+    /// `max_threads_per_sm`, and `gpu` for a preset): empty for the CPU.
+    #[must_use]
+    pub fn fields(self) -> Vec<(&'static str, String)> {
+        match self {
+            DeviceSpec::Cpu => Vec::new(),
+            DeviceSpec::Cuda(p) => {
+                let mut v = vec![("device", "cuda".to_string())];
+                if let Some(p) = p {
+                    if p.name() != "custom" {
+                        v.push(("gpu", p.name().to_string()));
+                    }
+                    v.push(("sm_count", p.sm_count().to_string()));
+                    v.push(("max_threads_per_sm", p.max_threads_per_sm().to_string()));
+                }
+                v
+            }
+        }
+    }
+}
+
 /// Where tensors live, and so which generator and kernels draw them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum Device {
@@ -233,6 +417,38 @@ mod tests {
         assert!(DeviceProfile::custom(0, 2048).is_err());
         assert!(DeviceProfile::custom(10, 255).is_err());
         assert_eq!(DeviceProfile::custom(1, 300).unwrap().max_grid(), 1);
+    }
+
+    #[test]
+    fn parse_profiles() {
+        assert_eq!(DeviceProfile::parse("h200").unwrap(), DeviceProfile::h200());
+        assert_eq!(
+            DeviceProfile::parse("NVIDIA H100 80GB HBM3").unwrap(),
+            DeviceProfile::h100_sxm()
+        );
+        assert_eq!(
+            DeviceProfile::parse("16,2048").unwrap(),
+            DeviceProfile::custom(16, 2048).unwrap()
+        );
+        let p = DeviceProfile::parse(" 16 : 2048 ").unwrap();
+        assert_eq!(
+            (p.sm_count(), p.max_threads_per_sm(), p.name()),
+            (16, 2048, "custom")
+        );
+        assert!(DeviceProfile::parse("16:").is_err());
+        assert!(DeviceProfile::parse("x:2048").is_err());
+        assert!(DeviceProfile::parse("0:2048").is_err());
+        assert!(DeviceProfile::parse("16:128").is_err());
+        assert!(DeviceProfile::parse("gtx480").is_err());
+        let mig = DeviceProfile::a100().with_sm_count(14).unwrap();
+        assert_eq!((mig.sm_count(), mig.max_threads_per_sm()), (14, 2048));
+        assert_eq!(
+            DeviceProfile::t4()
+                .with_max_threads_per_sm(2048)
+                .unwrap()
+                .max_grid(),
+            320
+        );
     }
 
     #[test]

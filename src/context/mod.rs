@@ -12,7 +12,7 @@ mod era;
 pub use cuda_era::{
     CudaEra, CudaRules, CudaStateLayout, DropoutVecCap, OffsetUnroll, RandintWide, UniformReversal,
 };
-pub use device::{CudaDevice, Device, DeviceProfile, BLOCK_SIZE};
+pub use device::{CudaDevice, Device, DeviceProfile, DeviceSpec, BLOCK_SIZE};
 pub use era::{
     BernoulliKernel, Era, ExponentialKernel, NormalRule, ReducedNormal, ReleaseEra, Rules,
     TruncRule, UniformRule, WideRandint, FIXTURE_RELEASES, LATEST_RELEASE, RELEASE_ERAS,

@@ -188,3 +188,165 @@ fn cuda_emulation_matches_the_spec_model() {
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// `nn.init` functions and module defaults on a CUDA device (every uniform-based init in
+/// float32, float16, bfloat16 and float64, the normal-based ones in float32; `nn.Linear` then
+/// `nn.Embedding`; sizes below one wave and past it on an H200 and a T4 profile, releases 2.15.0
+/// and 2.3.1), run through the replay (`torch-rng replay`'s code) against the predictions of the
+/// spec's model in `golden/cuda_model/init_results.json` (`tools/cuda_model_init.py`: the
+/// model's kernels with `torch/nn/init.py`'s arithmetic; predictions, not GPU outputs). Every
+/// tensor and the generator state after each case must agree bit for bit (measured: all 240
+/// records do).
+#[test]
+fn init_and_modules_on_cuda_follow_the_model() {
+    let cases = include_str!("../../golden/cuda_model/init_cases.json");
+    let results: Value =
+        serde_json::from_str(include_str!("../../golden/cuda_model/init_results.json")).unwrap();
+    assert!(results["source"]
+        .as_str()
+        .unwrap()
+        .starts_with("PREDICTIONS"));
+    let parsed = crate::replay::parse_case_file(cases).unwrap();
+    let want = results["cases"].as_array().unwrap();
+    assert_eq!(parsed.len(), want.len());
+    assert!(parsed.len() >= 100);
+    let mut failures = Vec::new();
+    let mut records = 0;
+    for (case, w) in parsed.iter().zip(want) {
+        assert_eq!(case.name, w["name"].as_str().unwrap());
+        assert!(case.device != crate::Device::Cpu);
+        let got = crate::replay::run_case(case);
+        for (i, (g, w)) in got
+            .outputs
+            .iter()
+            .zip(w["outputs"].as_array().unwrap())
+            .enumerate()
+        {
+            let g = g.to_json();
+            let pairs: Vec<(Value, Value)> = match (&g.get("state_dict"), &w.get("state_dict")) {
+                (Some(a), Some(b)) => a
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .zip(b.as_array().unwrap())
+                    .map(|(x, y)| (x[1].clone(), y[1].clone()))
+                    .collect(),
+                _ if w.is_null() => Vec::new(),
+                _ => vec![(g.clone(), w.clone())],
+            };
+            for (x, y) in pairs {
+                records += 1;
+                if x["sha256"] != y["sha256"] {
+                    failures.push(format!("{} output {i}: {x} vs model {y}", case.name));
+                }
+            }
+        }
+    }
+    assert_eq!(records, 240);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// A model description and a recorded program that say `"device": "cuda"` build on the device
+/// they name: `nn.Linear(20, 30)` then `nn.Embedding(50, 16)` on a T4 profile after
+/// `torch.manual_seed(3)` equal the model's predictions of `golden/cuda_model/init_results.json`
+/// (`linear_20x30_then_embedding_t4_2.15.0`), through `ModelDesc::device`/`Program::context`.
+#[test]
+fn descriptions_and_programs_carry_their_device() {
+    use crate::nn::{ModelDesc, Program};
+    use crate::{Context, DeviceProfile, DeviceSpec, Torch};
+    let results: Value =
+        serde_json::from_str(include_str!("../../golden/cuda_model/init_results.json")).unwrap();
+    let case = results["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "linear_20x30_then_embedding_t4_2.15.0")
+        .unwrap();
+    let want = |out: usize, k: usize| {
+        case["outputs"][out]["state_dict"][k][1]["sha256"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (w, b, emb) = (want(1, 0), want(1, 1), want(2, 0));
+
+    let desc: Value = serde_json::from_str(
+        r#"{"format": "torch-rng-model/1", "device": "cuda", "gpu": "t4", "modules": [
+            {"name": "fc", "module": "Linear", "in_features": 20, "out_features": 30},
+            {"name": "emb", "module": "Embedding", "num_embeddings": 50, "embedding_dim": 16}]}"#,
+    )
+    .unwrap();
+    let desc = ModelDesc::from_json(&desc).unwrap();
+    assert_eq!(desc.device(), DeviceSpec::Cuda(Some(DeviceProfile::t4())));
+    let cx = desc.device().context(Context::default(), "2.15.0").unwrap();
+    let mut torch = Torch::new(cx);
+    torch.manual_seed(3).unwrap();
+    let sd = desc.state_dict(&mut torch).unwrap();
+    let shas: Vec<String> = sd.iter().map(|(_, t)| t.sha256_hex()).collect();
+    assert_eq!(shas, [w.clone(), b.clone(), emb]);
+    // A class built on its own on a CUDA Torch (`nn.Linear(20, 30, device="cuda")`).
+    {
+        use crate::nn::Class;
+        let mut torch = Torch::new(cx);
+        torch.manual_seed(3).unwrap();
+        let m = crate::nn::Linear::new(20, 30).build(&mut torch).unwrap();
+        let sd = m.state_dict();
+        assert_eq!(
+            (sd[0].1.sha256_hex(), sd[1].1.sha256_hex()),
+            (w.clone(), b.clone())
+        );
+    }
+    // The same description on the CPU draws something else.
+    let mut cpu = Torch::new(Context::default());
+    cpu.manual_seed(3).unwrap();
+    assert_ne!(desc.state_dict(&mut cpu).unwrap()[0].1.sha256_hex(), w);
+
+    let program = format!(
+        r#"{{"format": "torch-rng-program/1", "torch_version": "2.15.0", "device": "cuda",
+            "sm_count": 40, "max_threads_per_sm": 1024, "steps": [
+            {{"op": "empty", "size": [30, 20], "dtype": "float32"}},
+            {{"op": "nn.init.kaiming_uniform_", "t": 0, "a": {a}}},
+            {{"op": "empty", "size": [30], "dtype": "float32"}},
+            {{"op": "nn.init.uniform_", "t": 0, "a": -{bound}, "b": {bound}}}],
+            "state_dict": [["weight", 0], ["bias", 1]]}}"#,
+        a = 5f64.sqrt(),
+        bound = 1.0 / 20f64.sqrt(),
+    );
+    let p = Program::parse(&program).unwrap();
+    assert_eq!(
+        p.device(),
+        DeviceSpec::Cuda(Some(DeviceProfile::custom(40, 1024).unwrap()))
+    );
+    let mut torch = Torch::new(p.context(crate::Capability::Avx2).unwrap());
+    torch.manual_seed(3).unwrap();
+    let sd = p.state_dict(&mut torch).unwrap();
+    assert_eq!(sd[0].1.sha256_hex(), w);
+    assert_eq!(sd[1].1.sha256_hex(), b);
+
+    // Malformed device fields are refused naming the field.
+    for bad in [
+        r#""device": "tpu""#,
+        r#""gpu": "t4""#,
+        r#""device": "cuda", "sm_count": 40"#,
+        r#""device": "cuda", "gpu": "gtx480""#,
+        r#""device": "cuda", "sm_count": 40, "max_threads_per_sm": 100"#,
+    ] {
+        let text = format!(r#"{{"format": "torch-rng-model/1", {bad}, "modules": []}}"#);
+        let e = ModelDesc::from_json(&serde_json::from_str(&text).unwrap()).unwrap_err();
+        assert!(
+            e.to_string().contains("device") || e.to_string().contains("DeviceProfile"),
+            "{e}"
+        );
+        let text = program.replacen(r#""device": "cuda""#, bad, 1).replacen(
+            r#""sm_count": 40, "max_threads_per_sm": 1024,"#,
+            "",
+            1,
+        );
+        assert!(Program::parse(&text).is_err(), "{bad}");
+    }
+    // A CUDA program without a profile needs one from the caller.
+    let bare = program.replacen(r#""sm_count": 40, "max_threads_per_sm": 1024,"#, "", 1);
+    let p = Program::parse(&bare).unwrap();
+    assert_eq!(p.device(), DeviceSpec::Cuda(None));
+    assert!(p.context(crate::Capability::Avx2).is_err());
+}

@@ -12,9 +12,9 @@ use crate::context::{Context, TruncRule};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::generator::CpuGenerator;
-use crate::ops::{self, View};
+use crate::ops::View;
 use crate::tensor::Tensor;
-use crate::torch::Torch;
+use crate::torch::{Rng, Torch};
 
 /// A `torch.nn.init` function and its arguments (all but the tensor and the generator).
 ///
@@ -401,13 +401,16 @@ impl InitCall {
         })
     }
 
-    /// Runs the call on a contiguous tensor, drawing from `torch`'s generator under its build.
+    /// Runs the call on a contiguous tensor, drawing from `torch`'s generator under its build: on
+    /// a CUDA context ([`crate::Context::on_cuda`]) from its CUDA generator through the CUDA
+    /// kernels, as on a `device="cuda"` tensor (`sparse_`'s permutations still come from the CPU
+    /// generator, as PyTorch's `torch.randperm(rows)` names no device).
     ///
     /// # Errors
     /// As [`InitCall::plan`], then the kernels' checks (bounds, `std < 0`, dtype).
     pub fn apply_(&self, torch: &mut Torch, t: &mut Tensor) -> Result<()> {
-        let (g, cx) = torch.parts();
-        self.apply(g, t, cx)
+        let (mut g, default, cx) = torch.device_parts();
+        self.apply_with(&mut g, default, t, cx)
     }
 
     /// Runs the call on a contiguous tensor, drawing from `g`.
@@ -415,6 +418,21 @@ impl InitCall {
     /// # Errors
     /// As [`InitCall::plan`], then the kernels' checks (bounds, `std < 0`, dtype).
     pub(crate) fn apply(&self, g: &mut CpuGenerator, t: &mut Tensor, cx: Context) -> Result<()> {
+        self.apply_with(&mut Rng::Cpu(g), None, t, cx)
+    }
+
+    /// Runs the call on a contiguous tensor, drawing from `g` (and from `default` where PyTorch
+    /// draws from the default CPU generator whatever it was given: `sparse_`).
+    ///
+    /// # Errors
+    /// As [`InitCall::apply`].
+    pub(crate) fn apply_with(
+        &self,
+        g: &mut Rng<'_>,
+        default: Option<&mut CpuGenerator>,
+        t: &mut Tensor,
+        cx: Context,
+    ) -> Result<()> {
         let shape = t.shape().to_vec();
         let strides = row_major(&shape);
         let mut buf = Buf {
@@ -423,7 +441,7 @@ impl InitCall {
             strides,
             contiguous: true,
         };
-        self.run(g, None, &mut buf, cx)
+        self.run(g, default, &mut buf, cx)
     }
 
     /// Runs the call on `torch.empty(size, dtype=dtype)[.permute(perm)]` and returns the view made
@@ -437,17 +455,18 @@ impl InitCall {
         view: &View,
         cx: Context,
     ) -> Result<Tensor> {
-        self.apply_on_view_with(g, None, view, cx)
+        self.apply_on_view_with(&mut Rng::Cpu(g), None, view, cx)
     }
 
-    /// [`InitCall::apply_on_view`] with an explicit `generator=` (`g`) and the default generator,
-    /// for the calls that draw from both (`sparse_` takes its permutations from the default one).
+    /// [`InitCall::apply_on_view`] with the generator of any device (`g`: the step's, or its
+    /// `generator=`) and the default CPU generator, for the calls that draw from both (`sparse_`
+    /// takes its permutations from the default one; `None`: `g` itself, on the CPU).
     ///
     /// # Errors
     /// As [`InitCall::apply_on_view`].
     pub(crate) fn apply_on_view_with(
         &self,
-        g: &mut CpuGenerator,
+        g: &mut Rng<'_>,
         default: Option<&mut CpuGenerator>,
         view: &View,
         cx: Context,
@@ -475,9 +494,11 @@ impl InitCall {
         })
     }
 
+    /// Runs the call on `buf` (its elements in memory order), drawing from `g` (and `default`,
+    /// as [`InitCall::apply_on_view_with`]).
     pub(crate) fn run(
         &self,
-        g: &mut CpuGenerator,
+        g: &mut Rng<'_>,
         default: Option<&mut CpuGenerator>,
         buf: &mut Buf<'_>,
         cx: Context,
@@ -486,9 +507,9 @@ impl InitCall {
         let op = self.op_name();
         match plan.sampling {
             Sampling::Nothing => Ok(()),
-            Sampling::Uniform { from, to } => ops::fill_uniform(g, op, buf.data, from, to, cx),
+            Sampling::Uniform { from, to } => g.fill_uniform(op, buf.data, from, to, cx),
             Sampling::Normal { mean, std } => {
-                ops::fill_normal(g, op, buf.data, buf.contiguous, mean, std, cx)
+                g.fill_normal(op, buf.data, buf.contiguous, mean, std, cx)
             }
             Sampling::TruncNormal {
                 mean,

@@ -12,10 +12,12 @@ use super::call::{InitCall, Number, Quantity, Sampling};
 use super::schema::Literal;
 use super::trunc::TruncAlgorithm;
 use crate::context::Context;
+use crate::context::Device;
 use crate::dtype::{f64_to_bf16, f64_to_f16, DType};
 use crate::error::{Error, Result};
-use crate::generator::CpuGenerator;
+use crate::generator::{CpuGenerator, CudaGenerator};
 use crate::ops::View;
+use crate::torch::Rng;
 
 /// The seed the word counts are measured from.
 pub const EXPLAIN_SEED: u64 = 0;
@@ -48,9 +50,14 @@ pub struct ParamExplanation {
     pub distribution: String,
     /// The values the kernel uses in the dtype.
     pub dtype_values: Vec<DtypeValue>,
-    /// 32-bit words drawn from the generator seeded with [`EXPLAIN_SEED`] (`None` when the count
-    /// exceeds 2^32).
+    /// 32-bit words drawn from the CPU generator seeded with [`EXPLAIN_SEED`] (`None` when the
+    /// count exceeds 2^32, or on a CUDA device when the step draws nothing on the CPU is not
+    /// known).
     pub words: Option<u64>,
+    /// On a CUDA device: the Philox offset of the device's generator (seeded with
+    /// [`EXPLAIN_SEED`]) before and after the step. Each kernel launch reserves its offsets
+    /// (`philox_cuda_state`) before it runs, so the next call starts where this one ends.
+    pub philox_offset: Option<(u64, u64)>,
     /// 32-bit words drawn from the default generator too (`sparse_`'s permutations), counted in
     /// `words` when no generator is given.
     pub notes: Vec<String>,
@@ -167,7 +174,19 @@ impl ParamExplanation {
         let size: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
         let before = CpuGenerator::with_seed(EXPLAIN_SEED);
         let mut g = before.clone();
-        call.apply_on_view(&mut g, &View::contiguous(&size, dtype), cx)?;
+        let view = View::contiguous(&size, dtype);
+        let philox_offset = match cx.device {
+            Device::Cpu => {
+                call.apply_on_view(&mut g, &view, cx)?;
+                None
+            }
+            Device::Cuda(d) => {
+                // sparse_'s permutations draw from the CPU generator (`g`).
+                let mut cuda = CudaGenerator::with_seed(EXPLAIN_SEED);
+                call.apply_on_view_with(&mut Rng::Cuda(&mut cuda, d), Some(&mut g), &view, cx)?;
+                Some((0, cuda.get_offset()))
+            }
+        };
         let words = words_between(&before, &g);
         let numel: usize = shape.iter().product();
         let (distribution, dtype_values, notes) = describe(&plan.sampling, dtype, numel);
@@ -186,6 +205,7 @@ impl ParamExplanation {
             distribution,
             dtype_values,
             words,
+            philox_offset,
             notes,
         })
     }
@@ -221,15 +241,34 @@ impl ParamExplanation {
                 v.bits
             );
         }
+        if let Some((a, b)) = self.philox_offset {
+            let _ = writeln!(
+                out,
+                "  {:width$} : Philox offset {a} -> {b} (+{}) of the CUDA generator seeded with \
+                 {EXPLAIN_SEED}",
+                "offset",
+                b.wrapping_sub(a)
+            );
+        }
         let words = match self.words {
             Some(w) => w.to_string(),
             None => "more than 2^32".into(),
         };
-        let _ = writeln!(
-            out,
-            "  {:width$} : {words} 32-bit words from a generator seeded with {EXPLAIN_SEED}",
-            "words"
-        );
+        if self.philox_offset.is_none() {
+            let _ = writeln!(
+                out,
+                "  {:width$} : {words} 32-bit words from a generator seeded with {EXPLAIN_SEED}",
+                "words"
+            );
+        } else if self.words != Some(0) {
+            // On a CUDA device, what the step drew on the CPU (sparse_'s permutations).
+            let _ = writeln!(
+                out,
+                "  {:width$} : {words} 32-bit words from the CPU generator seeded with \
+                 {EXPLAIN_SEED}",
+                "words"
+            );
+        }
         for n in &self.notes {
             let _ = writeln!(out, "  {:width$} : {n}", "note");
         }
@@ -376,6 +415,7 @@ impl Explanation {
             "subject": self.subject,
             "capability": self.cx.capability.name(),
             "era_first_release": self.cx.era.first_release(),
+            "device": device_json(self.cx),
             "params": self.params.iter().map(ParamExplanation::to_json).collect::<Vec<_>>(),
         })
     }
@@ -406,9 +446,25 @@ impl ParamExplanation {
                 "name": v.name, "value": format_f64(v.value), "bits": v.bits,
             })).collect::<Vec<_>>(),
             "words": p.words,
+            "philox_offset": p.philox_offset.map(|(a, b)| json!([a, b])),
             "seed": EXPLAIN_SEED,
             "notes": p.notes,
         })
+    }
+}
+
+/// The device of an explanation as JSON: `"cpu"`, or the CUDA device's profile and era.
+#[cfg(feature = "json")]
+pub(crate) fn device_json(cx: Context) -> serde_json::Value {
+    match cx.device {
+        Device::Cpu => serde_json::json!("cpu"),
+        Device::Cuda(d) => serde_json::json!({
+            "device": "cuda",
+            "gpu": d.profile.name(),
+            "sm_count": d.profile.sm_count(),
+            "max_threads_per_sm": d.profile.max_threads_per_sm(),
+            "cuda_releases": d.era.releases(),
+        }),
     }
 }
 
@@ -482,11 +538,22 @@ impl InitCall {
 /// The start of an explanation's first line, `subject (the era of PyTorch 2.x+, cap kernels`,
 /// left open for the caller's remarks and closing parenthesis.
 pub(crate) fn heading(subject: &str, cx: Context) -> String {
-    format!(
-        "{subject} (the era of PyTorch {}+, {} kernels",
-        cx.era.first_release(),
-        cx.capability
-    )
+    match cx.device {
+        Device::Cpu => format!(
+            "{subject} (the era of PyTorch {}+, {} kernels",
+            cx.era.first_release(),
+            cx.capability
+        ),
+        Device::Cuda(d) => format!(
+            "{subject} (the era of PyTorch {}+, on CUDA: {}, {} SMs x {} threads, CUDA kernels \
+             of {}",
+            cx.era.first_release(),
+            d.profile.name(),
+            d.profile.sm_count(),
+            d.profile.max_threads_per_sm(),
+            d.era.releases()
+        ),
+    }
 }
 
 #[cfg(test)]

@@ -416,9 +416,11 @@ pub fn sparse_with_generator(
         &t.shape().iter().map(|&d| d as i64).collect::<Vec<_>>(),
         t.dtype(),
     );
-    let cx = generator.context();
+    // On a CUDA context the normals come from `generator`'s CUDA generator; the permutations
+    // always from `default`'s CPU generator.
+    let (mut g, _, cx) = generator.device_parts();
     *t = InitCall::Sparse { sparsity, std }.apply_on_view_with(
-        generator.generator_mut(),
+        &mut g,
         Some(default.generator_mut()),
         &view,
         cx,

@@ -9,9 +9,8 @@ use super::buf::Buf;
 use crate::context::Context;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::generator::CpuGenerator;
-use crate::ops;
 use crate::tensor::Storage;
+use crate::torch::Rng;
 
 const OP: &str = "nn.init.orthogonal_";
 
@@ -130,7 +129,7 @@ fn viewable(buf: &Buf<'_>) -> bool {
 }
 
 /// Runs `orthogonal_(t, gain)` on `buf`.
-pub(crate) fn run(g: &mut CpuGenerator, buf: &mut Buf<'_>, gain: f64, cx: Context) -> Result<()> {
+pub(crate) fn run(g: &mut Rng<'_>, buf: &mut Buf<'_>, gain: f64, cx: Context) -> Result<()> {
     if buf.shape.len() < 2 {
         return Err(Error::arg(
             OP,
@@ -159,9 +158,10 @@ pub(crate) fn run(g: &mut CpuGenerator, buf: &mut Buf<'_>, gain: f64, cx: Contex
              within it)"
         )));
     }
-    // flattened = tensor.new_empty((rows, cols)).normal_(0, 1): a contiguous draw.
+    // flattened = tensor.new_empty((rows, cols)).normal_(0, 1): a contiguous draw on the
+    // tensor's device.
     let mut flat = Storage::try_zeros(OP, dtype, numel)?;
-    ops::fill_normal(g, OP, &mut flat, true, 0.0, 1.0, cx)?;
+    g.fill_normal(OP, &mut flat, true, 0.0, 1.0, cx)?;
     let value: &dyn Fn(usize) -> f64 = match &flat {
         Storage::F32(v) => &|i| f64::from(v[i]),
         Storage::F64(v) => &|i| v[i],
@@ -240,6 +240,8 @@ pub(crate) fn run(g: &mut CpuGenerator, buf: &mut Buf<'_>, gain: f64, cx: Contex
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::generator::CpuGenerator;
+    use crate::ops;
 
     /// The unblocked loop: every column takes reflector `j` before any takes `j + 1`.
     fn unblocked_qr(mut a: Vec<f64>, m: usize, n: usize) -> (Vec<f64>, Vec<f64>) {
@@ -306,7 +308,7 @@ mod tests {
             strides: vec![46_000, 1],
             contiguous: true,
         };
-        let err = run(&mut g, &mut buf, 1.0, Context::default()).unwrap_err();
+        let err = run(&mut Rng::Cpu(&mut g), &mut buf, 1.0, Context::default()).unwrap_err();
         assert!(err.to_string().contains("46000 x 46000"), "{err}");
         assert!(err.to_string().contains("ORTHOGONAL_MAX_WORK"), "{err}");
         assert_eq!(g.get_state(), before.get_state());

@@ -9,8 +9,8 @@ use crate::context::Context;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::generator::CpuGenerator;
-use crate::ops;
 use crate::tensor::Storage;
+use crate::torch::Rng;
 
 const OP: &str = "nn.init.sparse_";
 
@@ -41,9 +41,10 @@ pub(crate) fn kept(num_zeros: i64, rows: usize) -> usize {
 }
 
 /// Runs `sparse_(t, sparsity, std)`: normals from `g`, permutations from `default` (`g` itself
-/// when `None`, i.e. when the caller passed no generator).
+/// when `None`, i.e. when the caller passed no generator on the CPU). On a CUDA device the
+/// permutations still come from the CPU generator: `torch.randperm(rows)` names no device.
 pub(crate) fn run(
-    g: &mut CpuGenerator,
+    g: &mut Rng<'_>,
     default: Option<&mut CpuGenerator>,
     buf: &mut Buf<'_>,
     (sparsity, std): (f64, f64),
@@ -57,13 +58,18 @@ pub(crate) fn run(
     }
     let (rows, cols) = (buf.shape[0], buf.shape[1]);
     let zeros = kept(num_zeros(sparsity, rows)?, rows);
-    ops::fill_normal(g, OP, buf.data, buf.contiguous, 0.0, std, cx)?;
-    let perm_gen = match default {
-        Some(d) => d,
-        None => g,
+    g.fill_normal(OP, buf.data, buf.contiguous, 0.0, std, cx)?;
+    let mut perm_gen = match default {
+        Some(d) => Rng::Cpu(d),
+        None => g.reborrow(),
+    };
+    // The permutations are CPU tensors: the CPU kernels of the context's variant.
+    let cpu_cx = Context {
+        device: crate::context::Device::Cpu,
+        ..cx
     };
     for c in 0..cols {
-        let perm = ops::randperm(perm_gen, rows as i64, DType::Int64, cx)?;
+        let perm = perm_gen.randperm(rows as i64, DType::Int64, cpu_cx)?;
         let Storage::I64(idx) = perm.storage() else {
             unreachable!("randperm with dtype int64 returns int64")
         };

@@ -7,10 +7,9 @@
 use crate::context::{Context, TruncRule};
 use crate::dtype::{bf16_to_f32, f16_to_f32, f32_to_bf16, f32_to_f16, DType};
 use crate::error::{Error, Result};
-use crate::generator::CpuGenerator;
-use crate::math::{libm, special};
-use crate::ops;
+use crate::math::{libdevice, libm, special};
 use crate::tensor::Storage;
+use crate::torch::Rng;
 
 /// Which algorithm `trunc_normal_` runs, with the parameters it derived in Python.
 #[non_exhaustive]
@@ -95,8 +94,12 @@ pub(crate) fn rounded_scalar(dtype: DType, v: f64) -> f64 {
 /// Runs `trunc_normal_` on `data` (memory order; `contiguous` decides the `normal_` path). The
 /// inverse-CDF chain rounds its scalars as `rule` says (the release's rule for
 /// `nn.init.trunc_normal_`, [`inverse_cdf_rule`] for timm's function).
+///
+/// On a CUDA device the samplers are the CUDA kernels, and the uniform branch's elementwise chain
+/// is the CUDA kernels' ([`reject_uniform`]). The inverse-CDF chain keeps the CPU's `erfinv`
+/// (CUDA calls libdevice's `erfinvf`, not ported): bounded there as on the CPU.
 pub(crate) fn run(
-    g: &mut CpuGenerator,
+    g: &mut Rng<'_>,
     data: &mut Storage,
     contiguous: bool,
     (mean, std, a, b): (f64, f64, f64, f64),
@@ -110,14 +113,14 @@ pub(crate) fn run(
         // The first kernel PyTorch calls rejects the dtype.
         return match algorithm {
             TruncAlgorithm::RejectNormal { .. } => {
-                ops::fill_normal(g, OP, data, contiguous, mean, std, cx)
+                g.fill_normal(OP, data, contiguous, mean, std, cx)
             }
-            _ => ops::fill_uniform(g, OP, data, 0.0, 1.0, cx),
+            _ => g.fill_uniform(OP, data, 0.0, 1.0, cx),
         };
     }
     match algorithm {
         TruncAlgorithm::RejectNormal { lo, hi } => {
-            ops::fill_normal(g, OP, data, contiguous, mean, std, cx)?;
+            g.fill_normal(OP, data, contiguous, mean, std, cx)?;
             let n = data.len();
             for _ in 0..MAX_ROUNDS {
                 let bad: Vec<usize> = (0..n)
@@ -130,7 +133,7 @@ pub(crate) fn run(
                     return Ok(());
                 }
                 let mut fresh = Storage::try_zeros(OP, dtype, n)?;
-                ops::fill_normal(g, OP, &mut fresh, contiguous, mean, std, cx)?;
+                g.fill_normal(OP, &mut fresh, contiguous, mean, std, cx)?;
                 for i in bad {
                     copy_element(data, &fresh, i);
                 }
@@ -141,7 +144,7 @@ pub(crate) fn run(
             reject_uniform(g, data, (mean, std, log_peak), (a, b), cx)
         }
         TruncAlgorithm::InverseCdf { from, to, scale } => {
-            ops::fill_uniform(g, OP, data, from, to, cx)?;
+            g.fill_uniform(OP, data, from, to, cx)?;
             inverse_cdf_tail(data, scale, mean, (a, b), rule);
             Ok(())
         }
@@ -246,9 +249,29 @@ fn log_of(x: f64, dtype: DType) -> f64 {
     }
 }
 
+/// `log_` on a CUDA tensor: `::log` in device code, libdevice's `__nv_log` in double and
+/// `__nv_logf` in float (float16/bfloat16 through float).
+fn cuda_log_of(x: f64, dtype: DType) -> f64 {
+    match dtype {
+        DType::Float64 => libdevice::nv_log(x),
+        d => f64::from(round_to(d)(libdevice::nv_logf(x as f32))),
+    }
+}
+
+/// The log-density chain on a CUDA tensor: a scalar operand stays in float (the CUDA kernels read
+/// a CPU scalar as `opmath_t`, never rounded to float16/bfloat16), and `div_` by a scalar
+/// multiplies by its reciprocal (`div_true_kernel_cuda`); `pow_(2)` is `x * x` on both devices.
+fn cuda_log_pdf_f32(x: f32, m: f32, inv_s: f32, lp: f32, round: fn(f32) -> f32) -> f32 {
+    let d = round(x - m);
+    let q = round(d * inv_s);
+    let sq = round(q * q);
+    let h = round(sq * -0.5);
+    round(h - lp)
+}
+
 /// The uniform-proposal branch of the 2.12+ sampler.
 fn reject_uniform(
-    g: &mut CpuGenerator,
+    g: &mut Rng<'_>,
     data: &mut Storage,
     (mean, std, log_peak): (f64, f64, f64),
     (a, b): (f64, f64),
@@ -258,36 +281,44 @@ fn reject_uniform(
     let dtype = data.dtype();
     let n = data.len();
     let round = round_to(dtype);
-    // add_/sub_ round their scalar to a float16/bfloat16 dtype, div_ keeps it in float.
+    let cuda = matches!(g, Rng::Cuda(..));
+    // CPU: add_/sub_ round their scalar to a float16/bfloat16 dtype, div_ keeps it in float.
     let (m, s, lp) = (round(mean as f32), std as f32, round(log_peak as f32));
+    let (cm, inv_s, clp) = (mean as f32, 1.0 / std as f32, log_peak as f32);
     let log_pdf = |x: f64| -> f64 {
-        match dtype {
-            DType::Float64 => log_pdf_f64(x, mean, std, log_peak),
-            _ => f64::from(log_pdf_f32(x as f32, m, s, lp, round)),
+        match (dtype, cuda) {
+            (DType::Float64, false) => log_pdf_f64(x, mean, std, log_peak),
+            (DType::Float64, true) => {
+                let q = (x - mean) * (1.0 / std);
+                q * q * -0.5 - log_peak
+            }
+            (_, false) => f64::from(log_pdf_f32(x as f32, m, s, lp, round)),
+            (_, true) => f64::from(cuda_log_pdf_f32(x as f32, cm, inv_s, clp, round)),
         }
     };
-    ops::fill_uniform(g, OP, data, a, b, cx)?;
+    let log = if cuda { cuda_log_of } else { log_of };
+    g.fill_uniform(OP, data, a, b, cx)?;
     refuse_hopeless(n, dtype, (mean, std), (a, b))?;
     let mut accept = Storage::try_zeros(OP, dtype, n)?;
-    ops::fill_uniform(g, OP, &mut accept, 0.0, 1.0, cx)?;
+    g.fill_uniform(OP, &mut accept, 0.0, 1.0, cx)?;
     let mut pending: Vec<bool> = (0..n)
-        .map(|i| log_of(element(&accept, i), dtype) > log_pdf(element(data, i)))
+        .map(|i| log(element(&accept, i), dtype) > log_pdf(element(data, i)))
         .collect();
     let mut candidates = Storage::try_zeros(OP, dtype, n)?;
     for _ in 0..MAX_ROUNDS {
         if !pending.iter().any(|&p| p) {
             return Ok(());
         }
-        ops::fill_uniform(g, OP, &mut candidates, a, b, cx)?;
+        g.fill_uniform(OP, &mut candidates, a, b, cx)?;
         for (i, &p) in pending.iter().enumerate() {
             if p {
                 copy_element(data, &candidates, i);
             }
         }
-        ops::fill_uniform(g, OP, &mut accept, 0.0, 1.0, cx)?;
+        g.fill_uniform(OP, &mut accept, 0.0, 1.0, cx)?;
         for (i, p) in pending.iter_mut().enumerate() {
             if *p {
-                *p = log_of(element(&accept, i), dtype) > log_pdf(element(&candidates, i));
+                *p = log(element(&accept, i), dtype) > log_pdf(element(&candidates, i));
             }
         }
     }
@@ -422,6 +453,8 @@ pub(crate) fn algorithm_for(
 mod tests {
     use super::*;
     use crate::context::Era;
+    use crate::generator::CpuGenerator;
+    use crate::ops;
 
     fn algorithm(
         dtype: DType,
@@ -440,7 +473,15 @@ mod tests {
         let start = std::time::Instant::now();
         let cx = Context::default();
         let rule = cx.era.rules().trunc_normal;
-        let e = run(&mut g, &mut s, true, (0.0, 1.0, 1.0, 1e30), alg, rule, cx);
+        let e = run(
+            &mut Rng::Cpu(&mut g),
+            &mut s,
+            true,
+            (0.0, 1.0, 1.0, 1e30),
+            alg,
+            rule,
+            cx,
+        );
         let e = e.unwrap_err().to_string();
         assert!(e.contains("TRUNC_NORMAL_MAX_ROUNDS"), "{e}");
         assert!(e.contains("on 1000 elements"), "{e}");
@@ -494,7 +535,8 @@ mod tests {
                 ..Context::default()
             };
             let rule = era.rules().trunc_normal;
-            run(&mut g, &mut s, true, (0.0, 0.02, -2.0, 2.0), alg, rule, cx).unwrap();
+            let params = (0.0, 0.02, -2.0, 2.0);
+            run(&mut Rng::Cpu(&mut g), &mut s, true, params, alg, rule, cx).unwrap();
             match s {
                 Storage::F32(v) => v[..6].iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
                 _ => unreachable!(),

@@ -4,12 +4,13 @@
 //! constructor, as ripgrep's searcher carries its `Sink`: building never consults hidden state, and
 //! an observer (such as `explain`) is an argument, a no-op ([`NoRecorder`]) by default.
 
-use crate::context::Context;
+use crate::context::{Context, Device};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::generator::CpuGenerator;
 use crate::init::{InitCall, Number, Quantity};
 use crate::tensor::{checked_numel, Tensor};
+use crate::torch::{Rng, Torch};
 
 /// The work a model build may do, checked before anything is expanded or allocated. A
 /// description that would need more is refused with [`Error::LimitExceeded`], naming the limit
@@ -125,6 +126,8 @@ pub struct InitStep<'a> {
     pub tensor: &'a Tensor,
     /// The 32-bit words it drew (when the recorder asked for counts).
     pub words: Option<u64>,
+    /// On a CUDA build, the Philox offset of the device's generator before and after the step.
+    pub philox_offset: Option<(u64, u64)>,
     /// The build reproduced.
     pub context: Context,
 }
@@ -142,6 +145,8 @@ pub struct NoteStep<'a> {
     pub effect: &'a str,
     /// The 32-bit words it drew (when the recorder asked for counts).
     pub words: Option<u64>,
+    /// On a CUDA build, the Philox offset of the device's generator before and after the step.
+    pub philox_offset: Option<(u64, u64)>,
 }
 
 /// An observer of a build: told every step that sets a tensor, in draw order.
@@ -172,10 +177,21 @@ pub struct NoRecorder;
 
 impl Recorder for NoRecorder {}
 
+/// What a builder draws from: a CPU generator, or a [`Torch`] (the generator of its context's
+/// device).
+#[derive(Debug)]
+enum Source<'a> {
+    Cpu(&'a mut CpuGenerator),
+    Torch(&'a mut Torch),
+}
+
 /// The generator, the build and the recorder that module constructors use.
 pub struct Builder<'a> {
-    gen: &'a mut CpuGenerator,
+    source: Source<'a>,
     cx: Context,
+    /// The device generator's Philox offset at the last step reported (a CUDA build): every
+    /// draw of a build is reported, so the offsets between two reports are the later step's.
+    reported_offset: u64,
     rec: &'a mut dyn Recorder,
     scope: Vec<String>,
     limits: Limits,
@@ -185,7 +201,7 @@ pub struct Builder<'a> {
 impl std::fmt::Debug for Builder<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Builder")
-            .field("gen", &self.gen)
+            .field("source", &self.source)
             .field("cx", &self.cx)
             .field("scope", &self.scope)
             .field("limits", &self.limits)
@@ -194,12 +210,36 @@ impl std::fmt::Debug for Builder<'_> {
 }
 
 impl<'a> Builder<'a> {
-    /// A builder drawing from `gen` under `cx`, reporting to `rec`, with the default
-    /// [`Limits`].
+    /// A builder drawing from the CPU generator `gen` under `cx` (a CPU build: `cx`'s device is
+    /// taken as the CPU), reporting to `rec`, with the default [`Limits`].
     pub fn new(gen: &'a mut CpuGenerator, cx: Context, rec: &'a mut dyn Recorder) -> Self {
         Builder {
-            gen,
+            source: Source::Cpu(gen),
+            cx: Context {
+                device: Device::Cpu,
+                ..cx
+            },
+            reported_offset: 0,
+            rec,
+            scope: Vec::new(),
+            limits: Limits::default(),
+            used: Used::default(),
+        }
+    }
+
+    /// A builder drawing from `torch` under its context, reporting to `rec`, with the default
+    /// [`Limits`]: on a CUDA context ([`Context::on_cuda`]) every parameter is made on the device
+    /// and drawn from its CUDA generator (as `nn.Linear(..., device="cuda")` or building under
+    /// `with torch.device("cuda")`), each kernel launch reserving its Philox offsets in turn;
+    /// what PyTorch draws on the CPU whatever the device (`sparse_`'s permutations) comes from
+    /// `torch`'s CPU generator.
+    pub fn for_torch(torch: &'a mut Torch, rec: &'a mut dyn Recorder) -> Self {
+        let cx = torch.context();
+        let reported_offset = torch.cuda_generator().get_offset();
+        Builder {
+            source: Source::Torch(torch),
             cx,
+            reported_offset,
             rec,
             scope: Vec::new(),
             limits: Limits::default(),
@@ -296,9 +336,51 @@ impl<'a> Builder<'a> {
         Ok(m.clone())
     }
 
-    /// The generator (the default one: modules take no `generator=`).
+    /// The CPU generator (the default one: modules take no `generator=`). On a CUDA build the
+    /// device's draws go through [`Builder::init_param`], [`Builder::rand`] and
+    /// [`Builder::randn`].
     pub fn gen(&mut self) -> &mut CpuGenerator {
-        self.gen
+        match &mut self.source {
+            Source::Cpu(g) => g,
+            Source::Torch(t) => t.generator_mut(),
+        }
+    }
+
+    /// The generator of the build's device, and the CPU generator where it is another one.
+    fn rng(&mut self) -> (Rng<'_>, Option<&mut CpuGenerator>) {
+        match &mut self.source {
+            Source::Cpu(g) => (Rng::Cpu(g), None),
+            Source::Torch(t) => {
+                let (r, cpu, _) = t.device_parts();
+                (r, cpu)
+            }
+        }
+    }
+
+    /// The device generator's Philox offsets since the last step reported (a CUDA build), and
+    /// marks them reported.
+    fn offsets_since_report(&mut self) -> Option<(u64, u64)> {
+        let now = self.rng().0.philox_offset()?;
+        let before = std::mem::replace(&mut self.reported_offset, now);
+        Some((before, now))
+    }
+
+    /// `torch.rand(size, dtype=dtype)` on the build's device (a `Parameter(torch.rand(...))`).
+    ///
+    /// # Errors
+    /// As [`Torch::rand`].
+    pub fn rand(&mut self, size: &[i64], dtype: DType) -> Result<Tensor> {
+        let cx = self.cx;
+        self.rng().0.rand(size, dtype, cx)
+    }
+
+    /// `torch.randn(size, dtype=dtype)` on the build's device.
+    ///
+    /// # Errors
+    /// As [`Torch::randn`].
+    pub fn randn(&mut self, size: &[i64], dtype: DType) -> Result<Tensor> {
+        let cx = self.cx;
+        self.rng().0.randn(size, dtype, cx)
     }
 
     /// The build reproduced.
@@ -333,13 +415,20 @@ impl<'a> Builder<'a> {
     /// [`Builder::words_since`] after a step.
     #[must_use]
     pub fn snapshot(&self) -> Option<CpuGenerator> {
-        self.rec.counts_words().then(|| self.gen.clone())
+        self.rec.counts_words().then(|| self.cpu_gen().clone())
     }
 
-    /// Words drawn since a [`Builder::snapshot`].
+    /// Words drawn from the CPU generator since a [`Builder::snapshot`].
     #[must_use]
     pub fn words_since(&self, before: Option<&CpuGenerator>) -> Option<u64> {
-        before.and_then(|b| self.gen.words_since(b))
+        before.and_then(|b| self.cpu_gen().words_since(b))
+    }
+
+    fn cpu_gen(&self) -> &CpuGenerator {
+        match &self.source {
+            Source::Cpu(g) => g,
+            Source::Torch(t) => t.generator(),
+        }
     }
 
     /// Initialises the tensor `name` with `how.call`, drawing from the generator, and reports it.
@@ -348,20 +437,25 @@ impl<'a> Builder<'a> {
     /// Whatever the call rejects.
     pub fn init_param(&mut self, name: &str, t: &mut Tensor, how: &ParamInit) -> Result<()> {
         let before = self.snapshot();
-        how.call.apply(self.gen, t, self.cx)?;
+        let cx = self.cx;
+        let (mut g, default) = self.rng();
+        how.call.apply_with(&mut g, default, t, cx)?;
         let words = self.words_since(before.as_ref());
+        let philox_offset = self.offsets_since_report();
         let name = self.full_name(name);
         self.rec.init(&InitStep {
             name: &name,
             how,
             tensor: t,
             words,
+            philox_offset,
             context: self.cx,
         })
     }
 
     /// Reports a step that is not an init call.
     pub fn note(&mut self, name: &str, t: &Tensor, call: &str, effect: &str, words: Option<u64>) {
+        let philox_offset = self.offsets_since_report();
         let name = self.full_name(name);
         self.rec.note(&NoteStep {
             name: &name,
@@ -369,6 +463,7 @@ impl<'a> Builder<'a> {
             call,
             effect,
             words,
+            philox_offset,
         });
     }
 }

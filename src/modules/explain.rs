@@ -14,7 +14,6 @@ use super::model::ModelDesc;
 use crate::context::Context;
 use crate::dtype::DType;
 use crate::error::Result;
-use crate::generator::CpuGenerator;
 use crate::init::explain::{heading, EXPLAIN_SEED};
 use crate::init::{InitCall, Number, ParamExplanation};
 use crate::tensor::{Storage, Tensor};
@@ -55,6 +54,7 @@ impl Recorder for ExplainRecorder {
         quantities.append(&mut param.quantities);
         param.quantities = quantities;
         param.words = step.words;
+        param.philox_offset = step.philox_offset;
         self.steps.push(Step {
             name: step.name.to_string(),
             param,
@@ -76,6 +76,7 @@ impl Recorder for ExplainRecorder {
                 distribution: step.effect.to_string(),
                 dtype_values: Vec::new(),
                 words: step.words,
+                philox_offset: step.philox_offset,
                 notes: Vec::new(),
             },
             call: None,
@@ -226,10 +227,17 @@ impl ModuleExplanation {
     #[must_use]
     pub fn to_text(&self) -> String {
         let mut out = heading(&self.subject, self.cx);
-        let _ = writeln!(
-            out,
-            "; words counted while building from a generator seeded with {EXPLAIN_SEED})"
-        );
+        if self.cx.is_cuda() {
+            let _ = writeln!(
+                out,
+                "; Philox offsets counted while building after torch.manual_seed({EXPLAIN_SEED}))"
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "; words counted while building from a generator seeded with {EXPLAIN_SEED})"
+            );
+        }
         for e in &self.entries {
             if let Some(c) = &e.constant {
                 let _ = writeln!(out, "{}: {:?} {}: {c}", e.name, e.shape, e.dtype.name());
@@ -265,6 +273,7 @@ impl ModuleExplanation {
             "subject": self.subject,
             "capability": self.cx.capability.name(),
             "era_first_release": self.cx.era.first_release(),
+            "device": crate::init::explain::device_json(self.cx),
             "seed": EXPLAIN_SEED,
             "state_dict": self.entries.iter().map(|e| json!({
                 "name": e.name,
@@ -354,7 +363,9 @@ fn sqrt5_notes(steps: &[Step], notes: &mut Vec<String>) {
 /// # Errors
 /// Whatever building the model rejects.
 pub fn explain_model(desc: &ModelDesc, subject: &str, cx: Context) -> Result<ModuleExplanation> {
-    let mut torch = Torch::from_parts(cx, CpuGenerator::with_seed(EXPLAIN_SEED));
+    // torch.manual_seed(EXPLAIN_SEED): the CPU generator and, on a CUDA device, its own.
+    let mut torch = Torch::new(cx);
+    torch.manual_seed(EXPLAIN_SEED)?;
     let mut rec = ExplainRecorder::default();
     let root = desc.build_recorded(&mut torch, &mut rec)?;
     let state = desc.state_dict_of(root)?;
@@ -369,6 +380,7 @@ pub fn explain_model(desc: &ModelDesc, subject: &str, cx: Context) -> Result<Mod
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::generator::CpuGenerator;
     use crate::modules::model::ModelDesc;
     use serde_json::{json, Value};
 

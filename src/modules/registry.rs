@@ -251,7 +251,8 @@ pub trait Class: Sized {
     /// What PyTorch's constructor rejects.
     fn construct(&self, b: &mut Builder<'_>) -> Result<Module>;
 
-    /// The module, drawing from `torch`'s generator: `nn.<Class>(...)` in a Python program.
+    /// The module, drawing from `torch`'s generator: `nn.<Class>(...)` in a Python program (on a
+    /// CUDA context, `nn.<Class>(..., device="cuda")`).
     ///
     /// ```
     /// use torch_rng::nn::{Class, Linear};
@@ -265,8 +266,8 @@ pub trait Class: Sized {
     /// # Errors
     /// As [`Class::construct`].
     fn build(&self, torch: &mut Torch) -> Result<Module> {
-        let (gen, cx) = torch.parts();
-        self.construct(&mut Builder::new(gen, cx, &mut NoRecorder))
+        // On a CUDA context the parameters are made on the device (`device="cuda"`).
+        self.construct(&mut Builder::for_torch(torch, &mut NoRecorder))
     }
 }
 

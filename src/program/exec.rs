@@ -4,15 +4,16 @@ use std::collections::BTreeMap;
 
 use super::parse::{BinOp, Op, Other, Ref, Step};
 use super::strided::{self, Geo, Operand, Val};
-use crate::context::{Context, Era};
+use crate::context::{Context, CudaDevice, Device, Era};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::generator::{seed_from_i128, CpuGenerator};
+use crate::generator::{seed_from_i128, CpuGenerator, CudaGenerator};
 use crate::init::buf::Buf;
 use crate::math::special;
 use crate::modules::Limits;
-use crate::ops::{self, View};
+use crate::ops::View;
 use crate::tensor::{checked_numel, Storage, Tensor};
+use crate::torch::Rng;
 
 /// One program tensor: its storage, the geometry it was created with, and whether an op that
 /// torch-rng reproduces only within a bound (`erfinv_`, `orthogonal_`, legacy `trunc_normal_`)
@@ -43,8 +44,59 @@ pub(crate) struct Report<'a> {
     pub(crate) target: Option<(usize, &'a Geo)>,
     /// Its dtype.
     pub(crate) dtype: Option<DType>,
-    /// 32-bit words the step drew from its generator.
+    /// 32-bit words the step drew from its generator (a CPU generator).
     pub(crate) words: Option<u64>,
+    /// The Philox offset of its generator before and after the step (a CUDA generator).
+    pub(crate) philox_offset: Option<(u64, u64)>,
+}
+
+/// A generator the program owns: a named `torch.Generator` or a saved state, of the program's
+/// device.
+#[derive(Clone, Debug)]
+enum Owned {
+    Cpu(Box<CpuGenerator>),
+    Cuda(CudaGenerator),
+}
+
+impl Owned {
+    /// `torch.Generator(device=...)` on the device of `cx`.
+    fn fresh(cx: Context) -> Owned {
+        match cx.device {
+            Device::Cpu => Owned::Cpu(Box::new(CpuGenerator::new())),
+            Device::Cuda(_) => Owned::Cuda(CudaGenerator::new()),
+        }
+    }
+
+    fn of(rng: &Rng<'_>) -> Owned {
+        match rng {
+            Rng::Cpu(g) => Owned::Cpu(Box::new((**g).clone())),
+            Rng::Cuda(g, _) => Owned::Cuda((**g).clone()),
+        }
+    }
+
+    fn rng(&mut self, dev: Option<CudaDevice>) -> Rng<'_> {
+        match (self, dev) {
+            (Owned::Cuda(g), Some(d)) => Rng::Cuda(g, d),
+            (Owned::Cpu(g), _) => Rng::Cpu(g),
+            (Owned::Cuda(_), None) => unreachable!("a CUDA generator only in a CUDA program"),
+        }
+    }
+
+    fn manual_seed(&mut self, seed: u64) {
+        match self {
+            Owned::Cpu(g) => g.manual_seed(seed),
+            Owned::Cuda(g) => g.manual_seed(seed),
+        }
+    }
+
+    /// Words (CPU) or Philox offsets (CUDA) from `self` to `now`.
+    fn since(&self, now: &Owned) -> (Option<u64>, Option<(u64, u64)>) {
+        match (self, now) {
+            (Owned::Cpu(b), Owned::Cpu(a)) => (a.words_since(b), None),
+            (Owned::Cuda(b), Owned::Cuda(a)) => (None, Some((b.get_offset(), a.get_offset()))),
+            _ => (None, None),
+        }
+    }
 }
 
 /// Something that watches a replay step by step (`explain`).
@@ -57,9 +109,13 @@ pub(crate) trait Observer {
 pub(crate) struct Machine<'g> {
     tensors: Vec<Slot>,
     cursor: i64,
-    default: &'g mut CpuGenerator,
-    gens: BTreeMap<String, CpuGenerator>,
-    saved: BTreeMap<usize, CpuGenerator>,
+    /// The default generator of the program's device.
+    default: Rng<'g>,
+    /// On a CUDA device, the default CPU generator: `torch.manual_seed` seeds it too, and
+    /// `sparse_` draws its permutations from it.
+    cpu: Option<&'g mut CpuGenerator>,
+    gens: BTreeMap<String, Owned>,
+    saved: BTreeMap<usize, Owned>,
     target: Context,
     observer: Option<&'g mut dyn Observer>,
     /// The tensor the last step wrote or created, and its view.
@@ -86,11 +142,18 @@ fn at(step: &Step, e: Error) -> Error {
 }
 
 impl<'g> Machine<'g> {
-    pub(crate) fn new(default: &'g mut CpuGenerator, target: Context) -> Machine<'g> {
+    /// A machine drawing from `default` (the default generator of `target`'s device) and, on a
+    /// CUDA device, `cpu` (the default CPU generator).
+    pub(crate) fn new(
+        default: Rng<'g>,
+        cpu: Option<&'g mut CpuGenerator>,
+        target: Context,
+    ) -> Machine<'g> {
         Machine {
             tensors: Vec::new(),
             cursor: -1,
             default,
+            cpu,
             gens: BTreeMap::new(),
             saved: BTreeMap::new(),
             target,
@@ -136,12 +199,13 @@ impl<'g> Machine<'g> {
             | Op::Exponential { gen, .. } => gen.clone(),
             _ => None,
         };
-        let before = self.gen(gen.as_deref(), s).ok().map(|g| g.clone());
+        let before = self.gen(gen.as_deref(), s).ok().map(|g| Owned::of(&g));
         self.last = None;
         self.step(s)?;
-        let words = match (&before, self.gen(gen.as_deref(), s)) {
-            (Some(b), Ok(g)) => g.words_since(b),
-            _ => None,
+        let after = self.gen(gen.as_deref(), s).ok().map(|g| Owned::of(&g));
+        let (words, philox_offset) = match (&before, &after) {
+            (Some(b), Some(a)) => b.since(a),
+            _ => (None, None),
         };
         let last = self.last.take();
         let target = last.as_ref().map(|(i, g)| (*i, g));
@@ -154,6 +218,7 @@ impl<'g> Machine<'g> {
                     target,
                     dtype,
                     words,
+                    philox_offset,
                 },
                 cx,
             );
@@ -185,10 +250,19 @@ impl<'g> Machine<'g> {
         Ok((Tensor::new(geo.size.clone(), data)?, slot.bounded))
     }
 
-    fn gen(&mut self, name: Option<&str>, step: &Step) -> Result<&mut CpuGenerator> {
+    /// The CUDA device of the program, if it runs on one.
+    fn cuda_device(&self) -> Option<CudaDevice> {
+        match self.target.device {
+            Device::Cpu => None,
+            Device::Cuda(d) => Some(d),
+        }
+    }
+
+    fn gen(&mut self, name: Option<&str>, step: &Step) -> Result<Rng<'_>> {
+        let dev = self.cuda_device();
         match name {
-            None | Some("default") => Ok(self.default),
-            Some(n) => self.gens.get_mut(n).ok_or_else(|| {
+            None | Some("default") => Ok(self.default.reborrow()),
+            Some(n) => self.gens.get_mut(n).map(|g| g.rng(dev)).ok_or_else(|| {
                 fail(
                     step,
                     format!("generator '{n}' is used before its manual_seed"),
@@ -322,8 +396,8 @@ impl<'g> Machine<'g> {
                 self.write_values(step, i, &geo, data)?;
             }
             Op::Randperm { n, dtype, gen } => {
-                let g = self.gen(gen.as_deref(), step)?;
-                let t = ops::randperm(g, *n, *dtype, target).map_err(|e| at(step, e))?;
+                let mut g = self.gen(gen.as_deref(), step)?;
+                let t = g.randperm(*n, *dtype, target).map_err(|e| at(step, e))?;
                 let i = self.create(step, &[*n as usize], None, *dtype)?;
                 self.tensors[i].data = t.into_storage();
             }
@@ -350,16 +424,33 @@ impl<'g> Machine<'g> {
                     },
                     contiguous: geo.is_contiguous(),
                 };
+                let dev = self.cuda_device();
+                let Machine {
+                    default, cpu, gens, ..
+                } = self;
                 match gen.as_deref() {
-                    None | Some("default") => call.run(self.default, None, &mut buf, target),
+                    None | Some("default") => call.run(
+                        &mut default.reborrow(),
+                        cpu.as_deref_mut(),
+                        &mut buf,
+                        target,
+                    ),
                     Some(n) => {
-                        let g = self.gens.get_mut(n).ok_or_else(|| {
+                        let g = gens.get_mut(n).ok_or_else(|| {
                             fail(
                                 step,
                                 format!("generator '{n}' is used before its manual_seed"),
                             )
                         })?;
-                        call.run(g, Some(&mut *self.default), &mut buf, target)
+                        // sparse_'s permutations: the default CPU generator.
+                        let default_cpu: &mut CpuGenerator = match (default, cpu) {
+                            (_, Some(c)) => c,
+                            (Rng::Cpu(d), None) => d,
+                            (Rng::Cuda(..), None) => {
+                                unreachable!("a CUDA machine holds the CPU generator")
+                            }
+                        };
+                        call.run(&mut g.rng(dev), Some(default_cpu), &mut buf, target)
                     }
                 }
                 .map_err(|e| at(step, e))?;
@@ -372,21 +463,22 @@ impl<'g> Machine<'g> {
             }
             Op::Uniform { t, from, to, gen } => {
                 self.sample(step, t, gen.as_deref(), |g, s, _| {
-                    ops::fill_uniform(g, "uniform_", s, *from, *to, target)
+                    g.fill_uniform("uniform_", s, *from, *to, target)
                 })?;
             }
             Op::Normal { t, mean, std, gen } => {
                 self.sample(step, t, gen.as_deref(), |g, s, contiguous| {
-                    ops::fill_normal(g, "normal_", s, contiguous, *mean, *std, target)
+                    g.fill_normal("normal_", s, contiguous, *mean, *std, target)
                 })?;
+                // On a CUDA device the normal kernels go through the GPU's hardware sine and
+                // cosine (modelled, README): reproduced within a bound.
+                let i = self.cursor as usize;
+                self.tensors[i].bounded |= target.is_cuda();
             }
             Op::Random { t, bounds, gen } => {
                 self.sample(step, t, gen.as_deref(), |g, s, _| {
                     let view = View::contiguous(&[s.len() as i64], s.dtype());
-                    let out = match bounds {
-                        None => ops::random_(g, &view, target)?,
-                        Some((from, to)) => ops::random_from_to(g, &view, *from, *to, target)?,
-                    };
+                    let out = g.random_(&view, *bounds, target)?;
                     *s = out.into_storage();
                     Ok(())
                 })?;
@@ -394,19 +486,20 @@ impl<'g> Machine<'g> {
             Op::Bernoulli { t, p, gen } => {
                 self.sample(step, t, gen.as_deref(), |g, s, _| {
                     let view = View::contiguous(&[s.len() as i64], s.dtype());
-                    *s = ops::bernoulli_scalar_(g, &view, *p, target)?.into_storage();
+                    *s = g.bernoulli_scalar_(&view, *p, target)?.into_storage();
                     Ok(())
                 })?;
             }
             Op::Exponential { t, lambd, gen } => {
                 self.sample(step, t, gen.as_deref(), |g, s, _| {
                     let view = View::contiguous(&[s.len() as i64], s.dtype());
-                    *s = ops::exponential_(g, &view, *lambd, target)?.into_storage();
+                    *s = g.exponential_(&view, *lambd, target)?.into_storage();
                     Ok(())
                 })?;
-                // Before 2.7 the kernel is MKL's, reproduced within a bound.
+                // Before 2.7 the CPU kernel is MKL's, reproduced within a bound; the CUDA kernel
+                // takes the GPU's hardware logarithm (modelled).
                 let i = self.cursor as usize;
-                self.tensors[i].bounded |= target.era < Era::R2;
+                self.tensors[i].bounded |= target.era < Era::R2 || target.is_cuda();
             }
             Op::Fill { t, value } => {
                 let (i, geo) = self.write_target(t, step)?;
@@ -500,16 +593,23 @@ impl<'g> Machine<'g> {
             Op::ManualSeed { gen, seed } => {
                 let s = seed_from_i128(*seed).map_err(|e| at(step, e))?;
                 if gen == "default" {
-                    self.default.manual_seed(s);
+                    // torch.manual_seed: the CPU generator and every device's.
+                    match &mut self.default {
+                        Rng::Cpu(g) => g.manual_seed(s),
+                        Rng::Cuda(g, _) => g.manual_seed(s),
+                    }
+                    if let Some(c) = self.cpu.as_deref_mut() {
+                        c.manual_seed(s);
+                    }
                 } else {
                     self.gens
                         .entry(gen.clone())
-                        .or_insert_with(CpuGenerator::new)
+                        .or_insert_with(|| Owned::fresh(target))
                         .manual_seed(s);
                 }
             }
             Op::SaveState { gen, slot } => {
-                let g = self.gen(Some(gen), step)?.clone();
+                let g = Owned::of(&self.gen(Some(gen), step)?);
                 self.saved.insert(*slot, g);
             }
             Op::SetState { gen, slot } => {
@@ -519,7 +619,11 @@ impl<'g> Machine<'g> {
                     .cloned()
                     .ok_or_else(|| fail(step, format!("state slot {slot} was never saved")))?;
                 if gen == "default" {
-                    *self.default = saved;
+                    match (&mut self.default, saved) {
+                        (Rng::Cpu(g), Owned::Cpu(s)) => **g = *s,
+                        (Rng::Cuda(g, _), Owned::Cuda(s)) => **g = s,
+                        _ => unreachable!("a program's generators share its device"),
+                    }
                 } else {
                     self.gens.insert(gen.clone(), saved);
                 }
@@ -536,13 +640,13 @@ impl<'g> Machine<'g> {
         step: &Step,
         t: &Ref,
         gen: Option<&str>,
-        fill: impl FnOnce(&mut CpuGenerator, &mut Storage, bool) -> Result<()>,
+        fill: impl FnOnce(&mut Rng<'_>, &mut Storage, bool) -> Result<()>,
     ) -> Result<()> {
         let (i, geo) = self.write_target(t, step)?;
         if whole(&geo, self.tensors[i].data.len()) {
             let mut data = take(&mut self.tensors[i].data);
-            let g = self.gen(gen, step)?;
-            let r = fill(g, &mut data, true);
+            let mut g = self.gen(gen, step)?;
+            let r = fill(&mut g, &mut data, true);
             self.tensors[i].data = data;
             r.map_err(|e| at(step, e))?;
             self.cursor = i as i64;
@@ -550,8 +654,8 @@ impl<'g> Machine<'g> {
         }
         let offsets = geo.iteration_offsets();
         let mut tmp = strided::gather(&self.tensors[i].data, &offsets);
-        let g = self.gen(gen, step)?;
-        fill(g, &mut tmp, geo.is_contiguous()).map_err(|e| at(step, e))?;
+        let mut g = self.gen(gen, step)?;
+        fill(&mut g, &mut tmp, geo.is_contiguous()).map_err(|e| at(step, e))?;
         strided::scatter(&mut self.tensors[i].data, &offsets, &tmp);
         self.cursor = i as i64;
         Ok(())

@@ -8,10 +8,10 @@ use super::parse::{BinOp, Op, Other};
 use super::Program;
 use crate::context::Context;
 use crate::error::{Error, Result};
-use crate::generator::CpuGenerator;
 use crate::init::explain::EXPLAIN_SEED;
 use crate::init::ParamExplanation;
 use crate::modules::explain::{ModuleExplanation, Step as Traced};
+use crate::torch::Torch;
 
 /// The trace of a replay: each step under the name of the tensor it wrote.
 struct Trace<'p> {
@@ -153,6 +153,7 @@ impl Observer for Trace<'_> {
         if let Op::Init { call, .. } = &r.step.op {
             if let Ok(mut p) = ParamExplanation::of_init(&name, call, &shape, dtype, cx) {
                 p.words = r.words;
+                p.philox_offset = r.philox_offset;
                 p.call.push_str(&at);
                 self.steps.push(Traced {
                     name,
@@ -179,6 +180,7 @@ impl Observer for Trace<'_> {
                 distribution: effect,
                 dtype_values: Vec::new(),
                 words: r.words,
+                philox_offset: r.philox_offset,
                 notes: Vec::new(),
             },
             call: None,
@@ -208,9 +210,12 @@ impl Program {
             sources: &self.inner.sources,
             steps: Vec::new(),
         };
-        let mut g = CpuGenerator::with_seed(EXPLAIN_SEED);
+        // torch.manual_seed(EXPLAIN_SEED): the CPU generator and, on a CUDA device, its own.
+        let mut torch = Torch::new(cx);
+        torch.manual_seed(EXPLAIN_SEED)?;
+        let (g, cpu, cx) = torch.device_parts();
         let state = {
-            let mut m = Machine::new(&mut g, cx).observed(&mut trace);
+            let mut m = Machine::new(g, cpu, cx).observed(&mut trace);
             m.run(&self.inner.steps)?;
             self.inner
                 .state_dict

@@ -37,7 +37,7 @@ mod trace;
 
 pub use parse::{Check, FORMAT, MAX_STEPS};
 
-use crate::context::{Capability, Context};
+use crate::context::{Capability, Context, DeviceSpec};
 use crate::error::{Error, Result};
 use crate::modules::Limits;
 use crate::tensor::Tensor;
@@ -154,12 +154,23 @@ impl Program {
         &self.inner.sources
     }
 
-    /// The [`Context`] of the program's own release under `capability`.
+    /// The device the program was recorded on (`device` with the GPU fields; the CPU for a
+    /// program without them).
+    #[must_use]
+    pub fn device(&self) -> DeviceSpec {
+        self.inner.device
+    }
+
+    /// The [`Context`] of the program's own release and device under `capability`.
     ///
     /// # Errors
-    /// [`Error::Unsupported`] for a release torch-rng does not reproduce.
+    /// [`Error::Unsupported`] for a release torch-rng does not reproduce;
+    /// [`Error::InvalidArgument`] for a CUDA program without a GPU profile.
     pub fn context(&self, capability: Capability) -> Result<Context> {
-        Context::for_release(capability, &self.inner.torch_version)
+        let release = &self.inner.torch_version;
+        self.inner
+            .device
+            .context(Context::for_release(capability, release)?, release)
     }
 
     /// Replays the program drawing from `torch` (its generator is the default one, seeded as the
@@ -170,8 +181,8 @@ impl Program {
     /// What PyTorch would have raised at a step (a bad argument), and malformed references
     /// (a tensor that does not exist, a view outside its storage), each naming the step.
     pub fn entries(&self, torch: &mut Torch) -> Result<Vec<Entry>> {
-        let (g, cx) = torch.parts();
-        let mut m = exec::Machine::new(g, cx).limited(self.limits);
+        let (g, cpu, cx) = torch.device_parts();
+        let mut m = exec::Machine::new(g, cpu, cx).limited(self.limits);
         m.run(&self.inner.steps)?;
         self.inner
             .state_dict

@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::strided::{Geo, Val};
-use crate::context::Capability;
+use crate::context::{Capability, DeviceSpec};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::init::InitCall;
@@ -169,6 +169,8 @@ pub struct Check {
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Parsed {
     pub(crate) torch_version: String,
+    /// The device the program was recorded on (`device` and the GPU fields; the CPU by default).
+    pub(crate) device: DeviceSpec,
     pub(crate) expr: Option<String>,
     pub(crate) sources: Vec<String>,
     pub(crate) steps: Vec<Step>,
@@ -666,6 +668,32 @@ fn check(c: &Value, entries: usize) -> Result<Check> {
     })
 }
 
+/// The program's device: `device` (`"cpu"` or `"cuda"`) with the GPU fields of [`DeviceSpec`]
+/// (`gpu`, `sm_count`, `max_threads_per_sm`), as `tools/record_init.py` writes them.
+fn device(o: &mut Obj<'_>) -> Result<DeviceSpec> {
+    let mut text = |key: &str| match o.take(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => string("", key, &v).map(Some),
+    };
+    let (device, gpu) = (text("device")?, text("gpu")?);
+    let mut count = |key: &str| match o.take(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .map(Some)
+            .ok_or_else(|| {
+                bad(
+                    "",
+                    format!("'{key}' must be a non-negative integer, found {v}"),
+                )
+            }),
+    };
+    let (sm, threads) = (count("sm_count")?, count("max_threads_per_sm")?);
+    DeviceSpec::from_fields(device.as_deref(), gpu.as_deref(), sm, threads)
+        .map_err(|e| bad("", e.to_string()))
+}
+
 /// Parses a program's JSON text.
 pub(crate) fn parse(text: &str) -> Result<Parsed> {
     let v: Value = serde_json::from_str(text).map_err(|e| bad("", format!("not JSON: {e}")))?;
@@ -678,6 +706,7 @@ pub(crate) fn parse(text: &str) -> Result<Parsed> {
         ));
     }
     let torch_version = string("", "torch_version", &o.need("torch_version")?)?;
+    let device = device(&mut o)?;
     let expr = o
         .take("expr")
         .map(|v| match v {
@@ -727,6 +756,7 @@ pub(crate) fn parse(text: &str) -> Result<Parsed> {
     o.finish()?;
     Ok(Parsed {
         torch_version,
+        device,
         expr,
         sources,
         steps,

@@ -129,7 +129,12 @@ impl Program {
             draws: Vec::new(),
         };
         let state = {
-            let mut m = Machine::new(g, cx).observed(&mut tracer);
+            // The audit traces CPU draws (word positions in the MT19937 stream).
+            let cx = Context {
+                device: crate::context::Device::Cpu,
+                ..cx
+            };
+            let mut m = Machine::new(crate::torch::Rng::Cpu(g), None, cx).observed(&mut tracer);
             m.run(&self.inner.steps)?;
             self.inner
                 .state_dict

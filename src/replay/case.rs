@@ -4,9 +4,9 @@ use serde_json::Value;
 
 use super::case_error;
 use super::fields::Fields;
-use super::ops::{Draws, StepOp};
+use super::ops::{Devices, Draws, StepOp, Which};
 use super::output::Tolerance;
-use crate::context::{Capability, Era, LATEST_RELEASE};
+use crate::context::{Capability, Context, Device, DeviceSpec, Era, LATEST_RELEASE};
 use crate::error::Result;
 
 /// One parsed case.
@@ -20,6 +20,9 @@ pub struct Case {
     pub torch_version: String,
     /// The era of that release.
     pub era: Era,
+    /// Where the case's tensors live: the CPU, or a CUDA device (`"device": "cuda"` with its
+    /// geometry and the CUDA era of the release).
+    pub device: Device,
     /// The steps, in order.
     pub steps: Vec<Step>,
 }
@@ -87,13 +90,19 @@ impl StepOp for AbsentDtype {
     fn takes_generator(&self) -> bool {
         self.inner.takes_generator()
     }
+    fn which(&self) -> Which {
+        self.inner.which()
+    }
+    fn devices(&self) -> Devices {
+        self.inner.devices()
+    }
 }
 
-fn parse_step(value: Value, at: &str) -> Result<Step> {
+fn parse_step(value: Value, at: &str, cuda: bool) -> Result<Step> {
     let Value::Object(map) = value else {
         return Err(case_error(at, "a step must be a JSON object"));
     };
-    let mut f = Fields { map, at };
+    let mut f = Fields { map, at, cuda };
     let op_name = match f.take("op") {
         Some(Value::String(s)) => s,
         Some(v) => return Err(f.err(format!("'op' must be a string, found {v}"))),
@@ -132,6 +141,19 @@ fn parse_step(value: Value, at: &str) -> Result<Step> {
     if generator.is_some() && !op.takes_generator() {
         return Err(f.err(format!("op '{op_name}' takes no generator")));
     }
+    match (op.devices(), cuda) {
+        (Devices::CpuOnly, true) => {
+            return Err(f.err(format!(
+                "op '{op_name}' is not emulated on a CUDA device (torch-rng has it on the CPU only)"
+            )))
+        }
+        (Devices::CudaOnly, false) => {
+            return Err(f.err(format!(
+                "op '{op_name}' needs a CUDA case (\"device\": \"cuda\")"
+            )))
+        }
+        _ => {}
+    }
     f.finish()?;
     Ok(Step {
         op,
@@ -146,7 +168,11 @@ fn parse_case(value: Value, index: usize) -> Result<Case> {
     let Value::Object(map) = value else {
         return Err(case_error(at, "a case must be a JSON object"));
     };
-    let mut f = Fields { map, at: &at };
+    let mut f = Fields {
+        map,
+        at: &at,
+        cuda: false,
+    };
     let name = match f.take("name") {
         Some(Value::String(s)) if !s.is_empty() => s,
         Some(v) => return Err(f.err(format!("'name' must be a non-empty string, found {v}"))),
@@ -161,15 +187,8 @@ fn parse_case(value: Value, index: usize) -> Result<Case> {
     };
     let torch_version = f.opt_str("torch_version", LATEST_RELEASE)?;
     let era = Era::of_release(&torch_version).map_err(|e| f.err(e.to_string()))?;
-    match f.take("device") {
-        None | Some(Value::Null) => {}
-        Some(Value::String(d)) if d == "cpu" => {}
-        Some(v) => {
-            return Err(f.err(format!(
-                "device {v} is not supported (torch-rng reproduces the CPU generator)"
-            )))
-        }
-    }
+    let device = case_device(&mut f, &torch_version)?;
+    let cuda = matches!(device, Device::Cuda(_));
     let steps = match f.take("steps") {
         Some(Value::Array(s)) => s,
         Some(v) => return Err(f.err(format!("'steps' must be a list, found {v}"))),
@@ -177,11 +196,12 @@ fn parse_case(value: Value, index: usize) -> Result<Case> {
     };
     f.finish()?;
     let mut parsed = Vec::with_capacity(steps.len());
-    let mut default_seeded = false;
+    // Whether the default CPU generator and the device's default CUDA generator were seeded.
+    let (mut cpu_seeded, mut cuda_seeded) = (false, false);
     for (i, s) in steps.into_iter().enumerate() {
         let step_at = format!("case '{name}', step {i}");
         let absent = absent_dtype(&s, &torch_version);
-        let mut step = parse_step(s, &step_at)?;
+        let mut step = parse_step(s, &step_at, cuda)?;
         if let Some(dtype) = absent {
             step.op = Box::new(AbsentDtype {
                 inner: step.op,
@@ -195,20 +215,40 @@ fn parse_case(value: Value, index: usize) -> Result<Case> {
                 format!("refers to step {r}, which is not an earlier step of this case"),
             ));
         }
-        let uses_default = match step.op.draws() {
-            Draws::Nothing | Draws::Seeds => false,
-            Draws::StepGenerator => step.generator.is_none(),
-            Draws::StepAndDefault => true,
+        // The default generators a step without `generator` addresses: (CPU, CUDA).
+        let which = match (step.op.which(), cuda) {
+            (Which::All, true) => (true, true),
+            (Which::Cuda, _) | (Which::Device, true) => (false, true),
+            _ => (true, false),
         };
-        if uses_default && !default_seeded {
+        let named = step.generator.is_some();
+        let (needs_cpu, needs_cuda) = match step.op.draws() {
+            Draws::Nothing | Draws::Seeds => (false, false),
+            Draws::StepGenerator if named => (false, false),
+            Draws::StepGenerator => which,
+            // sparse_: the step's generator, and the default CPU generator in any case.
+            Draws::StepAndDefault if named => (true, false),
+            Draws::StepAndDefault => (true, which.1),
+        };
+        let unseeded = if needs_cuda && !cuda_seeded {
+            Some("the CUDA device's default generator")
+        } else if needs_cpu && !cpu_seeded {
+            Some("the default generator")
+        } else {
+            None
+        };
+        if let Some(which_gen) = unseeded {
             return Err(case_error(
                 step_at,
-                "uses the default generator before manual_seed or set_rng_state: PyTorch \
-                 seeds it from the operating system, so the result is not reproducible",
+                format!(
+                    "uses {which_gen} before manual_seed or set_rng_state: PyTorch seeds it \
+                     from the operating system, so the result is not reproducible"
+                ),
             ));
         }
-        if step.generator.is_none() && step.op.draws() == Draws::Seeds {
-            default_seeded = true;
+        if !named && step.op.draws() == Draws::Seeds {
+            cpu_seeded |= which.0;
+            cuda_seeded |= which.1;
         }
         parsed.push(step);
     }
@@ -217,8 +257,51 @@ fn parse_case(value: Value, index: usize) -> Result<Case> {
         capability,
         torch_version,
         era,
+        device,
         steps: parsed,
     })
+}
+
+/// A case's `device` and the fields that describe a CUDA device (golden/README.md): `"cuda"`
+/// with `sm_count` and `max_threads_per_sm`, or `gpu` naming a preset (`"h100"`, `"NVIDIA
+/// H200"`), whose numbers `sm_count` / `max_threads_per_sm` may override (a MIG slice). With
+/// both numbers given, `gpu` is only a label (what `tools/gen_golden_cuda.py` records).
+fn case_device(f: &mut Fields<'_>, release: &str) -> Result<Device> {
+    let device = match f.take("device") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s),
+        Some(v) => return Err(f.err(format!("'device' must be a string, found {v}"))),
+    };
+    let mut int = |key: &str| -> Result<Option<u32>> {
+        match f.take(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => {
+                let n = f.int_of(key, &v)?;
+                u32::try_from(n)
+                    .map(Some)
+                    .map_err(|_| f.err(format!("'{key}' = {n} is out of range")))
+            }
+        }
+    };
+    let sm_count = int("sm_count")?;
+    let max_threads = int("max_threads_per_sm")?;
+    let gpu = match f.take("gpu") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s),
+        Some(v) => return Err(f.err(format!("'gpu' must be a string, found {v}"))),
+    };
+    let spec = DeviceSpec::from_fields(device.as_deref(), gpu.as_deref(), sm_count, max_threads)
+        .map_err(|e| f.err(e.to_string()))?;
+    if spec == DeviceSpec::Cuda(None) {
+        return Err(f.err(
+            "a CUDA case (\"device\": \"cuda\") needs \"sm_count\" and \"max_threads_per_sm\", \
+             or \"gpu\" naming a preset",
+        ));
+    }
+    let cx = spec
+        .context(Context::default(), release)
+        .map_err(|e| f.err(e.to_string()))?;
+    Ok(cx.device)
 }
 
 /// Parses a `torch-rng-cases/1` document.
@@ -237,6 +320,7 @@ pub fn parse_case_file(text: &str) -> Result<Vec<Case>> {
     let mut f = Fields {
         map,
         at: "case file",
+        cuda: false,
     };
     match f.take("format") {
         Some(Value::String(s)) if s == "torch-rng-cases/1" => {}

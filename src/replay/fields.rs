@@ -12,6 +12,9 @@ use crate::ops::View;
 pub(crate) struct Fields<'a> {
     pub(super) map: Map<String, Value>,
     pub(super) at: &'a str,
+    /// Whether the step belongs to a CUDA case (fields that only a device tensor has, such as a
+    /// dropout input's layout, are refused elsewhere).
+    pub(super) cuda: bool,
 }
 
 impl Fields<'_> {
@@ -22,6 +25,11 @@ impl Fields<'_> {
     /// Whether `key` holds a tensor argument (a JSON object or a bare list) rather than a number.
     pub(crate) fn is_object(&self, key: &str) -> bool {
         matches!(self.map.get(key), Some(Value::Object(_) | Value::Array(_)))
+    }
+
+    /// Whether the step belongs to a CUDA case.
+    pub(crate) fn cuda(&self) -> bool {
+        self.cuda
     }
 
     pub(crate) fn err(&self, reason: impl Into<String>) -> crate::error::Error {

@@ -17,9 +17,10 @@ pub use case::{parse_case_file, Case, Step};
 pub(crate) use fields::Fields;
 pub use output::{compare_results, results_document, Mismatch, Output, Tolerance};
 
-use crate::context::{Context, LATEST_RELEASE};
+use crate::context::{Context, CudaDevice, Device, LATEST_RELEASE};
 use crate::error::{Error, Result};
-use crate::generator::CpuGenerator;
+use crate::generator::{CpuGenerator, CudaGenerator};
+use crate::torch::Rng;
 
 /// The most bytes of step outputs a case may keep for later steps to read (outputs no later step
 /// reads are freed once recorded); past it the case ends with an error output. Each tensor is
@@ -35,30 +36,51 @@ pub struct CaseResult {
     pub capability: String,
     /// The release it reproduced.
     pub torch_version: String,
+    /// The device it ran on (a CUDA case's device is repeated in its result).
+    pub device: Device,
     /// One output per step, up to and including a rejected step.
     pub outputs: Vec<Output>,
 }
 
-/// The generators a case uses: the default one and any named `torch.Generator()`s.
+/// The generators a case uses: the default CPU one and any named `torch.Generator()`s; in a CUDA
+/// case also the device's default generator, and the named generators are
+/// `torch.Generator(device="cuda")`s.
 #[derive(Debug)]
 pub struct Generators {
     default: CpuGenerator,
     named: Vec<(String, CpuGenerator)>,
+    cuda: CudaGenerator,
+    named_cuda: Vec<(String, CudaGenerator)>,
+}
+
+/// The entry named `name` (created on first use by `fresh`).
+fn named_entry<'a, G>(list: &'a mut Vec<(String, G)>, name: &str, fresh: fn() -> G) -> &'a mut G {
+    let i = if let Some(i) = list.iter().position(|(n, _)| n == name) {
+        i
+    } else {
+        list.push((name.to_string(), fresh()));
+        list.len() - 1
+    };
+    &mut list[i].1
 }
 
 impl Generators {
-    /// The named generator (created on first use as `torch.Generator()`), or the default one.
+    /// The named CPU generator (created on first use as `torch.Generator()`), or the default
+    /// one.
     pub fn get(&mut self, name: Option<&str>) -> &mut CpuGenerator {
-        let Some(name) = name else {
-            return &mut self.default;
-        };
-        let i = if let Some(i) = self.named.iter().position(|(n, _)| n == name) {
-            i
-        } else {
-            self.named.push((name.to_string(), CpuGenerator::new()));
-            self.named.len() - 1
-        };
-        &mut self.named[i].1
+        match name {
+            None => &mut self.default,
+            Some(name) => named_entry(&mut self.named, name, CpuGenerator::new),
+        }
+    }
+
+    /// The named CUDA generator (created on first use as `torch.Generator(device="cuda")`), or
+    /// the device's default one (`torch.cuda.default_generators[0]`).
+    pub fn get_cuda(&mut self, name: Option<&str>) -> &mut CudaGenerator {
+        match name {
+            None => &mut self.cuda,
+            Some(name) => named_entry(&mut self.named_cuda, name, CudaGenerator::new),
+        }
     }
 }
 
@@ -74,9 +96,55 @@ pub struct StepContext<'a> {
 }
 
 impl StepContext<'_> {
-    /// The generator the step draws from (its `generator` field, or the default one).
+    /// The CPU generator the step draws from (its `generator` field, or the default one).
     pub fn gen(&mut self) -> &mut CpuGenerator {
         self.gens.get(self.generator)
+    }
+
+    /// The case's CUDA device, in a CUDA case.
+    #[must_use]
+    pub fn cuda_device(&self) -> Option<CudaDevice> {
+        match self.cx.device {
+            Device::Cpu => None,
+            Device::Cuda(d) => Some(d),
+        }
+    }
+
+    /// The CUDA generator the step uses (its `generator` field, or the device's default one).
+    pub fn cuda_gen(&mut self) -> &mut CudaGenerator {
+        self.gens.get_cuda(self.generator)
+    }
+
+    /// The step's generator on the case's device and the default CPU generator, for `sparse_`
+    /// (its permutations come from the default CPU generator). On the CPU without a named
+    /// generator the second is `None`: the step's generator is the default one.
+    pub(crate) fn rng_and_cpu_default(&mut self) -> (Rng<'_>, Option<&mut CpuGenerator>) {
+        let dev = self.cuda_device();
+        let name = self.generator;
+        let Generators {
+            default,
+            named,
+            cuda,
+            named_cuda,
+        } = &mut *self.gens;
+        match (dev, name) {
+            (None, None) => (Rng::Cpu(default), None),
+            (None, Some(n)) => (
+                Rng::Cpu(named_entry(named, n, CpuGenerator::new)),
+                Some(default),
+            ),
+            (Some(d), None) => (Rng::Cuda(cuda, d), Some(default)),
+            (Some(d), Some(n)) => (
+                Rng::Cuda(named_entry(named_cuda, n, CudaGenerator::new), d),
+                Some(default),
+            ),
+        }
+    }
+
+    /// The default CPU generator and the device's default CUDA generator (`torch.manual_seed`
+    /// seeds both; a module build draws from both).
+    pub(crate) fn defaults(&mut self) -> (&mut CpuGenerator, &mut CudaGenerator) {
+        (&mut self.gens.default, &mut self.gens.cuda)
     }
 
     /// The default generator, whatever the step names (for calls such as `sparse_` that draw
@@ -97,7 +165,7 @@ impl StepContext<'_> {
     pub fn step_and_default(&mut self) -> (&mut CpuGenerator, &mut CpuGenerator) {
         let name = self.generator.unwrap_or("");
         self.gens.get(Some(name));
-        let Generators { default, named } = &mut *self.gens;
+        let Generators { default, named, .. } = &mut *self.gens;
         let i = named.iter().position(|(n, _)| n == name).unwrap_or(0);
         (&mut named[i].1, default)
     }
@@ -113,16 +181,31 @@ pub fn run_case(case: &Case) -> CaseResult {
 /// [`Context::with_threads`]): the same result as [`run_case`], sooner.
 #[must_use]
 pub fn run_case_with_threads(case: &Case, threads: usize) -> CaseResult {
+    run_case_with(case, true, threads)
+}
+
+/// Runs one parsed case keeping every output whole (no [`Output::Recorded`]): for the tests that
+/// compare tensors element by element (the GPU fixtures' bounded comparisons).
+#[cfg(all(test, feature = "cli"))]
+pub(crate) fn run_case_kept(case: &Case) -> CaseResult {
+    run_case_with(case, false, 1)
+}
+
+/// Runs one parsed case; `free` records each output once no later step reads it.
+fn run_case_with(case: &Case, free: bool, threads: usize) -> CaseResult {
     let cx = Context {
         capability: case.capability,
         era: case.era,
+        device: case.device,
         ..Context::default()
     }
     .with_threads(threads);
-    // The default generator's start is never observed: the case was checked to seed it first.
+    // The default generators' start is never observed: the case was checked to seed them first.
     let mut gens = Generators {
         default: CpuGenerator::new(),
         named: Vec::new(),
+        cuda: CudaGenerator::new(),
+        named_cuda: Vec::new(),
     };
     // The last step that reads each step's output: an output is freed (kept as its record) once
     // no later step reads it, so a case holds only the tensors it still needs.
@@ -173,7 +256,7 @@ pub fn run_case_with_threads(case: &Case, threads: usize) -> CaseResult {
         }
         let done = std::iter::once(i)
             .chain(step.op.references())
-            .filter(|&j| last_read[j] <= i);
+            .filter(|&j| free && last_read[j] <= i);
         for j in done.collect::<Vec<_>>() {
             if let Some(o) = outputs.get_mut(j) {
                 *o = std::mem::replace(o, Output::Null).recorded();
@@ -192,6 +275,7 @@ pub fn run_case_with_threads(case: &Case, threads: usize) -> CaseResult {
         name: case.name.clone(),
         capability: case.capability.name().to_string(),
         torch_version: case.torch_version.clone(),
+        device: case.device,
         outputs,
     }
 }

@@ -186,6 +186,15 @@ pub fn results_document(torch_version: &str, results: &[CaseResult]) -> Value {
             m.insert("name".into(), json!(r.name));
             m.insert("capability".into(), json!(r.capability));
             m.insert("torch_version".into(), json!(r.torch_version));
+            if let crate::context::Device::Cuda(d) = r.device {
+                // As tools/gen_golden_cuda.py repeats them in its results.
+                m.insert("device".into(), json!("cuda"));
+                m.insert("sm_count".into(), json!(d.profile.sm_count()));
+                m.insert(
+                    "max_threads_per_sm".into(),
+                    json!(d.profile.max_threads_per_sm()),
+                );
+            }
             m.insert(
                 "outputs".into(),
                 Value::Array(r.outputs.iter().map(Output::to_json).collect()),

@@ -16,7 +16,6 @@ use crate::error::{Error, Result};
 use crate::modules::build::{Builder, ParamInit};
 use crate::modules::registry::{ArgValues, Class};
 use crate::modules::{check_param_dtype, LazyLinear, Module};
-use crate::ops;
 use crate::tensor::{checked_numel, Tensor};
 
 /// A lazy module waiting for materialisation: its position (child indices from the root) and
@@ -376,10 +375,9 @@ fn tensor(
     let numel = checked_numel(&op, size, dtype)?;
     b.charge(1, (numel as u64).saturating_mul(dtype.size() as u64))?;
     let before = b.snapshot();
-    let cx = b.context();
     let mut t = match init {
-        TensorInit::Factory(Factory::Rand) => ops::rand(b.gen(), size, dtype, cx)?,
-        TensorInit::Factory(Factory::Randn) => ops::randn(b.gen(), size, dtype, cx)?,
+        TensorInit::Factory(Factory::Rand) => b.rand(size, dtype)?,
+        TensorInit::Factory(Factory::Randn) => b.randn(size, dtype)?,
         _ => Tensor::zeros_checked(&op, size, dtype)?,
     };
     match init {

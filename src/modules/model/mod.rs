@@ -20,6 +20,7 @@ use serde_json::{Map, Value};
 use super::build::{Builder, Limits, NoRecorder, Recorder};
 use super::registry::{ArgValue, ClassEntry};
 use super::{Module, StateDict};
+use crate::context::DeviceSpec;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::init::InitCall;
@@ -192,9 +193,20 @@ pub struct ModelDesc {
     limits: Limits,
     /// Progress units of the whole build (built-ins, tensors, steps, passes).
     units: u64,
+    /// The device the description asks for (`device`, and the GPU fields; the CPU by default).
+    device: DeviceSpec,
 }
 
 impl ModelDesc {
+    /// The device the description asks for: its top-level `device` (`"cpu"`, the default, or
+    /// `"cuda"`) with `gpu` / `sm_count` / `max_threads_per_sm` ([`DeviceSpec`]). The build
+    /// itself runs on the device of the [`Torch`] it is given (`torch-rng init` makes that
+    /// from this, or from `--device`/`--gpu`).
+    #[must_use]
+    pub fn device(&self) -> DeviceSpec {
+        self.device
+    }
+
     /// Parses a description (a JSON object with `format`, optional `dtype`, optional `classes`,
     /// `modules` and optional `init`) under the default [`Limits`].
     ///
@@ -254,8 +266,10 @@ impl ModelDesc {
     /// Whatever a constructor or an init rejects (PyTorch raises there too), naming the module
     /// path; [`Error::LimitExceeded`] past the limits.
     pub fn build(&self, torch: &mut Torch) -> Result<Module> {
-        let (g, cx) = torch.parts();
-        self.build_with(&mut Builder::new(g, cx, &mut NoRecorder), &mut |_, _| {})
+        self.build_with(
+            &mut Builder::for_torch(torch, &mut NoRecorder),
+            &mut |_, _| {},
+        )
     }
 
     /// [`ModelDesc::build`] through a [`Builder`] (whose recorder sees every step; its limits
@@ -278,8 +292,7 @@ impl ModelDesc {
     /// # Errors
     /// As [`ModelDesc::build`].
     pub fn build_recorded(&self, torch: &mut Torch, rec: &mut dyn Recorder) -> Result<Module> {
-        let (g, cx) = torch.parts();
-        self.build_with(&mut Builder::new(g, cx, rec), &mut |_, _| {})
+        self.build_with(&mut Builder::for_torch(torch, rec), &mut |_, _| {})
     }
 
     /// [`ModelDesc::build`], then the `state_dict`. For a single-module description the names

@@ -20,6 +20,7 @@ use super::{
     bad, Arg, Factory, Instance, Item, ModelDesc, Node, NodeKind, Pass, Rule, Step, TensorInit,
     Then, MODEL_FORMAT,
 };
+use crate::context::DeviceSpec;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::init::InitCall;
@@ -1061,6 +1062,7 @@ pub(super) fn model(v: &Value, limits: Limits) -> Result<ModelDesc> {
         None | Some(Value::Null) => DType::Float32,
         Some(v) => dtype_of(at, &v)?,
     };
+    let device = device_of(&mut o, at)?;
     let classes = match o.take("classes") {
         None => Vec::new(),
         Some(Value::Object(m)) => m
@@ -1093,7 +1095,10 @@ pub(super) fn model(v: &Value, limits: Limits) -> Result<ModelDesc> {
             ))
         }
     };
-    o.finish("a model has format, dtype, classes, modules, init")?;
+    o.finish(
+        "a model has format, dtype, device (with gpu, sm_count, max_threads_per_sm), classes, \
+         modules, init",
+    )?;
     if let Some((name, _)) = r.classes.iter().find(|(n, _)| !r.used.contains(n)) {
         return Err(bad(
             &format!("classes.{name}"),
@@ -1112,7 +1117,28 @@ pub(super) fn model(v: &Value, limits: Limits) -> Result<ModelDesc> {
         passes,
         single: false,
         limits,
+        device,
     })
+}
+
+/// The description's device: `device` (`"cpu"` or `"cuda"`) with the GPU fields of
+/// [`DeviceSpec`] (`gpu`, `sm_count`, `max_threads_per_sm`).
+fn device_of(o: &mut Obj<'_>, at: &str) -> Result<DeviceSpec> {
+    let mut text = |key: &str| match o.take(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(v) => Err(bad(at, format!("'{key}' must be a string, found {v}"))),
+    };
+    let (device, gpu) = (text("device")?, text("gpu")?);
+    let mut count = |key: &str| match o.take(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => u32::try_from(int_of(at, key, &v)?)
+            .map(Some)
+            .map_err(|_| bad(at, format!("'{key}' = {v} is out of range"))),
+    };
+    let (sm, threads) = (count("sm_count")?, count("max_threads_per_sm")?);
+    DeviceSpec::from_fields(device.as_deref(), gpu.as_deref(), sm, threads)
+        .map_err(|e| bad(at, e.to_string()))
 }
 
 /// A description of one built-in module (`class` as PyTorch spells it, `nn.` optional) with its
@@ -1133,5 +1159,6 @@ pub(super) fn single(class: &str, args: Map<String, Value>, at: &str) -> Result<
         single: true,
         limits,
         units: 1,
+        device: DeviceSpec::Cpu,
     })
 }

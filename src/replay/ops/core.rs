@@ -1,6 +1,13 @@
 //! Core ops: seeding, state bytes, rand/randn/uniform_/normal_.
+//!
+//! In a CUDA case the samplers make device tensors (the CUDA kernels and generator), while
+//! `manual_seed` is `torch.manual_seed` (the CPU generator and the device's) and
+//! `get_rng_state`/`set_rng_state`/`initial_seed` without `generator` address the CPU generator,
+//! as PyTorch's `torch.*` functions do; with `generator` they address that
+//! `torch.Generator(device="cuda")`.
 
-use super::{Draws, StepOp};
+use super::{Draws, StepOp, Which};
+use crate::cuda::ops as cuda;
 use crate::dtype::DType;
 use crate::error::Result;
 use crate::ops::View;
@@ -29,11 +36,23 @@ impl StepOp for ManualSeed {
                 ))
             }
         };
-        ctx.gen().manual_seed(s);
+        match (ctx.cuda_device(), ctx.generator_name()) {
+            (None, _) => ctx.gen().manual_seed(s),
+            (Some(_), Some(_)) => ctx.cuda_gen().manual_seed(s),
+            (Some(_), None) => {
+                // torch.manual_seed: the CPU generator and every device's.
+                let (cpu, dev) = ctx.defaults();
+                cpu.manual_seed(s);
+                dev.manual_seed(s);
+            }
+        }
         Ok(Output::Null)
     }
     fn draws(&self) -> Draws {
         Draws::Seeds
+    }
+    fn which(&self) -> Which {
+        Which::All
     }
 }
 
@@ -43,11 +62,20 @@ struct SetRngState {
 }
 impl StepOp for SetRngState {
     fn run(&self, ctx: &mut StepContext<'_>) -> Result<Output> {
-        ctx.gen().set_state(&self.state)?;
+        match (ctx.cuda_device(), ctx.generator_name()) {
+            (Some(d), Some(_)) => {
+                let layout = d.era.rules().state_layout;
+                ctx.cuda_gen().set_state(&self.state, layout)?;
+            }
+            _ => ctx.gen().set_state(&self.state)?,
+        }
         Ok(Output::Null)
     }
     fn draws(&self) -> Draws {
         Draws::Seeds
+    }
+    fn which(&self) -> Which {
+        Which::Cpu
     }
 }
 
@@ -55,7 +83,14 @@ impl StepOp for SetRngState {
 struct InitialSeed;
 impl StepOp for InitialSeed {
     fn run(&self, ctx: &mut StepContext<'_>) -> Result<Output> {
-        Ok(Output::Int(i128::from(ctx.gen().initial_seed())))
+        let seed = match (ctx.cuda_device(), ctx.generator_name()) {
+            (Some(_), Some(_)) => ctx.cuda_gen().initial_seed(),
+            _ => ctx.gen().initial_seed(),
+        };
+        Ok(Output::Int(i128::from(seed)))
+    }
+    fn which(&self) -> Which {
+        Which::Cpu
     }
 }
 
@@ -63,9 +98,14 @@ impl StepOp for InitialSeed {
 struct GetRngState;
 impl StepOp for GetRngState {
     fn run(&self, ctx: &mut StepContext<'_>) -> Result<Output> {
-        Ok(Output::Tensor(Tensor::from_bytes_u8(state::get_rng_state(
-            ctx.gen(),
-        ))))
+        let bytes = match (ctx.cuda_device(), ctx.generator_name()) {
+            (Some(d), Some(_)) => ctx.cuda_gen().get_state(d.era.rules().state_layout),
+            _ => state::get_rng_state(ctx.gen()),
+        };
+        Ok(Output::Tensor(Tensor::from_bytes_u8(bytes)))
+    }
+    fn which(&self) -> Which {
+        Which::Cpu
     }
 }
 
@@ -103,6 +143,24 @@ enum Fill {
 impl StepOp for Fill {
     fn run(&self, ctx: &mut StepContext<'_>) -> Result<Output> {
         let cx = ctx.cx;
+        if let Some(d) = ctx.cuda_device() {
+            let (g, p, e) = (ctx.cuda_gen(), &d.profile, d.era);
+            let t = match self {
+                Fill::Rand { size, dtype } => cuda::rand(g, p, e, size, *dtype)?,
+                Fill::Randn { size, dtype } => cuda::randn(g, p, e, size, *dtype)?,
+                Fill::RandLike(v) => cuda::uniform_(g, p, e, v, 0.0, 1.0)?,
+                Fill::RandnLike(v) => cuda::normal_(g, p, e, v, 0.0, 1.0)?,
+                Fill::Uniform { view, from, to } => cuda::uniform_(g, p, e, view, *from, *to)?,
+                Fill::Normal { view, mean, std } => cuda::normal_(g, p, e, view, *mean, *std)?,
+                Fill::NormalFactory {
+                    mean,
+                    std,
+                    size,
+                    dtype,
+                } => cuda::normal_(g, p, e, &View::contiguous(size, *dtype), *mean, *std)?,
+            };
+            return Ok(Output::Tensor(t));
+        }
         let g = ctx.gen();
         let t = match self {
             Fill::Rand { size, dtype } => ops::rand(g, size, *dtype, cx)?,

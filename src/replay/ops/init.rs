@@ -16,13 +16,13 @@ struct Init {
 impl StepOp for Init {
     fn run(&self, ctx: &mut StepContext<'_>) -> Result<Output> {
         let cx = ctx.cx;
-        let t = if let (InitCall::Sparse { .. }, Some(_)) = (&self.call, ctx.generator_name()) {
-            // sparse_ draws its normals from generator= and its permutations from the default
-            // generator: the two phases run one after the other, each with its own generator.
-            sparse_with_generator(ctx, &self.call, &self.view)?
-        } else {
-            self.call.apply_on_view(ctx.gen(), &self.view, cx)?
-        };
+        // sparse_ draws its normals from generator= (or the device's default generator) and its
+        // permutations from the default CPU generator: the two phases run one after the other,
+        // each with its own generator. Every other call draws from the first only.
+        let (mut g, default) = ctx.rng_and_cpu_default();
+        let t = self
+            .call
+            .apply_on_view_with(&mut g, default, &self.view, cx)?;
         Ok(Output::Tensor(t))
     }
 
@@ -39,18 +39,6 @@ impl StepOp for Init {
     fn takes_generator(&self) -> bool {
         self.call.takes_generator()
     }
-}
-
-/// `sparse_(..., generator=g)`: the normal fill from `g`, then the permutations from the default
-/// generator.
-fn sparse_with_generator(
-    ctx: &mut StepContext<'_>,
-    call: &InitCall,
-    view: &View,
-) -> Result<crate::tensor::Tensor> {
-    let cx = ctx.cx;
-    let (g, default) = ctx.step_and_default();
-    call.apply_on_view_with(g, Some(default), view, cx)
 }
 
 /// Recognises the `nn.init.*` ops.

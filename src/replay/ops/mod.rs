@@ -5,6 +5,7 @@
 //! module (and to `tools/golden_ops/<area>.py` for the PyTorch side).
 
 mod core;
+mod cuda;
 mod init;
 mod modules;
 mod philox;
@@ -25,6 +26,33 @@ pub enum Draws {
     StepGenerator,
     /// It advances the step's generator and the default one (e.g. `sparse_` with `generator=`).
     StepAndDefault,
+}
+
+/// Which default generator a step uses when it names no `generator` (for the draw-before-seed
+/// check of a CUDA case, which has two: the CPU's and the device's).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Which {
+    /// The default generator of the case's device (every sampler: a CUDA case's tensors live on
+    /// the device).
+    Device,
+    /// The CPU's (`torch.get_rng_state`, `torch.set_rng_state`, `torch.initial_seed`, which
+    /// address the CPU generator whatever the tensors' device).
+    Cpu,
+    /// The CUDA device's (`torch.cuda.*`).
+    Cuda,
+    /// The CPU's and every device's (`torch.manual_seed`).
+    All,
+}
+
+/// On which devices a case may use an op.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Devices {
+    /// CPU and CUDA cases.
+    Both,
+    /// CPU cases only: the CUDA emulation lacks the op.
+    CpuOnly,
+    /// CUDA cases only (`torch.cuda.*`).
+    CudaOnly,
 }
 
 /// One parsed step, ready to run.
@@ -51,6 +79,16 @@ pub trait StepOp: std::fmt::Debug + Send + Sync {
     fn takes_generator(&self) -> bool {
         true
     }
+
+    /// Which default generator the step uses without a `generator` field.
+    fn which(&self) -> Which {
+        Which::Device
+    }
+
+    /// The devices the op runs on in torch-rng.
+    fn devices(&self) -> Devices {
+        Devices::Both
+    }
 }
 
 type Parser = fn(&str, &mut Fields<'_>) -> Option<Result<Box<dyn StepOp>>>;
@@ -58,6 +96,7 @@ type Parser = fn(&str, &mut Fields<'_>) -> Option<Result<Box<dyn StepOp>>>;
 /// Every area's parser, tried in order.
 const PARSERS: &[Parser] = &[
     core::parse,
+    cuda::parse,
     init::parse,
     modules::parse,
     samplers::parse,

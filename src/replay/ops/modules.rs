@@ -9,6 +9,7 @@ use crate::modules::model::ModelDesc;
 use crate::modules::registry;
 use crate::modules::{Builder, NoRecorder};
 use crate::replay::{Fields, Output, StepContext};
+use crate::torch::Torch;
 
 #[derive(Debug)]
 struct Build(ModelDesc);
@@ -17,9 +18,24 @@ impl StepOp for Build {
     fn run(&self, ctx: &mut StepContext<'_>) -> Result<Output> {
         let cx = ctx.cx;
         let mut quiet = NoRecorder;
-        let mut b = Builder::new(ctx.gen(), cx, &mut quiet);
-        let root = self.0.build_with(&mut b, &mut |_, _| {})?;
-        Ok(Output::StateDict(self.0.state_dict_of(root)?))
+        if ctx.cuda_device().is_none() {
+            let mut b = Builder::new(ctx.gen(), cx, &mut quiet);
+            let root = self.0.build_with(&mut b, &mut |_, _| {})?;
+            return Ok(Output::StateDict(self.0.state_dict_of(root)?));
+        }
+        // On a CUDA device (`device="cuda"`): the device's default generator, and the CPU's for
+        // what PyTorch draws on the CPU whatever the device (sparse_'s permutations).
+        let (cpu, dev) = ctx.defaults();
+        let mut torch = Torch::from_parts(cx, cpu.clone());
+        *torch.cuda_generator_mut() = dev.clone();
+        let built = self.0.build_with(
+            &mut Builder::for_torch(&mut torch, &mut quiet),
+            &mut |_, _| {},
+        );
+        // The generators advance as far as the build went, as PyTorch's do when it raises.
+        *cpu = torch.generator().clone();
+        *dev = torch.cuda_generator().clone();
+        Ok(Output::StateDict(self.0.state_dict_of(built?)?))
     }
     fn takes_generator(&self) -> bool {
         false

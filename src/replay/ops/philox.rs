@@ -189,8 +189,12 @@ impl StepOp for Philox {
         args.into_iter().filter_map(Arg::step).collect()
     }
     fn run(&self, ctx: &mut StepContext<'_>) -> Result<Output> {
-        // Cases run on the CPU (case-format.md: `device` absent or "cpu").
-        let dev = StatelessDevice::Cpu;
+        // The kernel of the case's device (the CPU's, or the CUDA kernel of the same op).
+        let dev = if ctx.cuda_device().is_some() {
+            StatelessDevice::Cuda
+        } else {
+            StatelessDevice::Cpu
+        };
         let t = match self {
             Philox::Uniform {
                 view,

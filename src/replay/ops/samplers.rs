@@ -2,17 +2,25 @@
 //! `exponential_`, `geometric_`, `log_normal_`, `cauchy_`, `multinomial` and the tensor overloads
 //! of `normal`.
 //!
-//! Tensor arguments are `{"dtype": D, "data": nested list}` or `{"step": K}` (with `"output":
-//! NAME` for a step with several outputs), as `golden/README.md` documents.
+//! Tensor arguments are `{"dtype": D, "data": nested list}`, `{"fill": v, "size": [...],
+//! "dtype": D}` (`torch.full`; in a CUDA case optionally with the layout keys `permute`, `narrow`,
+//! `storage_offset` that decide the fused dropout kernel's vector width) or `{"step": K}` (with
+//! `"output": NAME` for a step with several outputs), as `golden/README.md` documents.
+//!
+//! In a CUDA case every sampler runs the CUDA kernel on the device's generator
+//! ([`crate::cuda::ops`]); `multinomial` and the tensor overloads of `normal`, which the CUDA
+//! emulation lacks, are refused when such a case is read.
 
 use serde_json::Value;
 
 use super::tensor_arg::{step_reference, TensorArg};
-use super::{Draws, StepOp};
+use super::{Devices, Draws, StepOp};
+use crate::cuda::ops::{self as cuda, DropoutInput};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::ops::{self, View};
 use crate::replay::{Fields, Output, StepContext};
+use crate::tensor::{Storage, Tensor};
 
 /// Shape and row-major values of a nested JSON list.
 fn flatten(
@@ -71,6 +79,9 @@ fn tensor_arg_of(f: &Fields<'_>, key: &str, v: Value) -> Result<TensorArg> {
     let Value::Object(mut m) = v else {
         return Err(f.err(format!("'{key}' must be a tensor object, found {v}")));
     };
+    if let Some(fill) = m.remove("fill") {
+        return filled(f, key, &fill, m);
+    }
     if let Some(r) = step_reference(f, key, &mut m)? {
         return Ok(r);
     }
@@ -91,6 +102,113 @@ fn tensor_arg_of(f: &Fields<'_>, key: &str, v: Value) -> Result<TensorArg> {
     // torch.tensor converts each Python number to the dtype as a C++ static_cast would.
     let t = ops::tensor_from_f64(shape, dtype, &vals).map_err(|e| f.err(e.to_string()))?;
     Ok(TensorArg::Literal(t))
+}
+
+/// Non-negative integers of a JSON list.
+fn usizes(f: &Fields<'_>, key: &str, v: &Value) -> Result<Vec<usize>> {
+    let Value::Array(items) = v else {
+        return Err(f.err(format!("'{key}' must be a list of integers, found {v}")));
+    };
+    items
+        .iter()
+        .map(|x| {
+            let n = f.int_of(key, x)?;
+            usize::try_from(n).map_err(|_| f.err(format!("'{key}': {n} is negative")))
+        })
+        .collect()
+}
+
+/// `{"fill": v, "size": [...], "dtype": D}`: `torch.full(size, v, dtype=D)` (float32 by default).
+/// In a CUDA case, optionally one of `"permute": [...]` (a dense permuted view of that storage),
+/// `"narrow": k` (the first `k` entries of the last dimension: not dense) or
+/// `"storage_offset": k` (the tensor starts `k` elements into a fresh buffer: less aligned),
+/// as `tools/gen_golden_cuda.py` makes them.
+fn filled(
+    f: &Fields<'_>,
+    key: &str,
+    fill: &Value,
+    mut m: serde_json::Map<String, Value>,
+) -> Result<TensorArg> {
+    let value = f.float_of(&format!("{key}.fill"), fill)?;
+    let size = m
+        .remove("size")
+        .ok_or_else(|| f.err(format!("'{key}' needs \"size\" with \"fill\"")))?;
+    let size = usizes(f, &format!("{key}.size"), &size)?;
+    let dtype = match m.remove("dtype") {
+        None | Some(Value::Null) => DType::Float32,
+        Some(Value::String(s)) => {
+            DType::parse(&s).map_err(|_| f.err(format!("unknown dtype '{s}'")))?
+        }
+        Some(v) => return Err(f.err(format!("'{key}.dtype' must be a string, found {v}"))),
+    };
+    let mut layout = DropoutInput::default();
+    let mut shape = size.clone();
+    let layouts: Vec<String> = ["permute", "narrow", "storage_offset"]
+        .iter()
+        .filter(|k| m.get(**k).is_some_and(|v| !v.is_null()))
+        .map(|k| (*k).to_string())
+        .collect();
+    if !layouts.is_empty() && !f.cuda() {
+        return Err(f.err(format!(
+            "'{key}.{}' describes a CUDA tensor's layout: only in a case with \"device\": \"cuda\"",
+            layouts[0]
+        )));
+    }
+    if layouts.len() > 1 {
+        return Err(f.err(format!(
+            "'{key}': at most one of permute, narrow, storage_offset"
+        )));
+    }
+    if let Some(p) = m.remove("permute").filter(|p| !p.is_null()) {
+        let perm = usizes(f, &format!("{key}.permute"), &p)?;
+        let mut seen = vec![false; size.len()];
+        if perm.len() != size.len()
+            || perm
+                .iter()
+                .any(|&i| i >= size.len() || std::mem::replace(&mut seen[i], true))
+        {
+            return Err(f.err(format!(
+                "'{key}.permute' must be a permutation of the {} dimensions of size",
+                size.len()
+            )));
+        }
+        shape = perm.iter().map(|&i| size[i]).collect();
+        layout.perm = Some(perm);
+    }
+    if let Some(k) = m.remove("narrow").filter(|k| !k.is_null()) {
+        let k = usizes(f, &format!("{key}.narrow"), &Value::Array(vec![k]))?[0];
+        match shape.last_mut() {
+            Some(last) if k <= *last => *last = k,
+            _ => {
+                return Err(f.err(format!(
+                    "'{key}.narrow' = {k} must be at most the last dimension of size"
+                )))
+            }
+        }
+        layout.dense = false;
+    }
+    if let Some(k) = m.remove("storage_offset").filter(|k| !k.is_null()) {
+        let k = usizes(f, &format!("{key}.storage_offset"), &Value::Array(vec![k]))?[0] as u64;
+        // The buffer is 512-byte aligned; the view starts k elements in.
+        let bytes = k.saturating_mul(dtype.size() as u64);
+        layout.align_bytes = if bytes == 0 {
+            512
+        } else {
+            1 << bytes.trailing_zeros().min(9)
+        };
+    }
+    if let Some(k) = m.keys().next() {
+        return Err(f.err(format!("'{key}': unknown key '{k}' in a fill argument")));
+    }
+    let n = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+    let n = n
+        .filter(|&n| n.saturating_mul(dtype.size()) as u64 <= crate::tensor::MAX_BYTES)
+        .ok_or_else(|| f.err(format!("'{key}': the tensor is too large")))?;
+    let mut data = Storage::zeros(dtype, n);
+    crate::dtype::check_fill_scalar("full", dtype, value).map_err(|e| f.err(e.to_string()))?;
+    data.fill_f64(value);
+    let t = Tensor::new(shape, data).map_err(|e| f.err(e.to_string()))?;
+    Ok(TensorArg::Laid(t, layout))
 }
 
 /// Whether a nested list has any entry at all (`torch.tensor([])` is float32).
@@ -187,7 +305,87 @@ enum Sampler {
     },
 }
 
+impl Sampler {
+    /// The op on a CUDA device: the CUDA kernels, drawing from the device's generator.
+    fn run_cuda(&self, ctx: &mut StepContext<'_>, d: crate::context::CudaDevice) -> Result<Tensor> {
+        // Tensor arguments first (they borrow the earlier outputs, not the generators).
+        let previous = ctx.previous;
+        let p_tensor = match self {
+            Sampler::BernoulliTensor { p, .. } => Some(p.resolve(previous)?),
+            Sampler::Bernoulli { input, .. } => Some(input.resolve(previous)?),
+            _ => None,
+        };
+        let (p, e) = (&d.profile, d.era);
+        let g = ctx.cuda_gen();
+        Ok(match self {
+            Sampler::Randperm { n, dtype } => cuda::randperm(g, p, e, *n, *dtype)?,
+            Sampler::Randint {
+                low,
+                high,
+                size,
+                dtype,
+            } => cuda::randint(g, p, e, *low, *high, size, *dtype)?,
+            Sampler::RandintLike { view, low, high } => {
+                cuda::random_from_to(g, p, e, view, *low, Some(*high))?
+            }
+            Sampler::Random { view, args } => match (args.from, args.to) {
+                (None, None) => cuda::random_(g, p, e, view)?,
+                (None, Some(Some(to))) => cuda::random_from_to(g, p, e, view, 0, Some(to))?,
+                (None, Some(None)) => {
+                    return Err(Error::arg("random_", "'to' = None needs 'from'"));
+                }
+                (Some(from), to) => cuda::random_from_to(g, p, e, view, from, to.flatten())?,
+            },
+            Sampler::BernoulliScalar { view, p: prob } => {
+                cuda::bernoulli_scalar_(g, p, e, view, *prob)?
+            }
+            Sampler::BernoulliTensor { view, .. } => {
+                let probs = p_tensor.unwrap_or_else(|| unreachable!("resolved above"));
+                cuda::bernoulli_tensor_(g, e, view, &probs)?
+            }
+            Sampler::Bernoulli { p: prob, .. } => {
+                let x = p_tensor.unwrap_or_else(|| unreachable!("resolved above"));
+                match prob {
+                    // torch.bernoulli(x, p): empty_like(x).bernoulli_(p).
+                    Some(q) => {
+                        let size: Vec<i64> = x.shape().iter().map(|&s| s as i64).collect();
+                        cuda::bernoulli_scalar_(g, p, e, &View::contiguous(&size, x.dtype()), *q)?
+                    }
+                    None => cuda::bernoulli(g, e, &x)?,
+                }
+            }
+            Sampler::Exponential { view, lambd } => cuda::exponential_(g, p, e, view, *lambd)?,
+            Sampler::Geometric { view, p: prob } => cuda::geometric_(g, p, e, view, *prob)?,
+            Sampler::LogNormal { view, mean, std } => {
+                cuda::log_normal_(g, p, e, view, *mean, *std)?
+            }
+            Sampler::Cauchy {
+                view,
+                median,
+                sigma,
+            } => cuda::cauchy_(g, p, e, view, *median, *sigma)?,
+            Sampler::Multinomial { .. }
+            | Sampler::NormalTT { .. }
+            | Sampler::NormalTF { .. }
+            | Sampler::NormalFT { .. } => {
+                // Refused when the case is read (Devices::CpuOnly).
+                return Err(Error::unsupported("this op on a CUDA device"));
+            }
+        })
+    }
+}
+
 impl StepOp for Sampler {
+    fn devices(&self) -> Devices {
+        match self {
+            Sampler::Multinomial { .. }
+            | Sampler::NormalTT { .. }
+            | Sampler::NormalTF { .. }
+            | Sampler::NormalFT { .. } => Devices::CpuOnly,
+            _ => Devices::Both,
+        }
+    }
+
     fn references(&self) -> Vec<usize> {
         let args: Vec<&TensorArg> = match self {
             Sampler::BernoulliTensor { p, .. } => vec![p],
@@ -200,6 +398,9 @@ impl StepOp for Sampler {
         args.into_iter().filter_map(TensorArg::step).collect()
     }
     fn run(&self, ctx: &mut StepContext<'_>) -> Result<Output> {
+        if let Some(d) = ctx.cuda_device() {
+            return Ok(Output::Tensor(self.run_cuda(ctx, d)?));
+        }
         let cx = ctx.cx;
         let t = match self {
             Sampler::Randperm { n, dtype } => ops::randperm(ctx.gen(), *n, *dtype, cx)?,
@@ -276,6 +477,8 @@ enum Dropout {
         input: TensorArg,
         p: f64,
         training: bool,
+        /// The CUDA kernels differ (the unfused path); the CPU values do not.
+        inplace: bool,
     },
     Native {
         input: TensorArg,
@@ -294,8 +497,41 @@ impl StepOp for Dropout {
     }
     fn run(&self, ctx: &mut StepContext<'_>) -> Result<Output> {
         let cx = ctx.cx;
+        if let Some(d) = ctx.cuda_device() {
+            let (pr, e) = (&d.profile, d.era);
+            return Ok(match self {
+                Dropout::Functional {
+                    input,
+                    p,
+                    training,
+                    inplace,
+                } => {
+                    let x = input.resolve(ctx.previous)?;
+                    let layout = input.layout();
+                    let g = ctx.cuda_gen();
+                    Output::Tensor(cuda::dropout(
+                        g,
+                        pr,
+                        e,
+                        &x,
+                        &layout,
+                        *p,
+                        (*training, *inplace),
+                    )?)
+                }
+                Dropout::Native { input, p, train } => {
+                    let x = input.resolve(ctx.previous)?;
+                    let layout = input.layout();
+                    let g = ctx.cuda_gen();
+                    let (out, mask) = cuda::native_dropout(g, pr, e, &x, &layout, *p, *train)?;
+                    Output::StateDict(vec![("output".into(), out), ("mask".into(), mask)])
+                }
+            });
+        }
         match self {
-            Dropout::Functional { input, p, training } => {
+            Dropout::Functional {
+                input, p, training, ..
+            } => {
                 let x = input.resolve(ctx.previous)?;
                 if !(0.0..=1.0).contains(p) || *training {
                     return Ok(Output::Tensor(ops::dropout(ctx.gen(), &x, *p, cx)?));
@@ -399,18 +635,24 @@ fn parse_inner(name: &str, f: &mut Fields<'_>) -> Result<Box<dyn StepOp>> {
             let input = req_tensor(f, "input")?;
             let p = f.opt_f64("p", 0.5)?;
             let training = f.opt_bool("training", true)?;
-            // `inplace` changes nothing in the values.
-            f.opt_bool("inplace", false)?;
-            boxed(Dropout::Functional { input, p, training })
+            // `inplace` changes nothing in the CPU values (the CUDA path differs).
+            let inplace = f.opt_bool("inplace", false)?;
+            boxed(Dropout::Functional {
+                input,
+                p,
+                training,
+                inplace,
+            })
         }
         "nn.Dropout" => {
             let input = req_tensor(f, "input")?;
             let p = f.opt_f64("p", 0.5)?;
-            f.opt_bool("inplace", false)?;
+            let inplace = f.opt_bool("inplace", false)?;
             boxed(Dropout::Functional {
                 input,
                 p,
                 training: true,
+                inplace,
             })
         }
         "native_dropout" => boxed(Dropout::Native {

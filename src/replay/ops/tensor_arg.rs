@@ -7,6 +7,7 @@ use std::borrow::Cow;
 
 use serde_json::{Map, Value};
 
+use crate::cuda::ops::DropoutInput;
 use crate::error::{Error, Result};
 use crate::replay::{Fields, Output};
 use crate::tensor::Tensor;
@@ -15,6 +16,9 @@ use crate::tensor::Tensor;
 #[derive(Debug, Clone)]
 pub(super) enum TensorArg {
     Literal(Tensor),
+    /// A `fill` literal in a CUDA case, with the memory layout its layout keys give it (which
+    /// decides the fused dropout kernel's vector width).
+    Laid(Tensor, DropoutInput),
     Step {
         index: usize,
         output: Option<String>,
@@ -25,7 +29,7 @@ impl TensorArg {
     /// The tensor: the literal, or the earlier step's output, borrowed.
     pub(super) fn resolve<'a>(&'a self, previous: &'a [Output]) -> Result<Cow<'a, Tensor>> {
         let (index, output) = match self {
-            TensorArg::Literal(t) => return Ok(Cow::Borrowed(t)),
+            TensorArg::Literal(t) | TensorArg::Laid(t, _) => return Ok(Cow::Borrowed(t)),
             TensorArg::Step { index, output } => (*index, output.as_deref()),
         };
         let bad = |why: &str| Error::CaseFile {
@@ -47,10 +51,19 @@ impl TensorArg {
         }
     }
 
+    /// How the argument sits in memory: a fresh contiguous tensor unless a `fill` argument's
+    /// layout keys say otherwise.
+    pub(super) fn layout(&self) -> DropoutInput {
+        match self {
+            TensorArg::Laid(_, l) => l.clone(),
+            TensorArg::Literal(_) | TensorArg::Step { .. } => DropoutInput::default(),
+        }
+    }
+
     /// The earlier step this argument reads, if it reads one.
     pub(super) fn step(&self) -> Option<usize> {
         match self {
-            TensorArg::Literal(_) => None,
+            TensorArg::Literal(_) | TensorArg::Laid(..) => None,
             TensorArg::Step { index, .. } => Some(*index),
         }
     }
