@@ -139,6 +139,7 @@ impl Rng<'_> {
     }
 
     /// `t.random_()` (`bounds` `None`) or `t.random_(from, to)` on a view.
+    #[cfg(feature = "json")] // recorded programs' steps
     pub(crate) fn random_(
         &mut self,
         view: &View,
@@ -156,6 +157,7 @@ impl Rng<'_> {
     }
 
     /// `t.bernoulli_(p)` with a float `p` on a view.
+    #[cfg(feature = "json")] // recorded programs' steps
     pub(crate) fn bernoulli_scalar_(&mut self, view: &View, p: f64, cx: Context) -> Result<Tensor> {
         match self {
             Rng::Cpu(g) => ops::bernoulli_scalar_(g, view, p, cx),
@@ -164,6 +166,7 @@ impl Rng<'_> {
     }
 
     /// `t.exponential_(lambd)` on a view.
+    #[cfg(feature = "json")] // recorded programs' steps
     pub(crate) fn exponential_(&mut self, view: &View, lambd: f64, cx: Context) -> Result<Tensor> {
         match self {
             Rng::Cpu(g) => ops::exponential_(g, view, lambd, cx),
