@@ -14,7 +14,7 @@ use std::io::Write;
 use torch_rng::replay;
 
 const USAGE: &str = "\
-torch-rng: PyTorch's CPU random streams and weight initialisation, bit for bit
+torch-rng: PyTorch's CPU random streams and weight initialisation, bit for bit (CUDA's emulated)
 
 USAGE:
     torch-rng demo [--torch-version X] the blog post's four experiments, and what 4 decimals hide
@@ -37,7 +37,10 @@ USAGE:
                                        [--max-modules N --max-parameters N --max-bytes N
                                        --max-depth N] raise or lower a description's limits;
                                        [--threads N] fills large tensors on N threads (1 by
-                                       default, 0: every core) with the bits of one thread
+                                       default, 0: every core) with the bits of one thread;
+                                       [--tensors PATTERN,...] writes only matching entries
+                                       (`*` any run); [--shard I/N --shard-dim D] writes shard I
+                                       of N of each tensor, as torch.tensor_split(t, N, D)[I]
     ... --device cuda --gpu PRESET|SMS,THREADS
                                        (init and explain) build on a CUDA device: Philox
                                        streams of that GPU's launch geometry (presets: h100,
