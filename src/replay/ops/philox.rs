@@ -9,7 +9,7 @@
 
 use serde_json::Value;
 
-use super::tensor_arg::{step_reference, TensorArg as Arg};
+use super::tensor_arg::{nested, step_reference, TensorArg as Arg};
 use super::{Draws, StepOp};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
@@ -26,41 +26,9 @@ fn exact_int(v: &Value) -> Option<i128> {
     }
 }
 
-/// Shape and leaves of a nested list (a bare number is a 0-dim tensor).
-fn nest<'v>(
-    f: &Fields<'_>,
-    key: &str,
-    v: &'v Value,
-    depth: usize,
-    shape: &mut Vec<usize>,
-    out: &mut Vec<&'v Value>,
-) -> Result<()> {
-    match v {
-        Value::Array(items) => {
-            if shape.len() == depth {
-                shape.push(items.len());
-            } else if shape[depth] != items.len() {
-                return Err(f.err(format!("'{key}': ragged nested list")));
-            }
-            for x in items {
-                nest(f, key, x, depth + 1, shape, out)?;
-            }
-            Ok(())
-        }
-        leaf => {
-            if shape.len() != depth {
-                return Err(f.err(format!("'{key}': ragged nested list")));
-            }
-            out.push(leaf);
-            Ok(())
-        }
-    }
-}
-
 /// `torch.tensor(data, dtype=dtype)`, integers of int64/uint64 exact.
 fn literal(f: &Fields<'_>, key: &str, dtype: Option<DType>, data: &Value) -> Result<Tensor> {
-    let (mut shape, mut leaves) = (Vec::new(), Vec::new());
-    nest(f, key, data, 0, &mut shape, &mut leaves)?;
+    let (shape, leaves) = nested(f, key, data)?;
     let ints: Option<Vec<i128>> = leaves.iter().map(|v| exact_int(v)).collect();
     let dtype = dtype.unwrap_or(if ints.is_some() && !leaves.is_empty() {
         DType::Int64

@@ -13,7 +13,7 @@
 
 use serde_json::Value;
 
-use super::tensor_arg::{step_reference, TensorArg};
+use super::tensor_arg::{nested, step_reference, TensorArg};
 use super::{Devices, Draws, StepOp};
 use crate::cuda::ops::{self as cuda, DropoutInput};
 use crate::dtype::DType;
@@ -23,34 +23,13 @@ use crate::replay::{Fields, Output, StepContext};
 use crate::tensor::{Storage, Tensor};
 
 /// Shape and row-major values of a nested JSON list.
-fn flatten(
-    f: &Fields<'_>,
-    key: &str,
-    v: &Value,
-    depth: usize,
-    shape: &mut Vec<usize>,
-    out: &mut Vec<f64>,
-) -> Result<()> {
-    match v {
-        Value::Array(items) => {
-            if shape.len() == depth {
-                shape.push(items.len());
-            } else if shape[depth] != items.len() {
-                return Err(f.err(format!("'{key}': ragged nested list")));
-            }
-            for x in items {
-                flatten(f, key, x, depth + 1, shape, out)?;
-            }
-            Ok(())
-        }
-        other => {
-            if shape.len() != depth {
-                return Err(f.err(format!("'{key}': ragged nested list")));
-            }
-            out.push(f.float_of(key, other)?);
-            Ok(())
-        }
-    }
+fn flatten(f: &Fields<'_>, key: &str, v: &Value) -> Result<(Vec<usize>, Vec<f64>)> {
+    let (shape, leaves) = nested(f, key, v)?;
+    let vals = leaves
+        .into_iter()
+        .map(|x| f.float_of(key, x))
+        .collect::<Result<_>>()?;
+    Ok((shape, vals))
 }
 
 /// Whether a bare nested list holds a float (as Python's `torch.tensor(data)` infers the dtype:
@@ -71,8 +50,7 @@ fn tensor_arg_of(f: &Fields<'_>, key: &str, v: Value) -> Result<TensorArg> {
         } else {
             DType::Int64
         };
-        let (mut shape, mut vals) = (Vec::new(), Vec::new());
-        flatten(f, key, &v, 0, &mut shape, &mut vals)?;
+        let (shape, vals) = flatten(f, key, &v)?;
         let t = ops::tensor_from_f64(shape, dtype, &vals).map_err(|e| f.err(e.to_string()))?;
         return Ok(TensorArg::Literal(t));
     }
@@ -97,8 +75,7 @@ fn tensor_arg_of(f: &Fields<'_>, key: &str, v: Value) -> Result<TensorArg> {
     if let Some(k) = m.keys().next() {
         return Err(f.err(format!("'{key}': unknown key '{k}' in a tensor literal")));
     }
-    let (mut shape, mut vals) = (Vec::new(), Vec::new());
-    flatten(f, key, &data, 0, &mut shape, &mut vals)?;
+    let (shape, vals) = flatten(f, key, &data)?;
     // torch.tensor converts each Python number to the dtype as a C++ static_cast would.
     let t = ops::tensor_from_f64(shape, dtype, &vals).map_err(|e| f.err(e.to_string()))?;
     Ok(TensorArg::Literal(t))

@@ -91,3 +91,45 @@ pub(super) fn step_reference(
     }
     Ok(Some(TensorArg::Step { index, output }))
 }
+
+/// The shape and row-major leaves of a nested JSON list (a bare value is a 0-dim tensor), or an
+/// error naming `key` if the list is ragged.
+pub(super) fn nested<'v>(
+    f: &Fields<'_>,
+    key: &str,
+    v: &'v Value,
+) -> Result<(Vec<usize>, Vec<&'v Value>)> {
+    let (mut shape, mut leaves) = (Vec::new(), Vec::new());
+    nest(f, key, v, 0, &mut shape, &mut leaves)?;
+    Ok((shape, leaves))
+}
+
+fn nest<'v>(
+    f: &Fields<'_>,
+    key: &str,
+    v: &'v Value,
+    depth: usize,
+    shape: &mut Vec<usize>,
+    out: &mut Vec<&'v Value>,
+) -> Result<()> {
+    match v {
+        Value::Array(items) => {
+            if shape.len() == depth {
+                shape.push(items.len());
+            } else if shape[depth] != items.len() {
+                return Err(f.err(format!("'{key}': ragged nested list")));
+            }
+            for x in items {
+                nest(f, key, x, depth + 1, shape, out)?;
+            }
+            Ok(())
+        }
+        leaf => {
+            if shape.len() != depth {
+                return Err(f.err(format!("'{key}': ragged nested list")));
+            }
+            out.push(leaf);
+            Ok(())
+        }
+    }
+}
