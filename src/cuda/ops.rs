@@ -36,8 +36,9 @@ use crate::error::{Error, Result};
 use crate::generator::CudaGenerator;
 use crate::math::libdevice::{nv_exp, nv_log, nv_log1p, nv_tan};
 use crate::math::mufu::{fast_expf, fast_logf, fast_tanf};
+use crate::ops::{check_geometric_p, check_p, check_positive, check_randperm};
 use crate::ops::{check_normal_std, check_uniform_bounds, not_implemented, View};
-use crate::ops::{check_p, check_randperm, random_mode, RandomMode};
+use crate::ops::{random_mode, RandomMode};
 use crate::tensor::{checked_numel, Storage, Tensor};
 
 /// The uniform4 / normal4 / 32-bit word paths: four values per curand call.
@@ -322,12 +323,7 @@ pub fn log_normal_(
 ) -> Result<Tensor> {
     const OP: &str = "log_normal_";
     view.check_size(OP)?;
-    if !(std > 0.0) {
-        return Err(Error::arg(
-            OP,
-            format!("expects std > 0.0, but found std={std}"),
-        ));
-    }
+    check_positive(OP, "std", std)?;
     if numel_of(OP, view)? == 0 {
         return empty_of(view);
     }
@@ -1139,12 +1135,7 @@ pub fn exponential_(
 ) -> Result<Tensor> {
     const OP: &str = "exponential_";
     view.check_size(OP)?;
-    if !(lambd > 0.0) {
-        return Err(Error::arg(
-            OP,
-            format!("expects lambda > 0.0, but found lambda={lambd}"),
-        ));
-    }
+    check_positive(OP, "lambda", lambd)?;
     if numel_of(OP, view)? == 0 {
         return empty_of(view);
     }
@@ -1207,12 +1198,7 @@ pub fn geometric_(
     const OP: &str = "geometric_";
     view.check_size(OP)?;
     check_dtype_exists(OP, view.dtype, era)?;
-    if !(p > 0.0 && p < 1.0) {
-        return Err(Error::arg(
-            OP,
-            format!("expects p to be in (0, 1), but got p={p}"),
-        ));
-    }
+    check_geometric_p(OP, p)?;
     if numel_of(OP, view)? == 0 {
         return empty_of(view);
     }
@@ -1252,12 +1238,7 @@ pub fn cauchy_(
 ) -> Result<Tensor> {
     const OP: &str = "cauchy_";
     view.check_size(OP)?;
-    if !(sigma > 0.0) {
-        return Err(Error::arg(
-            OP,
-            format!("expects sigma > 0.0, but found sigma={sigma}"),
-        ));
-    }
+    check_positive(OP, "sigma", sigma)?;
     if !view.dtype.is_float() {
         return Err(Error::arg(
             OP,

@@ -14,6 +14,31 @@ use crate::error::{Error, Result};
 use crate::generator::CpuGenerator;
 use crate::tensor::{each_storage, Storage, Tensor};
 
+/// PyTorch's check of `lambda`, `std` and `sigma` (the same on every device): `x > 0`, so NaN
+/// fails too.
+pub(crate) fn check_positive(op: &str, name: &str, x: f64) -> Result<()> {
+    if x > 0.0 {
+        Ok(())
+    } else {
+        Err(Error::arg(
+            op,
+            format!("expects {name} > 0.0, but found {name}={x}"),
+        ))
+    }
+}
+
+/// `geometric_`'s check of `p` (every device): `0 < p < 1`.
+pub(crate) fn check_geometric_p(op: &str, p: f64) -> Result<()> {
+    if p > 0.0 && p < 1.0 {
+        Ok(())
+    } else {
+        Err(Error::arg(
+            op,
+            format!("expects p to be in (0, 1), but got p={p}"),
+        ))
+    }
+}
+
 fn require_float(op: &str, kernel: &str, dtype: DType) -> Result<()> {
     if dtype.is_float() {
         Ok(())
@@ -34,12 +59,7 @@ fn require_float(op: &str, kernel: &str, dtype: DType) -> Result<()> {
 pub fn exponential_(g: &mut CpuGenerator, view: &View, lambd: f64, cx: Context) -> Result<Tensor> {
     const OP: &str = "exponential_";
     view.check_size(OP)?;
-    if !(lambd > 0.0) {
-        return Err(Error::arg(
-            OP,
-            format!("expects lambda > 0.0, but found lambda={lambd}"),
-        ));
-    }
+    check_positive(OP, "lambda", lambd)?;
     let empty = view.shape().contains(&0);
     if !empty {
         require_float(OP, "exponential_cpu", view.dtype)?;
@@ -68,12 +88,7 @@ pub fn geometric_(g: &mut CpuGenerator, view: &View, p: f64, cx: Context) -> Res
     const OP: &str = "geometric_";
     let _ = cx;
     view.check_size(OP)?;
-    if !(p > 0.0 && p < 1.0) {
-        return Err(Error::arg(
-            OP,
-            format!("expects p to be in (0, 1), but got p={p}"),
-        ));
-    }
+    check_geometric_p(OP, p)?;
     let dtype = view.dtype;
     if !view.shape().contains(&0) && (dtype == DType::Bool || dtype.is_wide_unsigned()) {
         return Err(Error::arg(OP, not_implemented("geometric_cpu", dtype)));
@@ -99,12 +114,7 @@ pub fn log_normal_(
 ) -> Result<Tensor> {
     const OP: &str = "log_normal_";
     view.check_size(OP)?;
-    if !(std > 0.0) {
-        return Err(Error::arg(
-            OP,
-            format!("expects std > 0.0, but found std={std}"),
-        ));
-    }
+    check_positive(OP, "std", std)?;
     if !view.shape().contains(&0) {
         require_float(OP, "log_normal_cpu", view.dtype)?;
     }
@@ -130,12 +140,7 @@ pub fn cauchy_(
 ) -> Result<Tensor> {
     const OP: &str = "cauchy_";
     view.check_size(OP)?;
-    if !(sigma > 0.0) {
-        return Err(Error::arg(
-            OP,
-            format!("expects sigma > 0.0, but found sigma={sigma}"),
-        ));
-    }
+    check_positive(OP, "sigma", sigma)?;
     if !view.dtype.is_float() {
         return Err(Error::arg(
             OP,

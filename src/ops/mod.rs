@@ -28,6 +28,7 @@ mod uniform;
 
 pub use bernoulli::{bernoulli, bernoulli_p, bernoulli_scalar_, bernoulli_tensor_};
 pub use continuous::{cauchy_, exponential_, geometric_, log_normal_};
+pub(crate) use continuous::{check_geometric_p, check_positive};
 pub use dropout::{dropout, native_dropout};
 pub use multinomial::multinomial;
 pub(crate) use normal::check_normal_std;
