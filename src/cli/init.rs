@@ -305,6 +305,7 @@ impl Selection {
     /// (biases and norms when splitting along 1, scalars) is written whole on every shard.
     fn apply(&self, sd: Vec<(String, Tensor)>) -> Result<Vec<(String, Tensor)>, String> {
         let mut out = Vec::new();
+        let mut split = false;
         for (name, t) in sd {
             if let Some(p) = &self.patterns {
                 if !p.iter().any(|p| glob(p, &name)) {
@@ -318,12 +319,23 @@ impl Selection {
                     let (q, r) = (size / n, size % n);
                     let start = i * q + i.min(r);
                     let len = q + usize::from(i < r);
+                    split = true;
                     t.narrow(dim, start, len)
                         .map_err(|e| format!("{name}: {e}"))?
                 }
                 _ => t,
             };
             out.push((name, t));
+        }
+        if let (Some((i, n)), false) = (self.shard, split) {
+            // A shard that splits nothing would be the whole model under a shard's name.
+            let dim = self.dim.unwrap_or(0);
+            if !out.is_empty() {
+                return Err(format!(
+                    "--shard {i}/{n} --shard-dim {dim}: no selected tensor has more than {dim} \
+                     dimensions, so nothing would be split"
+                ));
+            }
         }
         if out.is_empty() {
             if let Some(p) = &self.patterns {
