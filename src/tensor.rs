@@ -1,5 +1,7 @@
 //! Owned contiguous tensors: a shape plus typed data, raw little-endian bytes and SHA-256.
 
+use std::sync::{Arc, OnceLock};
+
 use half::{bf16, f16};
 use sha2::{Digest, Sha256};
 
@@ -359,10 +361,188 @@ impl Storage {
 }
 
 /// A contiguous (row-major) tensor.
-#[derive(Clone, Debug, PartialEq)]
+///
+/// A tensor made by a model build may hold its elements *deferred*: what they will be (a constant,
+/// or a fill whose words are known, with where in the generator's stream they start), computed
+/// the first time they are read. Every accessor gives the computed elements; a writer that only
+/// streams the bytes ([`Tensor::for_each_le_chunk`]) computes them a chunk at a time and never
+/// holds the whole tensor.
 pub struct Tensor {
     shape: Vec<usize>,
-    data: Storage,
+    data: Data,
+}
+
+/// Elements computed later, on demand (see [`Tensor`]).
+pub(crate) trait Deferred: Send + Sync + std::fmt::Debug {
+    /// The element type.
+    fn dtype(&self) -> DType;
+    /// The number of elements.
+    fn len(&self) -> usize;
+    /// All the elements.
+    fn compute(&self) -> Storage;
+    /// The elements' little-endian bytes, in order, a bounded chunk at a time.
+    fn for_each_le_chunk(&self, f: &mut dyn FnMut(&[u8]));
+    /// Of each of `outer` rows of `row` elements, the `take` elements from `skip` on, still
+    /// deferred; `None` when this source cannot cut itself (the caller computes, then cuts).
+    fn narrow(&self, cut: Cut) -> Option<Arc<dyn Deferred>>;
+}
+
+/// A cut of a row-major tensor along one dimension: of each of `outer` rows of `row` elements,
+/// the `take` elements from `skip` on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Cut {
+    /// Rows (the product of the dimensions before the cut one).
+    pub(crate) outer: usize,
+    /// Elements per row.
+    pub(crate) row: usize,
+    /// Elements skipped at the start of each row.
+    pub(crate) skip: usize,
+    /// Elements kept of each row.
+    pub(crate) take: usize,
+}
+
+impl Cut {
+    /// The elements kept.
+    pub(crate) fn len(&self) -> usize {
+        self.outer * self.take
+    }
+
+    /// The position in the uncut tensor of element `k` of the cut.
+    pub(crate) fn source(&self, k: usize) -> usize {
+        (k / self.take) * self.row + self.skip + k % self.take
+    }
+
+    /// Calls `f(a, k0, k1)` for each run `k0 .. k1` of the cut's elements `from .. to` that is
+    /// contiguous in the uncut tensor, starting there at `a`.
+    pub(crate) fn runs(&self, from: usize, to: usize, mut f: impl FnMut(usize, usize, usize)) {
+        let mut k = from;
+        while k < to {
+            let end = ((k / self.take + 1) * self.take).min(to);
+            f(self.source(k), k, end);
+            k = end;
+        }
+    }
+}
+
+/// Every element equal: `torch.empty` (zeros here) or a `fill_`, deferred so that a build
+/// touches no memory for tensors that are overwritten or only written out.
+#[derive(Debug)]
+struct Constant {
+    dtype: DType,
+    len: usize,
+    value: f64,
+}
+
+impl Deferred for Constant {
+    fn dtype(&self) -> DType {
+        self.dtype
+    }
+    fn len(&self) -> usize {
+        self.len
+    }
+    fn compute(&self) -> Storage {
+        let mut s = Storage::zeros(self.dtype, self.len);
+        if self.value.to_bits() != 0 {
+            s.fill_f64(self.value);
+        }
+        s
+    }
+    fn for_each_le_chunk(&self, f: &mut dyn FnMut(&[u8])) {
+        let mut chunk = Storage::zeros(self.dtype, self.len.min(CHUNK));
+        if self.value.to_bits() != 0 {
+            chunk.fill_f64(self.value);
+        }
+        let mut bytes = Vec::new();
+        encode_le(&chunk, 0..chunk.len(), &mut bytes);
+        let per = self.dtype.size();
+        let mut left = self.len;
+        while left > 0 {
+            let n = left.min(CHUNK);
+            f(&bytes[..n * per]);
+            left -= n;
+        }
+    }
+    fn narrow(&self, cut: Cut) -> Option<Arc<dyn Deferred>> {
+        Some(Arc::new(Constant {
+            len: cut.len(),
+            ..*self
+        }))
+    }
+}
+
+/// A tensor's elements: computed, or deferred (and computed at most once, when first read).
+enum Data {
+    Ready(Storage),
+    Deferred(Arc<dyn Deferred>, OnceLock<Storage>),
+}
+
+impl Clone for Data {
+    fn clone(&self) -> Data {
+        match self {
+            Data::Ready(s) => Data::Ready(s.clone()),
+            Data::Deferred(d, cell) => match cell.get() {
+                Some(s) => Data::Ready(s.clone()),
+                None => Data::Deferred(Arc::clone(d), OnceLock::new()),
+            },
+        }
+    }
+}
+
+impl Clone for Tensor {
+    fn clone(&self) -> Tensor {
+        Tensor {
+            shape: self.shape.clone(),
+            data: self.data.clone(),
+        }
+    }
+}
+
+impl PartialEq for Tensor {
+    fn eq(&self, other: &Tensor) -> bool {
+        self.shape == other.shape && self.data() == other.data()
+    }
+}
+
+impl std::fmt::Debug for Tensor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut s = f.debug_struct("Tensor");
+        s.field("shape", &self.shape);
+        match &self.data {
+            Data::Deferred(d, cell) if cell.get().is_none() => s.field("deferred", d),
+            _ => s.field("data", self.data()),
+        };
+        s.finish()
+    }
+}
+
+/// Elements per chunk of [`Tensor::for_each_le_chunk`].
+pub(crate) const CHUNK: usize = 1 << 14;
+
+/// The little-endian bytes of the elements `range` of `s`, in `out` (replacing its contents).
+pub(crate) fn encode_le(s: &Storage, range: std::ops::Range<usize>, out: &mut Vec<u8>) {
+    fn enc<T: Copy, const N: usize>(v: &[T], to_le: fn(T) -> [u8; N], out: &mut Vec<u8>) {
+        // Every byte is overwritten: only a longer buffer than last time is zeroed first.
+        out.truncate(v.len() * N);
+        out.resize(v.len() * N, 0);
+        for (d, &x) in out.chunks_exact_mut(N).zip(v) {
+            d.copy_from_slice(&to_le(x));
+        }
+    }
+    match s {
+        Storage::F32(v) => enc(&v[range], f32::to_le_bytes, out),
+        Storage::F64(v) => enc(&v[range], f64::to_le_bytes, out),
+        Storage::F16(v) => enc(&v[range], f16::to_le_bytes, out),
+        Storage::BF16(v) => enc(&v[range], bf16::to_le_bytes, out),
+        Storage::I64(v) => enc(&v[range], i64::to_le_bytes, out),
+        Storage::I32(v) => enc(&v[range], i32::to_le_bytes, out),
+        Storage::I16(v) => enc(&v[range], i16::to_le_bytes, out),
+        Storage::I8(v) => enc(&v[range], i8::to_le_bytes, out),
+        Storage::U8(v) => enc(&v[range], |x| [x], out),
+        Storage::Bool(v) => enc(&v[range], |b| [u8::from(b)], out),
+        Storage::U16(v) => enc(&v[range], u16::to_le_bytes, out),
+        Storage::U32(v) => enc(&v[range], u32::to_le_bytes, out),
+        Storage::U64(v) => enc(&v[range], u64::to_le_bytes, out),
+    }
 }
 
 /// Checks a PyTorch size argument and returns its element count.
@@ -424,7 +604,10 @@ impl Tensor {
                 format!("shape {shape:?} needs {n} elements, got {}", data.len()),
             ));
         }
-        Ok(Tensor { shape, data })
+        Ok(Tensor {
+            shape,
+            data: Data::Ready(data),
+        })
     }
 
     /// A zero-filled tensor (PyTorch's `torch.zeros`; also what torch-rng uses for `torch.empty`).
@@ -442,8 +625,67 @@ impl Tensor {
         let shape = size.iter().map(|&d| d as usize).collect();
         Ok(Tensor {
             shape,
-            data: Storage::try_zeros(op, dtype, n)?,
+            data: Data::Ready(Storage::try_zeros(op, dtype, n)?),
         })
+    }
+
+    /// `torch.empty(size, dtype=dtype)` whose zeros are deferred: no memory is touched until the
+    /// elements are read (a model build overwrites most parameters, or only writes them out).
+    ///
+    /// # Errors
+    /// As [`Tensor::zeros`] (the size checks; the allocation happens when first read).
+    pub(crate) fn deferred_zeros(op: &str, size: &[i64], dtype: DType) -> Result<Tensor> {
+        let n = checked_numel(op, size, dtype)?;
+        let mut t = Tensor {
+            shape: size.iter().map(|&d| d as usize).collect(),
+            data: Data::Ready(Storage::zeros(dtype, 0)),
+        };
+        t.set_deferred(Arc::new(Constant {
+            dtype,
+            len: n,
+            value: 0.0,
+        }));
+        Ok(t)
+    }
+
+    /// Replaces the elements with `value` converted to the dtype (a `fill_` the caller checked),
+    /// deferred.
+    pub(crate) fn defer_fill(&mut self, value: f64) {
+        let (dtype, len) = (self.dtype(), self.numel());
+        self.set_deferred(Arc::new(Constant { dtype, len, value }));
+    }
+
+    /// Replaces the elements with `src`'s (of this tensor's dtype and element count), computed
+    /// when first read.
+    pub(crate) fn set_deferred(&mut self, src: Arc<dyn Deferred>) {
+        debug_assert_eq!(src.len(), self.shape.iter().product::<usize>());
+        self.data = Data::Deferred(src, OnceLock::new());
+    }
+
+    /// Whether the elements are deferred and not computed yet.
+    #[must_use]
+    pub fn is_deferred(&self) -> bool {
+        matches!(&self.data, Data::Deferred(_, cell) if cell.get().is_none())
+    }
+
+    /// The computed elements (computing deferred ones now).
+    fn data(&self) -> &Storage {
+        match &self.data {
+            Data::Ready(s) => s,
+            Data::Deferred(d, cell) => cell.get_or_init(|| d.compute()),
+        }
+    }
+
+    /// The computed elements, to change them (they stop being deferred).
+    fn data_mut(&mut self) -> &mut Storage {
+        if let Data::Deferred(d, cell) = &mut self.data {
+            let s = cell.take().unwrap_or_else(|| d.compute());
+            self.data = Data::Ready(s);
+        }
+        match &mut self.data {
+            Data::Ready(s) => s,
+            Data::Deferred(..) => unreachable!("made ready above"),
+        }
     }
 
     /// The elements `start .. start + length` along dimension `dim`, as a new contiguous tensor
@@ -490,9 +732,23 @@ impl Tensor {
         let outer: usize = self.shape[..dim].iter().product();
         let mut shape = self.shape.clone();
         shape[dim] = length;
-        let mut data = Storage::try_zeros("narrow", self.dtype(), outer * length * inner)?;
         let (row, take, skip) = (size * inner, length * inner, start * inner);
-        match (&self.data, &mut data) {
+        if let Data::Deferred(d, cell) = &self.data {
+            let cut = Cut {
+                outer,
+                row,
+                skip,
+                take,
+            };
+            if let Some(part) = cell.get().is_none().then(|| d.narrow(cut)).flatten() {
+                return Ok(Tensor {
+                    shape,
+                    data: Data::Deferred(part, OnceLock::new()),
+                });
+            }
+        }
+        let mut data = Storage::try_zeros("narrow", self.dtype(), outer * length * inner)?;
+        match (self.data(), &mut data) {
             (Storage::F32(s), Storage::F32(d)) => copy(s, d, row, take, skip),
             (Storage::F64(s), Storage::F64(d)) => copy(s, d, row, take, skip),
             (Storage::F16(s), Storage::F16(d)) => copy(s, d, row, take, skip),
@@ -509,7 +765,10 @@ impl Tensor {
             // try_zeros made `data` of this tensor's dtype.
             _ => unreachable!("narrow: storage of another dtype"),
         }
-        Ok(Tensor { shape, data })
+        Ok(Tensor {
+            shape,
+            data: Data::Ready(data),
+        })
     }
 
     /// A 1-D uint8 tensor holding `bytes` (as `get_rng_state` returns).
@@ -517,7 +776,7 @@ impl Tensor {
     pub fn from_bytes_u8(bytes: Vec<u8>) -> Tensor {
         Tensor {
             shape: vec![bytes.len()],
-            data: Storage::U8(bytes),
+            data: Data::Ready(Storage::U8(bytes)),
         }
     }
 
@@ -530,19 +789,25 @@ impl Tensor {
     /// The number of elements.
     #[must_use]
     pub fn numel(&self) -> usize {
-        self.data.len()
+        match &self.data {
+            Data::Ready(s) => s.len(),
+            Data::Deferred(d, _) => d.len(),
+        }
     }
 
     /// The dtype.
     #[must_use]
     pub fn dtype(&self) -> DType {
-        self.data.dtype()
+        match &self.data {
+            Data::Ready(s) => s.dtype(),
+            Data::Deferred(d, _) => d.dtype(),
+        }
     }
 
     /// The typed data.
     #[must_use]
     pub fn storage(&self) -> &Storage {
-        &self.data
+        self.data()
     }
 }
 
@@ -570,19 +835,19 @@ impl Storage {
 
 impl Tensor {
     pub(crate) fn storage_mut(&mut self) -> &mut Storage {
-        &mut self.data
+        self.data_mut()
     }
 
     /// Consumes the tensor, returning its typed data.
     #[must_use]
-    pub fn into_storage(self) -> Storage {
-        self.data
+    pub fn into_storage(mut self) -> Storage {
+        std::mem::replace(self.data_mut(), Storage::U8(Vec::new()))
     }
 
     /// float32 data, if this is a float32 tensor.
     #[must_use]
     pub fn as_f32(&self) -> Option<&[f32]> {
-        match &self.data {
+        match self.data() {
             Storage::F32(v) => Some(v),
             _ => None,
         }
@@ -591,7 +856,7 @@ impl Tensor {
     /// float64 data, if this is a float64 tensor.
     #[must_use]
     pub fn as_f64(&self) -> Option<&[f64]> {
-        match &self.data {
+        match self.data() {
             Storage::F64(v) => Some(v),
             _ => None,
         }
@@ -601,7 +866,7 @@ impl Tensor {
     /// bytes per element, so meant for small tensors ([`Tensor::head_hex`] reads a few).
     #[must_use]
     pub fn bits(&self) -> Vec<u64> {
-        match &self.data {
+        match self.data() {
             Storage::F32(v) => v.iter().map(|x| u64::from(x.to_bits())).collect(),
             Storage::F64(v) => v.iter().map(|x| x.to_bits()).collect(),
             Storage::F16(v) => v.iter().map(|x| u64::from(x.to_bits())).collect(),
@@ -629,36 +894,25 @@ impl Tensor {
     /// Calls `f` with the raw little-endian bytes of the tensor, in order, a bounded chunk at a
     /// time (no copy of the whole tensor).
     pub fn for_each_le_chunk(&self, mut f: impl FnMut(&[u8])) {
-        /// Elements encoded per chunk.
-        const CHUNK: usize = 8192;
-        fn encode<T: Copy, const N: usize>(
-            v: &[T],
-            to_le: fn(T) -> [u8; N],
-            f: &mut impl FnMut(&[u8]),
-        ) {
-            let mut buf = Vec::with_capacity(CHUNK.min(v.len()) * N);
-            for chunk in v.chunks(CHUNK) {
-                buf.clear();
-                for &x in chunk {
-                    buf.extend_from_slice(&to_le(x));
-                }
-                f(&buf);
+        if let Data::Deferred(d, cell) = &self.data {
+            if cell.get().is_none() {
+                d.for_each_le_chunk(&mut f);
+                return;
             }
         }
-        match &self.data {
-            Storage::F32(v) => encode(v, f32::to_le_bytes, &mut f),
-            Storage::F64(v) => encode(v, f64::to_le_bytes, &mut f),
-            Storage::F16(v) => encode(v, f16::to_le_bytes, &mut f),
-            Storage::BF16(v) => encode(v, bf16::to_le_bytes, &mut f),
-            Storage::I64(v) => encode(v, i64::to_le_bytes, &mut f),
-            Storage::I32(v) => encode(v, i32::to_le_bytes, &mut f),
-            Storage::I16(v) => encode(v, i16::to_le_bytes, &mut f),
-            Storage::I8(v) => encode(v, i8::to_le_bytes, &mut f),
+        let mut buf = Vec::new();
+        match self.data() {
             Storage::U8(v) => f(v),
-            Storage::Bool(v) => encode(v, |b| [u8::from(b)], &mut f),
-            Storage::U16(v) => encode(v, u16::to_le_bytes, &mut f),
-            Storage::U32(v) => encode(v, u32::to_le_bytes, &mut f),
-            Storage::U64(v) => encode(v, u64::to_le_bytes, &mut f),
+            s => {
+                let n = s.len();
+                let mut at = 0;
+                while at < n {
+                    let end = (at + CHUNK).min(n);
+                    encode_le(s, at..end, &mut buf);
+                    f(&buf);
+                    at = end;
+                }
+            }
         }
     }
 
@@ -683,7 +937,7 @@ impl Tensor {
         let width = self.dtype().size() * 2;
         let n = n.min(self.numel());
         (0..n)
-            .map(|i| format!("{:0width$x}", self.data.bits_at(i)))
+            .map(|i| format!("{:0width$x}", self.data().bits_at(i)))
             .collect()
     }
 
@@ -707,7 +961,7 @@ impl Tensor {
                 Storage::$variant(gather($v, n, &new_shape, &view_strides)?)
             };
         }
-        let data = match &self.data {
+        let data = match self.data() {
             Storage::F32(v) => g!(v, F32),
             Storage::F64(v) => g!(v, F64),
             Storage::F16(v) => g!(v, F16),
@@ -724,7 +978,7 @@ impl Tensor {
         };
         Ok(Tensor {
             shape: new_shape,
-            data,
+            data: Data::Ready(data),
         })
     }
 }

@@ -1,4 +1,5 @@
-//! Atomic output: a temporary file beside the target, synced, then renamed over it.
+//! Atomic output: a temporary file beside the target, synced (unless asked not to), then renamed
+//! over it.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Cursor, Seek, SeekFrom, Write};
@@ -44,6 +45,7 @@ pub struct AtomicFile {
     file: Option<File>,
     tmp: PathBuf,
     target: PathBuf,
+    sync: bool,
 }
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -81,7 +83,18 @@ impl AtomicFile {
             file: Some(file),
             tmp,
             target,
+            sync: true,
         })
+    }
+
+    /// The file committed without syncing it to the disk first (as `torch.save`, safetensors'
+    /// `save_file` and `numpy.save` write): it still appears only once whole, but a power loss or
+    /// a system crash soon after may leave the target empty or missing. Syncing half a gigabyte
+    /// can take longer than computing it.
+    #[must_use]
+    pub fn without_sync(mut self) -> AtomicFile {
+        self.sync = false;
+        self
     }
 
     /// The path the file will have once committed.
@@ -104,7 +117,8 @@ impl AtomicFile {
     }
 
     /// Flushes and syncs the temporary file, renames it onto the target, and syncs the
-    /// directory so that the rename survives a crash.
+    /// directory so that the rename survives a crash (without either sync after
+    /// [`AtomicFile::without_sync`]).
     ///
     /// # Errors
     /// [`Error::Io`] if any step fails; the target is then untouched and the temporary file
@@ -114,10 +128,13 @@ impl AtomicFile {
             return Ok(());
         };
         f.flush()
-            .and_then(|()| f.sync_all())
+            .and_then(|()| if self.sync { f.sync_all() } else { Ok(()) })
             .map_err(|e| self.io(&e))?;
         drop(f);
         std::fs::rename(&self.tmp, &self.target).map_err(|e| self.io(&e))?;
+        if !self.sync {
+            return Ok(());
+        }
         // The data is already durable; a directory that cannot be synced (some file systems)
         // only weakens the rename's durability, so its error is not the caller's failure.
         if let Some(dir) = self.target.parent().filter(|p| !p.as_os_str().is_empty()) {

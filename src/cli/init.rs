@@ -2,7 +2,7 @@
 //! to a safetensors or npz file; `--verify` replays a program's recording seed against its
 //! stored SHA-256s.
 
-use torch_rng::checkpoint::{ensure_distinct, NpzWriter, SafetensorsWriter};
+use torch_rng::checkpoint::{ensure_distinct, AtomicFile, NpzWriter, SafetensorsWriter};
 use torch_rng::nn::{
     Builder, Limits, ModelDesc, NoRecorder, Program, MODEL_FORMAT, PROGRAM_FORMAT,
 };
@@ -15,7 +15,7 @@ use super::{note, print, read};
 const USAGE: &str = "usage: torch-rng init MODEL.json --seed N [--variant default|avx2|avx512] \
      [--torch-version X.Y.Z] [--device cpu|cuda] [--gpu PRESET|SMS,THREADS] \
      -o OUT.safetensors|OUT.npz [--max-modules N] [--max-parameters N] [--max-bytes N] \
-     [--max-depth N] [--threads N] [--tensors PATTERN,...] [--shard I/N [--shard-dim D]]\n       torch-rng init PROGRAM.json --verify [--seed N -o OUT ...]";
+     [--max-depth N] [--threads N] [--tensors PATTERN,...] [--shard I/N [--shard-dim D]] [--sync]\n       torch-rng init PROGRAM.json --verify [--seed N -o OUT ...]";
 
 /// `--device cpu|cuda` and `--gpu PRESET|SMS,THREADS` as given on a command line.
 #[derive(Default)]
@@ -133,6 +133,7 @@ pub(crate) fn threads_flag(value: &str) -> Result<usize, String> {
 pub(crate) fn run(args: &[&str]) -> Result<(), String> {
     let (mut model, mut seed, mut variant, mut release, mut out) = (None, None, None, None, None);
     let mut verify = false;
+    let mut sync = false;
     let mut threads = 1usize;
     let mut select = Selection::default();
     let mut limits = Limits::default();
@@ -141,6 +142,10 @@ pub(crate) fn run(args: &[&str]) -> Result<(), String> {
     while let Some(&a) = it.next() {
         if a == "--verify" {
             verify = true;
+            continue;
+        }
+        if a == "--sync" {
+            sync = true;
             continue;
         }
         let mut value = || {
@@ -273,7 +278,7 @@ pub(crate) fn run(args: &[&str]) -> Result<(), String> {
     if let Some(p) = &select.patterns {
         meta.push(("tensors".to_string(), p.join(",")));
     }
-    write(out, sd, npz, &meta).map_err(|e| e.to_string())
+    write(out, sd, npz, &meta, sync).map_err(|e| e.to_string())
 }
 
 /// Reads `--shard I/N` (shards numbered from 0).
@@ -395,13 +400,15 @@ fn build(desc: &ModelDesc, torch: &mut Torch) -> torch_rng::Result<Vec<(String, 
 }
 
 /// Writes `sd` to `out` tensor by tensor through an atomic file: the file appears only once it is
-/// whole (a full disk or a failed write leaves any file already there untouched). Each tensor is
-/// encoded a chunk at a time (no copy of it) and freed once written.
+/// whole (a full disk or a failed write leaves any file already there untouched), synced to the
+/// disk first with `sync`. Each tensor is encoded a chunk at a time (a deferred one computed a
+/// chunk at a time) and freed once written.
 fn write(
     out: &str,
     sd: Vec<(String, Tensor)>,
     npz: bool,
     meta: &[(String, String)],
+    sync: bool,
 ) -> torch_rng::Result<()> {
     let index: Vec<(String, DType, Vec<usize>)> = sd
         .iter()
@@ -412,16 +419,22 @@ fn write(
         .map(|(n, d, s)| (n.as_str(), *d, s.as_slice()))
         .collect();
     if npz {
-        let mut w = NpzWriter::create(out, &index)?;
+        let mut w = NpzWriter::new(file(out, sync)?, &index)?;
         for (n, t) in sd {
             w.write(&n, &t)?;
         }
         w.finish()
     } else {
-        let mut w = SafetensorsWriter::create(out, &index, meta)?;
+        let mut w = SafetensorsWriter::new(file(out, sync)?, &index, meta)?;
         for (n, t) in sd {
             w.write(&n, &t)?;
         }
         w.finish()
     }
+}
+
+/// The atomic output file, synced to the disk before it is renamed into place only with `sync`.
+fn file(out: &str, sync: bool) -> torch_rng::Result<AtomicFile> {
+    let f = AtomicFile::create(out)?;
+    Ok(if sync { f } else { f.without_sync() })
 }

@@ -40,7 +40,9 @@ USAGE:
                                        default, 0: every core) with the bits of one thread;
                                        [--tensors PATTERN,...] writes only matching entries
                                        (`*` any run); [--shard I/N --shard-dim D] writes shard I
-                                       of N of each tensor, as torch.tensor_split(t, N, D)[I]
+                                       of N of each tensor, as torch.tensor_split(t, N, D)[I];
+                                       [--sync] syncs OUT to the disk before renaming it into
+                                       place (by default it is renamed when whole, unsynced)
     ... --device cuda --gpu PRESET|SMS,THREADS
                                        (init and explain) build on a CUDA device: Philox
                                        streams of that GPU's launch geometry (presets: h100,

@@ -29,6 +29,16 @@ impl<'g> Cursor<'g> {
         Cursor { g, pos: 0 }
     }
 
+    /// A cursor over `g`, which stands at word `pos` of a fill.
+    pub(crate) fn resume(g: &'g mut CpuGenerator, pos: u64) -> Cursor<'g> {
+        Cursor { g, pos }
+    }
+
+    /// The word of the fill the generator stands at.
+    pub(crate) fn pos(&self) -> u64 {
+        self.pos
+    }
+
     /// Moves the generator forward to word `to` (never back: the fills ask for increasing
     /// positions).
     pub(crate) fn seek(&mut self, to: u64) {
@@ -140,6 +150,18 @@ impl FixedFill {
         match self.law {
             Law::Uniform { .. } => 1,
             Law::Normal { .. } => 16,
+        }
+    }
+
+    /// The largest `p <= end` such that a range of elements ending at `p`, computed through a
+    /// [`Cursor`], leaves it at or before the first word of any range starting at or after
+    /// `end`: `end` itself for `uniform_`; for `normal_` a block boundary before the tail's
+    /// elements (they read the tail's words, drawn after every block), or `n`.
+    pub(crate) fn resumable_end(&self, end: usize) -> usize {
+        match self.law {
+            Law::Uniform { .. } => end,
+            Law::Normal { .. } if end >= self.n => self.n,
+            Law::Normal { .. } => (end / 16 * 16).min(self.layout().kept() / 16 * 16),
         }
     }
 

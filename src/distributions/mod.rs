@@ -15,6 +15,7 @@
 pub mod bernoulli;
 pub(crate) mod block;
 pub mod continuous;
+pub(crate) mod deferred;
 pub(crate) mod fixed;
 pub mod ints;
 pub mod multinomial;

@@ -246,7 +246,7 @@ impl Layout {
     }
 
     /// Elements the blocks keep (the rest come from the tail).
-    fn kept(self) -> usize {
+    pub(crate) fn kept(self) -> usize {
         if self.full() == self.n {
             self.n
         } else {

@@ -9,12 +9,24 @@ use super::trunc::{self, TruncAlgorithm};
 use super::{calculate_fan_in_and_fan_out, kaiming_std, FanMode, Nonlinearity};
 use super::{orthogonal, sparse};
 use crate::context::{Context, TruncRule};
+use crate::distributions::fixed::{FixedFill, Law};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::generator::CpuGenerator;
 use crate::ops::View;
 use crate::tensor::Tensor;
 use crate::torch::{Rng, Torch};
+
+/// What an init call does when it can be done later ([`InitCall::deferral`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Deferral {
+    /// Nothing (a zero-element tensor).
+    Nothing,
+    /// Every element set to the value (already checked for the dtype).
+    Fill(f64),
+    /// A fill whose words are known before drawing.
+    Draw(FixedFill),
+}
 
 /// A `torch.nn.init` function and its arguments (all but the tensor and the generator).
 ///
@@ -496,6 +508,41 @@ impl InitCall {
 
     /// Runs the call on `buf` (its elements in memory order), drawing from `g` (and `default`,
     /// as [`InitCall::apply_on_view_with`]).
+    /// What the call on a contiguous CPU tensor of `shape` and `dtype` does, when it can be done
+    /// later without drawing now: draw a [`FixedFill`] (whose words are known), fill a value, or
+    /// nothing. `None` for the calls that must run now (the per-element normal path, rejection
+    /// sampling, permutations, QR, index writes, a dtype the kernel refuses). The arguments are
+    /// checked as [`InitCall::run`] checks them, with the same errors.
+    ///
+    /// # Errors
+    /// As [`InitCall::run`] for the calls it defers.
+    pub(crate) fn deferral(
+        &self,
+        shape: &[usize],
+        dtype: DType,
+        cx: Context,
+    ) -> Result<Option<Deferral>> {
+        let plan = self.plan(shape, dtype, cx)?;
+        let op = self.op_name();
+        let n = shape.iter().product();
+        Ok(match plan.sampling {
+            Sampling::Nothing => Some(Deferral::Nothing),
+            Sampling::Uniform { from, to } if dtype.is_float() => {
+                let (from, to) = crate::ops::check_uniform_bounds(op, dtype, from, to)?;
+                FixedFill::new(Law::Uniform { from, to }, dtype, n, true, cx).map(Deferral::Draw)
+            }
+            Sampling::Normal { mean, std } if dtype.is_float() => {
+                crate::ops::check_normal_std(op, std)?;
+                FixedFill::new(Law::Normal { mean, std }, dtype, n, true, cx).map(Deferral::Draw)
+            }
+            Sampling::Fill { value } => {
+                crate::dtype::check_fill_scalar(op, dtype, value)?;
+                Some(Deferral::Fill(value))
+            }
+            _ => None,
+        })
+    }
+
     pub(crate) fn run(
         &self,
         g: &mut Rng<'_>,

@@ -14,6 +14,7 @@ mod schema;
 mod sparse;
 mod trunc;
 
+pub(crate) use call::Deferral;
 pub use call::{InitCall, Number, Plan, Quantity, Sampling};
 #[cfg(feature = "json")]
 pub(crate) use explain::ParamExplanation;

@@ -4,11 +4,14 @@
 //! constructor, as ripgrep's searcher carries its `Sink`: building never consults hidden state, and
 //! an observer (such as `explain`) is an argument, a no-op ([`NoRecorder`]) by default.
 
+use std::sync::Arc;
+
 use crate::context::{Context, Device};
+use crate::distributions::deferred::{defer, Stream};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::generator::CpuGenerator;
-use crate::init::{InitCall, Number, Quantity};
+use crate::init::{Deferral, InitCall, Number, Quantity};
 use crate::tensor::{checked_numel, Tensor};
 use crate::torch::{Rng, Torch};
 
@@ -196,6 +199,20 @@ pub struct Builder<'a> {
     scope: Vec<String>,
     limits: Limits,
     used: Used,
+    /// Deferred draws (a CPU build whose recorder counts no words), else `None`.
+    defer: Option<Defer>,
+}
+
+/// The draws a build has deferred: fills of tensors whose words are known ([`Deferral`]) are not
+/// computed while building; each tensor keeps its fill and the position of its first word in
+/// `stream` (the generator's words from where it stood at the first deferred fill), and the
+/// generator is moved `skip` words on only when something draws from it for real ([`Builder::
+/// settle`]). A fill that a later init overwrites is never computed, a fill that is written out
+/// is computed a chunk at a time, and a shard computes only its own part.
+#[derive(Debug, Default)]
+struct Defer {
+    stream: Option<Arc<Stream>>,
+    skip: u64,
 }
 
 impl std::fmt::Debug for Builder<'_> {
@@ -213,6 +230,7 @@ impl<'a> Builder<'a> {
     /// A builder drawing from the CPU generator `gen` under `cx` (a CPU build: `cx`'s device is
     /// taken as the CPU), reporting to `rec`, with the default [`Limits`].
     pub fn new(gen: &'a mut CpuGenerator, cx: Context, rec: &'a mut dyn Recorder) -> Self {
+        let defer = (!rec.counts_words()).then(Defer::default);
         Builder {
             source: Source::Cpu(gen),
             cx: Context {
@@ -224,6 +242,7 @@ impl<'a> Builder<'a> {
             scope: Vec::new(),
             limits: Limits::default(),
             used: Used::default(),
+            defer,
         }
     }
 
@@ -236,6 +255,7 @@ impl<'a> Builder<'a> {
     pub fn for_torch(torch: &'a mut Torch, rec: &'a mut dyn Recorder) -> Self {
         let cx = torch.context();
         let reported_offset = torch.cuda_generator().get_offset();
+        let defer = (!rec.counts_words() && !cx.is_cuda()).then(Defer::default);
         Builder {
             source: Source::Torch(torch),
             cx,
@@ -244,7 +264,62 @@ impl<'a> Builder<'a> {
             scope: Vec::new(),
             limits: Limits::default(),
             used: Used::default(),
+            defer,
         }
+    }
+
+    /// The builder computing every draw when it is made (no deferred fills): for code that
+    /// reads each tensor right after making it.
+    #[must_use]
+    pub fn eager(mut self) -> Self {
+        self.settle();
+        self.defer = None;
+        self
+    }
+
+    /// Moves the generator past the deferred draws, so that it stands where drawing each of
+    /// them would have left it.
+    fn settle(&mut self) {
+        let Some(d) = self.defer.as_mut() else {
+            return;
+        };
+        d.stream = None;
+        let skip = std::mem::take(&mut d.skip);
+        if skip > 0 {
+            match &mut self.source {
+                Source::Cpu(g) => g.advance(skip),
+                Source::Torch(t) => t.generator_mut().advance(skip),
+            }
+        }
+    }
+
+    /// Defers `how` on `t` when its draws can wait ([`InitCall::deferral`]); `false` when it
+    /// must run now.
+    fn try_defer(&mut self, t: &mut Tensor, how: &ParamInit) -> Result<bool> {
+        if self.defer.is_none() {
+            return Ok(false);
+        }
+        let Some(step) = how.call.deferral(t.shape(), t.dtype(), self.cx)? else {
+            return Ok(false);
+        };
+        match step {
+            Deferral::Nothing => {}
+            Deferral::Fill(v) => t.defer_fill(v),
+            Deferral::Draw(fill) => {
+                let threads = self.cx.thread_count();
+                let g: &CpuGenerator = match &self.source {
+                    Source::Cpu(g) => g,
+                    Source::Torch(t) => t.generator(),
+                };
+                let Some(d) = self.defer.as_mut() else {
+                    return Ok(false);
+                };
+                let stream = d.stream.get_or_insert_with(|| Stream::new(g));
+                t.set_deferred(defer(fill, stream, d.skip, threads));
+                d.skip += fill.words();
+            }
+        }
+        Ok(true)
     }
 
     /// The builder with other limits (what it has used so far is kept).
@@ -314,6 +389,9 @@ impl<'a> Builder<'a> {
     pub fn empty(&mut self, op: &str, size: &[i64], dtype: DType) -> Result<Tensor> {
         let numel = checked_numel(op, size, dtype)?;
         self.charge(1, (numel as u64).saturating_mul(dtype.size() as u64))?;
+        if self.defer.is_some() {
+            return Tensor::deferred_zeros(op, size, dtype);
+        }
         Tensor::zeros_checked(op, size, dtype)
     }
 
@@ -340,6 +418,7 @@ impl<'a> Builder<'a> {
     /// device's draws go through [`Builder::init_param`], [`Builder::rand`] and
     /// [`Builder::randn`].
     pub fn gen(&mut self) -> &mut CpuGenerator {
+        self.settle();
         match &mut self.source {
             Source::Cpu(g) => g,
             Source::Torch(t) => t.generator_mut(),
@@ -348,6 +427,7 @@ impl<'a> Builder<'a> {
 
     /// The generator of the build's device, and the CPU generator where it is another one.
     fn rng(&mut self) -> (Rng<'_>, Option<&mut CpuGenerator>) {
+        self.settle();
         match &mut self.source {
             Source::Cpu(g) => (Rng::Cpu(g), None),
             Source::Torch(t) => {
@@ -425,6 +505,10 @@ impl<'a> Builder<'a> {
     }
 
     fn cpu_gen(&self) -> &CpuGenerator {
+        debug_assert!(
+            self.defer.as_ref().is_none_or(|d| d.skip == 0),
+            "the generator read with draws deferred"
+        );
         match &self.source {
             Source::Cpu(g) => g,
             Source::Torch(t) => t.generator(),
@@ -436,6 +520,17 @@ impl<'a> Builder<'a> {
     /// # Errors
     /// Whatever the call rejects.
     pub fn init_param(&mut self, name: &str, t: &mut Tensor, how: &ParamInit) -> Result<()> {
+        if self.try_defer(t, how)? {
+            let name = self.full_name(name);
+            return self.rec.init(&InitStep {
+                name: &name,
+                how,
+                tensor: t,
+                words: None,
+                philox_offset: None,
+                context: self.cx,
+            });
+        }
         let before = self.snapshot();
         let cx = self.cx;
         let (mut g, default) = self.rng();
@@ -465,5 +560,12 @@ impl<'a> Builder<'a> {
             words,
             philox_offset,
         });
+    }
+}
+
+impl Drop for Builder<'_> {
+    /// Leaves the generator where drawing every deferred fill would have left it.
+    fn drop(&mut self) {
+        self.settle();
     }
 }

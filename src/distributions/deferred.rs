@@ -1,0 +1,433 @@
+//! Fills computed later: a [`FixedFill`] and where in a generator's stream its words start, as a
+//! tensor's deferred elements ([`crate::tensor::Deferred`]).
+//!
+//! A model build that defers its fills only counts words: each fill notes the position of its
+//! first word in the stream that starts at a copy of the generator (a [`Stream`]), and the
+//! generator itself is moved on only when something must draw from it. The elements are computed
+//! when read, a chunk at a time when written out, from generators moved to those positions. A
+//! fill that a later init overwrites is never computed, and a shard computes only its own rows.
+//!
+//! The stream keeps the generators its readers leave behind (a few, least recently used dropped
+//! first), so that reading tensors in about the order they were drawn moves each generator a
+//! little forward instead of jumping from the start each time.
+
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use super::fixed::{self, Cursor, FixedFill};
+use crate::dtype::DType;
+use crate::generator::CpuGenerator;
+use crate::tensor::{encode_le, Cut, Deferred, SliceMut, Storage};
+
+/// The words of a generator from a starting state on, and generators standing at positions in
+/// it.
+#[derive(Debug)]
+pub(crate) struct Stream {
+    start: CpuGenerator,
+    parked: Mutex<Parked>,
+}
+
+/// Generators left at stream positions, with when each was last used.
+#[derive(Debug, Default)]
+struct Parked {
+    at: Vec<(u64, u64, CpuGenerator)>,
+    tick: u64,
+}
+
+/// Generators a stream keeps.
+const PARKED: usize = 8;
+
+/// A gap (in words) past which a parked generator is copied rather than taken: the move will be
+/// a polynomial jump, and the generator stays where it is for readers of nearer positions.
+const FAR: u64 = 1 << 22;
+
+impl Stream {
+    /// The stream of `g`'s words from its current state.
+    pub(crate) fn new(g: &CpuGenerator) -> Arc<Stream> {
+        Arc::new(Stream {
+            start: g.clone(),
+            parked: Mutex::new(Parked::default()),
+        })
+    }
+
+    /// A generator standing at word `pos` of the stream: the parked one nearest before it, or
+    /// the start, moved forward.
+    fn at(&self, pos: u64) -> CpuGenerator {
+        let found = {
+            let mut p = self.parked.lock().unwrap_or_else(PoisonError::into_inner);
+            let best =
+                p.at.iter()
+                    .enumerate()
+                    .filter(|(_, (q, _, _))| *q <= pos)
+                    .max_by_key(|(_, (q, _, _))| *q)
+                    .map(|(i, (q, _, _))| (i, *q));
+            p.tick += 1;
+            let tick = p.tick;
+            best.map(|(i, q)| {
+                if pos - q > FAR {
+                    p.at[i].1 = tick;
+                    (q, p.at[i].2.clone())
+                } else {
+                    let (q, _, g) = p.at.swap_remove(i);
+                    (q, g)
+                }
+            })
+        };
+        let (q, mut g) = found.unwrap_or_else(|| (0, self.start.clone()));
+        g.advance(pos - q);
+        g
+    }
+
+    /// Leaves `g`, standing at word `pos`, for later readers.
+    fn park(&self, pos: u64, g: CpuGenerator) {
+        let mut p = self.parked.lock().unwrap_or_else(PoisonError::into_inner);
+        p.tick += 1;
+        let tick = p.tick;
+        if let Some(e) = p.at.iter_mut().find(|(q, _, _)| *q == pos) {
+            e.1 = tick;
+            return;
+        }
+        if p.at.len() >= PARKED {
+            if let Some(i) =
+                p.at.iter()
+                    .enumerate()
+                    .min_by_key(|(_, (_, t, _))| *t)
+                    .map(|(i, _)| i)
+            {
+                p.at.swap_remove(i);
+            }
+        }
+        p.at.push((pos, tick, g));
+    }
+}
+
+/// A fill's elements, deferred: `fill` drawing from word `offset` of `stream` on, all of them or
+/// a [`Cut`] of them.
+#[derive(Debug)]
+pub(crate) struct DeferredFill {
+    fill: FixedFill,
+    stream: Arc<Stream>,
+    offset: u64,
+    threads: usize,
+    cut: Option<Cut>,
+}
+
+/// `fill`'s elements, drawn from word `offset` of `stream`, computed when read on up to
+/// `threads` threads.
+pub(crate) fn defer(
+    fill: FixedFill,
+    stream: &Arc<Stream>,
+    offset: u64,
+    threads: usize,
+) -> Arc<dyn Deferred> {
+    Arc::new(DeferredFill {
+        fill,
+        stream: Arc::clone(stream),
+        offset,
+        threads: threads.max(1),
+        cut: None,
+    })
+}
+
+/// Elements per chunk when streaming bytes (a multiple of a normal block).
+const STREAM_CHUNK: usize = 1 << 16;
+
+/// Chunks each worker may have computed ahead of the writer.
+const AHEAD: usize = 2;
+
+/// One reader of a [`DeferredFill`]: a generator moved forward through the fill's words.
+struct Walker<'s> {
+    src: &'s DeferredFill,
+    /// The generator and its position relative to the fill's first word, once taken.
+    g: Option<(CpuGenerator, u64)>,
+}
+
+impl<'s> Walker<'s> {
+    fn new(src: &'s DeferredFill) -> Walker<'s> {
+        Walker { src, g: None }
+    }
+
+    /// Computes elements `k0 .. k0 + out.len()` (of the cut, if any) into `out`; calls must ask
+    /// for increasing positions.
+    fn fill(&mut self, k0: usize, mut out: SliceMut<'_>) {
+        match self.src.cut {
+            None => self.run(k0, out),
+            Some(cut) => cut.runs(k0, k0 + out.len(), |a, j0, j1| {
+                self.run(a, out.reborrow().slice(j0 - k0..j1 - k0));
+            }),
+        }
+    }
+
+    /// Computes the fill's elements `a .. a + out.len()` into `out`. The generator is left where
+    /// any later range can still start ([`FixedFill::resumable_end`]): the part of a range past
+    /// that point (inside a normal block, or among the tail's elements) is computed with a copy.
+    fn run(&mut self, a: usize, out: SliceMut<'_>) {
+        if out.is_empty() {
+            return;
+        }
+        let src = self.src;
+        let (mut g, mut rel) = self
+            .g
+            .take()
+            .unwrap_or_else(|| (src.stream.at(src.offset), 0));
+        let end = a + out.len();
+        let keep = src.fill.resumable_end(end).max(a);
+        let (head, tail) = out.split_at(keep - a);
+        if keep > a {
+            let mut cur = Cursor::resume(&mut g, rel);
+            src.fill.fill_range(&mut cur, a, head);
+            rel = cur.pos();
+        }
+        if keep < end {
+            let mut copy = g.clone();
+            src.fill
+                .fill_range(&mut Cursor::resume(&mut copy, rel), keep, tail);
+        }
+        self.g = Some((g, rel));
+    }
+
+    /// Leaves the generator with the stream.
+    fn finish(self) {
+        if let Some((g, rel)) = self.g {
+            self.src.stream.park(self.src.offset + rel, g);
+        }
+    }
+}
+
+impl DeferredFill {
+    /// Threads worth using for `n` elements.
+    fn threads_for(&self, n: usize) -> usize {
+        if n < fixed::MIN_PARALLEL {
+            1
+        } else {
+            self.threads
+        }
+    }
+}
+
+impl Deferred for DeferredFill {
+    fn dtype(&self) -> DType {
+        self.fill.dtype
+    }
+
+    fn len(&self) -> usize {
+        self.cut.map_or(self.fill.n, |c| c.len())
+    }
+
+    fn compute(&self) -> Storage {
+        let n = self.len();
+        let mut out = Storage::zeros(self.fill.dtype, n);
+        let threads = self.threads_for(n);
+        let w = if self.fill.dtype == DType::Float64 {
+            2
+        } else {
+            1
+        };
+        let bounds = fixed::split(n, self.fill.align(), threads, self.fill.cost(), w);
+        let mut parts = Vec::with_capacity(bounds.len() - 1);
+        let mut rest = out.as_slice_mut();
+        for b in bounds.windows(2) {
+            let (part, tail) = rest.split_at(b[1] - b[0]);
+            parts.push((b[0], part));
+            rest = tail;
+        }
+        std::thread::scope(|s| {
+            let mut iter = parts.into_iter();
+            let first = iter.next();
+            for (a, part) in iter {
+                s.spawn(move || {
+                    let mut w = Walker::new(self);
+                    w.fill(a, part);
+                    w.finish();
+                });
+            }
+            if let Some((a, part)) = first {
+                let mut w = Walker::new(self);
+                w.fill(a, part);
+                w.finish();
+            }
+        });
+        out
+    }
+
+    fn for_each_le_chunk(&self, f: &mut dyn FnMut(&[u8])) {
+        let n = self.len();
+        let dtype = self.fill.dtype;
+        let chunks = n.div_ceil(STREAM_CHUNK);
+        let range = |c: usize| (c * STREAM_CHUNK, ((c + 1) * STREAM_CHUNK).min(n));
+        let threads = self.threads_for(n).min(chunks + 1);
+        if threads <= 1 {
+            let mut w = Walker::new(self);
+            let mut buf = Storage::zeros(dtype, STREAM_CHUNK.min(n));
+            let mut bytes = Vec::new();
+            for c in 0..chunks {
+                let (k0, k1) = range(c);
+                w.fill(k0, buf.as_slice_mut().slice(0..k1 - k0));
+                encode_le(&buf, 0..k1 - k0, &mut bytes);
+                f(&bytes);
+            }
+            w.finish();
+            return;
+        }
+        // `threads` in all: the caller's thread takes each chunk in order (writing it, mostly)
+        // and `threads - 1` workers compute them; worker `i` computes chunks i, i + workers, ...
+        // (its generator only moves forward) and hands each over in order.
+        let workers = threads - 1;
+        std::thread::scope(|s| {
+            let mut ready = Vec::with_capacity(workers);
+            let mut spent = Vec::with_capacity(workers);
+            for i in 0..workers {
+                let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(AHEAD);
+                let (back_tx, back_rx) = mpsc::channel::<Vec<u8>>();
+                ready.push(rx);
+                spent.push(back_tx);
+                s.spawn(move || {
+                    let mut w = Walker::new(self);
+                    let mut buf = Storage::zeros(dtype, STREAM_CHUNK);
+                    for c in (i..chunks).step_by(workers) {
+                        let (k0, k1) = range(c);
+                        w.fill(k0, buf.as_slice_mut().slice(0..k1 - k0));
+                        let mut bytes = back_rx.try_recv().unwrap_or_default();
+                        encode_le(&buf, 0..k1 - k0, &mut bytes);
+                        if tx.send(bytes).is_err() {
+                            break;
+                        }
+                    }
+                    w.finish();
+                });
+            }
+            for c in 0..chunks {
+                // A worker that stopped early panicked; the scope re-raises its panic.
+                let Ok(bytes) = ready[c % workers].recv() else {
+                    break;
+                };
+                f(&bytes);
+                let _ = spent[c % workers].send(bytes);
+            }
+        });
+    }
+
+    fn narrow(&self, cut: Cut) -> Option<Arc<dyn Deferred>> {
+        if self.cut.is_some() {
+            return None;
+        }
+        Some(Arc::new(DeferredFill {
+            fill: self.fill,
+            stream: Arc::clone(&self.stream),
+            offset: self.offset,
+            threads: self.threads,
+            cut: Some(cut),
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::context::{Capability, Context};
+    use crate::distributions::fixed::Law;
+    use crate::tensor::Tensor;
+
+    fn same(a: &[u8], b: &[u8], what: &str) {
+        assert_eq!(a.len(), b.len(), "{what}");
+        if let Some(k) = a.iter().zip(b).position(|(x, y)| x != y) {
+            panic!("{what}: first difference at byte {k} of {}", a.len());
+        }
+    }
+
+    fn tensor_of(src: Arc<dyn Deferred>, shape: &[usize]) -> Tensor {
+        let size: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
+        let mut t = Tensor::deferred_zeros("test", &size, src.dtype()).unwrap();
+        t.set_deferred(src);
+        t
+    }
+
+    /// Deferred fills computed whole, streamed, and cut along each dimension equal the fills run
+    /// in order on one generator, for every thread count.
+    #[test]
+    fn deferred_fills_equal_the_fills_run_in_order() {
+        for cap in [Capability::Default, Capability::Avx2] {
+            let cx = Context::new(cap);
+            for dtype in [DType::Float32, DType::Float64, DType::BFloat16] {
+                // Large enough to split across threads, and small ones whose normal tail
+                // overlaps the last block (40 and 105 elements).
+                let shapes: [&[usize]; 5] = [
+                    &[301, 1029],
+                    &[17, 5, 33],
+                    &[700, 600],
+                    &[1, 5, 8],
+                    &[3, 7, 5],
+                ];
+                let laws = [
+                    Law::Normal {
+                        mean: 0.5,
+                        std: 2.0,
+                    },
+                    Law::Uniform {
+                        from: -0.25,
+                        to: 0.75,
+                    },
+                    Law::Normal {
+                        mean: 0.0,
+                        std: 0.02,
+                    },
+                    Law::Normal {
+                        mean: 0.0,
+                        std: 1.0,
+                    },
+                    Law::Normal {
+                        mean: 1.0,
+                        std: 3.0,
+                    },
+                ];
+                // What running the fills in order gives.
+                let mut g = CpuGenerator::with_seed(11);
+                g.random();
+                let stream = Stream::new(&g);
+                let mut want = Vec::new();
+                let mut fills = Vec::new();
+                let mut offset = 0;
+                for (shape, law) in shapes.iter().zip(laws) {
+                    let n = shape.iter().product();
+                    let f = FixedFill::new(law, dtype, n, true, cx).unwrap();
+                    let mut s = Storage::zeros(dtype, n);
+                    f.fill(&mut g, s.as_slice_mut(), 1);
+                    want.push(Tensor::new(shape.to_vec(), s).unwrap());
+                    fills.push((f, offset));
+                    offset += f.words();
+                }
+                for threads in [1, 2, 3, 7] {
+                    for (i, (f, offset)) in fills.iter().enumerate().rev() {
+                        let t = tensor_of(defer(*f, &stream, *offset, threads), shapes[i]);
+                        same(
+                            &t.to_le_bytes(),
+                            &want[i].to_le_bytes(),
+                            &format!("{cap} {dtype} {i} t{threads}"),
+                        );
+                        assert_eq!(t.storage(), want[i].storage(), "{cap} {dtype} {i}");
+                        for dim in 0..shapes[i].len() {
+                            let size = shapes[i][dim];
+                            for (start, len) in [
+                                (0, 1),
+                                (size / 3, size / 2),
+                                (size / 3, size - size / 3),
+                                (size - 1, 1),
+                            ] {
+                                let t = tensor_of(defer(*f, &stream, *offset, threads), shapes[i]);
+                                let part = t.narrow(dim, start, len).unwrap();
+                                assert!(part.is_deferred());
+                                let full = want[i].narrow(dim, start, len).unwrap();
+                                same(
+                                    &part.to_le_bytes(),
+                                    &full.to_le_bytes(),
+                                    &format!("{cap} {dtype} {i} t{threads} cut {dim} {start}"),
+                                );
+                                assert_eq!(part, full, "{cap} {dtype} {i} {dim} {start}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
