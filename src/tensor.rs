@@ -648,6 +648,31 @@ impl Tensor {
         Ok(t)
     }
 
+    /// A 1-D tensor of `data`.
+    pub(crate) fn from_storage(data: Storage) -> Tensor {
+        Tensor {
+            shape: vec![data.len()],
+            data: Data::Ready(data),
+        }
+    }
+
+    /// The same elements (deferred ones stay deferred) under another shape of as many elements.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] if the element counts differ.
+    pub(crate) fn reshaped(self, shape: Vec<usize>) -> Result<Tensor> {
+        if shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d)) != Some(self.numel()) {
+            return Err(Error::arg(
+                "reshape",
+                format!("shape {shape:?} is invalid for {} elements", self.numel()),
+            ));
+        }
+        Ok(Tensor {
+            shape,
+            data: self.data,
+        })
+    }
+
     /// Replaces the elements with `value` converted to the dtype (a `fill_` the caller checked),
     /// deferred.
     pub(crate) fn defer_fill(&mut self, value: f64) {

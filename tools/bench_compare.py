@@ -14,7 +14,9 @@ fastest form is reported.
 
 With --init it compares whole models instead: `torch-rng init MODEL --seed 0 -o FILE`
 (the release binary, run as a user runs it, writing a safetensors file) on 1 thread and on
-every core, against PyTorch building the same model in-process on one thread (GPT-2 124M
+every core, with `--sync` (the file synced to the disk before it is renamed into place) and as
+shard 3 of 8 (`--shard 3/8`, rows of every matrix), against PyTorch building the same model
+in-process on one thread (GPT-2 124M
 from examples/gpt2_124m.json through the golden fixtures' reference builder; vgg11 as
 torchvision.models.vgg11(), whose weights examples/vgg11.json reproduces bit for bit).
 Each time is the median of --repeat runs, wall clock and CPU time (user + system: on a
@@ -135,28 +137,36 @@ def time_torch_init(variant, repeat):
     return out
 
 
-def time_rust_init(binary, model, variant, threads, repeat):
-    """(median wall seconds, median CPU seconds (user + system), peak RSS in bytes, file bytes)
-    of `torch-rng init` run `repeat` times."""
-    runs, cpu, rss, size = [], [], 0, 0
+def time_rust_init(binary, model, variant, configs, repeat):
+    """For each of `configs` (extra `torch-rng init` arguments), (median wall seconds, median CPU
+    seconds (user + system), peak RSS in bytes, file bytes) of `torch-rng init` run `repeat`
+    times; the configurations take turns, so that a change in the machine's load falls on all of
+    them alike. The output is removed before each run (outside the timing)."""
+    runs = [[] for _ in configs]
+    cpu = [[] for _ in configs]
+    rss = [0 for _ in configs]
+    size = [0 for _ in configs]
     with tempfile.TemporaryDirectory() as d:
         out = Path(d) / "model.safetensors"
         for _ in range(repeat):
-            if out.exists():
-                out.unlink()
-            t = time.perf_counter()
-            p = subprocess.Popen([str(binary), "init", str(model), "--seed", "0", "--variant",
-                                  variant, "--threads", str(threads), "-o", str(out)],
-                                 stderr=subprocess.DEVNULL)
-            _, status, usage = os.wait4(p.pid, 0)
-            runs.append(time.perf_counter() - t)
-            cpu.append(usage.ru_utime + usage.ru_stime)
-            p.returncode = os.waitstatus_to_exitcode(status)
-            if p.returncode != 0:
-                sys.exit(f"bench_compare: torch-rng init {model} failed (exit {p.returncode})")
-            rss = max(rss, usage.ru_maxrss * 1024)
-            size = out.stat().st_size
-    return statistics.median(runs), statistics.median(cpu), rss, size
+            for k, extra in enumerate(configs):
+                if out.exists():
+                    out.unlink()
+                t = time.perf_counter()
+                p = subprocess.Popen([str(binary), "init", str(model), "--seed", "0",
+                                      "--variant", variant, *extra, "-o", str(out)],
+                                     stderr=subprocess.DEVNULL)
+                _, status, usage = os.wait4(p.pid, 0)
+                runs[k].append(time.perf_counter() - t)
+                cpu[k].append(usage.ru_utime + usage.ru_stime)
+                p.returncode = os.waitstatus_to_exitcode(status)
+                if p.returncode != 0:
+                    sys.exit(f"bench_compare: torch-rng init {model} {extra} failed "
+                             f"(exit {p.returncode})")
+                rss[k] = max(rss[k], usage.ru_maxrss * 1024)
+                size[k] = out.stat().st_size
+    return [(statistics.median(runs[k]), statistics.median(cpu[k]), rss[k], size[k])
+            for k in range(len(configs))]
 
 
 def init_main(args, variants):
@@ -176,23 +186,28 @@ def init_main(args, variants):
             sys.exit(f"bench_compare: the {v} child failed (exit {proc.returncode})")
         torch_times[v] = json.loads(proc.stdout)
     print(f"PyTorch {torch_times[variants[0]]['torch']} in-process on 1 thread vs "
-          f"`torch-rng init` to a file on 1 and {cores} threads; median of {args.repeat} runs\n")
+          f"`torch-rng init` to a file on 1 and {cores} threads; median of {args.repeat} runs; "
+          f"load average {os.getloadavg()[0]:.2f} on {cores} cores at the start\n")
     header = ["model", "variant", "torch s", "rng 1T s", f"rng {cores}T s", "1T/torch",
               f"{cores}T/torch", f"1T/{cores}T", "torch cpu s", "rng 1T cpu s", "cpu 1T/torch",
-              "peak RSS/file"]
+              "synced 1T/torch", "shard 1/8 / 1T", "peak RSS/file"]
     rows = []
     for label, model, _ in INIT_MODELS:
         for v in variants:
             print(f"timing torch-rng init {model.name} {v} ...", file=sys.stderr)
             t, tc = torch_times[v][label]
-            one, onec, rss1, size = time_rust_init(binary, model, v, 1, args.repeat)
-            many, _, rss2, _ = time_rust_init(binary, model, v, cores, args.repeat)
+            configs = [["--threads", "1"], ["--threads", str(cores)], ["--threads", "1", "--sync"],
+                       ["--threads", "1", "--shard", "3/8"]]
+            (one, onec, rss1, size), (many, _, rss2, _), (synced, _, _, _), (shard, _, _, _) = \
+                time_rust_init(binary, model, v, configs, args.repeat)
             rows.append([label, v, f"{t:.3f}", f"{one:.3f}", f"{many:.3f}", f"{one / t:.2f}",
                          f"{many / t:.2f}", f"{one / many:.2f}", f"{tc:.3f}", f"{onec:.3f}",
-                         f"{onec / tc:.2f}", f"{max(rss1, rss2) / size:.2f}"])
+                         f"{onec / tc:.2f}", f"{synced / t:.2f}", f"{shard / one:.2f}",
+                         f"{max(rss1, rss2) / size:.3f}"])
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
     for row in [header, ["-" * w for w in widths]] + rows:
         print("  ".join(str(x).ljust(w) for x, w in zip(row, widths)).rstrip())
+    print(f"\nload average {os.getloadavg()[0]:.2f} at the end")
 
 
 def selected(groups):

@@ -5,23 +5,54 @@ use std::collections::BTreeMap;
 use super::parse::{BinOp, Op, Other, Ref, Step};
 use super::strided::{self, Geo, Operand, Val};
 use crate::context::{Context, CudaDevice, Device, Era};
+use crate::distributions::deferred::{defer, Stream};
+use crate::distributions::fixed::{FixedFill, Law};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::generator::{seed_from_i128, CpuGenerator, CudaGenerator};
 use crate::init::buf::Buf;
+use crate::init::Deferral;
 use crate::math::special;
 use crate::modules::Limits;
 use crate::ops::View;
 use crate::tensor::{checked_numel, Storage, Tensor};
 use crate::torch::Rng;
+use std::sync::Arc;
 
 /// One program tensor: its storage, the geometry it was created with, and whether an op that
 /// torch-rng reproduces only within a bound (`erfinv_`, `orthogonal_`, legacy `trunc_normal_`)
 /// wrote into it.
 struct Slot {
-    data: Storage,
+    data: Tensor,
     geo: Geo,
     bounded: bool,
+}
+
+impl Slot {
+    /// The storage (computing deferred elements now).
+    fn data(&self) -> &Storage {
+        self.data.storage()
+    }
+
+    /// The storage, to change it (deferred elements are computed first).
+    fn data_mut(&mut self) -> &mut Storage {
+        self.data.storage_mut()
+    }
+
+    /// Elements in the storage.
+    fn len(&self) -> usize {
+        self.data.numel()
+    }
+
+    /// The element type.
+    fn dtype(&self) -> DType {
+        self.data.dtype()
+    }
+
+    /// Replaces the storage.
+    fn set(&mut self, s: Storage) {
+        self.data = Tensor::from_storage(s);
+    }
 }
 
 /// Whether `geo` is its whole storage, in order (then kernels run on the storage itself).
@@ -124,6 +155,9 @@ pub(crate) struct Machine<'g> {
     limits: Limits,
     /// Bytes of the tensors created so far.
     bytes: u128,
+    /// Draws of the default CPU generator deferred (no observer), as a model build defers them
+    /// (`modules::Builder`): the stream they read and the words not yet skipped.
+    defer: Option<(Option<Arc<Stream>>, u64)>,
 }
 
 fn fail(step: &Step, reason: impl Into<String>) -> Error {
@@ -161,7 +195,96 @@ impl<'g> Machine<'g> {
             last: None,
             limits: Limits::default(),
             bytes: 0,
+            defer: (!target.is_cuda()).then_some((None, 0)),
         }
+    }
+
+    /// Moves the default generator past the deferred draws.
+    fn settle(&mut self) {
+        if let Some((stream, skip)) = self.defer.as_mut() {
+            *stream = None;
+            let words = std::mem::take(skip);
+            if let (true, Rng::Cpu(g)) = (words > 0, &mut self.default) {
+                g.advance(words);
+            }
+        }
+    }
+
+    /// Defers a fill of the whole of tensor `i` from the default generator.
+    fn defer_fill(&mut self, i: usize, fill: FixedFill) {
+        let threads = self.target.thread_count();
+        let (Some((stream, skip)), Rng::Cpu(g)) = (self.defer.as_mut(), &self.default) else {
+            return;
+        };
+        let stream = stream.get_or_insert_with(|| Stream::new(g));
+        self.tensors[i]
+            .data
+            .set_deferred(defer(fill, stream, *skip, threads));
+        *skip += fill.words();
+    }
+
+    /// Runs `step` deferred when it can be: an init call, `uniform_` or `normal_` on the whole of
+    /// a tensor from the default generator whose words are known before drawing. `false` when it
+    /// must run now (nothing is changed then).
+    fn try_defer(&mut self, step: &Step) -> Result<bool> {
+        if self.defer.is_none() {
+            return Ok(false);
+        }
+        let default = |gen: &Option<String>| gen.as_deref().is_none_or(|g| g == "default");
+        let (t, what) = match &step.op {
+            Op::Init { t, call, gen } if default(gen) => (t, Some(call)),
+            Op::Uniform { t, gen, .. } | Op::Normal { t, gen, .. } if default(gen) => (t, None),
+            _ => return Ok(false),
+        };
+        let idx = self.cursor + t.delta;
+        let Some(slot) = usize::try_from(idx).ok().and_then(|i| self.tensors.get(i)) else {
+            return Ok(false);
+        };
+        let geo = t.view.clone().unwrap_or_else(|| slot.geo.clone());
+        if !whole(&geo, slot.len()) {
+            return Ok(false);
+        }
+        let (dtype, n) = (slot.dtype(), slot.len());
+        let target = self.target;
+        let deferral = match (&step.op, what) {
+            (_, Some(call)) => call
+                .deferral(&geo.size, dtype, target)
+                .map_err(|e| at(step, e))?,
+            (Op::Uniform { from, to, .. }, None) if dtype.is_float() => {
+                let (from, to) = crate::ops::check_uniform_bounds("uniform_", dtype, *from, *to)
+                    .map_err(|e| at(step, e))?;
+                FixedFill::new(Law::Uniform { from, to }, dtype, n, true, target)
+                    .map(Deferral::Draw)
+            }
+            (Op::Normal { mean, std, .. }, None) if dtype.is_float() => {
+                crate::ops::check_normal_std("normal_", *std).map_err(|e| at(step, e))?;
+                FixedFill::new(
+                    Law::Normal {
+                        mean: *mean,
+                        std: *std,
+                    },
+                    dtype,
+                    n,
+                    true,
+                    target,
+                )
+                .map(Deferral::Draw)
+            }
+            _ => None,
+        };
+        let Some(deferral) = deferral else {
+            return Ok(false);
+        };
+        let (i, _) = self.write_target(t, step)?;
+        match deferral {
+            Deferral::Nothing => {}
+            Deferral::Fill(v) => self.tensors[i].data.defer_fill(v),
+            Deferral::Draw(fill) => self.defer_fill(i, fill),
+        }
+        if let Op::Init { call, .. } = &step.op {
+            self.tensors[i].bounded |= call.is_bounded(target);
+        }
+        Ok(true)
     }
 
     /// The machine under `limits` instead of [`Limits::default`].
@@ -170,9 +293,12 @@ impl<'g> Machine<'g> {
         self
     }
 
-    /// The machine reporting every step to `observer`.
+    /// The machine reporting every step to `observer` (drawing everything as it goes, so that
+    /// each step's words can be counted).
     pub(crate) fn observed(mut self, observer: &'g mut dyn Observer) -> Machine<'g> {
         self.observer = Some(observer);
+        self.settle();
+        self.defer = None;
         self
     }
 
@@ -209,7 +335,7 @@ impl<'g> Machine<'g> {
         };
         let last = self.last.take();
         let target = last.as_ref().map(|(i, g)| (*i, g));
-        let dtype = last.as_ref().map(|(i, _)| self.tensors[*i].data.dtype());
+        let dtype = last.as_ref().map(|(i, _)| self.tensors[*i].dtype());
         let cx = self.target;
         if let Some(o) = self.observer.as_deref_mut() {
             o.step(
@@ -236,17 +362,16 @@ impl<'g> Machine<'g> {
             ),
         })?;
         let geo = view.unwrap_or(&slot.geo);
-        if geo.extent().is_none_or(|e| e > slot.data.len()) {
+        if geo.extent().is_none_or(|e| e > slot.len()) {
             return Err(Error::CaseFile {
                 location: "program state_dict".into(),
                 reason: format!("the view of tensor {index} lies outside its storage"),
             });
         }
-        let data = if whole(geo, slot.data.len()) {
-            slot.data.clone()
-        } else {
-            strided::gather(&slot.data, &geo.logical_offsets())
-        };
+        if whole(geo, slot.len()) {
+            return Ok((slot.data.clone().reshaped(geo.size.clone())?, slot.bounded));
+        }
+        let data = strided::gather(slot.data(), &geo.logical_offsets());
         Ok((Tensor::new(geo.size.clone(), data)?, slot.bounded))
     }
 
@@ -286,7 +411,7 @@ impl<'g> Machine<'g> {
         self.cursor = idx;
         let slot = &self.tensors[idx as usize];
         let geo = r.view.clone().unwrap_or_else(|| slot.geo.clone());
-        if geo.extent().is_none_or(|e| e > slot.data.len()) {
+        if geo.extent().is_none_or(|e| e > slot.len()) {
             return Err(fail(
                 step,
                 format!("the view {geo:?} lies outside tensor {idx}"),
@@ -352,8 +477,13 @@ impl<'g> Machine<'g> {
         }
         self.bytes = bytes;
         self.last = Some((self.tensors.len(), geo.clone()));
+        let data = if self.defer.is_some() {
+            Tensor::deferred_zeros("empty", &[n as i64], dtype)
+        } else {
+            Storage::try_zeros("empty", dtype, n).map(Tensor::from_storage)
+        };
         self.tensors.push(Slot {
-            data: Storage::try_zeros("empty", dtype, n).map_err(|e| at(step, e))?,
+            data: data.map_err(|e| at(step, e))?,
             geo,
             bounded: false,
         });
@@ -364,6 +494,25 @@ impl<'g> Machine<'g> {
     #[allow(clippy::too_many_lines)] // one arm per op
     fn step(&mut self, step: &Step) -> Result<()> {
         let target = self.target;
+        if self.try_defer(step)? {
+            return Ok(());
+        }
+        if !matches!(
+            step.op,
+            Op::Repeat { .. }
+                | Op::Empty { .. }
+                | Op::Literal { .. }
+                | Op::Fill { .. }
+                | Op::Write { .. }
+                | Op::Copy { .. }
+                | Op::Binary { .. }
+                | Op::Clamp { .. }
+                | Op::Erfinv { .. }
+        ) {
+            // A step that draws, seeds or saves a generator: the default one first stands
+            // where the deferred draws leave it.
+            self.settle();
+        }
         match &step.op {
             Op::Repeat { n, steps } => {
                 for _ in 0..*n {
@@ -381,7 +530,7 @@ impl<'g> Machine<'g> {
                     let value = fill_value(*dtype, *v).map_err(|r| fail(step, r))?;
                     let geo = self.tensors[i].geo.clone();
                     for o in geo.logical_offsets() {
-                        strided::set(&mut self.tensors[i].data, o, value);
+                        strided::set(self.tensors[i].data_mut(), o, value);
                     }
                 }
             }
@@ -399,20 +548,20 @@ impl<'g> Machine<'g> {
                 let mut g = self.gen(gen.as_deref(), step)?;
                 let t = g.randperm(*n, *dtype, target).map_err(|e| at(step, e))?;
                 let i = self.create(step, &[*n as usize], None, *dtype)?;
-                self.tensors[i].data = t.into_storage();
+                self.tensors[i].set(t.into_storage());
             }
             Op::Init { t, call, gen } => {
                 let (i, geo) = self.write_target(t, step)?;
-                let in_place = whole(&geo, self.tensors[i].data.len());
+                let in_place = whole(&geo, self.tensors[i].len());
                 let offsets = if in_place {
                     Vec::new()
                 } else {
                     geo.iteration_offsets()
                 };
                 let mut tmp = if in_place {
-                    take(&mut self.tensors[i].data)
+                    take(self.tensors[i].data_mut())
                 } else {
-                    strided::gather(&self.tensors[i].data, &offsets)
+                    strided::gather(self.tensors[i].data(), &offsets)
                 };
                 let mut buf = Buf {
                     data: &mut tmp,
@@ -455,9 +604,9 @@ impl<'g> Machine<'g> {
                 }
                 .map_err(|e| at(step, e))?;
                 if in_place {
-                    self.tensors[i].data = tmp;
+                    self.tensors[i].set(tmp);
                 } else {
-                    strided::scatter(&mut self.tensors[i].data, &offsets, &tmp);
+                    strided::scatter(self.tensors[i].data_mut(), &offsets, &tmp);
                 }
                 self.tensors[i].bounded |= call.is_bounded(target);
             }
@@ -503,10 +652,9 @@ impl<'g> Machine<'g> {
             }
             Op::Fill { t, value } => {
                 let (i, geo) = self.write_target(t, step)?;
-                let v =
-                    fill_value(self.tensors[i].data.dtype(), *value).map_err(|r| fail(step, r))?;
+                let v = fill_value(self.tensors[i].dtype(), *value).map_err(|r| fail(step, r))?;
                 for o in geo.logical_offsets() {
-                    strided::set(&mut self.tensors[i].data, o, v);
+                    strided::set(self.tensors[i].data_mut(), o, v);
                 }
             }
             Op::Write { t, data } => {
@@ -528,12 +676,12 @@ impl<'g> Machine<'g> {
                 let vals: Vec<Val> = sgeo
                     .logical_offsets()
                     .into_iter()
-                    .map(|o| strided::get(&self.tensors[j].data, o))
+                    .map(|o| strided::get(self.tensors[j].data(), o))
                     .collect();
                 let bounded = self.tensors[j].bounded;
                 let slot = &mut self.tensors[i];
                 for (o, v) in geo.logical_offsets().into_iter().zip(vals) {
-                    strided::set(&mut slot.data, o, v);
+                    strided::set(slot.data_mut(), o, v);
                 }
                 slot.bounded |= bounded;
             }
@@ -545,7 +693,7 @@ impl<'g> Machine<'g> {
             } => self.binary(step, *op, t, other, *alpha)?,
             Op::Clamp { t, min, max } => {
                 let (i, geo) = self.write_target(t, step)?;
-                let dtype = self.tensors[i].data.dtype();
+                let dtype = self.tensors[i].dtype();
                 if !dtype.is_float() {
                     return Err(fail(step, format!("clamp_ on {dtype} is not supported")));
                 }
@@ -553,7 +701,7 @@ impl<'g> Machine<'g> {
                 let hi = max.map(|v| strided::round_to(dtype, v).as_f64());
                 let slot = &mut self.tensors[i];
                 for o in geo.logical_offsets() {
-                    let x = strided::get(&slot.data, o).as_f64();
+                    let x = strided::get(slot.data(), o).as_f64();
                     if x.is_nan() {
                         continue;
                     }
@@ -568,25 +716,25 @@ impl<'g> Machine<'g> {
                             y = hi;
                         }
                     }
-                    strided::set(&mut slot.data, o, Val::F(y));
+                    strided::set(slot.data_mut(), o, Val::F(y));
                 }
             }
             Op::Erfinv { t } => {
                 let (i, geo) = self.write_target(t, step)?;
                 let slot = &mut self.tensors[i];
-                let dtype = slot.data.dtype();
+                let dtype = slot.dtype();
                 if !dtype.is_float() {
                     return Err(fail(step, format!("erfinv_ on {dtype} is not supported")));
                 }
                 for o in geo.logical_offsets() {
-                    let x = strided::get(&slot.data, o).as_f64();
+                    let x = strided::get(slot.data(), o).as_f64();
                     // float16/bfloat16 compute in float; float32 rounds the double result once.
                     let y = if dtype == DType::Float64 {
                         special::erfinv(x)
                     } else {
                         f64::from(special::erfinv(x) as f32)
                     };
-                    strided::set(&mut slot.data, o, Val::F(y));
+                    strided::set(slot.data_mut(), o, Val::F(y));
                 }
                 slot.bounded = true;
             }
@@ -643,20 +791,20 @@ impl<'g> Machine<'g> {
         fill: impl FnOnce(&mut Rng<'_>, &mut Storage, bool) -> Result<()>,
     ) -> Result<()> {
         let (i, geo) = self.write_target(t, step)?;
-        if whole(&geo, self.tensors[i].data.len()) {
-            let mut data = take(&mut self.tensors[i].data);
+        if whole(&geo, self.tensors[i].len()) {
+            let mut data = take(self.tensors[i].data_mut());
             let mut g = self.gen(gen, step)?;
             let r = fill(&mut g, &mut data, true);
-            self.tensors[i].data = data;
+            self.tensors[i].set(data);
             r.map_err(|e| at(step, e))?;
             self.cursor = i as i64;
             return Ok(());
         }
         let offsets = geo.iteration_offsets();
-        let mut tmp = strided::gather(&self.tensors[i].data, &offsets);
+        let mut tmp = strided::gather(self.tensors[i].data(), &offsets);
         let mut g = self.gen(gen, step)?;
         fill(&mut g, &mut tmp, geo.is_contiguous()).map_err(|e| at(step, e))?;
-        strided::scatter(&mut self.tensors[i].data, &offsets, &tmp);
+        strided::scatter(self.tensors[i].data_mut(), &offsets, &tmp);
         self.cursor = i as i64;
         Ok(())
     }
@@ -670,20 +818,20 @@ impl<'g> Machine<'g> {
         }
         let slot = &mut self.tensors[i];
         for (o, v) in geo.logical_offsets().into_iter().zip(data) {
-            strided::set(&mut slot.data, o, *v);
+            strided::set(slot.data_mut(), o, *v);
         }
         Ok(())
     }
 
     fn binary(&mut self, step: &Step, op: BinOp, t: &Ref, other: &Other, alpha: Val) -> Result<()> {
         let (i, geo) = self.write_target(t, step)?;
-        let out = self.tensors[i].data.dtype();
+        let out = self.tensors[i].dtype();
         let (b_vals, b_operand, b_scalar, b_bounded): (Vec<Val>, Operand, bool, bool) = match other
         {
             Other::Number(v) => (vec![*v; geo.numel()], Operand::Number(*v), true, false),
             Other::Tensor(r) => {
                 let (j, bgeo) = self.resolve(r, step)?;
-                let dtype = self.tensors[j].data.dtype();
+                let dtype = self.tensors[j].dtype();
                 let scalar = bgeo.numel() == 1;
                 let operand = Operand::Tensor(dtype, !bgeo.size.is_empty());
                 let bgeo = bgeo.broadcast_to(&geo.size).ok_or_else(|| {
@@ -700,7 +848,7 @@ impl<'g> Machine<'g> {
                 let vals = bgeo
                     .logical_offsets()
                     .into_iter()
-                    .map(|o| strided::get(&self.tensors[j].data, o))
+                    .map(|o| strided::get(self.tensors[j].data(), o))
                     .collect();
                 (vals, operand, scalar, self.tensors[j].bounded)
             }
@@ -740,9 +888,9 @@ impl<'g> Machine<'g> {
         let era = self.target.era;
         let slot = &mut self.tensors[i];
         for (o, b) in geo.logical_offsets().into_iter().zip(b_vals) {
-            let a = strided::round_to(common, strided::get(&slot.data, o));
+            let a = strided::round_to(common, strided::get(slot.data(), o));
             let r = arith(op, common, a, b, alpha, b_scalar, era);
-            strided::set(&mut slot.data, o, r);
+            strided::set(slot.data_mut(), o, r);
         }
         slot.bounded |= b_bounded;
         Ok(())
@@ -873,4 +1021,11 @@ fn int_in_range(d: DType, n: i128) -> bool {
         _ => (0, u64::MAX.into()),
     };
     (lo..=hi).contains(&n)
+}
+
+impl Drop for Machine<'_> {
+    /// Leaves the default generator where drawing every deferred fill would have left it.
+    fn drop(&mut self) {
+        self.settle();
+    }
 }

@@ -585,4 +585,53 @@ mod tests {
             .to_string()
             .contains("0 SHA-256 values for 1 state_dict entries"));
     }
+
+    /// Deferred draws change nothing but the time: every golden program replayed with its fills
+    /// deferred (as `entries` does) gives the tensors of a replay that draws as it goes (an
+    /// observed machine), and leaves the generator in the same state.
+    #[test]
+    fn deferred_replays_equal_eager_replays() {
+        struct Quiet;
+        impl exec::Observer for Quiet {
+            fn step(&mut self, _: &exec::Report<'_>, _: Context) {}
+        }
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/golden/programs");
+        let mut deferred = 0;
+        let mut names: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.file_name().is_some_and(|n| n != "results.json"))
+            .collect();
+        names.sort();
+        for path in names {
+            let p = Program::parse(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            for cap in [Capability::Default, Capability::Avx2] {
+                let cx = p.context(cap).unwrap();
+                let mut lazy = Torch::new(cx.with_threads(3));
+                lazy.manual_seed(1234).unwrap();
+                let got = p.state_dict(&mut lazy).unwrap();
+                deferred += got.iter().filter(|(_, t)| t.is_deferred()).count();
+                let mut eager = Torch::new(cx);
+                eager.manual_seed(1234).unwrap();
+                let want: Vec<Tensor> = {
+                    let (g, cpu, cx) = eager.device_parts();
+                    let mut quiet = Quiet;
+                    let mut m = exec::Machine::new(g, cpu, cx).observed(&mut quiet);
+                    m.run(&p.inner.steps).unwrap();
+                    p.inner
+                        .state_dict
+                        .iter()
+                        .map(|(_, i, view)| m.output(*i, view.as_ref()).unwrap().0)
+                        .collect()
+                };
+                let name = path.display();
+                assert_eq!(lazy.generator(), eager.generator(), "{name} {cap}");
+                for ((n, a), b) in got.iter().zip(&want) {
+                    assert_eq!(a.sha256_hex(), b.sha256_hex(), "{name} {cap} {n}");
+                    assert_eq!(a, b, "{name} {cap} {n}");
+                }
+            }
+        }
+        assert!(deferred > 50, "{deferred} entries deferred");
+    }
 }
