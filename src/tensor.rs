@@ -649,6 +649,7 @@ impl Tensor {
     }
 
     /// A 1-D tensor of `data`.
+    #[cfg_attr(not(feature = "json"), allow(dead_code))] // for program replays
     pub(crate) fn from_storage(data: Storage) -> Tensor {
         Tensor {
             shape: vec![data.len()],
@@ -660,6 +661,7 @@ impl Tensor {
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] if the element counts differ.
+    #[cfg_attr(not(feature = "json"), allow(dead_code))] // for program replays
     pub(crate) fn reshaped(self, shape: Vec<usize>) -> Result<Tensor> {
         if shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d)) != Some(self.numel()) {
             return Err(Error::arg(
