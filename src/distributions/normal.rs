@@ -319,8 +319,14 @@ fn fill_range<V: Copy + Default, T>(
     }
 }
 
-fn copy<V: Copy>(v: &[V], out: &mut [V]) {
-    out.copy_from_slice(v);
+/// Copies a computed chunk to the output, with non-temporal stores when `stream` (an output larger
+/// than the caches, [`words::STREAM_MIN`]; the caller fences once done).
+fn store<V: Copy>(v: &[V], out: &mut [V], stream: bool, lanes: Lanes) {
+    if stream {
+        words::copy_streaming(v, out, lanes);
+    } else {
+        out.copy_from_slice(v);
+    }
 }
 
 /// The float32 fill-path layout of `n` elements (`n + (n % 16 != 0 ? 16 : 0)` words).
@@ -364,6 +370,8 @@ pub(crate) fn fill_range_f32(
     route: Route,
 ) {
     let (mean, std) = (mean as f32, std as f32);
+    let lanes = route.lanes();
+    let stream = out.len() >= words::STREAM_MIN;
     fill_range(
         cur,
         layout_f32(n),
@@ -371,8 +379,11 @@ pub(crate) fn fill_range_f32(
         out,
         &|g, v| draw_uniform(g, v, 24, route),
         &|v| blocks_f32(cap, rule, route, v, mean, std),
-        &copy,
+        &|v, o| store(v, o, stream, lanes),
     );
+    if stream {
+        words::stream_fence(lanes);
+    }
 }
 
 /// The float32 fill path (`out.len() >= 16`). Consumes `n + (n % 16 != 0 ? 16 : 0)` words.
@@ -404,6 +415,8 @@ pub(crate) fn fill_range_f64(
     route: Route,
 ) {
     let fused = cap.fused() || rule.default_fused;
+    let lanes = route.lanes();
+    let stream = out.len() >= words::STREAM_MIN;
     fill_range(
         cur,
         layout_f64(n),
@@ -411,8 +424,11 @@ pub(crate) fn fill_range_f64(
         out,
         &|g, v| draw_uniform_f64(g, v, route),
         &|v| blocks_f64(route, fused, v, mean, std),
-        &copy,
+        &|v, o| store(v, o, stream, lanes),
     );
+    if stream {
+        words::stream_fence(lanes);
+    }
 }
 
 /// The float64 fill path (`out.len() >= 16`). Consumes twice the words of [`fill_f32`].
@@ -940,5 +956,27 @@ mod tests {
         assert_ne!(old.0, new.0);
         assert_ne!(old.1, new.1);
         assert_eq!(run(Era::L0, 0.3, 1.7), old);
+    }
+
+    /// A fill path larger than [`words::STREAM_MIN`] (its chunks stored with non-temporal
+    /// stores) gives the values of the same range computed in two halves, on every route.
+    #[test]
+    fn streamed_fills_equal_cached_fills() {
+        let n = words::STREAM_MIN + 37;
+        for route in Route::available() {
+            for cap in [Capability::Avx2, Capability::Default] {
+                let mut big = vec![0f32; n];
+                let mut g = CpuGenerator::with_seed(8);
+                fill_f32(&mut g, &mut big, 0.1, 2.0, cap, latest(), route);
+                let mut parts = vec![0f32; n];
+                let half = n / 2 / 16 * 16;
+                let (lo, hi) = parts.split_at_mut(half);
+                let mut h = CpuGenerator::with_seed(8);
+                let mut cur = Cursor::new(&mut h);
+                fill_range_f32(&mut cur, n, 0, lo, (0.1, 2.0), cap, latest(), route);
+                fill_range_f32(&mut cur, n, half, hi, (0.1, 2.0), cap, latest(), route);
+                assert!(big == parts, "{cap} {route:?}");
+            }
+        }
     }
 }
