@@ -5,7 +5,9 @@
 //! word at a time; function id = method), `engine_advance` (one jump of 2^40 words, and one
 //! precomputed jump of 2^20 words), `uniform_f32_inplace`, `uniform_f64_inplace`,
 //! `normal_f32_inplace`, `normal_f64_inplace` (function id = variant `default` / `avx2`,
-//! parameter = element count: 2^20, 2^24, 2^26). Run `TORCH_RNG_LANES=scalar|avx2` to cap the SIMD route.
+//! parameter = element count: 2^20, 2^24, 2^26), and `uniform_f32_inplace_threads`,
+//! `normal_f32_inplace_threads` (every core, 2^24 and 2^26). Run `TORCH_RNG_LANES=scalar|avx2` to
+//! cap the SIMD route.
 
 use criterion::{
     criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,
@@ -75,5 +77,35 @@ fn kernels(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, engine, kernels);
+/// `uniform_` and `normal_` float32 in place on every core (`Context::with_threads(0)`), the
+/// same bits as one thread: `tools/bench_compare.py` sets them against PyTorch on one thread.
+fn threaded(c: &mut Criterion) {
+    for (group, normal) in [
+        ("uniform_f32_inplace_threads", false),
+        ("normal_f32_inplace_threads", true),
+    ] {
+        let mut g = c.benchmark_group(group);
+        for n in [1usize << 24, 1 << 26] {
+            g.throughput(Throughput::Elements(n as u64));
+            g.sample_size(10);
+            g.sampling_mode(SamplingMode::Flat);
+            for cap in [Capability::Default, Capability::Avx2] {
+                let mut torch = Torch::new(Context::new(cap).with_threads(0));
+                let mut t = Tensor::zeros(&[n as i64], DType::Float32).expect("size");
+                g.bench_with_input(BenchmarkId::new(cap.name(), n), &n, |b, _| {
+                    b.iter(|| {
+                        if normal {
+                            torch.normal_(&mut t, 0.0, 1.0)
+                        } else {
+                            torch.uniform_(&mut t, 0.0, 1.0)
+                        }
+                    });
+                });
+            }
+        }
+        g.finish();
+    }
+}
+
+criterion_group!(benches, engine, kernels, threaded);
 criterion_main!(benches);

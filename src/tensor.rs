@@ -378,8 +378,8 @@ pub(crate) trait Deferred: Send + Sync + std::fmt::Debug {
     fn dtype(&self) -> DType;
     /// The number of elements.
     fn len(&self) -> usize;
-    /// All the elements.
-    fn compute(&self) -> Storage;
+    /// All the elements, or [`Error::OutOfMemory`] when they cannot be allocated.
+    fn compute(&self) -> Result<Storage>;
     /// The elements' little-endian bytes, in order, a bounded chunk at a time.
     fn for_each_le_chunk(&self, f: &mut dyn FnMut(&[u8]));
     /// Of each of `outer` rows of `row` elements, the `take` elements from `skip` on, still
@@ -440,12 +440,12 @@ impl Deferred for Constant {
     fn len(&self) -> usize {
         self.len
     }
-    fn compute(&self) -> Storage {
-        let mut s = Storage::zeros(self.dtype, self.len);
+    fn compute(&self) -> Result<Storage> {
+        let mut s = Storage::try_zeros("empty", self.dtype, self.len)?;
         if self.value.to_bits() != 0 {
             s.fill_f64(self.value);
         }
-        s
+        Ok(s)
     }
     fn for_each_le_chunk(&self, f: &mut dyn FnMut(&[u8])) {
         let mut chunk = Storage::zeros(self.dtype, self.len.min(CHUNK));
@@ -468,6 +468,17 @@ impl Deferred for Constant {
             ..*self
         }))
     }
+}
+
+/// `d`'s elements, or the allocator's failure handler (which aborts) when they cannot be
+/// allocated.
+fn or_abort(d: &dyn Deferred) -> Storage {
+    d.compute().unwrap_or_else(|_| {
+        let bytes = d.len().saturating_mul(d.dtype().size());
+        let layout = std::alloc::Layout::from_size_align(bytes, 8)
+            .unwrap_or(std::alloc::Layout::new::<u64>());
+        std::alloc::handle_alloc_error(layout)
+    })
 }
 
 /// A tensor's elements: computed, or deferred (and computed at most once, when first read).
@@ -695,18 +706,19 @@ impl Tensor {
         matches!(&self.data, Data::Deferred(_, cell) if cell.get().is_none())
     }
 
-    /// The computed elements (computing deferred ones now).
+    /// The computed elements (computing deferred ones now; an allocation failure aborts, as a
+    /// `Vec`'s does: [`Tensor::try_storage`] returns it instead).
     fn data(&self) -> &Storage {
         match &self.data {
             Data::Ready(s) => s,
-            Data::Deferred(d, cell) => cell.get_or_init(|| d.compute()),
+            Data::Deferred(d, cell) => cell.get_or_init(|| or_abort(d.as_ref())),
         }
     }
 
     /// The computed elements, to change them (they stop being deferred).
     fn data_mut(&mut self) -> &mut Storage {
         if let Data::Deferred(d, cell) = &mut self.data {
-            let s = cell.take().unwrap_or_else(|| d.compute());
+            let s = cell.take().unwrap_or_else(|| or_abort(d.as_ref()));
             self.data = Data::Ready(s);
         }
         match &mut self.data {
@@ -831,10 +843,28 @@ impl Tensor {
         }
     }
 
-    /// The typed data.
+    /// The typed data (computing deferred elements now: see [`Tensor`]).
     #[must_use]
     pub fn storage(&self) -> &Storage {
         self.data()
+    }
+
+    /// [`Tensor::storage`], or [`Error::OutOfMemory`] when deferred elements cannot be allocated
+    /// (where `storage` aborts the process, as a failed `Vec` allocation does).
+    ///
+    /// # Errors
+    /// [`Error::OutOfMemory`] naming the op and the bytes.
+    pub fn try_storage(&self) -> Result<&Storage> {
+        match &self.data {
+            Data::Ready(s) => Ok(s),
+            Data::Deferred(d, cell) => {
+                if let Some(s) = cell.get() {
+                    return Ok(s);
+                }
+                let s = d.compute()?;
+                Ok(cell.get_or_init(|| s))
+            }
+        }
     }
 }
 

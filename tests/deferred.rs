@@ -66,6 +66,7 @@ fn deferred_builds_equal_eager_builds() {
                     // Streamed (as a writer reads them), then computed whole.
                     assert_eq!(a.sha256_hex(), b.sha256_hex(), "{name} {n} {cap} {threads}");
                     assert_eq!(a, b, "{name} {n} {cap} {threads}");
+                    assert_eq!(a.try_storage().unwrap(), b.storage(), "{name} {n}");
                 }
                 let (got, _) = build(&desc, cx, 7, false);
                 for ((n, a), (_, b)) in got.iter().zip(&want) {
@@ -86,4 +87,11 @@ fn deferred_builds_equal_eager_builds() {
         }
     }
     assert!(deferred_seen > 100, "{deferred_seen} tensors deferred");
+}
+
+/// Deferred elements change nothing of what a tensor can do: it still crosses threads.
+#[test]
+fn tensors_stay_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<Tensor>();
 }

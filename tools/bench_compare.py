@@ -77,6 +77,13 @@ BENCHES = [
         "empty(n, float64).normal_()": ("buf = torch.empty(n, dtype=torch.float64)",
                                         "buf.normal_()"),
     }),
+    # The same in place on every core (benches/kernels.rs `threaded`), against PyTorch on one.
+    ("uniform_ float32 in place, every core", "uniform_f32_inplace_threads", (2 ** 24, 2 ** 26), {
+        "empty(n).uniform_()": ("buf = torch.empty(n)", "buf.uniform_()"),
+    }),
+    ("normal_ float32 in place, every core", "normal_f32_inplace_threads", (2 ** 24, 2 ** 26), {
+        "empty(n).normal_()": ("buf = torch.empty(n)", "buf.normal_()"),
+    }),
     # A GPT-2 small shaped model (examples/gpt2_124m.json), built by the golden fixtures'
     # reference builder: construction, GPT-2 apply init, scaled c_proj init.
     ("GPT-2 124M model init", "model_gpt2_124m", (124439808,), {

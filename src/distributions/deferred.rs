@@ -14,7 +14,7 @@
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use super::fixed::{self, Cursor, FixedFill};
+use super::fixed::{self, Cursor, FixedFill, Law};
 use crate::dtype::DType;
 use crate::generator::CpuGenerator;
 use crate::tensor::{encode_le, Cut, Deferred, SliceMut, Storage};
@@ -214,9 +214,13 @@ impl Deferred for DeferredFill {
         self.cut.map_or(self.fill.n, |c| c.len())
     }
 
-    fn compute(&self) -> Storage {
+    fn compute(&self) -> crate::error::Result<Storage> {
         let n = self.len();
-        let mut out = Storage::zeros(self.fill.dtype, n);
+        let op = match self.fill.law {
+            Law::Uniform { .. } => "uniform_",
+            Law::Normal { .. } => "normal_",
+        };
+        let mut out = Storage::try_zeros(op, self.fill.dtype, n)?;
         let threads = self.threads_for(n);
         let w = if self.fill.dtype == DType::Float64 {
             2
@@ -247,7 +251,7 @@ impl Deferred for DeferredFill {
                 w.finish();
             }
         });
-        out
+        Ok(out)
     }
 
     fn for_each_le_chunk(&self, f: &mut dyn FnMut(&[u8])) {
@@ -325,7 +329,6 @@ impl Deferred for DeferredFill {
 mod tests {
     use super::*;
     use crate::context::{Capability, Context};
-    use crate::distributions::fixed::Law;
     use crate::tensor::Tensor;
 
     fn same(a: &[u8], b: &[u8], what: &str) {
