@@ -529,8 +529,44 @@ impl std::fmt::Debug for Tensor {
 /// Elements per chunk of [`Tensor::for_each_le_chunk`].
 pub(crate) const CHUNK: usize = 1 << 14;
 
+/// Calls `f` with the little-endian bytes of the elements `range` of `s`: their memory itself on
+/// a little-endian host (bool excepted: one byte each, 0 or 1, through `scratch`), else an encoded
+/// copy in `scratch`.
+pub(crate) fn with_le_bytes(
+    s: &Storage,
+    range: std::ops::Range<usize>,
+    scratch: &mut Vec<u8>,
+    f: &mut dyn FnMut(&[u8]),
+) {
+    #[cfg(target_endian = "little")]
+    {
+        use bytemuck::cast_slice;
+        let bytes: Option<&[u8]> = match s {
+            Storage::F32(v) => Some(cast_slice(&v[range.clone()])),
+            Storage::F64(v) => Some(cast_slice(&v[range.clone()])),
+            Storage::F16(v) => Some(cast_slice(&v[range.clone()])),
+            Storage::BF16(v) => Some(cast_slice(&v[range.clone()])),
+            Storage::I64(v) => Some(cast_slice(&v[range.clone()])),
+            Storage::I32(v) => Some(cast_slice(&v[range.clone()])),
+            Storage::I16(v) => Some(cast_slice(&v[range.clone()])),
+            Storage::I8(v) => Some(cast_slice(&v[range.clone()])),
+            Storage::U8(v) => Some(&v[range.clone()]),
+            Storage::U16(v) => Some(cast_slice(&v[range.clone()])),
+            Storage::U32(v) => Some(cast_slice(&v[range.clone()])),
+            Storage::U64(v) => Some(cast_slice(&v[range.clone()])),
+            Storage::Bool(_) => None,
+        };
+        if let Some(b) = bytes {
+            f(b);
+            return;
+        }
+    }
+    encode_le(s, range, scratch);
+    f(scratch);
+}
+
 /// The little-endian bytes of the elements `range` of `s`, in `out` (replacing its contents).
-pub(crate) fn encode_le(s: &Storage, range: std::ops::Range<usize>, out: &mut Vec<u8>) {
+fn encode_le(s: &Storage, range: std::ops::Range<usize>, out: &mut Vec<u8>) {
     fn enc<T: Copy, const N: usize>(v: &[T], to_le: fn(T) -> [u8; N], out: &mut Vec<u8>) {
         // Every byte is overwritten: only a longer buffer than last time is zeroed first.
         out.truncate(v.len() * N);
@@ -958,18 +994,13 @@ impl Tensor {
             }
         }
         let mut buf = Vec::new();
-        match self.data() {
-            Storage::U8(v) => f(v),
-            s => {
-                let n = s.len();
-                let mut at = 0;
-                while at < n {
-                    let end = (at + CHUNK).min(n);
-                    encode_le(s, at..end, &mut buf);
-                    f(&buf);
-                    at = end;
-                }
-            }
+        let s = self.data();
+        let n = s.len();
+        let mut at = 0;
+        while at < n {
+            let end = (at + CHUNK).min(n);
+            with_le_bytes(s, at..end, &mut buf, &mut f);
+            at = end;
         }
     }
 

@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use super::fixed::{self, Cursor, FixedFill, Law};
 use crate::dtype::DType;
 use crate::generator::CpuGenerator;
-use crate::tensor::{encode_le, Cut, Deferred, SliceMut, Storage};
+use crate::tensor::{with_le_bytes, Cut, Deferred, SliceMut, Storage};
 
 /// The words of a generator from a starting state on, and generators standing at positions in
 /// it.
@@ -134,6 +134,26 @@ const STREAM_CHUNK: usize = 1 << 16;
 
 /// Chunks each worker may have computed ahead of the writer.
 const AHEAD: usize = 2;
+
+/// Chunk buffers kept between streamed tensors (a few, any dtype).
+static BUFFERS: Mutex<Vec<Storage>> = Mutex::new(Vec::new());
+
+/// A buffer of [`STREAM_CHUNK`] elements of `dtype` (its contents are overwritten).
+fn buffer(dtype: DType) -> Storage {
+    let mut pool = BUFFERS.lock().unwrap_or_else(PoisonError::into_inner);
+    match pool.iter().position(|b| b.dtype() == dtype) {
+        Some(i) => pool.swap_remove(i),
+        None => Storage::zeros(dtype, STREAM_CHUNK),
+    }
+}
+
+/// Keeps `buf` for the next streamed tensor.
+fn give_back(buf: Storage) {
+    let mut pool = BUFFERS.lock().unwrap_or_else(PoisonError::into_inner);
+    if pool.len() < 8 {
+        pool.push(buf);
+    }
+}
 
 /// One reader of a [`DeferredFill`]: a generator moved forward through the fill's words.
 struct Walker<'s> {
@@ -260,53 +280,58 @@ impl Deferred for DeferredFill {
         let chunks = n.div_ceil(STREAM_CHUNK);
         let range = |c: usize| (c * STREAM_CHUNK, ((c + 1) * STREAM_CHUNK).min(n));
         let threads = self.threads_for(n).min(chunks + 1);
+        let mut scratch = Vec::new();
         if threads <= 1 {
             let mut w = Walker::new(self);
-            let mut buf = Storage::zeros(dtype, STREAM_CHUNK.min(n));
-            let mut bytes = Vec::new();
+            let mut buf = buffer(dtype);
             for c in 0..chunks {
                 let (k0, k1) = range(c);
                 w.fill(k0, buf.as_slice_mut().slice(0..k1 - k0));
-                encode_le(&buf, 0..k1 - k0, &mut bytes);
-                f(&bytes);
+                with_le_bytes(&buf, 0..k1 - k0, &mut scratch, f);
             }
             w.finish();
+            give_back(buf);
             return;
         }
         // `threads` in all: the caller's thread takes each chunk in order (writing it, mostly)
         // and `threads - 1` workers compute them; worker `i` computes chunks i, i + workers, ...
-        // (its generator only moves forward) and hands each over in order.
+        // (its generator only moves forward) and hands each over in order, in a buffer the
+        // caller returns once written.
         let workers = threads - 1;
         std::thread::scope(|s| {
             let mut ready = Vec::with_capacity(workers);
             let mut spent = Vec::with_capacity(workers);
             for i in 0..workers {
-                let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(AHEAD);
-                let (back_tx, back_rx) = mpsc::channel::<Vec<u8>>();
+                let (tx, rx) = mpsc::sync_channel::<Storage>(AHEAD);
+                let (back_tx, back_rx) = mpsc::channel::<Storage>();
                 ready.push(rx);
                 spent.push(back_tx);
                 s.spawn(move || {
                     let mut w = Walker::new(self);
-                    let mut buf = Storage::zeros(dtype, STREAM_CHUNK);
                     for c in (i..chunks).step_by(workers) {
                         let (k0, k1) = range(c);
+                        let mut buf = back_rx.try_recv().unwrap_or_else(|_| buffer(dtype));
                         w.fill(k0, buf.as_slice_mut().slice(0..k1 - k0));
-                        let mut bytes = back_rx.try_recv().unwrap_or_default();
-                        encode_le(&buf, 0..k1 - k0, &mut bytes);
-                        if tx.send(bytes).is_err() {
+                        if tx.send(buf).is_err() {
                             break;
                         }
                     }
                     w.finish();
+                    while let Ok(buf) = back_rx.try_recv() {
+                        give_back(buf);
+                    }
                 });
             }
             for c in 0..chunks {
                 // A worker that stopped early panicked; the scope re-raises its panic.
-                let Ok(bytes) = ready[c % workers].recv() else {
+                let Ok(buf) = ready[c % workers].recv() else {
                     break;
                 };
-                f(&bytes);
-                let _ = spent[c % workers].send(bytes);
+                let (k0, k1) = range(c);
+                with_le_bytes(&buf, 0..k1 - k0, &mut scratch, f);
+                if let Err(mpsc::SendError(buf)) = spent[c % workers].send(buf) {
+                    give_back(buf);
+                }
             }
         });
     }
