@@ -101,6 +101,47 @@ impl Stream {
     }
 }
 
+/// The fills deferred from one generator, in draw order: the stream they read (from the
+/// generator's state at the first of them) and the words the generator owes them. The generator
+/// itself is not moved until [`Deferrer::settle`], which whoever draws from it for real calls
+/// first.
+#[derive(Debug, Default)]
+pub(crate) struct Deferrer {
+    stream: Option<Arc<Stream>>,
+    skip: u64,
+}
+
+impl Deferrer {
+    /// `fill`'s elements, drawn from `g` after the fills already deferred, computed when read on
+    /// up to `threads` threads.
+    pub(crate) fn defer(
+        &mut self,
+        g: &CpuGenerator,
+        fill: FixedFill,
+        threads: usize,
+    ) -> Arc<dyn Deferred> {
+        let stream = self.stream.get_or_insert_with(|| Stream::new(g));
+        let d = defer(fill, stream, self.skip, threads);
+        self.skip += fill.words();
+        d
+    }
+
+    /// Moves `g` past the deferred fills' words, so that it stands where drawing them would have
+    /// left it (fills deferred later start a new stream there).
+    pub(crate) fn settle(&mut self, g: &mut CpuGenerator) {
+        self.stream = None;
+        let words = std::mem::take(&mut self.skip);
+        if words > 0 {
+            g.advance(words);
+        }
+    }
+
+    /// Whether the generator owes nothing.
+    pub(crate) fn is_settled(&self) -> bool {
+        self.skip == 0
+    }
+}
+
 /// A fill's elements, deferred: `fill` drawing from word `offset` of `stream` on, all of them or
 /// a [`Cut`] of them.
 #[derive(Debug)]
@@ -114,12 +155,7 @@ pub(crate) struct DeferredFill {
 
 /// `fill`'s elements, drawn from word `offset` of `stream`, computed when read on up to
 /// `threads` threads.
-pub(crate) fn defer(
-    fill: FixedFill,
-    stream: &Arc<Stream>,
-    offset: u64,
-    threads: usize,
-) -> Arc<dyn Deferred> {
+fn defer(fill: FixedFill, stream: &Arc<Stream>, offset: u64, threads: usize) -> Arc<dyn Deferred> {
     Arc::new(DeferredFill {
         fill,
         stream: Arc::clone(stream),

@@ -4,10 +4,8 @@
 //! constructor, as ripgrep's searcher carries its `Sink`: building never consults hidden state, and
 //! an observer (such as `explain`) is an argument, a no-op ([`NoRecorder`]) by default.
 
-use std::sync::Arc;
-
 use crate::context::{Context, Device};
-use crate::distributions::deferred::{defer, Stream};
+use crate::distributions::deferred::Deferrer;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::generator::CpuGenerator;
@@ -199,20 +197,13 @@ pub struct Builder<'a> {
     scope: Vec<String>,
     limits: Limits,
     used: Used,
-    /// Deferred draws (a CPU build whose recorder counts no words), else `None`.
-    defer: Option<Defer>,
-}
-
-/// The draws a build has deferred: fills of tensors whose words are known ([`Deferral`]) are not
-/// computed while building; each tensor keeps its fill and the position of its first word in
-/// `stream` (the generator's words from where it stood at the first deferred fill), and the
-/// generator is moved `skip` words on only when something draws from it for real ([`Builder::
-/// settle`]). A fill that a later init overwrites is never computed, a fill that is written out
-/// is computed a chunk at a time, and a shard computes only its own part.
-#[derive(Debug, Default)]
-struct Defer {
-    stream: Option<Arc<Stream>>,
-    skip: u64,
+    /// Deferred draws (a CPU build whose recorder counts no words), else `None`: fills of
+    /// tensors whose words are known ([`Deferral`]) are not computed while building; each tensor
+    /// keeps its fill and where its words start, and the generator is moved past them only when
+    /// something draws from it for real ([`Builder::settle`]). A fill that a later init
+    /// overwrites is never computed, a fill that is written out is computed a chunk at a time,
+    /// and a shard computes only its own part.
+    defer: Option<Deferrer>,
 }
 
 impl std::fmt::Debug for Builder<'_> {
@@ -230,7 +221,7 @@ impl<'a> Builder<'a> {
     /// A builder drawing from the CPU generator `gen` under `cx` (a CPU build: `cx`'s device is
     /// taken as the CPU), reporting to `rec`, with the default [`Limits`].
     pub fn new(gen: &'a mut CpuGenerator, cx: Context, rec: &'a mut dyn Recorder) -> Self {
-        let defer = (!rec.counts_words()).then(Defer::default);
+        let defer = (!rec.counts_words()).then(Deferrer::default);
         Builder {
             source: Source::Cpu(gen),
             cx: Context {
@@ -255,7 +246,7 @@ impl<'a> Builder<'a> {
     pub fn for_torch(torch: &'a mut Torch, rec: &'a mut dyn Recorder) -> Self {
         let cx = torch.context();
         let reported_offset = torch.cuda_generator().get_offset();
-        let defer = (!rec.counts_words() && !cx.is_cuda()).then(Defer::default);
+        let defer = (!rec.counts_words() && !cx.is_cuda()).then(Deferrer::default);
         Builder {
             source: Source::Torch(torch),
             cx,
@@ -280,16 +271,12 @@ impl<'a> Builder<'a> {
     /// Moves the generator past the deferred draws, so that it stands where drawing each of
     /// them would have left it.
     fn settle(&mut self) {
-        let Some(d) = self.defer.as_mut() else {
-            return;
-        };
-        d.stream = None;
-        let skip = std::mem::take(&mut d.skip);
-        if skip > 0 {
-            match &mut self.source {
-                Source::Cpu(g) => g.advance(skip),
-                Source::Torch(t) => t.generator_mut().advance(skip),
-            }
+        let Builder { defer, source, .. } = self;
+        if let Some(d) = defer {
+            d.settle(match source {
+                Source::Cpu(g) => g,
+                Source::Torch(t) => t.generator_mut(),
+            });
         }
     }
 
@@ -314,9 +301,7 @@ impl<'a> Builder<'a> {
                 let Some(d) = self.defer.as_mut() else {
                     return Ok(false);
                 };
-                let stream = d.stream.get_or_insert_with(|| Stream::new(g));
-                t.set_deferred(defer(fill, stream, d.skip, threads));
-                d.skip += fill.words();
+                t.set_deferred(d.defer(g, fill, threads));
             }
         }
         Ok(true)
@@ -506,7 +491,7 @@ impl<'a> Builder<'a> {
 
     fn cpu_gen(&self) -> &CpuGenerator {
         debug_assert!(
-            self.defer.as_ref().is_none_or(|d| d.skip == 0),
+            self.defer.as_ref().is_none_or(Deferrer::is_settled),
             "the generator read with draws deferred"
         );
         match &self.source {

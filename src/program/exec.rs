@@ -5,19 +5,17 @@ use std::collections::BTreeMap;
 use super::parse::{BinOp, Op, Other, Ref, Step};
 use super::strided::{self, Geo, Operand, Val};
 use crate::context::{Context, CudaDevice, Device, Era};
-use crate::distributions::deferred::{defer, Stream};
-use crate::distributions::fixed::{FixedFill, Law};
+use crate::distributions::deferred::Deferrer;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::generator::{seed_from_i128, CpuGenerator, CudaGenerator};
 use crate::init::buf::Buf;
-use crate::init::Deferral;
+use crate::init::{Deferral, InitCall};
 use crate::math::special;
 use crate::modules::Limits;
 use crate::ops::View;
 use crate::tensor::{checked_numel, Storage, Tensor};
 use crate::torch::Rng;
-use std::sync::Arc;
 
 /// One program tensor: its storage, the geometry it was created with, and whether an op that
 /// torch-rng reproduces only within a bound (`erfinv_`, `orthogonal_`, legacy `trunc_normal_`)
@@ -156,8 +154,8 @@ pub(crate) struct Machine<'g> {
     /// Bytes of the tensors created so far.
     bytes: u128,
     /// Draws of the default CPU generator deferred (no observer), as a model build defers them
-    /// (`modules::Builder`): the stream they read and the words not yet skipped.
-    defer: Option<(Option<Arc<Stream>>, u64)>,
+    /// (`modules::Builder`).
+    defer: Option<Deferrer>,
 }
 
 fn fail(step: &Step, reason: impl Into<String>) -> Error {
@@ -195,32 +193,15 @@ impl<'g> Machine<'g> {
             last: None,
             limits: Limits::default(),
             bytes: 0,
-            defer: (!target.is_cuda()).then_some((None, 0)),
+            defer: (!target.is_cuda()).then(Deferrer::default),
         }
     }
 
     /// Moves the default generator past the deferred draws.
     fn settle(&mut self) {
-        if let Some((stream, skip)) = self.defer.as_mut() {
-            *stream = None;
-            let words = std::mem::take(skip);
-            if let (true, Rng::Cpu(g)) = (words > 0, &mut self.default) {
-                g.advance(words);
-            }
+        if let (Some(d), Rng::Cpu(g)) = (self.defer.as_mut(), &mut self.default) {
+            d.settle(g);
         }
-    }
-
-    /// Defers a fill of the whole of tensor `i` from the default generator.
-    fn defer_fill(&mut self, i: usize, fill: FixedFill) {
-        let threads = self.target.thread_count();
-        let (Some((stream, skip)), Rng::Cpu(g)) = (self.defer.as_mut(), &self.default) else {
-            return;
-        };
-        let stream = stream.get_or_insert_with(|| Stream::new(g));
-        self.tensors[i]
-            .data
-            .set_deferred(defer(fill, stream, *skip, threads));
-        *skip += fill.words();
     }
 
     /// Runs `step` deferred when it can be: an init call, `uniform_` or `normal_` on the whole of
@@ -231,9 +212,20 @@ impl<'g> Machine<'g> {
             return Ok(false);
         }
         let default = |gen: &Option<String>| gen.as_deref().is_none_or(|g| g == "default");
-        let (t, what) = match &step.op {
-            Op::Init { t, call, gen } if default(gen) => (t, Some(call)),
-            Op::Uniform { t, gen, .. } | Op::Normal { t, gen, .. } if default(gen) => (t, None),
+        // `tensor.uniform_(a, b)` and `tensor.normal_(m, s)` on a whole tensor are the init
+        // calls of the same names, with the same checks.
+        let (t, call) = match &step.op {
+            Op::Init { t, call, gen } if default(gen) => (t, call.clone()),
+            Op::Uniform { t, from, to, gen } if default(gen) => {
+                (t, InitCall::Uniform { a: *from, b: *to })
+            }
+            Op::Normal { t, mean, std, gen } if default(gen) => (
+                t,
+                InitCall::Normal {
+                    mean: *mean,
+                    std: *std,
+                },
+            ),
             _ => return Ok(false),
         };
         let idx = self.cursor + t.delta;
@@ -244,34 +236,10 @@ impl<'g> Machine<'g> {
         if !whole(&geo, slot.len()) {
             return Ok(false);
         }
-        let (dtype, n) = (slot.dtype(), slot.len());
         let target = self.target;
-        let deferral = match (&step.op, what) {
-            (_, Some(call)) => call
-                .deferral(&geo.size, dtype, target)
-                .map_err(|e| at(step, e))?,
-            (Op::Uniform { from, to, .. }, None) if dtype.is_float() => {
-                let (from, to) = crate::ops::check_uniform_bounds("uniform_", dtype, *from, *to)
-                    .map_err(|e| at(step, e))?;
-                FixedFill::new(Law::Uniform { from, to }, dtype, n, true, target)
-                    .map(Deferral::Draw)
-            }
-            (Op::Normal { mean, std, .. }, None) if dtype.is_float() => {
-                crate::ops::check_normal_std("normal_", *std).map_err(|e| at(step, e))?;
-                FixedFill::new(
-                    Law::Normal {
-                        mean: *mean,
-                        std: *std,
-                    },
-                    dtype,
-                    n,
-                    true,
-                    target,
-                )
-                .map(Deferral::Draw)
-            }
-            _ => None,
-        };
+        let deferral = call
+            .deferral(&geo.size, slot.dtype(), target)
+            .map_err(|e| at(step, e))?;
         let Some(deferral) = deferral else {
             return Ok(false);
         };
@@ -279,11 +247,14 @@ impl<'g> Machine<'g> {
         match deferral {
             Deferral::Nothing => {}
             Deferral::Fill(v) => self.tensors[i].data.defer_fill(v),
-            Deferral::Draw(fill) => self.defer_fill(i, fill),
+            Deferral::Draw(fill) => {
+                let threads = target.thread_count();
+                if let (Some(d), Rng::Cpu(g)) = (self.defer.as_mut(), &self.default) {
+                    self.tensors[i].data.set_deferred(d.defer(g, fill, threads));
+                }
+            }
         }
-        if let Op::Init { call, .. } = &step.op {
-            self.tensors[i].bounded |= call.is_bounded(target);
-        }
+        self.tensors[i].bounded |= call.is_bounded(target);
         Ok(true)
     }
 
