@@ -42,38 +42,50 @@ fn engine(c: &mut Criterion) {
     g.finish();
 }
 
-fn kernels(c: &mut Criterion) {
-    for (group, dtype, normal) in [
-        ("uniform_f32_inplace", DType::Float32, false),
-        ("uniform_f64_inplace", DType::Float64, false),
-        ("normal_f32_inplace", DType::Float32, true),
-        ("normal_f64_inplace", DType::Float64, true),
-    ] {
-        let mut g = c.benchmark_group(group);
-        for n in [1usize << 20, 1 << 24, 1 << 26] {
-            g.throughput(Throughput::Elements(n as u64));
-            g.sample_size(if n > 1 << 20 { 10 } else { 30 });
-            // One call per sample at the large sizes (a 2^26 float64 normal_ takes a second).
-            g.sampling_mode(if n > 1 << 20 {
-                SamplingMode::Flat
-            } else {
-                SamplingMode::Auto
-            });
-            for cap in [Capability::Default, Capability::Avx2] {
-                let mut torch = Torch::new(Context::new(cap));
-                let mut t = Tensor::zeros(&[n as i64], dtype).expect("size");
-                g.bench_with_input(BenchmarkId::new(cap.name(), n), &n, |b, _| {
-                    b.iter(|| {
-                        if normal {
-                            torch.normal_(&mut t, 0.0, 1.0)
-                        } else {
-                            torch.uniform_(&mut t, 0.0, 1.0)
-                        }
-                    });
+/// `uniform_` or `normal_` (`normal`) in place on `dtype` tensors of each size in `sizes`, both
+/// variants, on `threads` threads (0: every core).
+fn in_place(
+    c: &mut Criterion,
+    group: &str,
+    (dtype, normal): (DType, bool),
+    sizes: &[usize],
+    threads: usize,
+) {
+    let mut g = c.benchmark_group(group);
+    for &n in sizes {
+        g.throughput(Throughput::Elements(n as u64));
+        g.sample_size(if n > 1 << 20 { 10 } else { 30 });
+        // One call per sample at the large sizes (a 2^26 float64 normal_ takes a second).
+        g.sampling_mode(if n > 1 << 20 {
+            SamplingMode::Flat
+        } else {
+            SamplingMode::Auto
+        });
+        for cap in [Capability::Default, Capability::Avx2] {
+            let mut torch = Torch::new(Context::new(cap).with_threads(threads));
+            let mut t = Tensor::zeros(&[n as i64], dtype).expect("size");
+            g.bench_with_input(BenchmarkId::new(cap.name(), n), &n, |b, _| {
+                b.iter(|| {
+                    if normal {
+                        torch.normal_(&mut t, 0.0, 1.0)
+                    } else {
+                        torch.uniform_(&mut t, 0.0, 1.0)
+                    }
                 });
-            }
+            });
         }
-        g.finish();
+    }
+    g.finish();
+}
+
+fn kernels(c: &mut Criterion) {
+    for (group, kind) in [
+        ("uniform_f32_inplace", (DType::Float32, false)),
+        ("uniform_f64_inplace", (DType::Float64, false)),
+        ("normal_f32_inplace", (DType::Float32, true)),
+        ("normal_f64_inplace", (DType::Float64, true)),
+    ] {
+        in_place(c, group, kind, &[1 << 20, 1 << 24, 1 << 26], 1);
     }
 }
 
@@ -84,26 +96,7 @@ fn threaded(c: &mut Criterion) {
         ("uniform_f32_inplace_threads", false),
         ("normal_f32_inplace_threads", true),
     ] {
-        let mut g = c.benchmark_group(group);
-        for n in [1usize << 24, 1 << 26] {
-            g.throughput(Throughput::Elements(n as u64));
-            g.sample_size(10);
-            g.sampling_mode(SamplingMode::Flat);
-            for cap in [Capability::Default, Capability::Avx2] {
-                let mut torch = Torch::new(Context::new(cap).with_threads(0));
-                let mut t = Tensor::zeros(&[n as i64], DType::Float32).expect("size");
-                g.bench_with_input(BenchmarkId::new(cap.name(), n), &n, |b, _| {
-                    b.iter(|| {
-                        if normal {
-                            torch.normal_(&mut t, 0.0, 1.0)
-                        } else {
-                            torch.uniform_(&mut t, 0.0, 1.0)
-                        }
-                    });
-                });
-            }
-        }
-        g.finish();
+        in_place(c, group, (DType::Float32, normal), &[1 << 24, 1 << 26], 0);
     }
 }
 
