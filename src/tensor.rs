@@ -75,12 +75,30 @@ impl Storage {
     /// # Errors
     /// [`Error::OutOfMemory`] naming `op` and the bytes asked for.
     pub fn try_zeros(op: &str, dtype: DType, n: usize) -> Result<Storage> {
-        fn zero<T: Default + Clone>(v: &mut Vec<T>, n: usize) {
-            v.resize(n, T::default());
+        // From the allocator's zeroed memory (`calloc`: fresh pages are zero already, so nothing
+        // is written until the tensor is), not a reservation then a memset.
+        fn zeroed<T: bytemuck::Zeroable>(n: usize) -> Option<Vec<T>> {
+            bytemuck::allocation::try_zeroed_vec(n).ok()
         }
-        let mut s = Storage::try_with_capacity(op, dtype, n)?;
-        each_storage!(&mut s, v => zero(v, n));
-        Ok(s)
+        let s = match dtype {
+            DType::Float32 => zeroed(n).map(Storage::F32),
+            DType::Float64 => zeroed(n).map(Storage::F64),
+            DType::Float16 => zeroed(n).map(Storage::F16),
+            DType::BFloat16 => zeroed(n).map(Storage::BF16),
+            DType::Int64 => zeroed(n).map(Storage::I64),
+            DType::Int32 => zeroed(n).map(Storage::I32),
+            DType::Int16 => zeroed(n).map(Storage::I16),
+            DType::Int8 => zeroed(n).map(Storage::I8),
+            DType::UInt8 => zeroed(n).map(Storage::U8),
+            DType::Bool => zeroed(n).map(Storage::Bool),
+            DType::UInt16 => zeroed(n).map(Storage::U16),
+            DType::UInt32 => zeroed(n).map(Storage::U32),
+            DType::UInt64 => zeroed(n).map(Storage::U64),
+        };
+        s.ok_or_else(|| Error::OutOfMemory {
+            op: op.to_string(),
+            bytes: (n as u128) * dtype.size() as u128,
+        })
     }
 
     /// No elements of `dtype`, with room for `n` (for kernels that append), or

@@ -54,13 +54,19 @@ CAPABILITY_NAMES = {"default": "DEFAULT", "avx2": "AVX2", "avx512": "AVX512"}
 
 # op label, criterion group, element counts, {form: (setup, stmt)}
 BENCHES = [
-    ("rand float32", "rand_f32", SIZES, {
+    ("rand float32", "rand_f32", INPLACE_SIZES, {
         "torch.rand(n)": ("", "torch.rand(n)"),
         "empty(n).uniform_()": ("buf = torch.empty(n)", "buf.uniform_()"),
     }),
-    ("randn float32", "randn_f32", SIZES, {
+    ("randn float32", "randn_f32", INPLACE_SIZES, {
         "torch.randn(n)": ("", "torch.randn(n)"),
         "empty(n).normal_()": ("buf = torch.empty(n)", "buf.normal_()"),
+    }),
+    ("rand float64", "rand_f64", INPLACE_SIZES, {
+        "torch.rand(n, dtype=float64)": ("", "torch.rand(n, dtype=torch.float64)"),
+    }),
+    ("randn float64", "randn_f64", INPLACE_SIZES, {
+        "torch.randn(n, dtype=float64)": ("", "torch.randn(n, dtype=torch.float64)"),
     }),
     # In place on an existing tensor (benches/kernels.rs): the kernels alone, no allocation.
     ("uniform_ float32 in place", "uniform_f32_inplace", INPLACE_SIZES, {
