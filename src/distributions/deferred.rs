@@ -7,8 +7,8 @@
 //! when read, a chunk at a time when written out, from generators moved to those positions. A
 //! fill that a later init overwrites is never computed, and a shard computes only its own rows.
 //!
-//! The stream keeps the generators its readers leave behind (a few, least recently used dropped
-//! first), so that reading tensors in about the order they were drawn moves each generator a
+//! The stream keeps the generators its readers leave behind (up to 64, least recently used
+//! dropped first), so that reading tensors in about the order they were drawn moves each generator a
 //! little forward instead of jumping from the start each time.
 
 use std::sync::mpsc;
@@ -34,8 +34,9 @@ struct Parked {
     tick: u64,
 }
 
-/// Generators a stream keeps.
-const PARKED: usize = 8;
+/// Generators a stream keeps (enough for every worker of a many-core host to find one near the
+/// next tensor's first word; each is about 2.5 KB).
+const PARKED: usize = 64;
 
 /// A gap (in words) past which a parked generator is copied rather than taken: the move will be
 /// a polynomial jump, and the generator stays where it is for readers of nearer positions.
