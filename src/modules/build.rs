@@ -435,8 +435,29 @@ impl<'a> Builder<'a> {
     /// # Errors
     /// As [`Torch::rand`].
     pub fn rand(&mut self, size: &[i64], dtype: DType) -> Result<Tensor> {
+        if let Some(t) =
+            self.defer_factory("rand", size, dtype, InitCall::Uniform { a: 0.0, b: 1.0 })?
+        {
+            return Ok(t);
+        }
         let cx = self.cx;
         self.rng().0.rand(size, dtype, cx)
+    }
+
+    /// `torch.rand`/`torch.randn` (`torch.empty(size)` then `call`) deferred, when the build
+    /// defers and `call`'s words are known ([`Builder::try_defer`]); `None` otherwise.
+    fn defer_factory(
+        &mut self,
+        op: &str,
+        size: &[i64],
+        dtype: DType,
+        call: InitCall,
+    ) -> Result<Option<Tensor>> {
+        if self.defer.is_none() {
+            return Ok(None);
+        }
+        let mut t = Tensor::deferred_zeros(op, size, dtype)?;
+        Ok(self.try_defer(&mut t, &ParamInit::new(call))?.then_some(t))
     }
 
     /// `torch.randn(size, dtype=dtype)` on the build's device.
@@ -444,6 +465,13 @@ impl<'a> Builder<'a> {
     /// # Errors
     /// As [`Torch::randn`].
     pub fn randn(&mut self, size: &[i64], dtype: DType) -> Result<Tensor> {
+        let std_normal = InitCall::Normal {
+            mean: 0.0,
+            std: 1.0,
+        };
+        if let Some(t) = self.defer_factory("randn", size, dtype, std_normal)? {
+            return Ok(t);
+        }
         let cx = self.cx;
         self.rng().0.randn(size, dtype, cx)
     }
