@@ -346,6 +346,26 @@ impl<'g> Machine<'g> {
         Ok((Tensor::new(geo.size.clone(), data)?, slot.bounded))
     }
 
+    /// The `state_dict` entries `sd` (name, tensor index, view) read from the machine: each
+    /// entry's tensor and whether it is bounded; an error names the entry.
+    pub(crate) fn entries(
+        &self,
+        sd: &[(String, usize, Option<Geo>)],
+    ) -> Result<Vec<(String, Tensor, bool)>> {
+        sd.iter()
+            .map(|(name, idx, view)| {
+                let (t, bounded) = self.output(*idx, view.as_ref()).map_err(|e| match e {
+                    Error::CaseFile { reason, .. } => Error::CaseFile {
+                        location: format!("program state_dict entry '{name}'"),
+                        reason,
+                    },
+                    other => other,
+                })?;
+                Ok((name.clone(), t, bounded))
+            })
+            .collect()
+    }
+
     /// The CUDA device of the program, if it runs on one.
     fn cuda_device(&self) -> Option<CudaDevice> {
         match self.target.device {

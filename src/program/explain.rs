@@ -7,7 +7,7 @@ use super::exec::{Machine, Observer, Report};
 use super::parse::{BinOp, Op, Other};
 use super::Program;
 use crate::context::Context;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::init::explain::EXPLAIN_SEED;
 use crate::init::ParamExplanation;
 use crate::modules::explain::{ModuleExplanation, Step as Traced};
@@ -217,20 +217,10 @@ impl Program {
         let state = {
             let mut m = Machine::new(g, cpu, cx).observed(&mut trace);
             m.run(&self.inner.steps)?;
-            self.inner
-                .state_dict
-                .iter()
-                .map(|(name, idx, view)| {
-                    let (t, _) = m.output(*idx, view.as_ref()).map_err(|e| match e {
-                        Error::CaseFile { reason, .. } => Error::CaseFile {
-                            location: format!("program state_dict entry '{name}'"),
-                            reason,
-                        },
-                        other => other,
-                    })?;
-                    Ok((name.clone(), t))
-                })
-                .collect::<Result<Vec<_>>>()?
+            m.entries(&self.inner.state_dict)?
+                .into_iter()
+                .map(|(name, t, _)| (name, t))
+                .collect::<Vec<_>>()
         };
         let mut e = ModuleExplanation::assemble(subject.to_string(), cx, &state, &trace.steps);
         // A tied entry is the tensor of an earlier one: the same steps wrote it.

@@ -184,24 +184,14 @@ impl Program {
         let (g, cpu, cx) = torch.device_parts();
         let mut m = exec::Machine::new(g, cpu, cx).limited(self.limits);
         m.run(&self.inner.steps)?;
-        self.inner
-            .state_dict
-            .iter()
-            .map(|(name, idx, view)| {
-                let (tensor, bounded) = m.output(*idx, view.as_ref()).map_err(|e| match e {
-                    Error::CaseFile { reason, .. } => Error::CaseFile {
-                        location: format!("program state_dict entry '{name}'"),
-                        reason,
-                    },
-                    other => other,
-                })?;
-                Ok(Entry {
-                    name: name.clone(),
-                    tensor,
-                    bounded,
-                })
+        Ok(m.entries(&self.inner.state_dict)?
+            .into_iter()
+            .map(|(name, tensor, bounded)| Entry {
+                name,
+                tensor,
+                bounded,
             })
-            .collect()
+            .collect())
     }
 
     /// [`Program::entries`] as `(name, tensor)` pairs: tied entries hold equal tensors.
@@ -618,11 +608,8 @@ mod tests {
                     let mut quiet = Quiet;
                     let mut m = exec::Machine::new(g, cpu, cx).observed(&mut quiet);
                     m.run(&p.inner.steps).unwrap();
-                    p.inner
-                        .state_dict
-                        .iter()
-                        .map(|(_, i, view)| m.output(*i, view.as_ref()).unwrap().0)
-                        .collect()
+                    let sd = m.entries(&p.inner.state_dict).unwrap();
+                    sd.into_iter().map(|(_, t, _)| t).collect()
                 };
                 let name = path.display();
                 assert_eq!(lazy.generator(), eager.generator(), "{name} {cap}");

@@ -7,7 +7,7 @@ use super::parse::Op;
 use super::Program;
 use crate::context::Context;
 use crate::dtype::DType;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::generator::CpuGenerator;
 use crate::init::InitCall;
 use crate::tensor::Tensor;
@@ -136,20 +136,10 @@ impl Program {
             };
             let mut m = Machine::new(crate::torch::Rng::Cpu(g), None, cx).observed(&mut tracer);
             m.run(&self.inner.steps)?;
-            self.inner
-                .state_dict
-                .iter()
-                .map(|(name, idx, view)| {
-                    let (t, _) = m.output(*idx, view.as_ref()).map_err(|e| match e {
-                        Error::CaseFile { reason, .. } => Error::CaseFile {
-                            location: format!("program state_dict entry '{name}'"),
-                            reason,
-                        },
-                        other => other,
-                    })?;
-                    Ok((name.clone(), t))
-                })
-                .collect::<Result<Vec<_>>>()?
+            m.entries(&self.inner.state_dict)?
+                .into_iter()
+                .map(|(name, t, _)| (name, t))
+                .collect::<Vec<_>>()
         };
         Ok((state, tracer.draws))
     }
