@@ -31,37 +31,6 @@ pub(crate) fn uniform01_f32(words: &[u32], out: &mut [f32], digits: u32, lanes: 
     }
 }
 
-/// Elements from which a fill writes its output with non-temporal stores ([`copy_streaming`]):
-/// 2^22 (16 MiB of float32), beyond half this project's host's L3 cache, so that an output that
-/// could stay in cache for its reader does.
-pub(crate) const STREAM_MIN: usize = 1 << 22;
-
-/// `dst.copy_from_slice(src)`, with non-temporal stores on AVX2 and AVX-512 hosts (`lanes`):
-/// the same values, but `dst`'s cache lines are neither read first nor kept, which halves the
-/// memory traffic of a fill larger than the caches. Call [`stream_fence`] once the fill is done.
-pub(crate) fn copy_streaming<T: Copy>(src: &[T], dst: &mut [T], lanes: Lanes) {
-    debug_assert_eq!(src.len(), dst.len());
-    let done = match lanes {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: callers pass a `lanes` that `Lanes::supported` confirmed on this CPU (AVX2
-        // implies AVX).
-        Lanes::Avx512 | Lanes::Avx2 => unsafe { x86::copy_streaming_avx(src, dst) },
-        _ => 0,
-    };
-    dst[done..].copy_from_slice(&src[done..]);
-}
-
-/// Orders the non-temporal stores of [`copy_streaming`] before every later store (`sfence`), so
-/// that the filled tensor may be handed to another thread.
-pub(crate) fn stream_fence(lanes: Lanes) {
-    #[cfg(target_arch = "x86_64")]
-    if lanes != Lanes::Scalar {
-        // SAFETY: SSE is part of x86-64's baseline.
-        unsafe { std::arch::x86_64::_mm_sfence() };
-    }
-    let _ = lanes;
-}
-
 /// `out[i] = u53(words[2i] << 32 | words[2i + 1])`.
 pub(crate) fn uniform01_f64(words: &[u32], out: &mut [f64], lanes: Lanes) {
     debug_assert!(words.len() >= 2 * out.len());
@@ -242,37 +211,6 @@ mod x86 {
         _mm512_set1_epi64, _mm512_set1_pd, _mm512_set1_ps, _mm512_storeu_pd, _mm512_storeu_ps,
         _CMP_EQ_OQ,
     };
-
-    /// The bytes of `src` into `dst` through 32-byte non-temporal stores where `dst` is 32-byte
-    /// aligned; returns how many elements it wrote (a prefix: the caller copies the rest).
-    #[target_feature(enable = "avx")]
-    pub(super) fn copy_streaming_avx<T: Copy>(src: &[T], dst: &mut [T]) -> usize {
-        use std::arch::x86_64::{__m256, _mm256_loadu_ps, _mm256_stream_ps};
-        let size = std::mem::size_of::<T>();
-        if size == 0 || !32usize.is_multiple_of(size) {
-            return 0;
-        }
-        let n = dst.len();
-        let per = 32 / size;
-        let misaligned = dst.as_ptr() as usize % 32;
-        if !misaligned.is_multiple_of(size) {
-            return 0;
-        }
-        let head = (((32 - misaligned) % 32) / size).min(n);
-        dst[..head].copy_from_slice(&src[..head]);
-        let mut i = head;
-        let (s, d) = (src.as_ptr(), dst.as_mut_ptr());
-        while i + per <= n {
-            // SAFETY: `i + per <= n` elements of `T` are 32 bytes inside both slices; `d + i` is
-            // 32-byte aligned (the head brought it there); the loads are unaligned.
-            unsafe {
-                let v: __m256 = _mm256_loadu_ps(s.add(i).cast::<f32>());
-                _mm256_stream_ps(d.add(i).cast::<f32>(), v);
-            }
-            i += per;
-        }
-        i
-    }
 
     const TWO_POW_M24: f32 = 1.0 / 16_777_216.0;
     const TWO_POW_M53: f64 = 1.0 / 9_007_199_254_740_992.0;
@@ -793,27 +731,5 @@ mod tests {
 
     fn bits32(v: &[f32]) -> Vec<u32> {
         v.iter().map(|x| x.to_bits()).collect()
-    }
-
-    /// The non-temporal copy equals a plain copy at every alignment and length, for 4- and
-    /// 8-byte elements.
-    #[test]
-    fn streaming_copy_is_a_copy() {
-        let src: Vec<u32> = (0..300u32).map(|i| i.wrapping_mul(2_654_435_761)).collect();
-        let src64: Vec<u64> = src.iter().map(|&x| u64::from(x) << 7 | 3).collect();
-        for lanes in Lanes::available() {
-            for off in 0..9 {
-                for len in [0usize, 1, 7, 8, 9, 31, 33, 200] {
-                    let mut dst = vec![0u32; off + len];
-                    copy_streaming(&src[..len], &mut dst[off..], lanes);
-                    stream_fence(lanes);
-                    assert_eq!(&dst[off..], &src[..len], "{lanes:?} {off} {len}");
-                    let mut dst = vec![0u64; off + len];
-                    copy_streaming(&src64[..len], &mut dst[off..], lanes);
-                    stream_fence(lanes);
-                    assert_eq!(&dst[off..], &src64[..len], "{lanes:?} {off} {len}");
-                }
-            }
-        }
     }
 }

@@ -207,6 +207,89 @@ unsafe fn normal_blocks_avx512(d: &mut [f32], mean: f32, std: f32) {
     }
 }
 
+/// [`normal_blocks`] on uniforms still in word form: `out[i]` is the transform's value for the
+/// uniform `(words[i] & 0xffffff) · 2^-24` (what [`crate::distributions`]' `uniform01_f32` would
+/// have stored there first), computed without that pass. `out.len()` is a multiple of 16 and
+/// `words` at least as long. Returns `false` (doing nothing) where the host lacks AVX-512.
+pub(crate) fn normal_blocks_from_words(
+    words: &[u32],
+    out: &mut [f32],
+    mean: f32,
+    std: f32,
+) -> bool {
+    debug_assert!(out.len() % 16 == 0 && words.len() >= out.len());
+    #[cfg(target_arch = "x86_64")]
+    {
+        if crate::simd::Lanes::Avx512.supported() {
+            // SAFETY: AVX-512F/DQ (and AVX2, FMA) were detected just above.
+            unsafe { normal_blocks_from_words_avx512(words, out, mean, std) };
+            return true;
+        }
+    }
+    let _ = (words, out, mean, std);
+    false
+}
+
+/// 16 words as the uniforms `(w & 0xffffff) · 2^-24`.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn u24_16(w: __m512i) -> __m512 {
+    _mm512_mul_ps(
+        _mm512_cvtepi32_ps(_mm512_and_si512(w, _mm512_set1_epi32(0x00ff_ffff))),
+        f(0x3380_0000),
+    )
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512dq,avx2,fma")]
+unsafe fn normal_blocks_from_words_avx512(words: &[u32], out: &mut [f32], mean: f32, std: f32) {
+    use std::arch::x86_64::{_mm512_loadu_si512, _mm512_shuffle_f32x4, _mm512_storeu_ps};
+    let one = _mm512_set1_ps(1.0);
+    let minus_two = _mm512_set1_ps(-2.0);
+    let two_pi = f(0x40c9_0fdb);
+    let mean_v = _mm512_set1_ps(mean);
+    let std_v = _mm512_set1_ps(std);
+    let pairs = out.len() / 32 * 32;
+    let (w, o) = (words.as_ptr(), out.as_mut_ptr());
+    let mut i = 0;
+    while i < pairs {
+        // SAFETY: `i + 32 <= out.len() <= words.len()`.
+        let (b0, b1) = unsafe {
+            (
+                u24_16(_mm512_loadu_si512(w.add(i).cast())),
+                u24_16(_mm512_loadu_si512(w.add(i + 16).cast())),
+            )
+        };
+        // Lanes 0..8 of each block pair with lanes 8..16: as `join` of the halves.
+        let lo = _mm512_shuffle_f32x4::<0b01_00_01_00>(b0, b1);
+        let hi = _mm512_shuffle_f32x4::<0b11_10_11_10>(b0, b1);
+        let u1 = _mm512_sub_ps(one, lo);
+        let radius = _mm512_sqrt_ps(_mm512_mul_ps(minus_two, log16(u1)));
+        let theta = _mm512_mul_ps(two_pi, hi);
+        let (s, c) = sincos16(theta);
+        let n1 = _mm512_fmadd_ps(_mm512_mul_ps(radius, c), std_v, mean_v);
+        let n2 = _mm512_fmadd_ps(_mm512_mul_ps(radius, s), std_v, mean_v);
+        // SAFETY: as for the loads.
+        unsafe {
+            _mm512_storeu_ps(o.add(i), _mm512_shuffle_f32x4::<0b01_00_01_00>(n1, n2));
+            _mm512_storeu_ps(o.add(i + 16), _mm512_shuffle_f32x4::<0b11_10_11_10>(n1, n2));
+        }
+        i += 32;
+    }
+    if pairs < out.len() {
+        // One block of 16 left.
+        let mut v = [0f32; 16];
+        for (x, &wd) in v.iter_mut().zip(&words[pairs..pairs + 16]) {
+            *x = (wd & 0x00ff_ffff) as f32 * f32::from_bits(0x3380_0000);
+        }
+        if !super::avx_simd::normal_blocks(&mut v, mean, std) {
+            unreachable!("AVX-512 hosts have AVX2 and FMA");
+        }
+        out[pairs..].copy_from_slice(&v);
+    }
+}
+
 /// Runs [`log16`] and [`sincos16`] on 16 lanes (test access).
 #[cfg(all(test, target_arch = "x86_64"))]
 fn lanes(x: [f32; 16]) -> ([f32; 16], [f32; 16], [f32; 16]) {
