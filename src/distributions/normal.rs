@@ -276,6 +276,9 @@ impl Layout {
     }
 }
 
+/// Draws a chunk's words (into the scratch) and computes its values: see [`fill_range`].
+type Compute<'a, V> = dyn Fn(&mut CpuGenerator, &mut [u32], &mut [V]) + 'a;
+
 /// Elements `a .. a + out.len()` of a fill path of layout `lay`, from a generator positioned at
 /// or before their first block.
 ///
@@ -289,7 +292,7 @@ fn fill_range<V: Copy + Default, T>(
     lay: Layout,
     a: usize,
     out: &mut [T],
-    compute: &dyn Fn(&mut CpuGenerator, &mut [u32], &mut [V]),
+    compute: &Compute<'_, V>,
     store: &dyn Fn(&[V], &mut [T]),
     direct: &dyn Fn(&mut [T]) -> Option<&mut [V]>,
 ) {
@@ -308,13 +311,12 @@ fn fill_range<V: Copy + Default, T>(
             let g = cur.take((c1 - c0) as u64 * lay.w);
             let (lo, hi) = (a.max(c0), e.min(c1));
             let whole = (lo, hi) == (c0, c1);
-            match direct(&mut out[lo - a..hi - a]).filter(|_| whole) {
-                Some(v) => compute(g, &mut words, v),
-                None => {
-                    let v = &mut buf[..c1 - c0];
-                    compute(g, &mut words, v);
-                    store(&v[lo - c0..hi - c0], &mut out[lo - a..hi - a]);
-                }
+            if let Some(v) = direct(&mut out[lo - a..hi - a]).filter(|_| whole) {
+                compute(g, &mut words, v);
+            } else {
+                let v = &mut buf[..c1 - c0];
+                compute(g, &mut words, v);
+                store(&v[lo - c0..hi - c0], &mut out[lo - a..hi - a]);
             }
             c0 = c1;
         }

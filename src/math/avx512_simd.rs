@@ -217,7 +217,7 @@ pub(crate) fn normal_blocks_from_words(
     mean: f32,
     std: f32,
 ) -> bool {
-    debug_assert!(out.len() % 16 == 0 && words.len() >= out.len());
+    debug_assert!(out.len().is_multiple_of(16) && words.len() >= out.len());
     #[cfg(target_arch = "x86_64")]
     {
         if crate::simd::Lanes::Avx512.supported() {
