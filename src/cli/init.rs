@@ -418,6 +418,17 @@ fn write(
         .iter()
         .map(|(n, d, s)| (n.as_str(), *d, s.as_slice()))
         .collect();
+    // The tensors' bytes, a lower bound of the file's length: reserved before anything is
+    // computed (a full disk fails now; writes into reserved space are cheaper).
+    let data: u64 = sd
+        .iter()
+        .map(|(_, t)| (t.numel() as u64).saturating_mul(t.dtype().size() as u64))
+        .fold(0, u64::saturating_add);
+    let file = |out: &str, sync: bool| {
+        let mut f = file(out, sync)?;
+        f.reserve(data)?;
+        Ok::<_, torch_rng::Error>(f)
+    };
     if npz {
         let mut w = NpzWriter::new(file(out, sync)?, &index)?;
         for (n, t) in sd {
