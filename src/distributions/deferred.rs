@@ -11,8 +11,7 @@
 //! dropped first), so that reading tensors in about the order they were drawn moves each generator a
 //! little forward instead of jumping from the start each time.
 
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
 use super::fixed::{self, Cursor, FixedFill, Law};
 use crate::dtype::DType;
@@ -251,6 +250,113 @@ impl<'s> Walker<'s> {
     }
 }
 
+/// The chunks of one streamed tensor shared by the writer and the workers
+/// ([`Deferred::for_each_le_chunk`] on several threads).
+struct Line {
+    state: Mutex<LineState>,
+    /// Signalled when a chunk is computed or written, and on a stop.
+    turn: Condvar,
+}
+
+struct LineState {
+    /// The first chunk nobody has claimed.
+    next: usize,
+    /// Chunks written (the writer's next chunk).
+    written: usize,
+    /// Computed chunks not written yet.
+    done: Vec<Option<Storage>>,
+    /// Buffers written and free again.
+    spare: Vec<Storage>,
+    /// A thread panicked: everyone stops.
+    stop: bool,
+}
+
+/// What the writer does next.
+enum Turn {
+    /// Write its chunk, computed.
+    Write(Storage),
+    /// Compute chunk `.0` (claimed) into the buffer.
+    Compute(usize, Storage),
+    /// Stop: another thread panicked.
+    Stop,
+}
+
+/// Sets [`LineState::stop`] if its thread unwinds, so that no thread waits for it for ever.
+struct StopOnPanic<'a>(&'a Line);
+
+impl Drop for StopOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.lock().stop = true;
+            self.0.turn.notify_all();
+        }
+    }
+}
+
+impl Line {
+    fn lock(&self) -> std::sync::MutexGuard<'_, LineState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn stop_on_panic(&self) -> StopOnPanic<'_> {
+        StopOnPanic(self)
+    }
+
+    /// Claims the next chunk once it is within `limit` of the writer, with a buffer; `None`
+    /// when every chunk is claimed or a thread panicked.
+    fn claim(&self, chunks: usize, limit: usize, dtype: DType) -> Option<(usize, Storage)> {
+        let mut st = self.lock();
+        loop {
+            if st.stop || st.next >= chunks {
+                return None;
+            }
+            if st.next < st.written + limit {
+                let c = st.next;
+                st.next += 1;
+                let buf = st.spare.pop().unwrap_or_else(|| buffer(dtype));
+                return Some((c, buf));
+            }
+            st = self.turn.wait(st).unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    /// The writer's next step for chunk `c`: write it if computed, else compute the next
+    /// unclaimed chunk if there is one within `limit`, else wait.
+    fn take_or_claim(&self, c: usize, chunks: usize, limit: usize, dtype: DType) -> Turn {
+        let mut st = self.lock();
+        loop {
+            if st.stop {
+                return Turn::Stop;
+            }
+            if let Some(buf) = st.done[c].take() {
+                return Turn::Write(buf);
+            }
+            if st.next < chunks && st.next < c + limit {
+                let j = st.next;
+                st.next += 1;
+                let buf = st.spare.pop().unwrap_or_else(|| buffer(dtype));
+                return Turn::Compute(j, buf);
+            }
+            st = self.turn.wait(st).unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    /// Chunk `c` is computed into `buf`.
+    fn finished(&self, c: usize, buf: Storage) {
+        self.lock().done[c] = Some(buf);
+        self.turn.notify_all();
+    }
+
+    /// Chunk `c` is written; `buf` is free.
+    fn written(&self, c: usize, buf: Storage) {
+        let mut st = self.lock();
+        st.written = c + 1;
+        st.spare.push(buf);
+        drop(st);
+        self.turn.notify_all();
+    }
+}
+
 impl DeferredFill {
     /// Threads worth using for `n` elements.
     fn threads_for(&self, n: usize) -> usize {
@@ -330,47 +436,67 @@ impl Deferred for DeferredFill {
             give_back(buf);
             return;
         }
-        // `threads` in all: the caller's thread takes each chunk in order (writing it, mostly)
-        // and `threads - 1` workers compute them; worker `i` computes chunks i, i + workers, ...
-        // (its generator only moves forward) and hands each over in order, in a buffer the
-        // caller returns once written.
-        let workers = threads - 1;
+        // `threads` in all: `threads - 1` workers claim the chunks in order and compute them; the
+        // caller's thread writes them in order and, rather than wait for the chunk it needs,
+        // claims and computes the next one itself (so that neither the writing nor the computing
+        // thread waits while the other has work). Each thread's generator only moves forward, as
+        // the chunks each claims increase; at most `AHEAD * threads` chunks are ahead of the writer.
+        let limit = AHEAD * threads;
+        let line = Line {
+            state: Mutex::new(LineState {
+                next: 0,
+                written: 0,
+                done: (0..chunks).map(|_| None).collect(),
+                spare: Vec::new(),
+                stop: false,
+            }),
+            turn: Condvar::new(),
+        };
+        let compute = |w: &mut Walker<'_>, c: usize, buf: &mut Storage| {
+            let (k0, k1) = range(c);
+            w.fill(k0, buf.as_slice_mut().slice(0..k1 - k0));
+        };
         std::thread::scope(|s| {
-            let mut ready = Vec::with_capacity(workers);
-            let mut spent = Vec::with_capacity(workers);
-            for i in 0..workers {
-                let (tx, rx) = mpsc::sync_channel::<Storage>(AHEAD);
-                let (back_tx, back_rx) = mpsc::channel::<Storage>();
-                ready.push(rx);
-                spent.push(back_tx);
-                s.spawn(move || {
+            for _ in 1..threads {
+                s.spawn(|| {
+                    let _stop = line.stop_on_panic();
                     let mut w = Walker::new(self);
-                    for c in (i..chunks).step_by(workers) {
-                        let (k0, k1) = range(c);
-                        let mut buf = back_rx.try_recv().unwrap_or_else(|_| buffer(dtype));
-                        w.fill(k0, buf.as_slice_mut().slice(0..k1 - k0));
-                        if tx.send(buf).is_err() {
-                            break;
-                        }
+                    while let Some((c, mut buf)) = line.claim(chunks, limit, dtype) {
+                        compute(&mut w, c, &mut buf);
+                        line.finished(c, buf);
                     }
                     w.finish();
-                    while let Ok(buf) = back_rx.try_recv() {
-                        give_back(buf);
-                    }
                 });
             }
+            let _stop = line.stop_on_panic();
+            let mut own: Option<Walker<'_>> = None;
             for c in 0..chunks {
-                // A worker that stopped early panicked; the scope re-raises its panic.
-                let Ok(buf) = ready[c % workers].recv() else {
-                    break;
+                let buf = loop {
+                    match line.take_or_claim(c, chunks, limit, dtype) {
+                        Turn::Write(buf) => break buf,
+                        Turn::Compute(j, mut buf) => {
+                            compute(own.get_or_insert_with(|| Walker::new(self)), j, &mut buf);
+                            line.finished(j, buf);
+                        }
+                        // A worker panicked; the scope re-raises its panic.
+                        Turn::Stop => return,
+                    }
                 };
                 let (k0, k1) = range(c);
                 with_le_bytes(&buf, 0..k1 - k0, &mut scratch, f);
-                if let Err(mpsc::SendError(buf)) = spent[c % workers].send(buf) {
-                    give_back(buf);
-                }
+                line.written(c, buf);
+            }
+            if let Some(w) = own {
+                w.finish();
             }
         });
+        let st = line
+            .state
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
+        for buf in st.spare.into_iter().chain(st.done.into_iter().flatten()) {
+            give_back(buf);
+        }
     }
 
     fn narrow(&self, cut: Cut) -> Option<Arc<dyn Deferred>> {
@@ -405,6 +531,36 @@ mod tests {
         let mut t = Tensor::deferred_zeros("test", &size, src.dtype()).unwrap();
         t.set_deferred(src);
         t
+    }
+
+    /// A writer that panics half way through a streamed tensor, on several threads, unwinds
+    /// (the workers stop rather than wait for it), and the next stream of the same fill still
+    /// gives every chunk.
+    #[test]
+    fn a_panicking_writer_stops_the_workers() {
+        let cx = Context::new(Capability::Avx2);
+        let n = 5 * STREAM_CHUNK + 77;
+        let law = Law::Normal {
+            mean: 0.0,
+            std: 1.0,
+        };
+        let f = FixedFill::new(law, DType::Float32, n, true, cx).unwrap();
+        let stream = Stream::new(&CpuGenerator::with_seed(3));
+        for threads in [2, 3] {
+            let d = defer(f, &stream, 0, threads);
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let mut seen = 0;
+                d.for_each_le_chunk(&mut |_| {
+                    seen += 1;
+                    assert!(seen < 3, "writer fails");
+                });
+            }));
+            assert!(r.is_err());
+            let mut bytes = Vec::new();
+            d.for_each_le_chunk(&mut |b| bytes.extend_from_slice(b));
+            let whole = Tensor::new(vec![n], d.compute().unwrap()).unwrap();
+            same(&bytes, &whole.to_le_bytes(), "after a panic");
+        }
     }
 
     /// Deferred fills computed whole, streamed, and cut along each dimension equal the fills run
