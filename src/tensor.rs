@@ -52,7 +52,7 @@ impl Storage {
     /// `n` zero elements of `dtype`.
     #[must_use]
     pub fn zeros(dtype: DType, n: usize) -> Storage {
-        match dtype {
+        let s = match dtype {
             DType::Float32 => Storage::F32(vec![0.0; n]),
             DType::Float64 => Storage::F64(vec![0.0; n]),
             DType::Float16 => Storage::F16(vec![f16::ZERO; n]),
@@ -66,7 +66,8 @@ impl Storage {
             DType::UInt16 => Storage::U16(vec![0; n]),
             DType::UInt32 => Storage::U32(vec![0; n]),
             DType::UInt64 => Storage::U64(vec![0; n]),
-        }
+        };
+        s.with_huge_pages()
     }
 
     /// `n` zero elements of `dtype`, or [`Error::OutOfMemory`] when the allocator cannot provide
@@ -95,10 +96,11 @@ impl Storage {
             DType::UInt32 => zeroed(n).map(Storage::U32),
             DType::UInt64 => zeroed(n).map(Storage::U64),
         };
-        s.ok_or_else(|| Error::OutOfMemory {
-            op: op.to_string(),
-            bytes: (n as u128) * dtype.size() as u128,
-        })
+        s.map(Storage::with_huge_pages)
+            .ok_or_else(|| Error::OutOfMemory {
+                op: op.to_string(),
+                bytes: (n as u128) * dtype.size() as u128,
+            })
     }
 
     /// No elements of `dtype`, with room for `n` (for kernels that append), or
@@ -124,10 +126,17 @@ impl Storage {
             DType::UInt32 => alloc(n).map(Storage::U32),
             DType::UInt64 => alloc(n).map(Storage::U64),
         };
-        s.ok_or_else(|| Error::OutOfMemory {
-            op: op.to_string(),
-            bytes: (n as u128) * dtype.size() as u128,
-        })
+        s.map(Storage::with_huge_pages)
+            .ok_or_else(|| Error::OutOfMemory {
+                op: op.to_string(),
+                bytes: (n as u128) * dtype.size() as u128,
+            })
+    }
+
+    /// A fresh storage, its pages (none touched yet) advised to be transparent huge pages.
+    fn with_huge_pages(self) -> Storage {
+        each_storage!(&self, v => advise_huge_pages(v));
+        self
     }
 
     /// The number of elements.
@@ -201,6 +210,30 @@ impl Storage {
     pub(crate) fn set_f64(&mut self, at: usize, v: f64) {
         each_storage!(self, x => x[at] = Element::from_f64(v));
     }
+}
+
+/// Asks the kernel to back the 2 MiB-aligned part of `v`'s allocation with transparent huge pages
+/// (Linux, allocations of 4 MiB or more; `madvise(MADV_HUGEPAGE)`, on hosts where they are enabled
+/// "on advice", as here). A fresh tensor is then faulted in 2 MiB at a time instead of 4 KiB:
+/// filling a new 64 MiB tensor took about 26 ms of page faults here, 8 ms with the advice. Only
+/// advice: the contents are untouched, and a refusal changes nothing.
+fn advise_huge_pages<T>(v: &Vec<T>) {
+    #[cfg(target_os = "linux")]
+    {
+        const HUGE: usize = 2 << 20;
+        let bytes = v.capacity().saturating_mul(std::mem::size_of::<T>());
+        if bytes < 2 * HUGE {
+            return;
+        }
+        let at = v.as_ptr() as usize;
+        let (start, end) = (at.next_multiple_of(HUGE), (at + bytes) / HUGE * HUGE);
+        if end > start {
+            // SAFETY: `start .. end` lies inside `v`'s live allocation; `MADV_HUGEPAGE` neither
+            // reads nor changes memory, and its result is only advice (ignored).
+            unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE) };
+        }
+    }
+    let _ = v;
 }
 
 /// Runs `$body` with `$v` bound to the typed slice of the storage `$s` (a `Storage`, `&Storage`
@@ -1117,6 +1150,31 @@ fn gather<T: Copy>(v: &[T], n: usize, shape: &[usize], strides: &[usize]) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Large fresh storages (advised to be huge pages) are zero and writable to their last
+    /// element, whole or appended to, for every allocating path.
+    #[test]
+    fn large_fresh_storages_are_zero_and_writable() {
+        let n = (5 << 20) + 3;
+        for mut s in [
+            Storage::zeros(DType::Float32, n),
+            Storage::try_zeros("test", DType::Float32, n).unwrap(),
+        ] {
+            let Storage::F32(v) = &mut s else {
+                unreachable!()
+            };
+            assert!(v.iter().all(|&x| x.to_bits() == 0));
+            v[n - 1] = 1.5;
+            v[0] = -2.0;
+            assert_eq!((v[0], v[n - 1], v.len()), (-2.0, 1.5, n));
+        }
+        let Storage::I64(mut v) = Storage::try_with_capacity("test", DType::Int64, n).unwrap()
+        else {
+            unreachable!()
+        };
+        v.extend((0..n as i64).map(|i| i * 3));
+        assert_eq!((v.len(), v[n - 1]), (n, 3 * (n as i64 - 1)));
+    }
 
     #[test]
     fn bytes_hash_and_head() {
