@@ -154,7 +154,8 @@ def time_rust_init(binary, model, variant, configs, repeat):
     """For each of `configs` (extra `torch-rng init` arguments), (median wall seconds, median CPU
     seconds (user + system), peak RSS in bytes, file bytes) of `torch-rng init` run `repeat`
     times; the configurations take turns, so that a change in the machine's load falls on all of
-    them alike. The output is removed before each run (outside the timing)."""
+    them alike. The output is removed and the disk synced before each run (outside the timing),
+    so that no run waits behind the write-back of the files before it."""
     runs = [[] for _ in configs]
     cpu = [[] for _ in configs]
     rss = [0 for _ in configs]
@@ -165,6 +166,7 @@ def time_rust_init(binary, model, variant, configs, repeat):
             for k, extra in enumerate(configs):
                 if out.exists():
                     out.unlink()
+                os.sync()
                 t = time.perf_counter()
                 p = subprocess.Popen([str(binary), "init", str(model), "--seed", "0",
                                       "--variant", variant, *extra, "-o", str(out)],
