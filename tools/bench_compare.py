@@ -205,7 +205,7 @@ def init_main(args, variants):
           f"load average {os.getloadavg()[0]:.2f} on {cores} cores at the start\n")
     header = ["model", "variant", "torch s", "rng 1T s", f"rng {cores}T s", "1T/torch",
               f"{cores}T/torch", f"1T/{cores}T", "torch cpu s", "rng 1T cpu s", "cpu 1T/torch",
-              "synced 1T/torch", "shard 1/8 / 1T", "peak RSS/file"]
+              "synced 1T/torch", "shard 3/8 / 1T", "peak RSS/file"]
     rows = []
     for label, model, _ in INIT_MODELS:
         for v in variants:
