@@ -14,8 +14,8 @@ use std::arch::x86_64::{
     _mm512_cvtepi32_ps, _mm512_cvttps_epi32, _mm512_extractf32x8_ps, _mm512_fmadd_ps,
     _mm512_fmsub_ps, _mm512_fnmadd_ps, _mm512_insertf32x8, _mm512_mask_mov_ps, _mm512_mask_sub_ps,
     _mm512_maskz_mov_ps, _mm512_max_ps, _mm512_mul_ps, _mm512_or_si512, _mm512_set1_epi32,
-    _mm512_set1_ps, _mm512_setzero_si512, _mm512_slli_epi32, _mm512_sqrt_ps, _mm512_srli_epi32,
-    _mm512_sub_epi32, _mm512_sub_ps, _mm512_xor_si512, _CMP_LE_OS, _CMP_LT_OS,
+    _mm512_set1_ps, _mm512_setzero_ps, _mm512_setzero_si512, _mm512_slli_epi32, _mm512_sqrt_ps,
+    _mm512_srli_epi32, _mm512_sub_epi32, _mm512_sub_ps, _mm512_xor_si512, _CMP_LE_OS, _CMP_LT_OS,
 };
 
 #[cfg(target_arch = "x86_64")]
@@ -55,14 +55,24 @@ fn xor_ps(a: __m512, b: __m512) -> __m512 {
     ))
 }
 
-/// 16-lane `log_ps`.
+/// 16-lane `log_ps`. Without `ANY` the lanes must lie in `[2^-24, 1]` (as `1 - u` of a uniform
+/// does), where the clamp to the smallest normal and the invalid-input mask change nothing and are
+/// skipped.
 #[cfg(target_arch = "x86_64")]
 #[inline]
 #[target_feature(enable = "avx512f")]
-fn log16(x: __m512) -> __m512 {
+fn log16<const ANY: bool>(x: __m512) -> __m512 {
     let one = _mm512_set1_ps(1.0);
-    let invalid = _mm512_cmp_ps_mask::<_CMP_LE_OS>(x, _mm512_set1_ps(0.0));
-    let x = _mm512_max_ps(x, f(0x0080_0000));
+    let invalid = if ANY {
+        _mm512_cmp_ps_mask::<_CMP_LE_OS>(x, _mm512_set1_ps(0.0))
+    } else {
+        0
+    };
+    let x = if ANY {
+        _mm512_max_ps(x, f(0x0080_0000))
+    } else {
+        x
+    };
     let imm0 = _mm512_srli_epi32::<23>(_mm512_castps_si512(x));
     let x = and_ps(x, f(0x807f_ffff));
     let x = or_ps(x, _mm512_set1_ps(0.5));
@@ -94,20 +104,26 @@ fn log16(x: __m512) -> __m512 {
     let r = _mm512_add_ps(x, y);
     let r = _mm512_fmadd_ps(e, f(0x3f31_8000), r);
     // OR-ing all ones into the invalid lanes gives 0xffffffff there.
-    _mm512_mask_mov_ps(r, invalid, f(0xffff_ffff))
+    if ANY {
+        _mm512_mask_mov_ps(r, invalid, f(0xffff_ffff))
+    } else {
+        r
+    }
 }
 
-/// 16-lane `sincos_ps`: `(sin, cos)`.
+/// 16-lane `sincos_ps`: `(sin, cos)`. Without `ANY` the lanes must have their sign bit clear
+/// (as `2π u` of a uniform does), so that taking the sign and the absolute value is skipped.
 #[cfg(target_arch = "x86_64")]
 #[inline]
 #[target_feature(enable = "avx512f")]
-fn sincos16(x: __m512) -> (__m512, __m512) {
+fn sincos16<const ANY: bool>(x: __m512) -> (__m512, __m512) {
     let sign_mask = f(0x8000_0000);
-    let mut sign_sin = and_ps(x, sign_mask);
-    let a = _mm512_castsi512_ps(_mm512_andnot_si512(
-        _mm512_castps_si512(sign_mask),
-        _mm512_castps_si512(x),
-    ));
+    let (mut sign_sin, a) = if ANY {
+        let abs = _mm512_andnot_si512(_mm512_castps_si512(sign_mask), _mm512_castps_si512(x));
+        (and_ps(x, sign_mask), _mm512_castsi512_ps(abs))
+    } else {
+        (_mm512_setzero_ps(), x)
+    };
     let j: __m512i = _mm512_cvttps_epi32(_mm512_mul_ps(a, f(0x3fa2_f983)));
     let j = _mm512_add_epi32(j, _mm512_set1_epi32(1));
     let j = _mm512_and_si512(j, _mm512_set1_epi32(!1));
@@ -185,9 +201,9 @@ unsafe fn normal_blocks_avx512(d: &mut [f32], mean: f32, std: f32) {
             )
         };
         let u1 = _mm512_sub_ps(one, lo);
-        let radius = _mm512_sqrt_ps(_mm512_mul_ps(minus_two, log16(u1)));
+        let radius = _mm512_sqrt_ps(_mm512_mul_ps(minus_two, log16::<true>(u1)));
         let theta = _mm512_mul_ps(two_pi, hi);
-        let (s, c) = sincos16(theta);
+        let (s, c) = sincos16::<true>(theta);
         let n1 = _mm512_fmadd_ps(_mm512_mul_ps(radius, c), std_v, mean_v);
         let n2 = _mm512_fmadd_ps(_mm512_mul_ps(radius, s), std_v, mean_v);
         // SAFETY: as for the loads.
@@ -264,10 +280,11 @@ unsafe fn normal_blocks_from_words_avx512(words: &[u32], out: &mut [f32], mean: 
         // Lanes 0..8 of each block pair with lanes 8..16: as `join` of the halves.
         let lo = _mm512_shuffle_f32x4::<0b01_00_01_00>(b0, b1);
         let hi = _mm512_shuffle_f32x4::<0b11_10_11_10>(b0, b1);
+        // `u1` in [2^-24, 1] and `theta` in [0, 2π): the kernels' shortcuts for those ranges.
         let u1 = _mm512_sub_ps(one, lo);
-        let radius = _mm512_sqrt_ps(_mm512_mul_ps(minus_two, log16(u1)));
+        let radius = _mm512_sqrt_ps(_mm512_mul_ps(minus_two, log16::<false>(u1)));
         let theta = _mm512_mul_ps(two_pi, hi);
-        let (s, c) = sincos16(theta);
+        let (s, c) = sincos16::<false>(theta);
         let n1 = _mm512_fmadd_ps(_mm512_mul_ps(radius, c), std_v, mean_v);
         let n2 = _mm512_fmadd_ps(_mm512_mul_ps(radius, s), std_v, mean_v);
         // SAFETY: as for the loads.
@@ -304,8 +321,8 @@ unsafe fn lanes_avx512(x: [f32; 16]) -> ([f32; 16], [f32; 16], [f32; 16]) {
     use std::arch::x86_64::{_mm512_loadu_ps, _mm512_storeu_ps};
     // SAFETY: loads and stores of 16-float arrays.
     let v = unsafe { _mm512_loadu_ps(x.as_ptr()) };
-    let (s, c) = sincos16(v);
-    let l = log16(v);
+    let (s, c) = sincos16::<true>(v);
+    let l = log16::<true>(v);
     let mut out = ([0f32; 16], [0f32; 16], [0f32; 16]);
     // SAFETY: as above.
     unsafe {
