@@ -274,6 +274,24 @@ struct LineState {
     stop: bool,
 }
 
+impl LineState {
+    /// The next unclaimed chunk, if it is among the `limit` after the last written, with a free
+    /// buffer.
+    fn claim_within(
+        &mut self,
+        chunks: usize,
+        limit: usize,
+        dtype: DType,
+    ) -> Option<(usize, Storage)> {
+        if self.next >= chunks || self.next >= self.written + limit {
+            return None;
+        }
+        let c = self.next;
+        self.next += 1;
+        Some((c, self.spare.pop().unwrap_or_else(|| buffer(dtype))))
+    }
+}
+
 /// What the writer does next.
 enum Turn {
     /// Write its chunk, computed.
@@ -313,11 +331,8 @@ impl Line {
             if st.stop || st.next >= chunks {
                 return None;
             }
-            if st.next < st.written + limit {
-                let c = st.next;
-                st.next += 1;
-                let buf = st.spare.pop().unwrap_or_else(|| buffer(dtype));
-                return Some((c, buf));
+            if let Some(claimed) = st.claim_within(chunks, limit, dtype) {
+                return Some(claimed);
             }
             st = self.turn.wait(st).unwrap_or_else(PoisonError::into_inner);
         }
@@ -334,10 +349,7 @@ impl Line {
             if let Some(buf) = st.done[c].take() {
                 return Turn::Write(buf);
             }
-            if st.next < chunks && st.next < c + limit {
-                let j = st.next;
-                st.next += 1;
-                let buf = st.spare.pop().unwrap_or_else(|| buffer(dtype));
+            if let Some((j, buf)) = st.claim_within(chunks, limit, dtype) {
                 return Turn::Compute(j, buf);
             }
             st = self.turn.wait(st).unwrap_or_else(PoisonError::into_inner);
