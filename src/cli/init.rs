@@ -424,19 +424,16 @@ fn write(
         .iter()
         .map(|(_, t)| (t.numel() as u64).saturating_mul(t.dtype().size() as u64))
         .fold(0, u64::saturating_add);
-    let file = |out: &str, sync: bool| {
-        let mut f = file(out, sync)?;
-        f.reserve(data)?;
-        Ok::<_, torch_rng::Error>(f)
-    };
+    let mut f = file(out, sync)?;
+    f.reserve(data)?;
     if npz {
-        let mut w = NpzWriter::new(file(out, sync)?, &index)?;
+        let mut w = NpzWriter::new(f, &index)?;
         for (n, t) in sd {
             w.write(&n, &t)?;
         }
         w.finish()
     } else {
-        let mut w = SafetensorsWriter::new(file(out, sync)?, &index, meta)?;
+        let mut w = SafetensorsWriter::new(f, &index, meta)?;
         for (n, t) in sd {
             w.write(&n, &t)?;
         }
