@@ -158,6 +158,29 @@ fn sincos16<const ANY: bool>(x: __m512) -> (__m512, __m512) {
     (xor_ps(sin_r, sign_sin), xor_ps(cos_r, sign_cos))
 }
 
+/// `normal_fill_16_AVX2`'s transform on 16 lanes: the uniforms `lo` (of `u1 = 1 - lo`) and `hi`
+/// (of `theta = 2π hi`) of the same lanes give `(radius cos theta, radius sin theta)` times `std`
+/// plus `mean`. Without `ANY`, `lo` and `hi` must be uniforms in `[0, 1)` (see [`log16`] and
+/// [`sincos16`]).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx512f,fma")]
+fn box_muller16<const ANY: bool>(
+    lo: __m512,
+    hi: __m512,
+    mean: __m512,
+    std: __m512,
+) -> (__m512, __m512) {
+    let u1 = _mm512_sub_ps(_mm512_set1_ps(1.0), lo);
+    let radius = _mm512_sqrt_ps(_mm512_mul_ps(_mm512_set1_ps(-2.0), log16::<ANY>(u1)));
+    let theta = _mm512_mul_ps(f(0x40c9_0fdb), hi);
+    let (s, c) = sincos16::<ANY>(theta);
+    (
+        _mm512_fmadd_ps(_mm512_mul_ps(radius, c), std, mean),
+        _mm512_fmadd_ps(_mm512_mul_ps(radius, s), std, mean),
+    )
+}
+
 /// Two 8-float halves as one 16-lane vector (`lo` in lanes 0..8).
 #[cfg(target_arch = "x86_64")]
 #[inline]
@@ -185,9 +208,6 @@ pub(crate) fn normal_blocks(d: &mut [f32], mean: f32, std: f32) -> bool {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512dq,avx2,fma")]
 unsafe fn normal_blocks_avx512(d: &mut [f32], mean: f32, std: f32) {
-    let one = _mm512_set1_ps(1.0);
-    let minus_two = _mm512_set1_ps(-2.0);
-    let two_pi = f(0x40c9_0fdb);
     let mean_v = _mm512_set1_ps(mean);
     let std_v = _mm512_set1_ps(std);
     let mut pairs = d.chunks_exact_mut(32);
@@ -200,12 +220,7 @@ unsafe fn normal_blocks_avx512(d: &mut [f32], mean: f32, std: f32) {
                 join(_mm256_loadu_ps(p.add(8)), _mm256_loadu_ps(p.add(24))),
             )
         };
-        let u1 = _mm512_sub_ps(one, lo);
-        let radius = _mm512_sqrt_ps(_mm512_mul_ps(minus_two, log16::<true>(u1)));
-        let theta = _mm512_mul_ps(two_pi, hi);
-        let (s, c) = sincos16::<true>(theta);
-        let n1 = _mm512_fmadd_ps(_mm512_mul_ps(radius, c), std_v, mean_v);
-        let n2 = _mm512_fmadd_ps(_mm512_mul_ps(radius, s), std_v, mean_v);
+        let (n1, n2) = box_muller16::<true>(lo, hi, mean_v, std_v);
         // SAFETY: as for the loads.
         unsafe {
             _mm256_storeu_ps(p, _mm512_castps512_ps256(n1));
@@ -261,9 +276,6 @@ fn u24_16(w: __m512i) -> __m512 {
 #[target_feature(enable = "avx512f,avx512dq,avx2,fma")]
 unsafe fn normal_blocks_from_words_avx512(words: &[u32], out: &mut [f32], mean: f32, std: f32) {
     use std::arch::x86_64::{_mm512_loadu_si512, _mm512_shuffle_f32x4, _mm512_storeu_ps};
-    let one = _mm512_set1_ps(1.0);
-    let minus_two = _mm512_set1_ps(-2.0);
-    let two_pi = f(0x40c9_0fdb);
     let mean_v = _mm512_set1_ps(mean);
     let std_v = _mm512_set1_ps(std);
     let pairs = out.len() / 32 * 32;
@@ -281,12 +293,7 @@ unsafe fn normal_blocks_from_words_avx512(words: &[u32], out: &mut [f32], mean: 
         let lo = _mm512_shuffle_f32x4::<0b01_00_01_00>(b0, b1);
         let hi = _mm512_shuffle_f32x4::<0b11_10_11_10>(b0, b1);
         // `u1` in [2^-24, 1] and `theta` in [0, 2π): the kernels' shortcuts for those ranges.
-        let u1 = _mm512_sub_ps(one, lo);
-        let radius = _mm512_sqrt_ps(_mm512_mul_ps(minus_two, log16::<false>(u1)));
-        let theta = _mm512_mul_ps(two_pi, hi);
-        let (s, c) = sincos16::<false>(theta);
-        let n1 = _mm512_fmadd_ps(_mm512_mul_ps(radius, c), std_v, mean_v);
-        let n2 = _mm512_fmadd_ps(_mm512_mul_ps(radius, s), std_v, mean_v);
+        let (n1, n2) = box_muller16::<false>(lo, hi, mean_v, std_v);
         // SAFETY: as for the loads.
         unsafe {
             _mm512_storeu_ps(o.add(i), _mm512_shuffle_f32x4::<0b01_00_01_00>(n1, n2));
