@@ -81,26 +81,7 @@ impl Storage {
         fn zeroed<T: bytemuck::Zeroable>(n: usize) -> Option<Vec<T>> {
             bytemuck::allocation::try_zeroed_vec(n).ok()
         }
-        let s = match dtype {
-            DType::Float32 => zeroed(n).map(Storage::F32),
-            DType::Float64 => zeroed(n).map(Storage::F64),
-            DType::Float16 => zeroed(n).map(Storage::F16),
-            DType::BFloat16 => zeroed(n).map(Storage::BF16),
-            DType::Int64 => zeroed(n).map(Storage::I64),
-            DType::Int32 => zeroed(n).map(Storage::I32),
-            DType::Int16 => zeroed(n).map(Storage::I16),
-            DType::Int8 => zeroed(n).map(Storage::I8),
-            DType::UInt8 => zeroed(n).map(Storage::U8),
-            DType::Bool => zeroed(n).map(Storage::Bool),
-            DType::UInt16 => zeroed(n).map(Storage::U16),
-            DType::UInt32 => zeroed(n).map(Storage::U32),
-            DType::UInt64 => zeroed(n).map(Storage::U64),
-        };
-        s.map(Storage::with_huge_pages)
-            .ok_or_else(|| Error::OutOfMemory {
-                op: op.to_string(),
-                bytes: (n as u128) * dtype.size() as u128,
-            })
+        Storage::allocated(op, dtype, n, storage_from!(dtype, zeroed(n)))
     }
 
     /// No elements of `dtype`, with room for `n` (for kernels that append), or
@@ -111,21 +92,12 @@ impl Storage {
             v.try_reserve_exact(n).ok()?;
             Some(v)
         }
-        let s = match dtype {
-            DType::Float32 => alloc(n).map(Storage::F32),
-            DType::Float64 => alloc(n).map(Storage::F64),
-            DType::Float16 => alloc(n).map(Storage::F16),
-            DType::BFloat16 => alloc(n).map(Storage::BF16),
-            DType::Int64 => alloc(n).map(Storage::I64),
-            DType::Int32 => alloc(n).map(Storage::I32),
-            DType::Int16 => alloc(n).map(Storage::I16),
-            DType::Int8 => alloc(n).map(Storage::I8),
-            DType::UInt8 => alloc(n).map(Storage::U8),
-            DType::Bool => alloc(n).map(Storage::Bool),
-            DType::UInt16 => alloc(n).map(Storage::U16),
-            DType::UInt32 => alloc(n).map(Storage::U32),
-            DType::UInt64 => alloc(n).map(Storage::U64),
-        };
+        Storage::allocated(op, dtype, n, storage_from!(dtype, alloc(n)))
+    }
+
+    /// A fresh allocation of `n` elements of `dtype` for `op` (advised to be huge pages), or
+    /// [`Error::OutOfMemory`] naming the bytes asked for.
+    fn allocated(op: &str, dtype: DType, n: usize, s: Option<Storage>) -> Result<Storage> {
         s.map(Storage::with_huge_pages)
             .ok_or_else(|| Error::OutOfMemory {
                 op: op.to_string(),
@@ -235,6 +207,29 @@ fn advise_huge_pages<T>(v: &Vec<T>) {
     }
     let _ = v;
 }
+
+/// `$alloc(..)` (an `Option<Vec<T>>` generic in `T`) as the storage of `$dtype`'s element type:
+/// `Option<Storage>`.
+macro_rules! storage_from {
+    ($dtype:expr, $alloc:ident($($arg:expr),*)) => {
+        match $dtype {
+            DType::Float32 => $alloc($($arg),*).map(Storage::F32),
+            DType::Float64 => $alloc($($arg),*).map(Storage::F64),
+            DType::Float16 => $alloc($($arg),*).map(Storage::F16),
+            DType::BFloat16 => $alloc($($arg),*).map(Storage::BF16),
+            DType::Int64 => $alloc($($arg),*).map(Storage::I64),
+            DType::Int32 => $alloc($($arg),*).map(Storage::I32),
+            DType::Int16 => $alloc($($arg),*).map(Storage::I16),
+            DType::Int8 => $alloc($($arg),*).map(Storage::I8),
+            DType::UInt8 => $alloc($($arg),*).map(Storage::U8),
+            DType::Bool => $alloc($($arg),*).map(Storage::Bool),
+            DType::UInt16 => $alloc($($arg),*).map(Storage::U16),
+            DType::UInt32 => $alloc($($arg),*).map(Storage::U32),
+            DType::UInt64 => $alloc($($arg),*).map(Storage::U64),
+        }
+    };
+}
+use storage_from;
 
 /// Runs `$body` with `$v` bound to the typed slice of the storage `$s` (a `Storage`, `&Storage`
 /// or `&mut Storage`), whatever its element type.
