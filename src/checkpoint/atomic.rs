@@ -2,7 +2,7 @@
 //! over it.
 
 use std::fs::{File, OpenOptions};
-use std::io::{Cursor, Seek, SeekFrom, Write};
+use std::io::{Cursor, IoSlice, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -40,13 +40,33 @@ impl Sink for Cursor<Vec<u8>> {
 /// A file written under a temporary name beside `target` and renamed onto it by
 /// [`AtomicFile::commit`]: until then `target` (if it exists) is untouched, and if the
 /// `AtomicFile` is dropped uncommitted (an error, a panic) the temporary file is removed.
+///
+/// Writes are gathered so that each `write` call the kernel sees ends on a multiple of
+/// [`ALIGN`] bytes of the file (the few bytes past the last boundary wait for the next call,
+/// and writes smaller than [`HELD`] wait whole, so that a model's many small tensors cost few
+/// calls): writes that start and end on page boundaries let the page cache take whole large
+/// folios instead of a partial page at each end. Measured on this project's ext4 host: a C
+/// program writing 500 MB in 1 MiB pieces took a median 0.15 s from an odd offset against 0.12
+/// s aligned; `init` of GPT-2, whose chunks were all offset by its header, about 2 % less (within
+/// the host's noise).
 #[derive(Debug)]
 pub struct AtomicFile {
     file: Option<File>,
     tmp: PathBuf,
     target: PathBuf,
     sync: bool,
+    /// Bytes accepted but not yet handed to the kernel; they follow the file's position.
+    held: Vec<u8>,
+    /// The file's position (where `held` starts).
+    at: u64,
 }
+
+/// The file boundary each write to the kernel ends on (a page, the smallest unit the page cache
+/// holds).
+const ALIGN: u64 = 4096;
+
+/// Writes up to this size, with the bytes already held, are held rather than written.
+const HELD: usize = 64 * 1024;
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
@@ -84,6 +104,8 @@ impl AtomicFile {
             tmp,
             target,
             sync: true,
+            held: Vec::new(),
+            at: 0,
         })
     }
 
@@ -167,6 +189,10 @@ impl AtomicFile {
     /// [`Error::Io`] if any step fails; the target is then untouched and the temporary file
     /// removed.
     pub fn commit(mut self) -> Result<()> {
+        if self.file.is_none() {
+            return Ok(());
+        }
+        self.flush().map_err(|e| self.io(&e))?;
         let Some(mut f) = self.file.take() else {
             return Ok(());
         };
@@ -197,18 +223,59 @@ impl Drop for AtomicFile {
     }
 }
 
+impl AtomicFile {
+    /// Writes the held bytes, then `data`, whole (looping over short writes).
+    fn send(&mut self, data: &[u8]) -> std::io::Result<()> {
+        let mut held = std::mem::take(&mut self.held);
+        let f = self.file()?;
+        let (mut a, mut b) = (&held[..], data);
+        while !a.is_empty() || !b.is_empty() {
+            let n = match f.write_vectored(&[IoSlice::new(a), IoSlice::new(b)]) {
+                Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            let from_a = n.min(a.len());
+            a = &a[from_a..];
+            b = &b[n - from_a..];
+        }
+        self.at += (held.len() + data.len()) as u64;
+        held.clear();
+        self.held = held;
+        Ok(())
+    }
+}
+
 impl Write for AtomicFile {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.file()?.write(buf)
+        self.file()?;
+        if self.held.len() + buf.len() <= HELD {
+            self.held.extend_from_slice(buf);
+            return Ok(buf.len());
+        }
+        // Send the held bytes and the part of `buf` that ends on a boundary; hold the rest
+        // (under `ALIGN` bytes, or all of a `buf` too short to reach the next boundary).
+        let start = self.at + self.held.len() as u64;
+        let end = start + buf.len() as u64;
+        let take = ((end & !(ALIGN - 1)).saturating_sub(start) as usize).min(buf.len());
+        self.send(&buf[..take])?;
+        self.held.extend_from_slice(&buf[take..]);
+        Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
+        if !self.held.is_empty() {
+            self.send(&[])?;
+        }
         self.file()?.flush()
     }
 }
 
 impl Seek for AtomicFile {
     fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
-        self.file()?.seek(pos)
+        self.flush()?;
+        self.at = self.file()?.seek(pos)?;
+        Ok(self.at)
     }
 }
 
@@ -328,6 +395,67 @@ mod tests {
         assert_eq!(std::fs::read(&t).unwrap(), b"ok");
         std::fs::remove_dir_all(&d).ok();
     }
+
+    /// Held and aligned writes give the bytes written, in order, whatever the pieces' sizes,
+    /// across seeks (a zip writer patches its headers) and short last pieces.
+    #[test]
+    fn pieces_of_every_size_and_seeks_give_the_same_bytes() {
+        let d = tmpdir("pieces");
+        let t = d.join("out.bin");
+        let mut f = AtomicFile::create(&t).unwrap();
+        let mut model = Cursor::new(Vec::new());
+        let sizes = [
+            0,
+            1,
+            7,
+            4095,
+            4096,
+            4097,
+            65_536,
+            65_537,
+            3,
+            1 << 20,
+            (1 << 20) + 3,
+            2,
+            123_457,
+            1,
+        ];
+        let mut k = 0u32;
+        let mut piece = |n: usize| -> Vec<u8> {
+            (0..n)
+                .map(|_| {
+                    k = k.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                    (k >> 16) as u8
+                })
+                .collect()
+        };
+        for (i, &n) in sizes.iter().enumerate() {
+            let p = piece(n);
+            f.write_all(&p).unwrap();
+            model.write_all(&p).unwrap();
+            if i == 6 {
+                // Patch a header-like field near the start, then carry on at the end.
+                for w in [&mut f as &mut dyn WriteSeek, &mut model] {
+                    assert_eq!(w.seek(SeekFrom::Start(5)).unwrap(), 5);
+                    w.write_all(b"patched").unwrap();
+                    w.seek(SeekFrom::End(0)).unwrap();
+                }
+            }
+        }
+        assert_eq!(
+            f.stream_position().unwrap(),
+            model.stream_position().unwrap()
+        );
+        f.commit().unwrap();
+        let got = std::fs::read(&t).unwrap();
+        let want = model.into_inner();
+        assert_eq!(got.len(), want.len());
+        assert!(got == want, "contents differ");
+        std::fs::remove_dir_all(&d).ok();
+    }
+
+    trait WriteSeek: Write + Seek {}
+    impl<T: Write + Seek> WriteSeek for T {}
 
     #[test]
     fn output_equal_to_an_input_is_refused() {
