@@ -300,7 +300,7 @@ fn fill_range<V: Copy + Default, T>(
     debug_assert!(lay.n >= 16 && b <= lay.n);
     let kept = lay.kept();
     let mut buf = [V::default(); CHUNK];
-    let mut words = [0u32; 2 * CHUNK];
+    let mut scratch = [0u32; 2 * CHUNK + words::APART];
     if a < kept {
         let e = b.min(kept);
         let (first, last) = (a / 16 * 16, e.div_ceil(16) * 16);
@@ -312,10 +312,18 @@ fn fill_range<V: Copy + Default, T>(
             let (lo, hi) = (a.max(c0), e.min(c1));
             let whole = (lo, hi) == (c0, c1);
             if let Some(v) = direct(&mut out[lo - a..hi - a]).filter(|_| whole) {
-                compute(g, &mut words, v);
+                compute(
+                    g,
+                    words::apart(&mut scratch, 2 * CHUNK, v.as_ptr().cast()),
+                    v,
+                );
             } else {
                 let v = &mut buf[..c1 - c0];
-                compute(g, &mut words, v);
+                compute(
+                    g,
+                    words::apart(&mut scratch, 2 * CHUNK, v.as_ptr().cast()),
+                    v,
+                );
                 store(&v[lo - c0..hi - c0], &mut out[lo - a..hi - a]);
             }
             c0 = c1;
@@ -325,7 +333,11 @@ fn fill_range<V: Copy + Default, T>(
         let t0 = lay.n - 16;
         cur.seek(lay.tail_at());
         let v = &mut buf[..16];
-        compute(cur.take(16 * lay.w), &mut words, v);
+        compute(
+            cur.take(16 * lay.w),
+            words::apart(&mut scratch, 2 * CHUNK, v.as_ptr().cast()),
+            v,
+        );
         let lo = a.max(t0);
         store(&v[lo - t0..b - t0], &mut out[lo - a..]);
     }

@@ -85,9 +85,9 @@ pub(crate) fn fill_f32(
     let b = to as f32;
     let d = b - a;
     let replaced = replaced(rule, b);
-    let mut words = [0u32; BLOCK];
+    let mut scratch = [0u32; BLOCK + words::APART];
     for chunk in out.chunks_mut(BLOCK) {
-        let w = &mut words[..chunk.len()];
+        let w = words::apart(&mut scratch, chunk.len(), chunk.as_ptr().cast());
         g.fill_u32(w);
         uniform_f32_block(route, w, chunk, a, d, replaced, fused);
     }
@@ -106,9 +106,9 @@ pub(crate) fn fill_f64(
     let d = to - from;
     let replaced = replaced(rule, to);
     // Each value is one `random64`: two words, high first.
-    let mut words = [0u32; BLOCK];
+    let mut scratch = [0u32; BLOCK + words::APART];
     for chunk in out.chunks_mut(BLOCK / 2) {
-        let w = &mut words[..2 * chunk.len()];
+        let w = words::apart(&mut scratch, 2 * chunk.len(), chunk.as_ptr().cast());
         g.fill_u32(w);
         let lanes = route.lanes();
         if lanes != Lanes::Scalar {
@@ -146,11 +146,11 @@ fn fill_reduced<T: Copy + PartialEq>(
     // PyTorch compares the rounded value with the rounded `to`.
     let to_t = replaced(rule, round(to as f32));
     let from_t = (ty.narrow)(from as f32);
-    let mut words = [0u32; BLOCK];
+    let mut scratch = [0u32; BLOCK + words::APART];
     let mut vals = [0f32; BLOCK];
     for chunk in out.chunks_mut(BLOCK) {
         let n = chunk.len();
-        let w = &mut words[..n];
+        let w = words::apart(&mut scratch, n, vals.as_ptr().cast());
         g.fill_u32(w);
         if let Some(shift) = shift {
             let mask = (1u32 << ty.digits) - 1;
