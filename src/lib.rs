@@ -42,6 +42,7 @@ mod simd;
 mod state;
 #[cfg(feature = "json")]
 mod stateless;
+mod stream;
 mod tensor;
 mod torch;
 

@@ -431,6 +431,25 @@ pub(crate) trait Deferred: Send + Sync + std::fmt::Debug {
     /// Of each of `outer` rows of `row` elements, the `take` elements from `skip` on, still
     /// deferred; `None` when this source cannot cut itself (the caller computes, then cuts).
     fn narrow(&self, cut: Cut) -> Option<Arc<dyn Deferred>>;
+    /// This source as chunks that several threads can compute, each from its own position
+    /// ([`crate::stream`]); `None` when only [`Deferred::for_each_le_chunk`] can stream it.
+    fn chunked(&self) -> Option<&dyn Chunked> {
+        None
+    }
+}
+
+/// A deferred source whose elements any thread can compute, a range at a time.
+pub(crate) trait Chunked: Deferred {
+    /// Threads worth using for this source (1: stream it on the caller's thread).
+    fn threads(&self) -> usize;
+    /// A reader of the elements, for one thread.
+    fn reader(&self) -> Box<dyn ChunkReader + '_>;
+}
+
+/// One thread's reader of a [`Chunked`] source.
+pub(crate) trait ChunkReader {
+    /// Computes elements `k0 .. k0 + out.len()` into `out`; calls ask for increasing positions.
+    fn fill(&mut self, k0: usize, out: SliceMut<'_>);
 }
 
 /// A cut of a row-major tensor along one dimension: of each of `outer` rows of `row` elements,
@@ -780,6 +799,14 @@ impl Tensor {
     pub(crate) fn set_deferred(&mut self, src: Arc<dyn Deferred>) {
         debug_assert_eq!(src.len(), self.shape.iter().product::<usize>());
         self.data = Data::Deferred(src, OnceLock::new());
+    }
+
+    /// The source of the elements while they are deferred and not computed yet.
+    pub(crate) fn pending(&self) -> Option<&dyn Deferred> {
+        match &self.data {
+            Data::Deferred(d, cell) if cell.get().is_none() => Some(d.as_ref()),
+            _ => None,
+        }
     }
 
     /// Whether the elements are deferred and not computed yet.

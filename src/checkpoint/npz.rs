@@ -9,6 +9,7 @@ use super::zip::{self, Entry, Zip64, ZipWriter};
 use super::{byte_size, malformed, npy, Checkpoint, Plan, Sink, TensorInfo};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
+use crate::stream::Item;
 use crate::tensor::Tensor;
 
 /// Reads the `.npy` headers of every member into `ck`'s index.
@@ -240,6 +241,32 @@ impl<W: Sink + Seek> NpzWriter<W> {
         self.zip.end()?;
         self.next += 1;
         Ok(())
+    }
+
+    /// [`NpzWriter::write`] for each of `items` in turn, with the chunks of deferred tensors
+    /// computed ahead on their threads across tensor boundaries (as
+    /// [`super::SafetensorsWriter::write_many`]).
+    ///
+    /// # Errors
+    /// As [`NpzWriter::write`], for the first tensor that fails; nothing is computed for the
+    /// tensors after it.
+    pub fn write_many(&mut self, items: &[(&str, &Tensor)]) -> Result<()> {
+        let list: Vec<Item<'_>> = items.iter().map(|&(_, t)| Item::Tensor(t)).collect();
+        crate::stream::each(&list, |feed| {
+            for &(name, t) in items {
+                self.start_next(name, (t.numel() * t.dtype().size()) as u64)?;
+                let mut failed = Ok(());
+                feed.next(&mut |b| {
+                    if failed.is_ok() {
+                        failed = self.zip.data(b);
+                    }
+                });
+                failed?;
+                self.zip.end()?;
+                self.next += 1;
+            }
+            Ok(())
+        })
     }
 
     /// Checks that every tensor was written, writes the central directory and closes the output

@@ -11,6 +11,7 @@ use super::json::{self, Value};
 use super::{byte_size, malformed, Checkpoint, Plan, Sink, TensorInfo};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
+use crate::stream::Item;
 use crate::tensor::Tensor;
 
 /// The format's dtype name (`F32`, `BF16`, `BOOL`).
@@ -397,6 +398,34 @@ impl<W: Sink> SafetensorsWriter<W> {
         }
         self.next += 1;
         Ok(())
+    }
+
+    /// [`SafetensorsWriter::write`] for each of `items` in turn, with the chunks of deferred
+    /// tensors computed ahead on their threads across tensor boundaries: no thread waits at the
+    /// end of one tensor for the others to start the next (see [`Tensor::for_each_le_chunk`]
+    /// for one tensor).
+    ///
+    /// # Errors
+    /// As [`SafetensorsWriter::write`], for the first tensor that fails; nothing is computed
+    /// for the tensors after it.
+    pub fn write_many(&mut self, items: &[(&str, &Tensor)]) -> Result<()> {
+        let list: Vec<Item<'_>> = items.iter().map(|&(_, t)| Item::Tensor(t)).collect();
+        crate::stream::each(&list, |feed| {
+            for &(name, t) in items {
+                self.check_next(name, (t.numel() * t.dtype().size()) as u64)?;
+                let mut failed = None;
+                feed.next(&mut |b| {
+                    if failed.is_none() {
+                        failed = self.w.write_all(b).err();
+                    }
+                });
+                if let Some(e) = failed {
+                    return Err(Error::io(self.w.describe(), e));
+                }
+                self.next += 1;
+            }
+            Ok(())
+        })
     }
 
     /// Checks that every tensor was written and closes the output ([`Sink::close`]: an

@@ -311,8 +311,26 @@ fn chunked_writes_equal_whole_writes() {
         c.write(n, t).unwrap();
         d.write_tensor(n, &t.to_le_bytes()).unwrap();
     }
-    assert_eq!(a.finish().unwrap(), b.finish().unwrap());
-    assert_eq!(c.finish().unwrap(), d.finish().unwrap());
+    // `write_many`: the same bytes, written in two calls; the same refusals.
+    let items: Vec<(&str, &Tensor)> = tensors.iter().map(|(n, t)| (n.as_str(), t)).collect();
+    let mut e = SafetensorsWriter::new(Vec::new(), &specs, &meta).unwrap();
+    let mut f = NpzWriter::new(Cursor::new(Vec::new()), &specs).unwrap();
+    assert!(e.write_many(&items[1..]).is_err(), "out of order");
+    assert!(f.write_many(&items[1..]).is_err(), "out of order");
+    let wrong = [(items[0].0, items[1].1)];
+    assert!(e.write_many(&wrong).is_err(), "wrong size");
+    assert!(f.write_many(&wrong).is_err(), "wrong size");
+    e.write_many(&items[..2]).unwrap();
+    e.write_many(&items[2..]).unwrap();
+    f.write_many(&items[..3]).unwrap();
+    f.write_many(&items[3..]).unwrap();
+    assert!(e.write_many(&items[..1]).is_err(), "all written");
+    let (a, b) = (a.finish().unwrap(), b.finish().unwrap());
+    assert_eq!(a, b);
+    assert_eq!(e.finish().unwrap(), b);
+    let (c, d) = (c.finish().unwrap(), d.finish().unwrap());
+    assert_eq!(c, d);
+    assert_eq!(f.finish().unwrap(), d);
 }
 
 // ---- npz ----
@@ -1051,8 +1069,15 @@ fn a_full_disk_is_an_io_error_at_every_point() {
                 },
                 &specs,
             )?;
-            for (n, t) in sd() {
-                w.write(&n, &t)?;
+            let tensors = sd();
+            if room % 2 == 0 {
+                for (n, t) in &tensors {
+                    w.write(n, t)?;
+                }
+            } else {
+                let items: Vec<(&str, &Tensor)> =
+                    tensors.iter().map(|(n, t)| (n.as_str(), t)).collect();
+                w.write_many(&items)?;
             }
             w.finish()
         };
@@ -1069,8 +1094,15 @@ fn a_full_disk_is_an_io_error_at_every_point() {
                 &specs,
                 &[],
             )?;
-            for (n, t) in sd() {
-                w.write(&n, &t)?;
+            let tensors = sd();
+            if room % 2 == 0 {
+                for (n, t) in &tensors {
+                    w.write(n, t)?;
+                }
+            } else {
+                let items: Vec<(&str, &Tensor)> =
+                    tensors.iter().map(|(n, t)| (n.as_str(), t)).collect();
+                w.write_many(&items)?;
             }
             w.finish()
         };

@@ -401,8 +401,9 @@ fn build(desc: &ModelDesc, torch: &mut Torch) -> torch_rng::Result<Vec<(String, 
 
 /// Writes `sd` to `out` tensor by tensor through an atomic file: the file appears only once it is
 /// whole (a full disk or a failed write leaves any file already there untouched), synced to the
-/// disk first with `sync`. Each tensor is encoded a chunk at a time (a deferred one computed a
-/// chunk at a time) and freed once written.
+/// disk first with `sync`. Each tensor is encoded a chunk at a time; deferred ones are computed a
+/// chunk at a time, on several threads ahead of the writing one and across tensor boundaries
+/// ([`SafetensorsWriter::write_many`]).
 fn write(
     out: &str,
     sd: Vec<(String, Tensor)>,
@@ -426,17 +427,14 @@ fn write(
         .fold(0, u64::saturating_add);
     let mut f = file(out, sync)?;
     f.reserve(data)?;
+    let items: Vec<(&str, &Tensor)> = sd.iter().map(|(n, t)| (n.as_str(), t)).collect();
     if npz {
         let mut w = NpzWriter::new(f, &index)?;
-        for (n, t) in sd {
-            w.write(&n, &t)?;
-        }
+        w.write_many(&items)?;
         w.finish()
     } else {
         let mut w = SafetensorsWriter::new(f, &index, meta)?;
-        for (n, t) in sd {
-            w.write(&n, &t)?;
-        }
+        w.write_many(&items)?;
         w.finish()
     }
 }

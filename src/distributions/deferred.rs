@@ -11,12 +11,12 @@
 //! dropped first), so that reading tensors in about the order they were drawn moves each generator a
 //! little forward instead of jumping from the start each time.
 
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use super::fixed::{self, Cursor, FixedFill, Law};
 use crate::dtype::DType;
 use crate::generator::CpuGenerator;
-use crate::tensor::{with_le_bytes, Cut, Deferred, SliceMut, Storage};
+use crate::tensor::{ChunkReader, Chunked, Cut, Deferred, SliceMut, Storage};
 
 /// The words of a generator from a starting state on, and generators standing at positions in
 /// it.
@@ -165,35 +165,6 @@ fn defer(fill: FixedFill, stream: &Arc<Stream>, offset: u64, threads: usize) -> 
     })
 }
 
-/// Elements per chunk when streaming bytes (a multiple of a normal block): 1 MiB of float32, in
-/// the L2 cache of this project's host. Measured on `init` of GPT-2 124M (avx2, one thread):
-/// 2^14 elements 0.26 s, 2^16 0.22 s, 2^18 0.20 s, 2^19 about the same, 2^20 erratic (up to
-/// 0.44 s): each chunk's fixed costs (a `write` call, the kernel's scratch) weigh less.
-const STREAM_CHUNK: usize = 1 << 18;
-
-/// Chunks each worker may have computed ahead of the writer.
-const AHEAD: usize = 2;
-
-/// Chunk buffers kept between streamed tensors (a few, any dtype).
-static BUFFERS: Mutex<Vec<Storage>> = Mutex::new(Vec::new());
-
-/// A buffer of [`STREAM_CHUNK`] elements of `dtype` (its contents are overwritten).
-fn buffer(dtype: DType) -> Storage {
-    let mut pool = BUFFERS.lock().unwrap_or_else(PoisonError::into_inner);
-    match pool.iter().position(|b| b.dtype() == dtype) {
-        Some(i) => pool.swap_remove(i),
-        None => Storage::zeros(dtype, STREAM_CHUNK),
-    }
-}
-
-/// Keeps `buf` for the next streamed tensor.
-fn give_back(buf: Storage) {
-    let mut pool = BUFFERS.lock().unwrap_or_else(PoisonError::into_inner);
-    if pool.len() < 8 {
-        pool.push(buf);
-    }
-}
-
 /// One reader of a [`DeferredFill`]: a generator moved forward through the fill's words.
 struct Walker<'s> {
     src: &'s DeferredFill,
@@ -244,131 +215,30 @@ impl<'s> Walker<'s> {
         }
         self.g = Some((g, rel));
     }
+}
 
+impl ChunkReader for Walker<'_> {
+    fn fill(&mut self, k0: usize, out: SliceMut<'_>) {
+        Walker::fill(self, k0, out);
+    }
+}
+
+impl Drop for Walker<'_> {
     /// Leaves the generator with the stream.
-    fn finish(self) {
-        if let Some((g, rel)) = self.g {
+    fn drop(&mut self) {
+        if let Some((g, rel)) = self.g.take() {
             self.src.stream.park(self.src.offset + rel, g);
         }
     }
 }
 
-/// The chunks of one streamed tensor shared by the writer and the workers
-/// ([`Deferred::for_each_le_chunk`] on several threads).
-struct Line {
-    state: Mutex<LineState>,
-    /// Signalled when a chunk is computed or written, and on a stop.
-    turn: Condvar,
-}
-
-struct LineState {
-    /// The first chunk nobody has claimed.
-    next: usize,
-    /// Chunks written (the writer's next chunk).
-    written: usize,
-    /// Computed chunks not written yet.
-    done: Vec<Option<Storage>>,
-    /// Buffers written and free again.
-    spare: Vec<Storage>,
-    /// A thread panicked: everyone stops.
-    stop: bool,
-}
-
-impl LineState {
-    /// The next unclaimed chunk, if it is among the `limit` after the last written, with a free
-    /// buffer.
-    fn claim_within(
-        &mut self,
-        chunks: usize,
-        limit: usize,
-        dtype: DType,
-    ) -> Option<(usize, Storage)> {
-        if self.next >= chunks || self.next >= self.written + limit {
-            return None;
-        }
-        let c = self.next;
-        self.next += 1;
-        Some((c, self.spare.pop().unwrap_or_else(|| buffer(dtype))))
-    }
-}
-
-/// What the writer does next.
-enum Turn {
-    /// Write its chunk, computed.
-    Write(Storage),
-    /// Compute chunk `.0` (claimed) into the buffer.
-    Compute(usize, Storage),
-    /// Stop: another thread panicked.
-    Stop,
-}
-
-/// Sets [`LineState::stop`] if its thread unwinds, so that no thread waits for it for ever.
-struct StopOnPanic<'a>(&'a Line);
-
-impl Drop for StopOnPanic<'_> {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            self.0.lock().stop = true;
-            self.0.turn.notify_all();
-        }
-    }
-}
-
-impl Line {
-    fn lock(&self) -> std::sync::MutexGuard<'_, LineState> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+impl Chunked for DeferredFill {
+    fn threads(&self) -> usize {
+        self.threads_for(self.len())
     }
 
-    fn stop_on_panic(&self) -> StopOnPanic<'_> {
-        StopOnPanic(self)
-    }
-
-    /// Claims the next chunk once it is within `limit` of the writer, with a buffer; `None`
-    /// when every chunk is claimed or a thread panicked.
-    fn claim(&self, chunks: usize, limit: usize, dtype: DType) -> Option<(usize, Storage)> {
-        let mut st = self.lock();
-        loop {
-            if st.stop || st.next >= chunks {
-                return None;
-            }
-            if let Some(claimed) = st.claim_within(chunks, limit, dtype) {
-                return Some(claimed);
-            }
-            st = self.turn.wait(st).unwrap_or_else(PoisonError::into_inner);
-        }
-    }
-
-    /// The writer's next step for chunk `c`: write it if computed, else compute the next
-    /// unclaimed chunk if there is one within `limit`, else wait.
-    fn take_or_claim(&self, c: usize, chunks: usize, limit: usize, dtype: DType) -> Turn {
-        let mut st = self.lock();
-        loop {
-            if st.stop {
-                return Turn::Stop;
-            }
-            if let Some(buf) = st.done[c].take() {
-                return Turn::Write(buf);
-            }
-            if let Some((j, buf)) = st.claim_within(chunks, limit, dtype) {
-                return Turn::Compute(j, buf);
-            }
-            st = self.turn.wait(st).unwrap_or_else(PoisonError::into_inner);
-        }
-    }
-
-    /// Chunk `c` is computed into `buf`.
-    fn finished(&self, c: usize, buf: Storage) {
-        self.lock().done[c] = Some(buf);
-        self.turn.notify_all();
-    }
-
-    /// Chunk `c` is written; `buf` is free.
-    fn written(&self, c: usize, buf: Storage) {
-        let mut st = self.lock();
-        st.written = c + 1;
-        st.spare.push(buf);
-        drop(st);
-        self.turn.notify_all();
+    fn reader(&self) -> Box<dyn ChunkReader + '_> {
+        Box::new(Walker::new(self))
     }
 }
 
@@ -418,100 +288,22 @@ impl Deferred for DeferredFill {
             let first = iter.next();
             for (a, part) in iter {
                 s.spawn(move || {
-                    let mut w = Walker::new(self);
-                    w.fill(a, part);
-                    w.finish();
+                    Walker::new(self).fill(a, part);
                 });
             }
             if let Some((a, part)) = first {
-                let mut w = Walker::new(self);
-                w.fill(a, part);
-                w.finish();
+                Walker::new(self).fill(a, part);
             }
         });
         Ok(out)
     }
 
     fn for_each_le_chunk(&self, f: &mut dyn FnMut(&[u8])) {
-        let n = self.len();
-        let dtype = self.fill.dtype;
-        let chunks = n.div_ceil(STREAM_CHUNK);
-        let range = |c: usize| (c * STREAM_CHUNK, ((c + 1) * STREAM_CHUNK).min(n));
-        let threads = self.threads_for(n).min(chunks + 1);
-        let mut scratch = Vec::new();
-        if threads <= 1 {
-            let mut w = Walker::new(self);
-            let mut buf = buffer(dtype);
-            for c in 0..chunks {
-                let (k0, k1) = range(c);
-                w.fill(k0, buf.as_slice_mut().slice(0..k1 - k0));
-                with_le_bytes(&buf, 0..k1 - k0, &mut scratch, f);
-            }
-            w.finish();
-            give_back(buf);
-            return;
-        }
-        // `threads` in all: `threads - 1` workers claim the chunks in order and compute them; the
-        // caller's thread writes them in order and, rather than wait for the chunk it needs,
-        // claims and computes the next one itself (so that neither the writing nor the computing
-        // thread waits while the other has work). Each thread's generator only moves forward, as
-        // the chunks each claims increase; at most `AHEAD * threads` chunks are ahead of the writer.
-        let limit = AHEAD * threads;
-        let line = Line {
-            state: Mutex::new(LineState {
-                next: 0,
-                written: 0,
-                done: (0..chunks).map(|_| None).collect(),
-                spare: Vec::new(),
-                stop: false,
-            }),
-            turn: Condvar::new(),
-        };
-        let compute = |w: &mut Walker<'_>, c: usize, buf: &mut Storage| {
-            let (k0, k1) = range(c);
-            w.fill(k0, buf.as_slice_mut().slice(0..k1 - k0));
-        };
-        std::thread::scope(|s| {
-            for _ in 1..threads {
-                s.spawn(|| {
-                    let _stop = line.stop_on_panic();
-                    let mut w = Walker::new(self);
-                    while let Some((c, mut buf)) = line.claim(chunks, limit, dtype) {
-                        compute(&mut w, c, &mut buf);
-                        line.finished(c, buf);
-                    }
-                    w.finish();
-                });
-            }
-            let _stop = line.stop_on_panic();
-            let mut own: Option<Walker<'_>> = None;
-            for c in 0..chunks {
-                let buf = loop {
-                    match line.take_or_claim(c, chunks, limit, dtype) {
-                        Turn::Write(buf) => break buf,
-                        Turn::Compute(j, mut buf) => {
-                            compute(own.get_or_insert_with(|| Walker::new(self)), j, &mut buf);
-                            line.finished(j, buf);
-                        }
-                        // A worker panicked; the scope re-raises its panic.
-                        Turn::Stop => return,
-                    }
-                };
-                let (k0, k1) = range(c);
-                with_le_bytes(&buf, 0..k1 - k0, &mut scratch, f);
-                line.written(c, buf);
-            }
-            if let Some(w) = own {
-                w.finish();
-            }
-        });
-        let st = line
-            .state
-            .into_inner()
-            .unwrap_or_else(PoisonError::into_inner);
-        for buf in st.spare.into_iter().chain(st.done.into_iter().flatten()) {
-            give_back(buf);
-        }
+        crate::stream::each_chunk(self, f);
+    }
+
+    fn chunked(&self) -> Option<&dyn Chunked> {
+        Some(self)
     }
 
     fn narrow(&self, cut: Cut) -> Option<Arc<dyn Deferred>> {
@@ -554,7 +346,7 @@ mod tests {
     #[test]
     fn a_panicking_writer_stops_the_workers() {
         let cx = Context::new(Capability::Avx2);
-        let n = 5 * STREAM_CHUNK + 77;
+        let n = 5 * crate::stream::STREAM_CHUNK + 77;
         let law = Law::Normal {
             mean: 0.0,
             std: 1.0,
@@ -575,6 +367,119 @@ mod tests {
             d.for_each_le_chunk(&mut |b| bytes.extend_from_slice(b));
             let whole = Tensor::new(vec![n], d.compute().unwrap()).unwrap();
             same(&bytes, &whole.to_le_bytes(), "after a panic");
+        }
+    }
+
+    /// Fills of a model for [`a_line_across_tensors_gives_each_tensors_bytes`]: large and small,
+    /// of several dtypes, from one stream; each one's bytes when run in order, and those of a
+    /// cut of the first (130 x 4099, columns 1000 .. 3500).
+    #[allow(clippy::type_complexity)]
+    fn line_fixture() -> (Arc<Stream>, Vec<(FixedFill, u64)>, Vec<Vec<u8>>, Vec<u8>) {
+        let cx = Context::new(Capability::Avx2);
+        let big = crate::stream::STREAM_CHUNK + 4099;
+        let normal = |mean, std| Law::Normal { mean, std };
+        let uniform = |from, to| Law::Uniform { from, to };
+        let specs: [(DType, usize, Law); 6] = [
+            (DType::Float32, 130 * 4099, normal(0.0, 0.02)),
+            (DType::Float32, 100, uniform(-1.0, 1.0)),
+            (DType::BFloat16, big, normal(1.0, 2.0)),
+            (DType::Float64, big + 7, uniform(0.0, 3.0)),
+            (DType::Float32, 3 * big, normal(0.0, 1.0)),
+            (DType::Float32, 37, normal(0.0, 1.0)),
+        ];
+        let mut g = CpuGenerator::with_seed(5);
+        let stream = Stream::new(&g);
+        let mut fills = Vec::new();
+        let mut offset = 0;
+        for &(dtype, n, law) in &specs {
+            let f = FixedFill::new(law, dtype, n, true, cx).unwrap();
+            fills.push((f, offset));
+            offset += f.words();
+        }
+        let whole: Vec<Tensor> = fills
+            .iter()
+            .map(|&(f, _)| {
+                let mut s = Storage::zeros(f.dtype, f.n);
+                f.fill(&mut g, s.as_slice_mut(), 1);
+                Tensor::new(vec![f.n], s).unwrap()
+            })
+            .collect();
+        let want = whole.iter().map(Tensor::to_le_bytes).collect();
+        let cut_want = whole[0]
+            .clone()
+            .reshaped(vec![130, 4099])
+            .unwrap()
+            .narrow(1, 1000, 2500)
+            .unwrap()
+            .to_le_bytes();
+        (stream, fills, want, cut_want)
+    }
+
+    /// A model's tensors streamed through one line ([`crate::stream::each`]) give each tensor's
+    /// bytes, whatever mix of sources (large and small fills of several dtypes from one stream,
+    /// cuts, constants, computed tensors) and thread count; a body that stops early or panics
+    /// leaves no worker behind, and the next stream is whole.
+    #[test]
+    fn a_line_across_tensors_gives_each_tensors_bytes() {
+        use crate::stream::{each, Item};
+        let (stream, fills, want, cut_want) = line_fixture();
+        for threads in [1, 2, 3, 7] {
+            let mut tensors: Vec<Tensor> = fills
+                .iter()
+                .map(|&(f, o)| tensor_of(defer(f, &stream, o, threads), &[f.n]))
+                .collect();
+            let mut want = want.clone();
+            // A cut of the first fill, a computed tensor and a constant between them.
+            let cut = tensor_of(defer(fills[0].0, &stream, 0, threads), &[130, 4099])
+                .narrow(1, 1000, 2500)
+                .unwrap();
+            assert!(cut.is_deferred());
+            want.push(cut_want.clone());
+            tensors.push(cut);
+            let ready = Tensor::new(vec![3], Storage::F32(vec![1.0, 2.0, 3.0])).unwrap();
+            want.insert(2, ready.to_le_bytes());
+            tensors.insert(2, ready);
+            let zeros = Tensor::deferred_zeros("test", &[5000], DType::Float16).unwrap();
+            want.insert(4, zeros.to_le_bytes());
+            tensors.insert(4, zeros);
+            let items: Vec<Item<'_>> = tensors.iter().map(Item::Tensor).collect();
+            let got: Vec<Vec<u8>> = each(&items, |feed| {
+                (0..items.len())
+                    .map(|_| {
+                        let mut b = Vec::new();
+                        feed.next(&mut |c| b.extend_from_slice(c));
+                        b
+                    })
+                    .collect()
+            });
+            for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                same(g, w, &format!("tensor {i}, {threads} threads"));
+            }
+            // Stopping after two tensors, and panicking in the third.
+            let two = each(&items, |feed| {
+                feed.next(&mut |_| {});
+                let mut b = Vec::new();
+                feed.next(&mut |c| b.extend_from_slice(c));
+                b
+            });
+            same(&two, &want[1], "stopped early");
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                each(&items, |feed| {
+                    feed.next(&mut |_| {});
+                    feed.next(&mut |_| {});
+                    feed.next(&mut |_| panic!("writer fails"));
+                });
+            }));
+            assert!(r.is_err());
+            let last = each(&items, |feed| {
+                let mut b = Vec::new();
+                for _ in 0..items.len() {
+                    b.clear();
+                    feed.next(&mut |c| b.extend_from_slice(c));
+                }
+                b
+            });
+            same(&last, want.last().unwrap(), "after a panic");
         }
     }
 

@@ -23,7 +23,7 @@ pub(crate) const APART: usize = 1024;
 /// differs between threads and runs. Measured on this project's Zen 4 host, the 16-lane word →
 /// float loop in L1: 0.066 ns an element with the words half a page away, 0.195 with them 64
 /// bytes below the output (modulo the page), 0.12 at 128 bytes.
-pub(crate) fn apart<'a>(store: &'a mut [u32], len: usize, out: *const u8) -> &'a mut [u32] {
+pub(crate) fn apart(store: &mut [u32], len: usize, out: *const u8) -> &mut [u32] {
     debug_assert!(store.len() >= len + APART);
     let want = (out as usize).wrapping_add(2048);
     let k = (want.wrapping_sub(store.as_ptr() as usize) % 4096) / 4;

@@ -1,0 +1,404 @@
+//! Tensors' bytes streamed in order while other threads compute the chunks ahead.
+//!
+//! A writer of a file asks for its tensors one after the other ([`Feed::next`]); the chunks of
+//! every tensor whose elements are still deferred and worth several threads ([`Chunked`]) form
+//! one line across the whole list. Workers claim the line's chunks in order and compute them into
+//! buffers; the writing thread writes them in order and, rather than wait for the chunk it needs,
+//! claims and computes the next one itself. As the line runs across tensors, no thread waits at
+//! the end of a tensor for the others to finish it: the workers are already on the next one
+//! (GPT-2 124M has 50 such tensors). Each thread's reader of a tensor only moves forward, since
+//! the chunks each claims increase; at most [`AHEAD`] chunks per thread are ahead of the writer,
+//! so the memory held is a few chunks, whatever the model.
+//!
+//! Other tensors (computed, constant, or too small to share) are streamed on the writing thread
+//! when their turn comes, while the workers go on computing the line ahead.
+
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+
+use crate::dtype::DType;
+use crate::tensor::{with_le_bytes, ChunkReader, Chunked, Deferred, Storage, Tensor};
+
+/// Elements per chunk when streaming bytes (a multiple of a normal block): 1 MiB of float32, in
+/// the L2 cache of this project's host. Measured on `init` of GPT-2 124M (avx2, one thread):
+/// 2^14 elements 0.26 s, 2^16 0.22 s, 2^18 0.20 s, 2^19 about the same, 2^20 erratic (up to
+/// 0.44 s): each chunk's fixed costs (a `write` call, the kernel's scratch) weigh less.
+pub(crate) const STREAM_CHUNK: usize = 1 << 18;
+
+/// Chunks each thread may have computed ahead of the writer.
+const AHEAD: usize = 2;
+
+/// Chunk buffers kept between streams (a few, any dtype).
+static BUFFERS: Mutex<Vec<Storage>> = Mutex::new(Vec::new());
+
+/// A buffer of [`STREAM_CHUNK`] elements of `dtype` (its contents are overwritten).
+fn buffer(dtype: DType) -> Storage {
+    let mut pool = BUFFERS.lock().unwrap_or_else(PoisonError::into_inner);
+    match pool.iter().position(|b| b.dtype() == dtype) {
+        Some(i) => pool.swap_remove(i),
+        None => Storage::zeros(dtype, STREAM_CHUNK),
+    }
+}
+
+/// Keeps `buf` for the next stream.
+fn give_back(buf: Storage) {
+    let mut pool = BUFFERS.lock().unwrap_or_else(PoisonError::into_inner);
+    if pool.len() < 8 {
+        pool.push(buf);
+    }
+}
+
+/// The chunks of `len` elements.
+fn chunks_of(len: usize) -> usize {
+    len.div_ceil(STREAM_CHUNK)
+}
+
+/// Elements `k0 .. k1` of chunk `c` of a source of `len` elements.
+fn chunk_range(c: usize, len: usize) -> (usize, usize) {
+    (c * STREAM_CHUNK, ((c + 1) * STREAM_CHUNK).min(len))
+}
+
+/// A tensor whose chunks are on the line.
+struct Part<'t> {
+    src: &'t dyn Chunked,
+    /// The line's number of its chunk 0.
+    first: usize,
+}
+
+/// What the line holds: its parts in order, and which tensor is which part.
+struct Plan<'t> {
+    parts: Vec<Part<'t>>,
+    /// For each source in order, its part (`None`: streamed on the writing thread).
+    part_of: Vec<Option<usize>>,
+    /// Chunks on the line.
+    total: usize,
+    /// Threads: the most any part is worth.
+    threads: usize,
+}
+
+impl<'t> Plan<'t> {
+    fn new(sources: &[Option<&'t dyn Deferred>]) -> Plan<'t> {
+        let mut parts = Vec::new();
+        let mut part_of = Vec::with_capacity(sources.len());
+        let (mut total, mut threads) = (0, 1);
+        for src in sources {
+            match src.and_then(|d| d.chunked()).filter(|c| c.threads() > 1) {
+                Some(c) => {
+                    part_of.push(Some(parts.len()));
+                    parts.push(Part {
+                        src: c,
+                        first: total,
+                    });
+                    total += chunks_of(c.len());
+                    threads = threads.max(c.threads());
+                }
+                None => part_of.push(None),
+            }
+        }
+        Plan {
+            parts,
+            part_of,
+            total,
+            threads: threads.min(total + 1),
+        }
+    }
+
+    /// The part and the chunk within it of the line's chunk `g`.
+    fn locate(&self, g: usize) -> (usize, usize) {
+        let p = self.parts.partition_point(|p| p.first <= g) - 1;
+        (p, g - self.parts[p].first)
+    }
+
+    fn dtype(&self, g: usize) -> DType {
+        self.parts[self.locate(g).0].src.dtype()
+    }
+}
+
+/// One thread's reader of the part it is computing.
+struct Readers<'t> {
+    at: Option<(usize, Box<dyn ChunkReader + 't>)>,
+}
+
+impl<'t> Readers<'t> {
+    /// Computes the line's chunk `g` into `buf` (chunks asked for increase).
+    fn compute(&mut self, plan: &Plan<'t>, g: usize, buf: &mut Storage) {
+        let (p, c) = plan.locate(g);
+        let src = plan.parts[p].src;
+        if self.at.as_ref().map(|(q, _)| *q) != Some(p) {
+            // The previous part's reader is dropped: it leaves its generator for later readers.
+            self.at = Some((p, src.reader()));
+        }
+        let (k0, k1) = chunk_range(c, src.len());
+        if let Some((_, r)) = &mut self.at {
+            r.fill(k0, buf.as_slice_mut().slice(0..k1 - k0));
+        }
+    }
+}
+
+/// The line's chunks, shared by the writer and the workers.
+struct Line {
+    state: Mutex<LineState>,
+    /// Signalled when a chunk is computed or written, and on a stop.
+    turn: Condvar,
+}
+
+struct LineState {
+    /// The first chunk nobody has claimed.
+    next: usize,
+    /// Chunks written (the writer's next chunk).
+    written: usize,
+    /// Computed chunks not written yet.
+    done: Vec<Option<Storage>>,
+    /// Buffers written and free again.
+    spare: Vec<Storage>,
+    /// A thread panicked, or the writer is done: everyone stops.
+    stop: bool,
+}
+
+impl LineState {
+    /// The next unclaimed chunk, if it is among the `limit` after the last written, with a free
+    /// buffer of its dtype.
+    fn claim_within(&mut self, plan: &Plan<'_>, limit: usize) -> Option<(usize, Storage)> {
+        if self.next >= plan.total || self.next >= self.written + limit {
+            return None;
+        }
+        let g = self.next;
+        self.next += 1;
+        let dtype = plan.dtype(g);
+        let buf = match self.spare.iter().position(|b| b.dtype() == dtype) {
+            Some(i) => self.spare.swap_remove(i),
+            None => buffer(dtype),
+        };
+        Some((g, buf))
+    }
+}
+
+/// What the writer does next.
+enum Turn {
+    /// Write its chunk, computed.
+    Write(Storage),
+    /// Compute chunk `.0` (claimed) into the buffer.
+    Compute(usize, Storage),
+    /// Stop: another thread panicked.
+    Stop,
+}
+
+/// Sets [`LineState::stop`] when dropped (by a worker: only if its thread unwinds; by the
+/// writer: always, as nothing is written after it), so that no thread waits for ever.
+struct StopOnDrop<'a> {
+    line: &'a Line,
+    always: bool,
+}
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        if self.always || std::thread::panicking() {
+            self.line.lock().stop = true;
+            self.line.turn.notify_all();
+        }
+    }
+}
+
+impl Line {
+    fn lock(&self) -> MutexGuard<'_, LineState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Claims the next chunk once it is within `limit` of the writer, with a buffer; `None`
+    /// when every chunk is claimed or the line stopped.
+    fn claim(&self, plan: &Plan<'_>, limit: usize) -> Option<(usize, Storage)> {
+        let mut st = self.lock();
+        loop {
+            if st.stop || st.next >= plan.total {
+                return None;
+            }
+            if let Some(claimed) = st.claim_within(plan, limit) {
+                return Some(claimed);
+            }
+            st = self.turn.wait(st).unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    /// The writer's next step for chunk `g`: write it if computed, else compute the next
+    /// unclaimed chunk if there is one within `limit`, else wait.
+    fn take_or_claim(&self, g: usize, plan: &Plan<'_>, limit: usize) -> Turn {
+        let mut st = self.lock();
+        loop {
+            if st.stop {
+                return Turn::Stop;
+            }
+            if let Some(buf) = st.done[g].take() {
+                return Turn::Write(buf);
+            }
+            if let Some((j, buf)) = st.claim_within(plan, limit) {
+                return Turn::Compute(j, buf);
+            }
+            st = self.turn.wait(st).unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    /// Chunk `g` is computed into `buf`.
+    fn finished(&self, g: usize, buf: Storage) {
+        self.lock().done[g] = Some(buf);
+        self.turn.notify_all();
+    }
+
+    /// Chunk `g` is written; `buf` is free.
+    fn written(&self, g: usize, buf: Storage) {
+        let mut st = self.lock();
+        st.written = g + 1;
+        st.spare.push(buf);
+        drop(st);
+        self.turn.notify_all();
+    }
+}
+
+/// The writing thread's side of a stream: each tensor's bytes in turn.
+pub(crate) struct Feed<'a, 't> {
+    plan: &'a Plan<'t>,
+    line: &'a Line,
+    limit: usize,
+    /// The tensors' sources in order (`None`: computed already).
+    tensors: &'a [Item<'t>],
+    /// The next tensor to stream.
+    next: usize,
+    own: Readers<'t>,
+    scratch: Vec<u8>,
+}
+
+/// A tensor or a deferred source, to stream.
+#[derive(Clone, Copy)]
+pub(crate) enum Item<'t> {
+    Tensor(&'t Tensor),
+    Source(&'t dyn Deferred),
+}
+
+impl<'t> Item<'t> {
+    fn pending(self) -> Option<&'t dyn Deferred> {
+        match self {
+            Item::Tensor(t) => t.pending(),
+            Item::Source(d) => Some(d),
+        }
+    }
+}
+
+impl Feed<'_, '_> {
+    /// Calls `f` with the next tensor's little-endian bytes, in order, a chunk at a time. After a
+    /// worker's panic it returns without them (the stream then re-raises the panic).
+    ///
+    /// # Panics
+    /// When every tensor was streamed already.
+    pub(crate) fn next(&mut self, f: &mut dyn FnMut(&[u8])) {
+        let i = self.next;
+        self.next += 1;
+        if self.line.lock().stop {
+            return;
+        }
+        let Some(p) = self.plan.part_of[i] else {
+            match self.tensors[i] {
+                Item::Tensor(t) => t.for_each_le_chunk(f),
+                Item::Source(d) => d.for_each_le_chunk(f),
+            }
+            return;
+        };
+        let part = &self.plan.parts[p];
+        let len = part.src.len();
+        for g in part.first..part.first + chunks_of(len) {
+            let buf = loop {
+                match self.line.take_or_claim(g, self.plan, self.limit) {
+                    Turn::Write(buf) => break buf,
+                    Turn::Compute(j, mut buf) => {
+                        self.own.compute(self.plan, j, &mut buf);
+                        self.line.finished(j, buf);
+                    }
+                    Turn::Stop => return,
+                }
+            };
+            let (k0, k1) = chunk_range(g - part.first, len);
+            with_le_bytes(&buf, 0..k1 - k0, &mut self.scratch, f);
+            self.line.written(g, buf);
+        }
+    }
+}
+
+/// Runs `body` with a [`Feed`] of `tensors` (to be streamed in this order, each once), while
+/// workers compute the chunks ahead. Whatever `body` leaves unstreamed is not computed past the
+/// chunks already claimed.
+///
+/// # Panics
+/// Re-raises a worker's panic, once `body` returned.
+pub(crate) fn each<R>(tensors: &[Item<'_>], body: impl FnOnce(&mut Feed<'_, '_>) -> R) -> R {
+    let sources: Vec<Option<&dyn Deferred>> = tensors.iter().map(|t| t.pending()).collect();
+    let plan = Plan::new(&sources);
+    let limit = AHEAD * plan.threads;
+    let line = Line {
+        state: Mutex::new(LineState {
+            next: 0,
+            written: 0,
+            done: (0..plan.total).map(|_| None).collect(),
+            spare: Vec::new(),
+            stop: false,
+        }),
+        turn: Condvar::new(),
+    };
+    let r = std::thread::scope(|s| {
+        for _ in 1..plan.threads {
+            s.spawn(|| {
+                let _stop = StopOnDrop {
+                    line: &line,
+                    always: false,
+                };
+                let mut own = Readers { at: None };
+                while let Some((g, mut buf)) = line.claim(&plan, limit) {
+                    own.compute(&plan, g, &mut buf);
+                    line.finished(g, buf);
+                }
+            });
+        }
+        // Dropped when `body` returns or unwinds: the workers stop claiming.
+        let _stop = StopOnDrop {
+            line: &line,
+            always: true,
+        };
+        let mut feed = Feed {
+            plan: &plan,
+            line: &line,
+            limit,
+            tensors,
+            next: 0,
+            own: Readers { at: None },
+            scratch: Vec::new(),
+        };
+        body(&mut feed)
+    });
+    let st = line
+        .state
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner);
+    for buf in st.spare.into_iter().chain(st.done.into_iter().flatten()) {
+        give_back(buf);
+    }
+    r
+}
+
+/// Streams `src`'s little-endian bytes to `f` on its threads ([`Chunked::threads`]), or on this
+/// one.
+pub(crate) fn each_chunk(src: &dyn Chunked, f: &mut dyn FnMut(&[u8])) {
+    if src.threads() > 1 {
+        let one = [Item::Source(src as &dyn Deferred)];
+        // `Plan` would stream a single-threaded source on this thread by its
+        // `for_each_le_chunk`, which comes back here: only several threads go through the line.
+        each(&one, |feed| feed.next(f));
+        return;
+    }
+    let len = src.len();
+    let mut reader = src.reader();
+    let mut buf = buffer(src.dtype());
+    let mut scratch = Vec::new();
+    for c in 0..chunks_of(len) {
+        let (k0, k1) = chunk_range(c, len);
+        reader.fill(k0, buf.as_slice_mut().slice(0..k1 - k0));
+        with_le_bytes(&buf, 0..k1 - k0, &mut scratch, f);
+    }
+    drop(reader);
+    give_back(buf);
+}
