@@ -230,17 +230,7 @@ impl<W: Sink + Seek> NpzWriter<W> {
     /// # Errors
     /// As [`NpzWriter::write_tensor`].
     pub fn write(&mut self, name: &str, t: &Tensor) -> Result<()> {
-        self.start_next(name, (t.numel() * t.dtype().size()) as u64)?;
-        let mut failed = Ok(());
-        t.for_each_le_chunk(|b| {
-            if failed.is_ok() {
-                failed = self.zip.data(b);
-            }
-        });
-        failed?;
-        self.zip.end()?;
-        self.next += 1;
-        Ok(())
+        self.write_many(&[(name, t)])
     }
 
     /// [`NpzWriter::write`] for each of `items` in turn, with the chunks of deferred tensors

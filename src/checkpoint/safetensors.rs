@@ -386,18 +386,7 @@ impl<W: Sink> SafetensorsWriter<W> {
     /// # Errors
     /// As [`SafetensorsWriter::write_tensor`].
     pub fn write(&mut self, name: &str, t: &Tensor) -> Result<()> {
-        self.check_next(name, (t.numel() * t.dtype().size()) as u64)?;
-        let mut failed = None;
-        t.for_each_le_chunk(|b| {
-            if failed.is_none() {
-                failed = self.w.write_all(b).err();
-            }
-        });
-        if let Some(e) = failed {
-            return Err(Error::io(self.w.describe(), e));
-        }
-        self.next += 1;
-        Ok(())
+        self.write_many(&[(name, t)])
     }
 
     /// [`SafetensorsWriter::write`] for each of `items` in turn, with the chunks of deferred
