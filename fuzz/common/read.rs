@@ -17,7 +17,10 @@ pub fn read_all(sd: &[(String, torch_rng::Tensor)]) {
         for (_, t) in sd {
             data.extend_from_slice(&t.to_le_bytes());
         }
-        assert!(file.ends_with(&data), "the line's bytes differ from the tensors'");
+        assert!(
+            file.ends_with(&data),
+            "the line's bytes differ from the tensors'"
+        );
     }
     for (_, t) in sd {
         let _ = t.sha256_hex();
