@@ -95,6 +95,38 @@ use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::tensor::{Storage, Tensor};
 
+/// A writer of announced tensors in order, for [`write_items`]: a tensor's start (its name and
+/// byte count checked), its bytes in pieces, its end.
+trait TensorSink {
+    fn begin(&mut self, name: &str, nbytes: u64) -> Result<()>;
+    fn bytes(&mut self, b: &[u8]) -> Result<()>;
+    fn end(&mut self) -> Result<()>;
+}
+
+/// Writes each of `items` in turn to `w`, the chunks of deferred tensors computed ahead on their
+/// threads across tensor boundaries ([`crate::stream`]). Stops at the first error; nothing is
+/// computed for the tensors after it.
+fn write_items(w: &mut impl TensorSink, items: &[(&str, &Tensor)]) -> Result<()> {
+    let list: Vec<crate::stream::Item<'_>> = items
+        .iter()
+        .map(|&(_, t)| crate::stream::Item::Tensor(t))
+        .collect();
+    crate::stream::each(&list, |feed| {
+        for &(name, t) in items {
+            w.begin(name, (t.numel() * t.dtype().size()) as u64)?;
+            let mut failed = Ok(());
+            feed.next(&mut |b| {
+                if failed.is_ok() {
+                    failed = w.bytes(b);
+                }
+            });
+            failed?;
+            w.end()?;
+        }
+        Ok(())
+    })
+}
+
 /// The bounds a reader enforces before it allocates or loops. Adjust a copy of
 /// [`Limits::default`] to read larger (or, when fuzzing, smaller) files.
 #[non_exhaustive]

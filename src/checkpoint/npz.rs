@@ -9,7 +9,6 @@ use super::zip::{self, Entry, Zip64, ZipWriter};
 use super::{byte_size, malformed, npy, Checkpoint, Plan, Sink, TensorInfo};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::stream::Item;
 use crate::tensor::Tensor;
 
 /// Reads the `.npy` headers of every member into `ck`'s index.
@@ -133,6 +132,20 @@ impl NpzWriter<super::AtomicFile> {
     }
 }
 
+impl<W: Sink + Seek> super::TensorSink for NpzWriter<W> {
+    fn begin(&mut self, name: &str, nbytes: u64) -> Result<()> {
+        self.start_next(name, nbytes)
+    }
+    fn bytes(&mut self, b: &[u8]) -> Result<()> {
+        self.zip.data(b)
+    }
+    fn end(&mut self) -> Result<()> {
+        self.zip.end()?;
+        self.next += 1;
+        Ok(())
+    }
+}
+
 impl<W: Sink + Seek> NpzWriter<W> {
     /// A writer of `tensors` (name, dtype, shape, in order), zip64 only where needed.
     ///
@@ -241,22 +254,7 @@ impl<W: Sink + Seek> NpzWriter<W> {
     /// As [`NpzWriter::write`], for the first tensor that fails; nothing is computed for the
     /// tensors after it.
     pub fn write_many(&mut self, items: &[(&str, &Tensor)]) -> Result<()> {
-        let list: Vec<Item<'_>> = items.iter().map(|&(_, t)| Item::Tensor(t)).collect();
-        crate::stream::each(&list, |feed| {
-            for &(name, t) in items {
-                self.start_next(name, (t.numel() * t.dtype().size()) as u64)?;
-                let mut failed = Ok(());
-                feed.next(&mut |b| {
-                    if failed.is_ok() {
-                        failed = self.zip.data(b);
-                    }
-                });
-                failed?;
-                self.zip.end()?;
-                self.next += 1;
-            }
-            Ok(())
-        })
+        super::write_items(self, items)
     }
 
     /// Checks that every tensor was written, writes the central directory and closes the output

@@ -11,7 +11,6 @@ use super::json::{self, Value};
 use super::{byte_size, malformed, Checkpoint, Plan, Sink, TensorInfo};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::stream::Item;
 use crate::tensor::Tensor;
 
 /// The format's dtype name (`F32`, `BF16`, `BOOL`).
@@ -267,6 +266,21 @@ impl SafetensorsWriter<super::AtomicFile> {
     }
 }
 
+impl<W: Sink> super::TensorSink for SafetensorsWriter<W> {
+    fn begin(&mut self, name: &str, nbytes: u64) -> Result<()> {
+        self.check_next(name, nbytes)
+    }
+    fn bytes(&mut self, b: &[u8]) -> Result<()> {
+        self.w
+            .write_all(b)
+            .map_err(|e| Error::io(self.w.describe(), e))
+    }
+    fn end(&mut self) -> Result<()> {
+        self.next += 1;
+        Ok(())
+    }
+}
+
 impl<W: Sink> SafetensorsWriter<W> {
     /// Writes the header for `tensors` (name, dtype, shape, in file order) and `metadata`.
     ///
@@ -398,23 +412,7 @@ impl<W: Sink> SafetensorsWriter<W> {
     /// As [`SafetensorsWriter::write`], for the first tensor that fails; nothing is computed
     /// for the tensors after it.
     pub fn write_many(&mut self, items: &[(&str, &Tensor)]) -> Result<()> {
-        let list: Vec<Item<'_>> = items.iter().map(|&(_, t)| Item::Tensor(t)).collect();
-        crate::stream::each(&list, |feed| {
-            for &(name, t) in items {
-                self.check_next(name, (t.numel() * t.dtype().size()) as u64)?;
-                let mut failed = None;
-                feed.next(&mut |b| {
-                    if failed.is_none() {
-                        failed = self.w.write_all(b).err();
-                    }
-                });
-                if let Some(e) = failed {
-                    return Err(Error::io(self.w.describe(), e));
-                }
-                self.next += 1;
-            }
-            Ok(())
-        })
+        super::write_items(self, items)
     }
 
     /// Checks that every tensor was written and closes the output ([`Sink::close`]: an
