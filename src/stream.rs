@@ -113,35 +113,57 @@ impl<'t> Plan<'t> {
     }
 }
 
-/// One thread's reader of the part it is computing.
+/// One thread's reader of the part it is computing: the part, the line's chunk at whose start
+/// it stands, the reader.
 struct Readers<'t> {
-    at: Option<(usize, Box<dyn ChunkReader + 't>)>,
+    at: Option<(usize, usize, Box<dyn ChunkReader<'t> + 't>)>,
 }
 
 impl<'t> Readers<'t> {
     /// Computes the line's chunk `g` into `buf` (chunks asked for increase).
-    fn compute(&mut self, plan: &Plan<'t>, g: usize, buf: &mut Storage) {
+    ///
+    /// A reader that does not stand at `g` already (the thread's last chunk was not `g - 1`)
+    /// starts from the line's frontier, a reader at the start of the last chunk claimed, so that
+    /// it moves over one chunk rather than over every chunk the other threads took since its
+    /// last one; then it becomes the frontier.
+    fn compute(&mut self, plan: &Plan<'t>, line: &Line<'t>, g: usize, buf: &mut Storage) {
         let (p, c) = plan.locate(g);
         let src = plan.parts[p].src;
-        if self.at.as_ref().map(|(q, _)| *q) != Some(p) {
-            // The previous part's reader is dropped: it leaves its generator for later readers.
-            self.at = Some((p, src.reader()));
-        }
         let (k0, k1) = chunk_range(c, src.len());
-        if let Some((_, r)) = &mut self.at {
-            r.fill(k0, buf.as_slice_mut().slice(0..k1 - k0));
+        let r = match &mut self.at {
+            Some((q, at, r)) if *q == p && *at == g => r,
+            at => {
+                let front = line
+                    .lock()
+                    .front
+                    .as_ref()
+                    .and_then(|(f, r)| (plan.locate(*f).0 == p && *f <= g).then(|| r.fork()));
+                // The reader replaced leaves its generator for later readers.
+                &mut at.insert((p, g, front.unwrap_or_else(|| src.reader()))).2
+            }
+        };
+        r.skip_to(k0);
+        {
+            let mut st = line.lock();
+            if st.front.as_ref().is_none_or(|(f, _)| *f < g) {
+                st.front = Some((g, r.fork()));
+            }
+        }
+        r.fill(k0, buf.as_slice_mut().slice(0..k1 - k0));
+        if let Some((_, at, _)) = &mut self.at {
+            *at = g + 1;
         }
     }
 }
 
 /// The line's chunks, shared by the writer and the workers.
-struct Line {
-    state: Mutex<LineState>,
+struct Line<'t> {
+    state: Mutex<LineState<'t>>,
     /// Signalled when a chunk is computed or written, and on a stop.
     turn: Condvar,
 }
 
-struct LineState {
+struct LineState<'t> {
     /// The first chunk nobody has claimed.
     next: usize,
     /// Chunks written (the writer's next chunk).
@@ -152,9 +174,11 @@ struct LineState {
     spare: Vec<Storage>,
     /// A thread panicked, or the writer is done: everyone stops.
     stop: bool,
+    /// A reader standing at the start of the latest chunk a thread started, and that chunk.
+    front: Option<(usize, Box<dyn ChunkReader<'t> + 't>)>,
 }
 
-impl LineState {
+impl LineState<'_> {
     /// The next unclaimed chunk, if it is among the `limit` after the last written, with a free
     /// buffer of its dtype.
     fn claim_within(&mut self, plan: &Plan<'_>, limit: usize) -> Option<(usize, Storage)> {
@@ -184,12 +208,12 @@ enum Turn {
 
 /// Sets [`LineState::stop`] when dropped (by a worker: only if its thread unwinds; by the
 /// writer: always, as nothing is written after it), so that no thread waits for ever.
-struct StopOnDrop<'a> {
-    line: &'a Line,
+struct StopOnDrop<'a, 't> {
+    line: &'a Line<'t>,
     always: bool,
 }
 
-impl Drop for StopOnDrop<'_> {
+impl Drop for StopOnDrop<'_, '_> {
     fn drop(&mut self) {
         if self.always || std::thread::panicking() {
             self.line.lock().stop = true;
@@ -198,8 +222,8 @@ impl Drop for StopOnDrop<'_> {
     }
 }
 
-impl Line {
-    fn lock(&self) -> MutexGuard<'_, LineState> {
+impl<'t> Line<'t> {
+    fn lock(&self) -> MutexGuard<'_, LineState<'t>> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -255,7 +279,7 @@ impl Line {
 /// The writing thread's side of a stream: each tensor's bytes in turn.
 pub(crate) struct Feed<'a, 't> {
     plan: &'a Plan<'t>,
-    line: &'a Line,
+    line: &'a Line<'t>,
     limit: usize,
     /// The tensors' sources in order (`None`: computed already).
     tensors: &'a [Item<'t>],
@@ -307,7 +331,7 @@ impl Feed<'_, '_> {
                 match self.line.take_or_claim(g, self.plan, self.limit) {
                     Turn::Write(buf) => break buf,
                     Turn::Compute(j, mut buf) => {
-                        self.own.compute(self.plan, j, &mut buf);
+                        self.own.compute(self.plan, self.line, j, &mut buf);
                         self.line.finished(j, buf);
                     }
                     Turn::Stop => return,
@@ -337,6 +361,7 @@ pub(crate) fn each<R>(tensors: &[Item<'_>], body: impl FnOnce(&mut Feed<'_, '_>)
             done: (0..plan.total).map(|_| None).collect(),
             spare: Vec::new(),
             stop: false,
+            front: None,
         }),
         turn: Condvar::new(),
     };
@@ -349,7 +374,7 @@ pub(crate) fn each<R>(tensors: &[Item<'_>], body: impl FnOnce(&mut Feed<'_, '_>)
                 };
                 let mut own = Readers { at: None };
                 while let Some((g, mut buf)) = line.claim(&plan, limit) {
-                    own.compute(&plan, g, &mut buf);
+                    own.compute(&plan, &line, g, &mut buf);
                     line.finished(g, buf);
                 }
             });

@@ -443,13 +443,18 @@ pub(crate) trait Chunked: Deferred {
     /// Threads worth using for this source (1: stream it on the caller's thread).
     fn threads(&self) -> usize;
     /// A reader of the elements, for one thread.
-    fn reader(&self) -> Box<dyn ChunkReader + '_>;
+    fn reader(&self) -> Box<dyn ChunkReader<'_> + '_>;
 }
 
-/// One thread's reader of a [`Chunked`] source.
-pub(crate) trait ChunkReader {
+/// One thread's reader of a [`Chunked`] source (`'s`: the source's borrow).
+pub(crate) trait ChunkReader<'s>: Send {
     /// Computes elements `k0 .. k0 + out.len()` into `out`; calls ask for increasing positions.
     fn fill(&mut self, k0: usize, out: SliceMut<'_>);
+    /// Moves forward, computing nothing, to where computing elements from `k0` on starts (a
+    /// reader already there or past it stays).
+    fn skip_to(&mut self, k0: usize);
+    /// Another reader standing where this one stands.
+    fn fork(&self) -> Box<dyn ChunkReader<'s> + 's>;
 }
 
 /// A cut of a row-major tensor along one dimension: of each of `outer` rows of `row` elements,

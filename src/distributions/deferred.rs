@@ -217,9 +217,32 @@ impl<'s> Walker<'s> {
     }
 }
 
-impl ChunkReader for Walker<'_> {
+impl<'s> ChunkReader<'s> for Walker<'s> {
     fn fill(&mut self, k0: usize, out: SliceMut<'_>) {
         Walker::fill(self, k0, out);
+    }
+
+    fn skip_to(&mut self, k0: usize) {
+        let src = self.src;
+        let a = src.cut.map_or(k0, |c| c.source(k0));
+        let to = src.fill.first_word(a);
+        let (mut g, mut rel) = self
+            .g
+            .take()
+            .unwrap_or_else(|| (src.stream.at(src.offset), 0));
+        if to > rel {
+            let mut cur = Cursor::resume(&mut g, rel);
+            cur.seek(to);
+            rel = cur.pos();
+        }
+        self.g = Some((g, rel));
+    }
+
+    fn fork(&self) -> Box<dyn ChunkReader<'s> + 's> {
+        Box::new(Walker {
+            src: self.src,
+            g: self.g.clone(),
+        })
     }
 }
 
@@ -237,7 +260,7 @@ impl Chunked for DeferredFill {
         self.threads_for(self.len())
     }
 
-    fn reader(&self) -> Box<dyn ChunkReader + '_> {
+    fn reader(&self) -> Box<dyn ChunkReader<'_> + '_> {
         Box::new(Walker::new(self))
     }
 }
@@ -370,6 +393,73 @@ mod tests {
         }
     }
 
+    /// A reader moved with `skip_to` (from its start, or forked from another reader standing
+    /// earlier) computes any later range as a fresh reader does: for uniform and normal fills,
+    /// a normal fill's tail, and a cut.
+    #[test]
+    fn skipped_and_forked_readers_compute_what_fresh_ones_do() {
+        let cx = Context::new(Capability::Avx2);
+        let stream = Stream::new(&CpuGenerator::with_seed(9));
+        let normal = Law::Normal {
+            mean: 0.0,
+            std: 1.0,
+        };
+        let uniform = Law::Uniform {
+            from: -2.0,
+            to: 2.0,
+        };
+        let n = 3 * 4099 + 7;
+        for (law, dtype) in [
+            (normal, DType::Float32),
+            (normal, DType::BFloat16),
+            (uniform, DType::Float64),
+        ] {
+            let f = FixedFill::new(law, dtype, n, true, cx).unwrap();
+            let whole = defer(f, &stream, 100, 2);
+            let cut = whole.narrow(Cut {
+                outer: 3,
+                row: 4099,
+                skip: 1000,
+                take: 2000,
+            });
+            let cut = cut.as_ref().unwrap();
+            for src in [whole.as_ref(), cut.as_ref()] {
+                let c = src.chunked().unwrap();
+                let len = c.len();
+                let compute = |r: &mut Box<dyn ChunkReader<'_> + '_>, k0: usize| {
+                    let mut s = Storage::zeros(dtype, len - k0);
+                    r.fill(k0, s.as_slice_mut());
+                    Tensor::new(vec![len - k0], s).unwrap().to_le_bytes()
+                };
+                for (a, k0) in [
+                    (0, 0),
+                    (0, 4000),
+                    (17, len - 5),
+                    (3000, len - 1),
+                    (0, len - 16),
+                ] {
+                    let want = compute(&mut c.reader(), k0);
+                    let mut r = c.reader();
+                    r.skip_to(a);
+                    let mut fork = r.fork();
+                    r.skip_to(k0);
+                    r.skip_to(a); // never moves back
+                    same(
+                        &compute(&mut r, k0),
+                        &want,
+                        &format!("{dtype} {a} {k0} skipped"),
+                    );
+                    fork.skip_to(k0);
+                    same(
+                        &compute(&mut fork, k0),
+                        &want,
+                        &format!("{dtype} {a} {k0} fork"),
+                    );
+                }
+            }
+        }
+    }
+
     /// Fills of a model for [`a_line_across_tensors_gives_each_tensors_bytes`]: large and small,
     /// of several dtypes, from one stream; each one's bytes when run in order, and those of a
     /// cut of the first (130 x 4099, columns 1000 .. 3500).
@@ -379,13 +469,19 @@ mod tests {
         let big = crate::stream::STREAM_CHUNK + 4099;
         let normal = |mean, std| Law::Normal { mean, std };
         let uniform = |from, to| Law::Uniform { from, to };
-        let specs: [(DType, usize, Law); 6] = [
+        // The last normal fill's last chunk holds only the tail's elements (7 past a chunk).
+        let specs: [(DType, usize, Law); 7] = [
             (DType::Float32, 130 * 4099, normal(0.0, 0.02)),
             (DType::Float32, 100, uniform(-1.0, 1.0)),
             (DType::BFloat16, big, normal(1.0, 2.0)),
             (DType::Float64, big + 7, uniform(0.0, 3.0)),
             (DType::Float32, 3 * big, normal(0.0, 1.0)),
             (DType::Float32, 37, normal(0.0, 1.0)),
+            (
+                DType::Float32,
+                2 * crate::stream::STREAM_CHUNK + 7,
+                normal(0.0, 1.0),
+            ),
         ];
         let mut g = CpuGenerator::with_seed(5);
         let stream = Stream::new(&g);

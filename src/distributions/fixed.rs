@@ -165,6 +165,15 @@ impl FixedFill {
         }
     }
 
+    /// The word (counted from the fill's first) where computing elements from `a` on starts:
+    /// where [`FixedFill::fill_range`] moves its cursor first.
+    pub(crate) fn first_word(&self, a: usize) -> u64 {
+        match self.law {
+            Law::Uniform { .. } => a as u64 * self.w(),
+            Law::Normal { .. } => self.layout().first_word(a),
+        }
+    }
+
     /// A rough cost per element in nanoseconds on one core (for splitting work, never for
     /// bits).
     pub(crate) fn cost(&self) -> f64 {

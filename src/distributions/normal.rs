@@ -266,6 +266,16 @@ impl Layout {
         first as u64 * self.w
     }
 
+    /// The first word that computing elements from `a` on reads (see [`fill_range`]): its
+    /// block's, or the tail's for the tail's elements.
+    pub(crate) fn first_word(self, a: usize) -> u64 {
+        if a < self.kept() {
+            (a / 16 * 16) as u64 * self.w
+        } else {
+            self.tail_at()
+        }
+    }
+
     /// The words the whole fill draws.
     pub(crate) fn words(self) -> u64 {
         if self.full() == self.n {
