@@ -10,6 +10,12 @@
 //! the chunks each claims increase; at most [`AHEAD`] chunks per thread are ahead of the writer,
 //! so the memory held is a few chunks, whatever the model.
 //!
+//! A reader moves over the words of chunks it does not compute by twisting the engine (about a
+//! tenth of computing them). So that a thread does not move over every chunk the others took
+//! since its last one (on `N` threads, `N - 1` chunks for each it computes), the line keeps a
+//! frontier: a reader at the start of the latest chunk a thread began. A thread whose next chunk
+//! does not follow its last one starts from a copy of it, usually one chunk behind.
+//!
 //! Other tensors (computed, constant, or too small to share) are streamed on the writing thread
 //! when their turn comes, while the workers go on computing the line ahead.
 
