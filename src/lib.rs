@@ -44,6 +44,7 @@ mod state;
 mod stateless;
 mod stream;
 mod tensor;
+mod threads;
 mod torch;
 
 pub use context::{

@@ -23,6 +23,7 @@ use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 
 use crate::dtype::DType;
 use crate::tensor::{with_le_bytes, ChunkReader, Chunked, Deferred, Storage, Tensor};
+use crate::threads::Started;
 
 /// Elements per chunk when streaming bytes (a multiple of a normal block): 1 MiB of float32, in
 /// the L2 cache of this project's host. Measured on `init` of GPT-2 124M (avx2, one thread):
@@ -371,9 +372,11 @@ pub(crate) fn each<R>(tensors: &[Item<'_>], body: impl FnOnce(&mut Feed<'_, '_>)
         }),
         turn: Condvar::new(),
     };
+    let started = Started::new();
     let r = std::thread::scope(|s| {
         for _ in 1..plan.threads {
             s.spawn(|| {
+                started.arrive();
                 let _stop = StopOnDrop {
                     line: &line,
                     always: false,
@@ -385,6 +388,7 @@ pub(crate) fn each<R>(tensors: &[Item<'_>], body: impl FnOnce(&mut Feed<'_, '_>)
                 }
             });
         }
+        started.wait_for(plan.threads - 1);
         // Dropped when `body` returns or unwinds: the workers stop claiming.
         let _stop = StopOnDrop {
             line: &line,

@@ -17,6 +17,7 @@ use super::fixed::{self, Cursor, FixedFill, Law};
 use crate::dtype::DType;
 use crate::generator::CpuGenerator;
 use crate::tensor::{ChunkReader, Chunked, Cut, Deferred, SliceMut, Storage};
+use crate::threads::Started;
 
 /// The words of a generator from a starting state on, and generators standing at positions in
 /// it.
@@ -306,14 +307,20 @@ impl Deferred for DeferredFill {
             parts.push((b[0], part));
             rest = tail;
         }
+        let started = Started::new();
         std::thread::scope(|s| {
             let mut iter = parts.into_iter();
             let first = iter.next();
+            let mut spawned = 0;
             for (a, part) in iter {
+                let started = &started;
                 s.spawn(move || {
+                    started.arrive();
                     Walker::new(self).fill(a, part);
                 });
+                spawned += 1;
             }
+            started.wait_for(spawned);
             if let Some((a, part)) = first {
                 Walker::new(self).fill(a, part);
             }

@@ -14,6 +14,7 @@ use crate::context::Context;
 use crate::dtype::DType;
 use crate::generator::CpuGenerator;
 use crate::tensor::SliceMut;
+use crate::threads::Started;
 
 /// A generator and how many words were drawn from it since a fill's first word, moved forward
 /// only.
@@ -245,19 +246,23 @@ impl FixedFill {
             parts.push((w[0], part));
             rest = tail;
         }
+        let started = Started::new();
         let last = std::thread::scope(|s| {
             let mut handles = Vec::with_capacity(parts.len());
             let mut iter = parts.into_iter();
             let first = iter.next();
             for (a, part) in iter {
                 let mut gen = start.clone();
+                let started = &started;
                 handles.push(s.spawn(move || {
+                    started.arrive();
                     let mut cur = Cursor::new(&mut gen);
                     self.fill_range(&mut cur, a, part);
                     cur.seek(self.words());
                     gen
                 }));
             }
+            started.wait_for(handles.len());
             if let Some((a, part)) = first {
                 let mut gen = start.clone();
                 self.fill_range(&mut Cursor::new(&mut gen), a, part);
@@ -276,9 +281,9 @@ impl FixedFill {
 }
 
 /// A rough cost in nanoseconds of moving a generator `words` words forward: single twists
-/// (about 0.1 ns a word) up to the point where the polynomial jump (about 2 ms) is cheaper.
+/// (about 0.1 ns a word) up to the point where the polynomial jump (about 0.6 ms) is cheaper.
 pub(crate) fn skip_cost(words: u64) -> f64 {
-    (words as f64 * 0.1).min(2.0e6)
+    (words as f64 * 0.1).min(0.6e6)
 }
 
 /// Range boundaries `0 = b_0 < b_1 < ... < b_k = n` (multiples of `align` but the last) for up to
