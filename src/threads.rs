@@ -13,17 +13,21 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// The spawner's side: the CPU it ran on when it was made, and how many threads have started.
+/// The spawner's side: the CPU it runs on, and how many threads have started.
 pub(crate) struct Started {
-    cpu: Option<usize>,
+    /// The spawner's CPU when last seen ([`NO_CPU`]: not known).
+    cpu: AtomicUsize,
     count: AtomicUsize,
 }
+
+/// [`Started::cpu`] when the platform does not tell.
+const NO_CPU: usize = usize::MAX;
 
 impl Started {
     /// Made by the spawning thread, before it spawns.
     pub(crate) fn new() -> Started {
         Started {
-            cpu: current_cpu(),
+            cpu: AtomicUsize::new(current_cpu().unwrap_or(NO_CPU)),
             count: AtomicUsize::new(0),
         }
     }
@@ -31,17 +35,21 @@ impl Started {
     /// Called first by each spawned thread: moves off the spawner's CPU if it is on it, and
     /// counts itself as started.
     pub(crate) fn arrive(&self) {
-        if let Some(cpu) = self.cpu {
-            if current_cpu() == Some(cpu) {
-                move_off(cpu);
-            }
+        let spawner = self.cpu.load(Ordering::Acquire);
+        if spawner != NO_CPU && current_cpu() == Some(spawner) {
+            move_off(spawner);
         }
         self.count.fetch_add(1, Ordering::Release);
     }
 
-    /// Yields the CPU until `n` threads have arrived.
+    /// Yields the CPU until `n` threads have arrived. The spawner notes its CPU before each
+    /// yield: while it yields, an idle CPU may take it rather than the thread queued behind it,
+    /// and the thread must then stay where it is.
     pub(crate) fn wait_for(&self, n: usize) {
         while self.count.load(Ordering::Acquire) < n {
+            if let Some(cpu) = current_cpu() {
+                self.cpu.store(cpu, Ordering::Release);
+            }
             std::thread::yield_now();
         }
     }
