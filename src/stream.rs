@@ -22,7 +22,7 @@
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 
 use crate::dtype::DType;
-use crate::tensor::{with_le_bytes, ChunkReader, Chunked, Deferred, Storage, Tensor};
+use crate::tensor::{lead, with_le_bytes, ChunkReader, Chunked, Deferred, Storage, Tensor, PHASE};
 use crate::threads::Started;
 
 /// Elements per chunk when streaming bytes (a multiple of a normal block): 1 MiB of float32, in
@@ -31,18 +31,24 @@ use crate::threads::Started;
 /// 0.44 s): each chunk's fixed costs (a `write` call, the kernel's scratch) weigh less.
 pub(crate) const STREAM_CHUNK: usize = 1 << 18;
 
+/// Where chunk buffer `buf`'s elements start for bytes going to `phase` ([`lead`]).
+fn lead_in(buf: &Storage, phase: usize) -> usize {
+    lead(buf.addr(), buf.dtype().size(), phase)
+}
+
 /// Chunks each thread may have computed ahead of the writer.
 const AHEAD: usize = 2;
 
 /// Chunk buffers kept between streams (a few, any dtype).
 static BUFFERS: Mutex<Vec<Storage>> = Mutex::new(Vec::new());
 
-/// A buffer of [`STREAM_CHUNK`] elements of `dtype` (its contents are overwritten).
+/// A buffer of [`STREAM_CHUNK`] elements of `dtype` from any [`lead_in`] it (its contents are
+/// overwritten).
 fn buffer(dtype: DType) -> Storage {
     let mut pool = BUFFERS.lock().unwrap_or_else(PoisonError::into_inner);
     match pool.iter().position(|b| b.dtype() == dtype) {
         Some(i) => pool.swap_remove(i),
-        None => Storage::zeros(dtype, STREAM_CHUNK),
+        None => Storage::zeros(dtype, STREAM_CHUNK + PHASE),
     }
 }
 
@@ -69,6 +75,8 @@ struct Part<'t> {
     src: &'t dyn Chunked,
     /// The line's number of its chunk 0.
     first: usize,
+    /// Where its bytes go modulo [`PHASE`] (every chunk's bytes start there too).
+    phase: usize,
 }
 
 /// What the line holds: its parts in order, and which tensor is which part.
@@ -83,17 +91,18 @@ struct Plan<'t> {
 }
 
 impl<'t> Plan<'t> {
-    fn new(sources: &[Option<&'t dyn Deferred>]) -> Plan<'t> {
+    fn new(sources: &[Option<&'t dyn Deferred>], phases: &[usize]) -> Plan<'t> {
         let mut parts = Vec::new();
         let mut part_of = Vec::with_capacity(sources.len());
         let (mut total, mut threads) = (0, 1);
-        for src in sources {
+        for (i, src) in sources.iter().enumerate() {
             match src.and_then(|d| d.chunked()).filter(|c| c.threads() > 1) {
                 Some(c) => {
                     part_of.push(Some(parts.len()));
                     parts.push(Part {
                         src: c,
                         first: total,
+                        phase: phase_of(phases, i),
                     });
                     total += chunks_of(c.len());
                     threads = threads.max(c.threads());
@@ -137,6 +146,7 @@ impl<'t> Readers<'t> {
         let (p, c) = plan.locate(g);
         let src = plan.parts[p].src;
         let (k0, k1) = chunk_range(c, src.len());
+        let e = lead_in(buf, plan.parts[p].phase);
         let r = match &mut self.at {
             Some((q, at, r)) if *q == p && *at == g => r,
             at => {
@@ -156,7 +166,7 @@ impl<'t> Readers<'t> {
                 st.front = Some((g, r.fork()));
             }
         }
-        r.fill(k0, buf.as_slice_mut().slice(0..k1 - k0));
+        r.fill(k0, buf.as_slice_mut().slice(e..e + k1 - k0));
         if let Some((_, at, _)) = &mut self.at {
             *at = g + 1;
         }
@@ -290,6 +300,8 @@ pub(crate) struct Feed<'a, 't> {
     limit: usize,
     /// The tensors' sources in order (`None`: computed already).
     tensors: &'a [Item<'t>],
+    /// Where each tensor's bytes go modulo [`PHASE`].
+    phases: &'a [usize],
     /// The next tensor to stream.
     next: usize,
     own: Readers<'t>,
@@ -325,9 +337,10 @@ impl Feed<'_, '_> {
             return;
         }
         let Some(p) = self.plan.part_of[i] else {
+            let phase = phase_of(self.phases, i);
             match self.tensors[i] {
-                Item::Tensor(t) => t.for_each_le_chunk(f),
-                Item::Source(d) => d.for_each_le_chunk(f),
+                Item::Tensor(t) => t.for_each_le_chunk_at(phase, f),
+                Item::Source(d) => d.for_each_le_chunk(phase, f),
             }
             return;
         };
@@ -345,21 +358,33 @@ impl Feed<'_, '_> {
                 }
             };
             let (k0, k1) = chunk_range(g - part.first, len);
-            with_le_bytes(&buf, 0..k1 - k0, &mut self.scratch, f);
+            let e = lead_in(&buf, part.phase);
+            with_le_bytes(&buf, e..e + k1 - k0, &mut self.scratch, f);
             self.line.written(g, buf);
         }
     }
 }
 
+/// Entry `i` of `phases`, 0 past its end.
+fn phase_of(phases: &[usize], i: usize) -> usize {
+    phases.get(i).copied().unwrap_or(0)
+}
+
 /// Runs `body` with a [`Feed`] of `tensors` (to be streamed in this order, each once), while
 /// workers compute the chunks ahead. Whatever `body` leaves unstreamed is not computed past the
-/// chunks already claimed.
+/// chunks already claimed. `phases[i]` is where tensor `i`'s first byte goes modulo [`PHASE`]
+/// (a shorter list: 0 for the rest); computed chunks are handed from addresses that agree
+/// with it.
 ///
 /// # Panics
 /// Re-raises a worker's panic, once `body` returned.
-pub(crate) fn each<R>(tensors: &[Item<'_>], body: impl FnOnce(&mut Feed<'_, '_>) -> R) -> R {
+pub(crate) fn each<R>(
+    tensors: &[Item<'_>],
+    phases: &[usize],
+    body: impl FnOnce(&mut Feed<'_, '_>) -> R,
+) -> R {
     let sources: Vec<Option<&dyn Deferred>> = tensors.iter().map(|t| t.pending()).collect();
-    let plan = Plan::new(&sources);
+    let plan = Plan::new(&sources, phases);
     let limit = AHEAD * plan.threads;
     let line = Line {
         state: Mutex::new(LineState {
@@ -399,6 +424,7 @@ pub(crate) fn each<R>(tensors: &[Item<'_>], body: impl FnOnce(&mut Feed<'_, '_>)
             line: &line,
             limit,
             tensors,
+            phases,
             next: 0,
             own: Readers { at: None },
             scratch: Vec::new(),
@@ -415,24 +441,25 @@ pub(crate) fn each<R>(tensors: &[Item<'_>], body: impl FnOnce(&mut Feed<'_, '_>)
     r
 }
 
-/// Streams `src`'s little-endian bytes to `f` on its threads ([`Chunked::threads`]), or on this
-/// one.
-pub(crate) fn each_chunk(src: &dyn Chunked, f: &mut dyn FnMut(&[u8])) {
+/// Streams `src`'s little-endian bytes (the first going to `phase` modulo [`PHASE`]) to `f` on
+/// its threads ([`Chunked::threads`]), or on this one.
+pub(crate) fn each_chunk(src: &dyn Chunked, phase: usize, f: &mut dyn FnMut(&[u8])) {
     if src.threads() > 1 {
         let one = [Item::Source(src as &dyn Deferred)];
         // `Plan` would stream a single-threaded source on this thread by its
         // `for_each_le_chunk`, which comes back here: only several threads go through the line.
-        each(&one, |feed| feed.next(f));
+        each(&one, &[phase], |feed| feed.next(f));
         return;
     }
     let len = src.len();
     let mut reader = src.reader();
     let mut buf = buffer(src.dtype());
+    let e = lead_in(&buf, phase);
     let mut scratch = Vec::new();
     for c in 0..chunks_of(len) {
         let (k0, k1) = chunk_range(c, len);
-        reader.fill(k0, buf.as_slice_mut().slice(0..k1 - k0));
-        with_le_bytes(&buf, 0..k1 - k0, &mut scratch, f);
+        reader.fill(k0, buf.as_slice_mut().slice(e..e + k1 - k0));
+        with_le_bytes(&buf, e..e + k1 - k0, &mut scratch, f);
     }
     drop(reader);
     give_back(buf);

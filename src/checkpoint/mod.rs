@@ -101,6 +101,12 @@ trait TensorSink {
     fn begin(&mut self, name: &str, nbytes: u64) -> Result<()>;
     fn bytes(&mut self, b: &[u8]) -> Result<()>;
     fn end(&mut self) -> Result<()>;
+    /// Where the first byte of each of the next `n` tensors goes, modulo
+    /// [`crate::tensor::PHASE`], as far as the sink knows (0 where it does not, or for the
+    /// tensors past those it announced). Only the speed of the writes depends on it.
+    fn phases(&self, n: usize) -> Vec<usize> {
+        vec![0; n]
+    }
 }
 
 /// Writes each of `items` in turn to `w`, the chunks of deferred tensors computed ahead on their
@@ -111,7 +117,8 @@ fn write_items(w: &mut impl TensorSink, items: &[(&str, &Tensor)]) -> Result<()>
         .iter()
         .map(|&(_, t)| crate::stream::Item::Tensor(t))
         .collect();
-    crate::stream::each(&list, |feed| {
+    let phases = w.phases(items.len());
+    crate::stream::each(&list, &phases, |feed| {
         for &(name, t) in items {
             w.begin(name, (t.numel() * t.dtype().size()) as u64)?;
             let mut failed = Ok(());

@@ -144,6 +144,30 @@ impl<W: Sink + Seek> super::TensorSink for NpzWriter<W> {
         self.next += 1;
         Ok(())
     }
+    fn phases(&self, n: usize) -> Vec<usize> {
+        // Each member: its local header, its `.npy` header, its data.
+        let mut at = self.zip.position();
+        let phase = crate::tensor::PHASE as u64;
+        let mut phases: Vec<usize> = self.specs[self.next..]
+            .iter()
+            .take(n)
+            .map(|s| {
+                let head = npy::header(s.dtype, &s.shape).len() as u64;
+                let member = format!("{}.npy", s.name);
+                at = at
+                    .wrapping_add(
+                        self.zip
+                            .local_header_len(&member, head.wrapping_add(s.nbytes)),
+                    )
+                    .wrapping_add(head);
+                let p = (at % phase) as usize;
+                at = at.wrapping_add(s.nbytes);
+                p
+            })
+            .collect();
+        phases.resize(n, 0);
+        phases
+    }
 }
 
 impl<W: Sink + Seek> NpzWriter<W> {

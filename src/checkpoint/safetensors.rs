@@ -249,6 +249,8 @@ pub struct SafetensorsWriter<W> {
     w: W,
     specs: Vec<Spec>,
     next: usize,
+    /// The data's first byte in the output (the header's length).
+    start: u64,
 }
 
 impl SafetensorsWriter<super::AtomicFile> {
@@ -278,6 +280,24 @@ impl<W: Sink> super::TensorSink for SafetensorsWriter<W> {
     fn end(&mut self) -> Result<()> {
         self.next += 1;
         Ok(())
+    }
+    fn phases(&self, n: usize) -> Vec<usize> {
+        let mut at = self.start;
+        for s in &self.specs[..self.next] {
+            at = at.wrapping_add(s.nbytes);
+        }
+        let phase = crate::tensor::PHASE as u64;
+        let mut phases: Vec<usize> = self.specs[self.next..]
+            .iter()
+            .take(n)
+            .map(|s| {
+                let p = (at % phase) as usize;
+                at = at.wrapping_add(s.nbytes);
+                p
+            })
+            .collect();
+        phases.resize(n, 0);
+        phases
     }
 }
 
@@ -353,7 +373,12 @@ impl<W: Sink> SafetensorsWriter<W> {
         w.write_all(&(header.len() as u64).to_le_bytes())
             .and_then(|()| w.write_all(header.as_bytes()))
             .map_err(io)?;
-        Ok(SafetensorsWriter { w, specs, next: 0 })
+        Ok(SafetensorsWriter {
+            w,
+            specs,
+            next: 0,
+            start: 8 + header.len() as u64,
+        })
     }
 
     /// Writes the next tensor's contiguous little-endian bytes; `name` must be the next one

@@ -333,6 +333,79 @@ fn chunked_writes_equal_whole_writes() {
     assert_eq!(f.finish().unwrap(), d);
 }
 
+/// The phases a safetensors writer gives the line are where each tensor's data starts in its
+/// output, modulo 64, before any tensor is written and after some are.
+#[test]
+fn safetensors_phases_are_where_the_data_goes() {
+    let tensors = sd();
+    let specs: Vec<(&str, DType, &[usize])> = tensors
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.dtype(), t.shape()))
+        .collect();
+    for meta in [vec![], vec![("k".to_string(), "v".to_string())]] {
+        let mut w = SafetensorsWriter::new(Vec::new(), &specs, &meta).unwrap();
+        let before = TensorSink::phases(&w, tensors.len() + 2);
+        w.write(&tensors[0].0, &tensors[0].1).unwrap();
+        w.write(&tensors[1].0, &tensors[1].1).unwrap();
+        let after = TensorSink::phases(&w, tensors.len());
+        for (n, t) in &tensors[2..] {
+            w.write(n, t).unwrap();
+        }
+        let bytes = w.finish().unwrap();
+        let ck = open(&bytes).unwrap();
+        let starts: Vec<usize> = ck
+            .plans
+            .iter()
+            .map(|p| match p {
+                Plan::Range { offset, .. } => (offset % 64) as usize,
+                _ => panic!("not a range"),
+            })
+            .collect();
+        assert_eq!(before[..tensors.len()], starts[..]);
+        assert_eq!(
+            before[tensors.len()..],
+            [0, 0],
+            "past the tensors announced"
+        );
+        assert_eq!(after[..tensors.len() - 2], starts[2..]);
+    }
+}
+
+/// The same for an npz writer (each member's data after its local and `.npy` headers), with
+/// and without zip64 sizes.
+#[test]
+fn npz_phases_are_where_the_data_goes() {
+    let tensors = sd();
+    let specs: Vec<(&str, DType, &[usize])> = tensors
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.dtype(), t.shape()))
+        .collect();
+    for zip64 in [Zip64::Auto, Zip64::Always] {
+        let mut w = NpzWriter::with_zip64(Cursor::new(Vec::new()), &specs, zip64).unwrap();
+        let before = TensorSink::phases(&w, tensors.len() + 1);
+        w.write(&tensors[0].0, &tensors[0].1).unwrap();
+        let after = TensorSink::phases(&w, tensors.len() - 1);
+        for (n, t) in &tensors[1..] {
+            w.write(n, t).unwrap();
+        }
+        let bytes = w.finish().unwrap();
+        let ck = open(&bytes).unwrap();
+        let starts: Vec<usize> = ck
+            .plans
+            .iter()
+            .map(|p| match p {
+                Plan::Npy { member, header_len } => {
+                    ((member.data_offset + header_len) % 64) as usize
+                }
+                _ => panic!("not an npy member"),
+            })
+            .collect();
+        assert_eq!(before[..tensors.len()], starts[..], "{zip64:?}");
+        assert_eq!(before[tensors.len()], 0, "past the tensors announced");
+        assert_eq!(after[..], starts[1..], "{zip64:?}");
+    }
+}
+
 // ---- npz ----
 
 fn npz_of(tensors: &[(String, Tensor)], zip64: Zip64) -> Vec<u8> {

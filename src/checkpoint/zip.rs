@@ -504,6 +504,22 @@ impl<W: Write + Seek> ZipWriter<W> {
         Ok(())
     }
 
+    /// Bytes written so far (where the next goes).
+    pub(crate) fn position(&self) -> u64 {
+        self.pos
+    }
+
+    /// Whether a member of `size` bytes gets zip64 sizes.
+    fn sizes64(&self, size: u64) -> bool {
+        self.zip64 == Zip64::Always || size >= 0xFFFF_FFFF
+    }
+
+    /// The length of the local header [`ZipWriter::start`] writes for a member `name` of
+    /// `size` bytes.
+    pub(crate) fn local_header_len(&self, name: &str, size: u64) -> u64 {
+        30 + name.len() as u64 + if self.sizes64(size) { 20 } else { 0 }
+    }
+
     /// Starts a stored member of `size` bytes. `name` must already be checked (no more than
     /// 65,535 bytes).
     pub(crate) fn start(&mut self, name: &str, size: u64) -> Result<()> {
@@ -514,7 +530,7 @@ impl<W: Write + Seek> ZipWriter<W> {
                 format!("member name of {} bytes is over 65535", name.len()),
             )
         })?;
-        let zip64 = self.zip64 == Zip64::Always || size >= 0xFFFF_FFFF;
+        let zip64 = self.sizes64(size);
         let utf8 = !name.is_ascii();
         let m = Member {
             name: name.as_bytes().to_vec(),

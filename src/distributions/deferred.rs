@@ -328,8 +328,8 @@ impl Deferred for DeferredFill {
         Ok(out)
     }
 
-    fn for_each_le_chunk(&self, f: &mut dyn FnMut(&[u8])) {
-        crate::stream::each_chunk(self, f);
+    fn for_each_le_chunk(&self, phase: usize, f: &mut dyn FnMut(&[u8])) {
+        crate::stream::each_chunk(self, phase, f);
     }
 
     fn chunked(&self) -> Option<&dyn Chunked> {
@@ -387,14 +387,14 @@ mod tests {
             let d = defer(f, &stream, 0, threads);
             let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 let mut seen = 0;
-                d.for_each_le_chunk(&mut |_| {
+                d.for_each_le_chunk(0, &mut |_| {
                     seen += 1;
                     assert!(seen < 3, "writer fails");
                 });
             }));
             assert!(r.is_err());
             let mut bytes = Vec::new();
-            d.for_each_le_chunk(&mut |b| bytes.extend_from_slice(b));
+            d.for_each_le_chunk(20, &mut |b| bytes.extend_from_slice(b));
             let whole = Tensor::new(vec![n], d.compute().unwrap()).unwrap();
             same(&bytes, &whole.to_le_bytes(), "after a panic");
         }
@@ -546,7 +546,9 @@ mod tests {
             want.insert(4, zeros.to_le_bytes());
             tensors.insert(4, zeros);
             let items: Vec<Item<'_>> = tensors.iter().map(Item::Tensor).collect();
-            let got: Vec<Vec<u8>> = each(&items, |feed| {
+            // Where each tensor's bytes go (odd ones leave the buffers where they are).
+            let phases: Vec<usize> = (0..items.len()).map(|i| i * 21 % 64).collect();
+            let got: Vec<Vec<u8>> = each(&items, &phases, |feed| {
                 (0..items.len())
                     .map(|_| {
                         let mut b = Vec::new();
@@ -559,7 +561,7 @@ mod tests {
                 same(g, w, &format!("tensor {i}, {threads} threads"));
             }
             // Stopping after two tensors, and panicking in the third.
-            let two = each(&items, |feed| {
+            let two = each(&items, &[], |feed| {
                 feed.next(&mut |_| {});
                 let mut b = Vec::new();
                 feed.next(&mut |c| b.extend_from_slice(c));
@@ -567,14 +569,14 @@ mod tests {
             });
             same(&two, &want[1], "stopped early");
             let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                each(&items, |feed| {
+                each(&items, &phases, |feed| {
                     feed.next(&mut |_| {});
                     feed.next(&mut |_| {});
                     feed.next(&mut |_| panic!("writer fails"));
                 });
             }));
             assert!(r.is_err());
-            let last = each(&items, |feed| {
+            let last = each(&items, &phases[1..], |feed| {
                 let mut b = Vec::new();
                 for _ in 0..items.len() {
                     b.clear();
@@ -583,6 +585,68 @@ mod tests {
                 b
             });
             same(&last, want.last().unwrap(), "after a panic");
+        }
+    }
+
+    /// Streamed chunks are handed from addresses that agree with where their bytes go (the
+    /// kernel copies them into the page cache a third faster so), on the line, on one thread,
+    /// and for constants; an odd phase leaves the buffers as they are.
+    #[test]
+    fn chunks_come_from_addresses_that_agree_with_their_phase() {
+        use crate::stream::{each, Item};
+        use crate::tensor::PHASE;
+        let (stream, fills, want, _) = line_fixture();
+        for threads in [1, 2, 3] {
+            let mut tensors: Vec<Tensor> = fills
+                .iter()
+                .map(|&(f, o)| tensor_of(defer(f, &stream, o, threads), &[f.n]))
+                .collect();
+            tensors.push(Tensor::deferred_zeros("test", &[70_000], DType::Float16).unwrap());
+            let items: Vec<Item<'_>> = tensors.iter().map(Item::Tensor).collect();
+            // Multiples of 8 (every dtype here can agree), then an odd one.
+            let phases: Vec<usize> = (0..items.len()).map(|i| (i * 24 + 8) % PHASE).collect();
+            let odd: Vec<usize> = phases.iter().map(|p| p + 1).collect();
+            for phases in [phases, odd] {
+                let got: Vec<Vec<u8>> = each(&items, &phases, |feed| {
+                    (0..items.len())
+                        .map(|i| {
+                            let mut b = Vec::new();
+                            feed.next(&mut |c| {
+                                if phases[i] % 2 == 0 {
+                                    let at = c.as_ptr() as usize % PHASE;
+                                    assert_eq!(at, phases[i], "tensor {i}, {threads} threads");
+                                }
+                                b.extend_from_slice(c);
+                            });
+                            b
+                        })
+                        .collect()
+                });
+                for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                    same(g, w, &format!("tensor {i}, {threads} threads"));
+                }
+            }
+        }
+    }
+
+    /// The elements [`crate::stream::lead`] skips reach the phase asked for where whole elements
+    /// can, and are none where they cannot.
+    #[test]
+    fn a_lead_reaches_the_phase() {
+        use crate::tensor::{lead, PHASE};
+        for addr in (4096..4096 + 2 * PHASE).step_by(2) {
+            for size in [1, 2, 4, 8] {
+                for phase in 0..PHASE {
+                    let e = lead(addr, size, phase);
+                    assert!(e * size < PHASE, "{addr} {size} {phase}");
+                    let reachable = (phase + PHASE - addr % PHASE).is_multiple_of(size);
+                    if reachable {
+                        assert_eq!((addr + e * size) % PHASE, phase, "{addr} {size} {phase}");
+                    } else {
+                        assert_eq!(e, 0, "{addr} {size} {phase}");
+                    }
+                }
+            }
         }
     }
 
