@@ -19,69 +19,23 @@ const EOCD: u32 = 0x0605_4b50;
 const EOCD64: u32 = 0x0606_4b50;
 const LOCATOR64: u32 = 0x0706_4b50;
 
-/// The CRC-32 (IEEE 802.3, reflected, polynomial `0xEDB88320`) tables for slicing-by-8:
-/// `CRC_TABLES[0]` is the classic byte table, `CRC_TABLES[k][i]` the CRC of byte `i` followed
-/// by `k` zero bytes, so that eight bytes fold in with eight lookups and no carried dependency.
-const CRC_TABLES: [[u32; 256]; 8] = {
-    let mut t = [[0u32; 256]; 8];
-    let mut i = 0;
-    while i < 256 {
-        let mut c = i as u32;
-        let mut k = 0;
-        while k < 8 {
-            c = if c & 1 != 0 {
-                0xEDB8_8320 ^ (c >> 1)
-            } else {
-                c >> 1
-            };
-            k += 1;
-        }
-        t[0][i] = c;
-        i += 1;
-    }
-    let mut k = 1;
-    while k < 8 {
-        let mut i = 0;
-        while i < 256 {
-            let prev = t[k - 1][i];
-            t[k][i] = (prev >> 8) ^ t[0][(prev & 0xFF) as usize];
-            i += 1;
-        }
-        k += 1;
-    }
-    t
-};
-
-/// A running CRC-32.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Crc32(u32);
+/// A running CRC-32 (IEEE 802.3, reflected, polynomial `0xEDB88320`), by `crc32fast`: carry-less
+/// multiplication where the CPU has it (PCLMULQDQ, ARMv8 CRC), detected at run time. On 256 MiB
+/// here it runs at 21-23 GB/s, where the slicing-by-8 tables it replaces ran at 2.0 GB/s and
+/// made `init` of vgg11 to an npz 2.8 times as slow as to a safetensors file (0.46 s against
+/// 0.17 s; now 0.20 s).
+#[derive(Clone, Debug)]
+pub(crate) struct Crc32(crc32fast::Hasher);
 
 impl Crc32 {
     pub(crate) fn new() -> Crc32 {
-        Crc32(0xFFFF_FFFF)
+        Crc32(crc32fast::Hasher::new())
     }
     pub(crate) fn update(&mut self, data: &[u8]) {
-        let t = &CRC_TABLES;
-        let mut c = self.0;
-        let mut chunks = data.chunks_exact(8);
-        for b in &mut chunks {
-            let lo = c ^ u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-            c = t[7][(lo & 0xFF) as usize]
-                ^ t[6][((lo >> 8) & 0xFF) as usize]
-                ^ t[5][((lo >> 16) & 0xFF) as usize]
-                ^ t[4][(lo >> 24) as usize]
-                ^ t[3][usize::from(b[4])]
-                ^ t[2][usize::from(b[5])]
-                ^ t[1][usize::from(b[6])]
-                ^ t[0][usize::from(b[7])];
-        }
-        for &b in chunks.remainder() {
-            c = t[0][((c ^ u32::from(b)) & 0xFF) as usize] ^ (c >> 8);
-        }
-        self.0 = c;
+        self.0.update(data);
     }
     pub(crate) fn value(self) -> u32 {
-        self.0 ^ 0xFFFF_FFFF
+        self.0.finalize()
     }
 }
 
@@ -696,12 +650,19 @@ mod tests {
         c.update(b"1234");
         c.update(b"56789");
         assert_eq!(c.value(), 0xCBF4_3926);
-        // Slicing-by-8 against the bytewise definition, at every length and split.
-        let data: Vec<u8> = (0..100u32).map(|i| (i * 37 + 11) as u8).collect();
-        for n in 0..data.len() {
+        // Against the bitwise definition, at lengths and splits around every vector width.
+        let data: Vec<u8> = (0..1100u32).map(|i| (i * 37 + 11) as u8).collect();
+        for n in (0..300).chain(1000..data.len()) {
             let mut slow = 0xFFFF_FFFFu32;
             for &b in &data[..n] {
-                slow = CRC_TABLES[0][((slow ^ u32::from(b)) & 0xFF) as usize] ^ (slow >> 8);
+                slow ^= u32::from(b);
+                for _ in 0..8 {
+                    slow = if slow & 1 != 0 {
+                        0xEDB8_8320 ^ (slow >> 1)
+                    } else {
+                        slow >> 1
+                    };
+                }
             }
             let mut c = Crc32::new();
             c.update(&data[..n / 3]);
