@@ -333,76 +333,49 @@ fn chunked_writes_equal_whole_writes() {
     assert_eq!(f.finish().unwrap(), d);
 }
 
-/// The phases a safetensors writer gives the line are where each tensor's data starts in its
-/// output, modulo 64, before any tensor is written and after some are.
-#[test]
-fn safetensors_phases_are_where_the_data_goes() {
+/// Checks the phases `w` (a writer of [`sd`]) gives the line against where its data lands in
+/// the output `finish` returns: before anything is written and after the first `k` tensors.
+fn phases_match<W: TensorSink>(mut w: W, k: usize, finish: impl FnOnce(W) -> Vec<u8>) {
     let tensors = sd();
-    let specs: Vec<(&str, DType, &[usize])> = tensors
+    let n = tensors.len();
+    let items: Vec<(&str, &Tensor)> = tensors.iter().map(|(n, t)| (n.as_str(), t)).collect();
+    let before = w.phases(n + 2);
+    write_items(&mut w, &items[..k]).unwrap();
+    let after = w.phases(n - k);
+    write_items(&mut w, &items[k..]).unwrap();
+    let bytes = finish(w);
+    let ck = open(&bytes).unwrap();
+    let starts: Vec<usize> = ck
+        .plans
         .iter()
-        .map(|(n, t)| (n.as_str(), t.dtype(), t.shape()))
+        .map(|p| match p {
+            Plan::Range { offset, .. } => (offset % 64) as usize,
+            Plan::Npy { member, header_len } => ((member.data_offset + header_len) % 64) as usize,
+            Plan::Storage { .. } => panic!("not written by a streaming writer"),
+        })
         .collect();
-    for meta in [vec![], vec![("k".to_string(), "v".to_string())]] {
-        let mut w = SafetensorsWriter::new(Vec::new(), &specs, &meta).unwrap();
-        let before = TensorSink::phases(&w, tensors.len() + 2);
-        w.write(&tensors[0].0, &tensors[0].1).unwrap();
-        w.write(&tensors[1].0, &tensors[1].1).unwrap();
-        let after = TensorSink::phases(&w, tensors.len());
-        for (n, t) in &tensors[2..] {
-            w.write(n, t).unwrap();
-        }
-        let bytes = w.finish().unwrap();
-        let ck = open(&bytes).unwrap();
-        let starts: Vec<usize> = ck
-            .plans
-            .iter()
-            .map(|p| match p {
-                Plan::Range { offset, .. } => (offset % 64) as usize,
-                _ => panic!("not a range"),
-            })
-            .collect();
-        assert_eq!(before[..tensors.len()], starts[..]);
-        assert_eq!(
-            before[tensors.len()..],
-            [0, 0],
-            "past the tensors announced"
-        );
-        assert_eq!(after[..tensors.len() - 2], starts[2..]);
-    }
+    assert_eq!(before[..n], starts[..]);
+    assert_eq!(before[n..], [0, 0], "past the tensors announced");
+    assert_eq!(after, starts[k..]);
 }
 
-/// The same for an npz writer (each member's data after its local and `.npy` headers), with
-/// and without zip64 sizes.
+/// The phases the safetensors and npz writers give the line are where each tensor's data starts
+/// in their output, modulo 64 (after the header; after each member's local and `.npy`
+/// headers), with and without metadata, with and without zip64 sizes.
 #[test]
-fn npz_phases_are_where_the_data_goes() {
+fn writers_phases_are_where_the_data_goes() {
     let tensors = sd();
     let specs: Vec<(&str, DType, &[usize])> = tensors
         .iter()
         .map(|(n, t)| (n.as_str(), t.dtype(), t.shape()))
         .collect();
-    for zip64 in [Zip64::Auto, Zip64::Always] {
-        let mut w = NpzWriter::with_zip64(Cursor::new(Vec::new()), &specs, zip64).unwrap();
-        let before = TensorSink::phases(&w, tensors.len() + 1);
-        w.write(&tensors[0].0, &tensors[0].1).unwrap();
-        let after = TensorSink::phases(&w, tensors.len() - 1);
-        for (n, t) in &tensors[1..] {
-            w.write(n, t).unwrap();
-        }
-        let bytes = w.finish().unwrap();
-        let ck = open(&bytes).unwrap();
-        let starts: Vec<usize> = ck
-            .plans
-            .iter()
-            .map(|p| match p {
-                Plan::Npy { member, header_len } => {
-                    ((member.data_offset + header_len) % 64) as usize
-                }
-                _ => panic!("not an npy member"),
-            })
-            .collect();
-        assert_eq!(before[..tensors.len()], starts[..], "{zip64:?}");
-        assert_eq!(before[tensors.len()], 0, "past the tensors announced");
-        assert_eq!(after[..], starts[1..], "{zip64:?}");
+    for (k, meta) in [(2, vec![]), (1, vec![("k".to_string(), "v".to_string())])] {
+        let w = SafetensorsWriter::new(Vec::new(), &specs, &meta).unwrap();
+        phases_match(w, k, |w| w.finish().unwrap());
+    }
+    for (k, zip64) in [(1, Zip64::Auto), (3, Zip64::Always)] {
+        let w = NpzWriter::with_zip64(Cursor::new(Vec::new()), &specs, zip64).unwrap();
+        phases_match(w, k, |w| w.finish().unwrap());
     }
 }
 
