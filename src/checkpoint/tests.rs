@@ -56,6 +56,14 @@ fn sd() -> Vec<(String, Tensor)> {
     ]
 }
 
+/// The writers' announcement of `tensors`: name, dtype, shape.
+fn specs_of(tensors: &[(String, Tensor)]) -> Vec<(&str, DType, &[usize])> {
+    tensors
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.dtype(), t.shape()))
+        .collect()
+}
+
 // ---- safetensors ----
 
 #[test]
@@ -292,10 +300,7 @@ fn chunked_writes_equal_whole_writes() {
         "big".into(),
         Tensor::new(vec![20_001], Storage::F64(big)).unwrap(),
     ));
-    let specs: Vec<(&str, DType, &[usize])> = tensors
-        .iter()
-        .map(|(n, t)| (n.as_str(), t.dtype(), t.shape()))
-        .collect();
+    let specs = specs_of(&tensors);
     let meta = [("k".to_string(), "v".to_string())];
     let mut a = SafetensorsWriter::new(Vec::new(), &specs, &meta).unwrap();
     let mut b = SafetensorsWriter::new(Vec::new(), &specs, &meta).unwrap();
@@ -365,10 +370,7 @@ fn phases_match<W: TensorSink>(mut w: W, k: usize, finish: impl FnOnce(W) -> Vec
 #[test]
 fn writers_phases_are_where_the_data_goes() {
     let tensors = sd();
-    let specs: Vec<(&str, DType, &[usize])> = tensors
-        .iter()
-        .map(|(n, t)| (n.as_str(), t.dtype(), t.shape()))
-        .collect();
+    let specs = specs_of(&tensors);
     for (k, meta) in [(2, vec![]), (1, vec![("k".to_string(), "v".to_string())])] {
         let w = SafetensorsWriter::new(Vec::new(), &specs, &meta).unwrap();
         phases_match(w, k, |w| w.finish().unwrap());
@@ -382,10 +384,7 @@ fn writers_phases_are_where_the_data_goes() {
 // ---- npz ----
 
 fn npz_of(tensors: &[(String, Tensor)], zip64: Zip64) -> Vec<u8> {
-    let specs: Vec<(&str, DType, &[usize])> = tensors
-        .iter()
-        .map(|(n, t)| (n.as_str(), t.dtype(), t.shape()))
-        .collect();
+    let specs = specs_of(tensors);
     let mut w = NpzWriter::with_zip64(Cursor::new(Vec::new()), &specs, zip64).unwrap();
     for (n, t) in tensors {
         w.write(n, t).unwrap();
@@ -1101,10 +1100,7 @@ impl Sink for Full {
 #[test]
 fn a_full_disk_is_an_io_error_at_every_point() {
     let tensors = sd();
-    let specs: Vec<(&str, DType, &[usize])> = tensors
-        .iter()
-        .map(|(n, t)| (n.as_str(), t.dtype(), t.shape()))
-        .collect();
+    let specs = specs_of(&tensors);
     // `write_many` (which `write` is, for one tensor).
     let items: Vec<(&str, &Tensor)> = tensors.iter().map(|(n, t)| (n.as_str(), t)).collect();
     let whole = npz_bytes(&sd()).unwrap().len();
