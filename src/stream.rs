@@ -22,7 +22,9 @@
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 
 use crate::dtype::DType;
-use crate::tensor::{lead, with_le_bytes, ChunkReader, Chunked, Deferred, Storage, Tensor, PHASE};
+use crate::tensor::{
+    lead_in, with_le_bytes, ChunkReader, Chunked, Deferred, Storage, Tensor, PHASE,
+};
 use crate::threads::Started;
 
 /// Elements per chunk when streaming bytes (a multiple of a normal block): 1 MiB of float32, in
@@ -30,11 +32,6 @@ use crate::threads::Started;
 /// 2^14 elements 0.26 s, 2^16 0.22 s, 2^18 0.20 s, 2^19 about the same, 2^20 erratic (up to
 /// 0.44 s): each chunk's fixed costs (a `write` call, the kernel's scratch) weigh less.
 pub(crate) const STREAM_CHUNK: usize = 1 << 18;
-
-/// Where chunk buffer `buf`'s elements start for bytes going to `phase` ([`lead`]).
-fn lead_in(buf: &Storage, phase: usize) -> usize {
-    lead(buf.addr(), buf.dtype().size(), phase)
-}
 
 /// Chunks each thread may have computed ahead of the writer.
 const AHEAD: usize = 2;

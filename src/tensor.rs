@@ -525,23 +525,18 @@ impl Deferred for Constant {
         Ok(s)
     }
     fn for_each_le_chunk(&self, phase: usize, f: &mut dyn FnMut(&[u8])) {
-        let mut chunk = Storage::zeros(self.dtype, self.len.min(CHUNK));
+        // One chunk of the value, handed from the element that agrees with `phase` (every
+        // chunk of `CHUNK` elements starts at the same phase).
+        let mut chunk = Storage::zeros(self.dtype, self.len.min(CHUNK) + PHASE);
         if self.value.to_bits() != 0 {
             chunk.fill_f64(self.value);
         }
-        let mut encoded = Vec::new();
-        encode_le(&chunk, 0..chunk.len(), &mut encoded);
-        // The bytes from an address that agrees with `phase` (every chunk of `CHUNK` elements
-        // starts at the same phase).
-        let mut room = vec![0u8; encoded.len() + PHASE];
-        let lead = lead(room.as_ptr() as usize, 1, phase);
-        let bytes = &mut room[lead..lead + encoded.len()];
-        bytes.copy_from_slice(&encoded);
-        let per = self.dtype.size();
+        let e = lead_in(&chunk, phase);
+        let mut scratch = Vec::new();
         let mut left = self.len;
         while left > 0 {
             let n = left.min(CHUNK);
-            f(&bytes[..n * per]);
+            with_le_bytes(&chunk, e..e + n, &mut scratch, f);
             left -= n;
         }
     }
@@ -629,6 +624,12 @@ pub(crate) fn lead(addr: usize, size: usize, phase: usize) -> usize {
     } else {
         0
     }
+}
+
+/// Where `buf`'s elements start for bytes going to `phase` ([`lead`]); `buf` holds [`PHASE`]
+/// elements more than it hands out.
+pub(crate) fn lead_in(buf: &Storage, phase: usize) -> usize {
+    lead(buf.addr(), buf.dtype().size(), phase)
 }
 
 /// Calls `f` with the little-endian bytes of the elements `range` of `s`: their memory itself on

@@ -189,6 +189,15 @@ impl<'s> Walker<'s> {
         }
     }
 
+    /// The reader's generator and its word relative to the fill's first (taken from the stream,
+    /// at the fill's first word, on first use).
+    fn take(&mut self) -> (CpuGenerator, u64) {
+        let src = self.src;
+        self.g
+            .take()
+            .unwrap_or_else(|| (src.stream.at(src.offset), 0))
+    }
+
     /// Computes the fill's elements `a .. a + out.len()` into `out`. The generator is left where
     /// any later range can still start ([`FixedFill::resumable_end`]): the part of a range past
     /// that point (inside a normal block, or among the tail's elements) is computed with a copy.
@@ -197,10 +206,7 @@ impl<'s> Walker<'s> {
             return;
         }
         let src = self.src;
-        let (mut g, mut rel) = self
-            .g
-            .take()
-            .unwrap_or_else(|| (src.stream.at(src.offset), 0));
+        let (mut g, mut rel) = self.take();
         let end = a + out.len();
         let keep = src.fill.resumable_end(end).max(a);
         let (head, tail) = out.split_at(keep - a);
@@ -227,10 +233,7 @@ impl<'s> ChunkReader<'s> for Walker<'s> {
         let src = self.src;
         let a = src.cut.map_or(k0, |c| c.source(k0));
         let to = src.fill.first_word(a);
-        let (mut g, mut rel) = self
-            .g
-            .take()
-            .unwrap_or_else(|| (src.stream.at(src.offset), 0));
+        let (mut g, mut rel) = self.take();
         if to > rel {
             let mut cur = Cursor::resume(&mut g, rel);
             cur.seek(to);

@@ -201,7 +201,7 @@ impl FixedFill {
         match self.law {
             Law::Uniform { from, to } => {
                 let rule = cx.rules().uniform;
-                cur.seek(a as u64 * self.w());
+                cur.seek(self.first_word(a));
                 let words = out.len() as u64 * self.w();
                 let g = cur.take(words);
                 match out {

@@ -314,7 +314,7 @@ fn fill_range<V: Copy + Default, T>(
     if a < kept {
         let e = b.min(kept);
         let (first, last) = (a / 16 * 16, e.div_ceil(16) * 16);
-        cur.seek(first as u64 * lay.w);
+        cur.seek(lay.first_word(a));
         let mut c0 = first;
         while c0 < last {
             let c1 = (c0 + CHUNK).min(last);
@@ -341,7 +341,7 @@ fn fill_range<V: Copy + Default, T>(
     }
     if lay.full() != lay.n && b > lay.n - 16 {
         let t0 = lay.n - 16;
-        cur.seek(lay.tail_at());
+        cur.seek(lay.first_word(t0));
         let v = &mut buf[..16];
         compute(
             cur.take(16 * lay.w),
