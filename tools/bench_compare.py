@@ -19,6 +19,11 @@ shard 3 of 8 (`--shard 3/8`, rows of every matrix), against PyTorch building the
 in-process on one thread (GPT-2 124M
 from examples/gpt2_124m.json through the golden fixtures' reference builder; vgg11 as
 torchvision.models.vgg11(), whose weights examples/vgg11.json reproduces bit for bit).
+A last configuration runs as many one-thread `init`s at once as there are cores, each to its
+own file, timed until the last ends: the host's own ceiling for the speed-up of the extra cores
+on this work ("host ceiling", cores x the one-thread time / that time; two full cores give 2),
+measured in the same turns as the rest. On a host shared with other jobs a core may compute at
+a fraction of its speed for minutes; the ceiling shows it.
 Each time is the median of --repeat runs, wall clock and CPU time (user + system: on a
 shared machine the wall clock mostly measures the wait for a core); peak RSS is the largest ru_maxrss of the
 torch-rng runs, given as a multiple of the file's size. Every number comes from one
@@ -151,35 +156,40 @@ def time_torch_init(variant, repeat):
 
 
 def time_rust_init(binary, model, variant, configs, repeat):
-    """For each of `configs` (extra `torch-rng init` arguments), (median wall seconds, median CPU
-    seconds (user + system), peak RSS in bytes, file bytes) of `torch-rng init` run `repeat`
-    times; the configurations take turns, so that a change in the machine's load falls on all of
-    them alike. The output is removed and the disk synced before each run (outside the timing),
+    """For each of `configs` (extra `torch-rng init` arguments, and how many copies run at once,
+    each to its own file), (median wall seconds until every copy ended, median CPU seconds (user +
+    system, all copies), peak RSS in bytes, file bytes) of `torch-rng init` run `repeat` times;
+    the configurations take turns, so that a change in the machine's load falls on all of them
+    alike. The output is removed and the disk synced before each run (outside the timing),
     so that no run waits behind the write-back of the files before it."""
     runs = [[] for _ in configs]
     cpu = [[] for _ in configs]
     rss = [0 for _ in configs]
     size = [0 for _ in configs]
     with tempfile.TemporaryDirectory() as d:
-        out = Path(d) / "model.safetensors"
         for _ in range(repeat):
-            for k, extra in enumerate(configs):
-                if out.exists():
-                    out.unlink()
+            for k, (extra, copies) in enumerate(configs):
+                outs = [Path(d) / f"model{i}.safetensors" for i in range(copies)]
+                for out in outs:
+                    if out.exists():
+                        out.unlink()
                 os.sync()
                 t = time.perf_counter()
-                p = subprocess.Popen([str(binary), "init", str(model), "--seed", "0",
-                                      "--variant", variant, *extra, "-o", str(out)],
-                                     stderr=subprocess.DEVNULL)
-                _, status, usage = os.wait4(p.pid, 0)
+                procs = [subprocess.Popen([str(binary), "init", str(model), "--seed", "0",
+                                           "--variant", variant, *extra, "-o", str(out)],
+                                          stderr=subprocess.DEVNULL) for out in outs]
+                used = 0.0
+                for p in procs:
+                    _, status, usage = os.wait4(p.pid, 0)
+                    used += usage.ru_utime + usage.ru_stime
+                    rss[k] = max(rss[k], usage.ru_maxrss * 1024)
+                    p.returncode = os.waitstatus_to_exitcode(status)
+                    if p.returncode != 0:
+                        sys.exit(f"bench_compare: torch-rng init {model} {extra} failed "
+                                 f"(exit {p.returncode})")
                 runs[k].append(time.perf_counter() - t)
-                cpu[k].append(usage.ru_utime + usage.ru_stime)
-                p.returncode = os.waitstatus_to_exitcode(status)
-                if p.returncode != 0:
-                    sys.exit(f"bench_compare: torch-rng init {model} {extra} failed "
-                             f"(exit {p.returncode})")
-                rss[k] = max(rss[k], usage.ru_maxrss * 1024)
-                size[k] = out.stat().st_size
+                cpu[k].append(used)
+                size[k] = outs[0].stat().st_size
     return [(statistics.median(runs[k]), statistics.median(cpu[k]), rss[k], size[k])
             for k in range(len(configs))]
 
@@ -205,20 +215,21 @@ def init_main(args, variants):
           f"load average {os.getloadavg()[0]:.2f} on {cores} cores at the start\n")
     header = ["model", "variant", "torch s", "rng 1T s", f"rng {cores}T s", "1T/torch",
               f"{cores}T/torch", f"1T/{cores}T", "torch cpu s", "rng 1T cpu s", "cpu 1T/torch",
-              "synced 1T/torch", "shard 3/8 / 1T", "peak RSS/file"]
+              "synced 1T/torch", "shard 3/8 / 1T", "peak RSS/file", "host ceiling"]
     rows = []
     for label, model, _ in INIT_MODELS:
         for v in variants:
             print(f"timing torch-rng init {model.name} {v} ...", file=sys.stderr)
             t, tc = torch_times[v][label]
-            configs = [["--threads", "1"], ["--threads", str(cores)], ["--threads", "1", "--sync"],
-                       ["--threads", "1", "--shard", "3/8"]]
-            (one, onec, rss1, size), (many, _, rss2, _), (synced, _, _, _), (shard, _, _, _) = \
-                time_rust_init(binary, model, v, configs, args.repeat)
+            configs = [(["--threads", "1"], 1), (["--threads", str(cores)], 1),
+                       (["--threads", "1", "--sync"], 1), (["--threads", "1", "--shard", "3/8"], 1),
+                       (["--threads", "1"], cores)]
+            (one, onec, rss1, size), (many, _, rss2, _), (synced, _, _, _), (shard, _, _, _), \
+                (together, _, _, _) = time_rust_init(binary, model, v, configs, args.repeat)
             rows.append([label, v, f"{t:.3f}", f"{one:.3f}", f"{many:.3f}", f"{one / t:.2f}",
                          f"{many / t:.2f}", f"{one / many:.2f}", f"{tc:.3f}", f"{onec:.3f}",
                          f"{onec / tc:.2f}", f"{synced / t:.2f}", f"{shard / one:.2f}",
-                         f"{max(rss1, rss2) / size:.3f}"])
+                         f"{max(rss1, rss2) / size:.3f}", f"{cores * one / together:.2f}"])
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
     for row in [header, ["-" * w for w in widths]] + rows:
         print("  ".join(str(x).ljust(w) for x, w in zip(row, widths)).rstrip())
