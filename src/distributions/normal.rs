@@ -395,9 +395,10 @@ pub(crate) fn fill_range_f32(
 ) {
     let (mean, std) = (mean as f32, std as f32);
     let lanes = route.lanes();
-    // On AVX-512 hosts the avx2 variant's transform reads the words itself (no uniforms pass).
-    // Non-temporal stores were measured slower here than computing in place, whatever the size.
-    let fused_words = cap.fused() && lanes == Lanes::Avx512;
+    // The avx2 variant's transform reads the words itself (no uniforms pass) on the 16- and
+    // 8-lane routes. Non-temporal stores were measured slower here than computing in place,
+    // whatever the size.
+    let fused_words = cap.fused() && lanes != Lanes::Scalar;
     fill_range(
         cur,
         layout_f32(n),
@@ -407,7 +408,13 @@ pub(crate) fn fill_range_f32(
             if fused_words {
                 let w = &mut w[..v.len()];
                 g.fill_u32(w);
-                if crate::math::avx512_simd::normal_blocks_from_words(w, v, mean, std) {
+                let done = match lanes {
+                    Lanes::Avx512 => {
+                        crate::math::avx512_simd::normal_blocks_from_words(w, v, mean, std)
+                    }
+                    _ => crate::math::avx_simd::normal_blocks_from_words(w, v, mean, std),
+                };
+                if done {
                     return;
                 }
                 words::uniform01_f32(w, v, 24, lanes);

@@ -14,6 +14,8 @@ use std::arch::x86_64::{
     _mm256_sqrt_ps, _mm256_srli_epi32, _mm256_storeu_ps, _mm256_sub_epi32, _mm256_sub_ps,
     _mm256_xor_ps, _CMP_LE_OS, _CMP_LT_OS,
 };
+#[cfg(target_arch = "x86_64")]
+use std::arch::x86_64::{_mm256_and_si256 as and_si256, _mm256_loadu_si256};
 
 /// Whether the 8-lane route can run on this host.
 #[must_use]
@@ -140,29 +142,92 @@ pub(crate) fn normal_blocks(d: &mut [f32], mean: f32, std: f32) -> bool {
     false
 }
 
+/// [`normal_blocks`] on the uniforms `(w & 0xffffff) · 2^-24` of `words` (at least `out.len()`,
+/// a multiple of 16), in one pass: the same bits as converting the words first. Returns `false`
+/// (doing nothing) where the host lacks AVX2 or FMA.
+pub(crate) fn normal_blocks_from_words(
+    words: &[u32],
+    out: &mut [f32],
+    mean: f32,
+    std: f32,
+) -> bool {
+    debug_assert!(out.len().is_multiple_of(16) && words.len() >= out.len());
+    #[cfg(target_arch = "x86_64")]
+    {
+        if available() {
+            // SAFETY: AVX2 and FMA were detected just above.
+            unsafe { normal_blocks_from_words_avx2(words, out, mean, std) };
+            return true;
+        }
+    }
+    let _ = (words, out, mean, std);
+    false
+}
+
+/// 8 words as the uniforms `(w & 0xffffff) · 2^-24`.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn u24_8(w: __m256i) -> __m256 {
+    _mm256_mul_ps(
+        _mm256_cvtepi32_ps(and_si256(w, _mm256_set1_epi32(0x00ff_ffff))),
+        f(0x3380_0000),
+    )
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn normal_blocks_from_words_avx2(words: &[u32], out: &mut [f32], mean: f32, std: f32) {
+    let (w, o) = (words.as_ptr(), out.as_mut_ptr());
+    let mut i = 0;
+    while i + 16 <= out.len() {
+        // SAFETY: `i + 16 <= out.len() <= words.len()`.
+        let (lo, hi) = unsafe {
+            (
+                u24_8(_mm256_loadu_si256(w.add(i).cast())),
+                u24_8(_mm256_loadu_si256(w.add(i + 8).cast())),
+            )
+        };
+        let (n1, n2) = box_muller8(lo, hi, mean, std);
+        // SAFETY: as for the loads.
+        unsafe {
+            _mm256_storeu_ps(o.add(i), n1);
+            _mm256_storeu_ps(o.add(i + 8), n2);
+        }
+        i += 16;
+    }
+}
+
+/// One block's Box–Muller transform: the normals of the uniforms `lo` (`u1 = 1 - lo`) and `hi`
+/// (the angle), scaled by `std` and shifted by `mean`.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn box_muller8(lo: __m256, hi: __m256, mean: f32, std: f32) -> (__m256, __m256) {
+    let u1 = _mm256_sub_ps(_mm256_set1_ps(1.0), lo);
+    let radius = _mm256_sqrt_ps(_mm256_mul_ps(_mm256_set1_ps(-2.0), log8(u1)));
+    let theta = _mm256_mul_ps(f(0x40c9_0fdb), hi);
+    let (s, c) = sincos8(theta);
+    let (std_v, mean_v) = (_mm256_set1_ps(std), _mm256_set1_ps(mean));
+    (
+        _mm256_fmadd_ps(_mm256_mul_ps(radius, c), std_v, mean_v),
+        _mm256_fmadd_ps(_mm256_mul_ps(radius, s), std_v, mean_v),
+    )
+}
+
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn normal_blocks_avx2(d: &mut [f32], mean: f32, std: f32) {
-    let one = _mm256_set1_ps(1.0);
-    let minus_two = _mm256_set1_ps(-2.0);
-    let two_pi = f(0x40c9_0fdb);
-    let mean_v = _mm256_set1_ps(mean);
-    let std_v = _mm256_set1_ps(std);
     for blk in d.chunks_exact_mut(16) {
         let p = blk.as_mut_ptr();
         // SAFETY: `blk` holds exactly 16 floats, so the 8-float loads at offsets 0 and 8 are in
         // bounds (unaligned access is allowed).
         let (lo, hi) = unsafe { (_mm256_loadu_ps(p), _mm256_loadu_ps(p.add(8))) };
-        let u1 = _mm256_sub_ps(one, lo);
-        let radius = _mm256_sqrt_ps(_mm256_mul_ps(minus_two, log8(u1)));
-        let theta = _mm256_mul_ps(two_pi, hi);
-        let (s, c) = sincos8(theta);
-        let n1 = _mm256_mul_ps(radius, c);
-        let n2 = _mm256_mul_ps(radius, s);
+        let (n1, n2) = box_muller8(lo, hi, mean, std);
         // SAFETY: as for the loads.
         unsafe {
-            _mm256_storeu_ps(p, _mm256_fmadd_ps(n1, std_v, mean_v));
-            _mm256_storeu_ps(p.add(8), _mm256_fmadd_ps(n2, std_v, mean_v));
+            _mm256_storeu_ps(p, n1);
+            _mm256_storeu_ps(p.add(8), n2);
         }
     }
 }
@@ -244,6 +309,38 @@ mod tests {
                 "{}",
                 edge[i]
             );
+        }
+    }
+
+    /// The transform straight from words equals the uniforms pass then [`normal_blocks`], for
+    /// every 24-bit value a word can carry (whatever its high byte), in either half of a block.
+    #[test]
+    fn from_words_equals_uniforms_then_blocks_on_every_word() {
+        if !available() {
+            return;
+        }
+        let n = 1 << 14;
+        let mut words = vec![0u32; n];
+        let (mut got, mut want) = (vec![0f32; n], vec![0f32; n]);
+        for shift in [0u32, 8] {
+            let mut k = 0u32;
+            while k < 1 << 24 {
+                for (i, w) in words.iter_mut().enumerate() {
+                    let low = (k + i as u32 + shift) & 0x00ff_ffff;
+                    *w = low | (low.wrapping_mul(0x9e37_79b9) & 0xff00_0000);
+                }
+                for (u, &w) in want.iter_mut().zip(&words) {
+                    *u = (w & 0x00ff_ffff) as f32 / 16_777_216.0;
+                }
+                assert!(normal_blocks(&mut want, 0.3, 1.7));
+                assert!(normal_blocks_from_words(&words, &mut got, 0.3, 1.7));
+                let same = got
+                    .iter()
+                    .zip(&want)
+                    .all(|(a, b)| a.to_bits() == b.to_bits());
+                assert!(same, "{k} {shift}");
+                k += n as u32;
+            }
         }
     }
 }
