@@ -350,45 +350,12 @@ mod tests {
     /// last single block.
     #[test]
     fn from_words_equals_uniforms_then_blocks_on_every_word() {
-        if !crate::simd::Lanes::Avx512.supported() {
-            return;
-        }
-        let n = 1 << 14;
-        let mut words = vec![0u32; n];
-        let (mut got, mut want) = (vec![0f32; n], vec![0f32; n]);
-        // Each value once in a block's first half (`u1`) and once in its second (`theta`).
-        for shift in [0u32, 8] {
-            let mut k = 0u32;
-            while k < 1 << 24 {
-                for (i, w) in words.iter_mut().enumerate() {
-                    let low = (k + i as u32 + shift) & 0x00ff_ffff;
-                    *w = low | (low.wrapping_mul(0x9e37_79b9) & 0xff00_0000);
-                }
-                for (u, &w) in want.iter_mut().zip(&words) {
-                    *u = (w & 0x00ff_ffff) as f32 / 16_777_216.0;
-                }
-                assert!(normal_blocks(&mut want, 0.3, 1.7));
-                assert!(normal_blocks_from_words(&words, &mut got, 0.3, 1.7));
-                let same = got
-                    .iter()
-                    .zip(&want)
-                    .all(|(a, b)| a.to_bits() == b.to_bits());
-                assert!(same, "{k} {shift}");
-                // 48 elements: one pair of blocks, then a single block.
-                let (g, w) = (&mut got[..48], &mut want[..48]);
-                for (u, &wd) in w.iter_mut().zip(&words) {
-                    *u = (wd & 0x00ff_ffff) as f32 / 16_777_216.0;
-                }
-                assert!(normal_blocks(w, -1.0, 0.5));
-                assert!(normal_blocks_from_words(&words[..48], g, -1.0, 0.5));
-                assert!(
-                    g.iter()
-                        .zip(w.iter())
-                        .all(|(a, b)| a.to_bits() == b.to_bits()),
-                    "{k}"
-                );
-                k += n as u32;
-            }
+        if crate::simd::Lanes::Avx512.supported() {
+            crate::math::check_from_words(
+                normal_blocks,
+                normal_blocks_from_words,
+                &[(1 << 14, (0.3, 1.7)), (48, (-1.0, 0.5))],
+            );
         }
     }
 
