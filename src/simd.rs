@@ -86,6 +86,41 @@ impl Lanes {
     }
 }
 
+/// Word-to-uniform conversions shared by the kernels that read the generator's words: `(w &
+/// mask) << shift` as a float times 2^-24 (exact, as every value is below 2^24), 8 or 16 lanes.
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod u24 {
+    use std::arch::x86_64::{
+        __m256, __m256i, __m512, __m512i, _mm256_and_si256, _mm256_cvtepi32_ps, _mm256_mul_ps,
+        _mm256_set1_epi32, _mm256_set1_ps, _mm256_sll_epi32, _mm512_and_si512, _mm512_cvtepi32_ps,
+        _mm512_mul_ps, _mm512_set1_epi32, _mm512_set1_ps, _mm512_sll_epi32, _mm_cvtsi32_si128,
+    };
+
+    const TWO_POW_M24: f32 = 1.0 / 16_777_216.0;
+
+    /// 8 lanes.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    pub(crate) fn u24_8(w: __m256i, mask: u32, shift: u32) -> __m256 {
+        let m = _mm256_sll_epi32(
+            _mm256_and_si256(w, _mm256_set1_epi32(mask as i32)),
+            _mm_cvtsi32_si128(shift as i32),
+        );
+        _mm256_mul_ps(_mm256_cvtepi32_ps(m), _mm256_set1_ps(TWO_POW_M24))
+    }
+
+    /// 16 lanes.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    pub(crate) fn u24_16(w: __m512i, mask: u32, shift: u32) -> __m512 {
+        let m = _mm512_sll_epi32(
+            _mm512_and_si512(w, _mm512_set1_epi32(mask as i32)),
+            _mm_cvtsi32_si128(shift as i32),
+        );
+        _mm512_mul_ps(_mm512_cvtepi32_ps(m), _mm512_set1_ps(TWO_POW_M24))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -220,18 +220,16 @@ mod x86 {
     use std::arch::x86_64::{
         __m256d, __m256i, __m512i, _mm256_add_pd, _mm256_add_ps, _mm256_and_si256,
         _mm256_blendv_pd, _mm256_blendv_ps, _mm256_castsi256_pd, _mm256_cmp_pd, _mm256_cmp_ps,
-        _mm256_cvtepi32_ps, _mm256_fmadd_pd, _mm256_fmadd_ps, _mm256_loadu_si256, _mm256_mul_pd,
-        _mm256_mul_ps, _mm256_or_si256, _mm256_set1_epi32, _mm256_set1_epi64x, _mm256_set1_pd,
-        _mm256_set1_ps, _mm256_shuffle_epi32, _mm256_srli_epi64, _mm256_storeu_pd,
-        _mm256_storeu_ps, _mm256_sub_pd, _mm512_add_pd, _mm512_add_ps, _mm512_and_si512,
-        _mm512_cmp_pd_mask, _mm512_cmp_ps_mask, _mm512_cvtepi32_ps, _mm512_cvtepu64_pd,
-        _mm512_fmadd_pd, _mm512_fmadd_ps, _mm512_loadu_si512, _mm512_mask_mov_pd,
-        _mm512_mask_mov_ps, _mm512_mul_pd, _mm512_mul_ps, _mm512_rol_epi64, _mm512_set1_epi32,
-        _mm512_set1_epi64, _mm512_set1_pd, _mm512_set1_ps, _mm512_storeu_pd, _mm512_storeu_ps,
-        _CMP_EQ_OQ,
+        _mm256_fmadd_pd, _mm256_fmadd_ps, _mm256_loadu_si256, _mm256_mul_pd, _mm256_mul_ps,
+        _mm256_or_si256, _mm256_set1_epi32, _mm256_set1_epi64x, _mm256_set1_pd, _mm256_set1_ps,
+        _mm256_shuffle_epi32, _mm256_srli_epi64, _mm256_storeu_pd, _mm256_storeu_ps, _mm256_sub_pd,
+        _mm512_add_pd, _mm512_add_ps, _mm512_and_si512, _mm512_cmp_pd_mask, _mm512_cmp_ps_mask,
+        _mm512_cvtepu64_pd, _mm512_fmadd_pd, _mm512_fmadd_ps, _mm512_loadu_si512,
+        _mm512_mask_mov_pd, _mm512_mask_mov_ps, _mm512_mul_pd, _mm512_mul_ps, _mm512_rol_epi64,
+        _mm512_set1_epi32, _mm512_set1_epi64, _mm512_set1_pd, _mm512_set1_ps, _mm512_storeu_pd,
+        _mm512_storeu_ps, _CMP_EQ_OQ,
     };
 
-    const TWO_POW_M24: f32 = 1.0 / 16_777_216.0;
     const TWO_POW_M53: f64 = 1.0 / 9_007_199_254_740_992.0;
     const LOW53: u64 = (1 << 53) - 1;
 
@@ -251,28 +249,7 @@ mod x86 {
         unsafe { _mm512_loadu_si512(words.as_ptr().add(i).cast()) }
     }
 
-    /// `(w & mask) << shift` as float times 2^-24 (the conversion is exact below 2^24).
-    #[inline]
-    #[target_feature(enable = "avx2")]
-    fn u24_8(w: __m256i, mask: u32, shift: u32) -> std::arch::x86_64::__m256 {
-        use std::arch::x86_64::{_mm256_sll_epi32, _mm_cvtsi32_si128};
-        let m = _mm256_sll_epi32(
-            _mm256_and_si256(w, _mm256_set1_epi32(mask as i32)),
-            _mm_cvtsi32_si128(shift as i32),
-        );
-        _mm256_mul_ps(_mm256_cvtepi32_ps(m), _mm256_set1_ps(TWO_POW_M24))
-    }
-
-    #[inline]
-    #[target_feature(enable = "avx512f")]
-    fn u24_16(w: __m512i, mask: u32, shift: u32) -> std::arch::x86_64::__m512 {
-        use std::arch::x86_64::{_mm512_sll_epi32, _mm_cvtsi32_si128};
-        let m = _mm512_sll_epi32(
-            _mm512_and_si512(w, _mm512_set1_epi32(mask as i32)),
-            _mm_cvtsi32_si128(shift as i32),
-        );
-        _mm512_mul_ps(_mm512_cvtepi32_ps(m), _mm512_set1_ps(TWO_POW_M24))
-    }
+    use crate::simd::u24::{u24_16, u24_8};
 
     #[target_feature(enable = "avx2")]
     pub(super) fn uniform01_f32_avx2(words: &[u32], out: &mut [f32], digits: u32) -> usize {

@@ -7,6 +7,8 @@
 //! every input the generator can produce.
 
 #[cfg(target_arch = "x86_64")]
+use crate::simd::u24::u24_16;
+#[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::{
     __m256, __m512, __m512i, _mm256_loadu_ps, _mm256_storeu_ps, _mm512_add_epi32, _mm512_add_ps,
     _mm512_and_si512, _mm512_andnot_si512, _mm512_castps256_ps512, _mm512_castps512_ps256,
@@ -261,17 +263,6 @@ pub(crate) fn normal_blocks_from_words(
     false
 }
 
-/// 16 words as the uniforms `(w & 0xffffff) · 2^-24`.
-#[cfg(target_arch = "x86_64")]
-#[inline]
-#[target_feature(enable = "avx512f")]
-fn u24_16(w: __m512i) -> __m512 {
-    _mm512_mul_ps(
-        _mm512_cvtepi32_ps(_mm512_and_si512(w, _mm512_set1_epi32(0x00ff_ffff))),
-        f(0x3380_0000),
-    )
-}
-
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512dq,avx2,fma")]
 unsafe fn normal_blocks_from_words_avx512(words: &[u32], out: &mut [f32], mean: f32, std: f32) {
@@ -285,8 +276,8 @@ unsafe fn normal_blocks_from_words_avx512(words: &[u32], out: &mut [f32], mean: 
         // SAFETY: `i + 32 <= out.len() <= words.len()`.
         let (b0, b1) = unsafe {
             (
-                u24_16(_mm512_loadu_si512(w.add(i).cast())),
-                u24_16(_mm512_loadu_si512(w.add(i + 16).cast())),
+                u24_16(_mm512_loadu_si512(w.add(i).cast()), 0x00ff_ffff, 0),
+                u24_16(_mm512_loadu_si512(w.add(i + 16).cast()), 0x00ff_ffff, 0),
             )
         };
         // Lanes 0..8 of each block pair with lanes 8..16: as `join` of the halves.

@@ -5,6 +5,10 @@
 //! produce). It is used only when the host CPU reports AVX2 and FMA at run time.
 
 #[cfg(target_arch = "x86_64")]
+use crate::simd::u24::u24_8;
+#[cfg(target_arch = "x86_64")]
+use std::arch::x86_64::_mm256_loadu_si256;
+#[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::{
     __m256, __m256i, _mm256_add_epi32, _mm256_add_ps, _mm256_and_ps, _mm256_and_si256,
     _mm256_andnot_ps, _mm256_andnot_si256, _mm256_castps_si256, _mm256_castsi256_ps, _mm256_cmp_ps,
@@ -14,8 +18,6 @@ use std::arch::x86_64::{
     _mm256_sqrt_ps, _mm256_srli_epi32, _mm256_storeu_ps, _mm256_sub_epi32, _mm256_sub_ps,
     _mm256_xor_ps, _CMP_LE_OS, _CMP_LT_OS,
 };
-#[cfg(target_arch = "x86_64")]
-use std::arch::x86_64::{_mm256_and_si256 as and_si256, _mm256_loadu_si256};
 
 /// Whether the 8-lane route can run on this host.
 #[must_use]
@@ -164,17 +166,6 @@ pub(crate) fn normal_blocks_from_words(
     false
 }
 
-/// 8 words as the uniforms `(w & 0xffffff) · 2^-24`.
-#[cfg(target_arch = "x86_64")]
-#[inline]
-#[target_feature(enable = "avx2,fma")]
-fn u24_8(w: __m256i) -> __m256 {
-    _mm256_mul_ps(
-        _mm256_cvtepi32_ps(and_si256(w, _mm256_set1_epi32(0x00ff_ffff))),
-        f(0x3380_0000),
-    )
-}
-
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn normal_blocks_from_words_avx2(words: &[u32], out: &mut [f32], mean: f32, std: f32) {
@@ -184,8 +175,8 @@ unsafe fn normal_blocks_from_words_avx2(words: &[u32], out: &mut [f32], mean: f3
         // SAFETY: `i + 16 <= out.len() <= words.len()`.
         let (lo, hi) = unsafe {
             (
-                u24_8(_mm256_loadu_si256(w.add(i).cast())),
-                u24_8(_mm256_loadu_si256(w.add(i + 8).cast())),
+                u24_8(_mm256_loadu_si256(w.add(i).cast()), 0x00ff_ffff, 0),
+                u24_8(_mm256_loadu_si256(w.add(i + 8).cast()), 0x00ff_ffff, 0),
             )
         };
         let (n1, n2) = box_muller8(lo, hi, mean, std);
