@@ -136,9 +136,11 @@ impl<'t> Readers<'t> {
     /// Computes the line's chunk `g` into `buf` (chunks asked for increase).
     ///
     /// A reader that does not stand at `g` already (the thread's last chunk was not `g - 1`)
-    /// starts from the line's frontier, a reader at the start of the last chunk claimed, so that
-    /// it moves over one chunk rather than over every chunk the other threads took since its
-    /// last one; then it becomes the frontier.
+    /// starts from the nearer of its own position and the line's frontier, a reader at the
+    /// start of the last chunk claimed, so that it moves over one chunk rather than over every
+    /// chunk the other threads took since its last one; then it becomes the frontier. (The
+    /// frontier can stand behind the thread's own reader: another thread that claimed the chunk
+    /// after this thread's last may not have begun it yet.)
     fn compute(&mut self, plan: &Plan<'t>, line: &Line<'t>, g: usize, buf: &mut Storage) {
         let (p, c) = plan.locate(g);
         let src = plan.parts[p].src;
@@ -147,13 +149,24 @@ impl<'t> Readers<'t> {
         let r = match &mut self.at {
             Some((q, at, r)) if *q == p && *at == g => r,
             at => {
-                let front = line
-                    .lock()
-                    .front
+                let own = at
                     .as_ref()
-                    .and_then(|(f, r)| (plan.locate(*f).0 == p && *f <= g).then(|| r.fork()));
-                // The reader replaced leaves its generator for later readers.
-                &mut at.insert((p, g, front.unwrap_or_else(|| src.reader()))).2
+                    .filter(|(q, a, _)| *q == p && *a <= g)
+                    .map(|(_, a, _)| *a);
+                let front = line.lock().front.as_ref().and_then(|(f, r)| {
+                    let nearer = own.is_none_or(|a| *f > a);
+                    (plan.locate(*f).0 == p && *f <= g && nearer).then(|| r.fork())
+                });
+                match (front, own) {
+                    // The reader replaced leaves its generator for later readers.
+                    (Some(r), _) => &mut at.insert((p, g, r)).2,
+                    (None, Some(_)) => {
+                        let (_, a, r) = at.as_mut().expect("the thread's own reader");
+                        *a = g;
+                        r
+                    }
+                    (None, None) => &mut at.insert((p, g, src.reader())).2,
+                }
             }
         };
         r.skip_to(k0);
@@ -460,4 +473,78 @@ pub(crate) fn each_chunk(src: &dyn Chunked, phase: usize, f: &mut dyn FnMut(&[u8
     }
     drop(reader);
     give_back(buf);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::context::{Capability, Context};
+    use crate::distributions::deferred::Deferrer;
+    use crate::distributions::fixed::{FixedFill, Law};
+    use crate::generator::CpuGenerator;
+
+    /// The bits of `len` float32 elements of `s` from `e`.
+    fn bits(s: &Storage, e: usize, len: usize) -> Vec<u32> {
+        let Storage::F32(v) = s else {
+            unreachable!("a float32 buffer")
+        };
+        v[e..e + len].iter().map(|x| x.to_bits()).collect()
+    }
+
+    /// Chunk `g` (of a line of one part of `n` elements) computed by the thread of `own`.
+    fn chunk<'t>(own: &mut Readers<'t>, plan: &Plan<'t>, line: &Line<'t>, g: usize) -> Vec<u32> {
+        let mut buf = Storage::zeros(DType::Float32, STREAM_CHUNK + PHASE);
+        own.compute(plan, line, g, &mut buf);
+        let (k0, k1) = chunk_range(g, plan.parts[0].src.len());
+        bits(&buf, lead_in(&buf, 0), k1 - k0)
+    }
+
+    /// A thread's reader that stands ahead of the line's frontier (the thread computed chunk 0,
+    /// nobody has begun chunk 1) moves on from where it stands to chunk 2, and chunk 2 is what a
+    /// fresh reader computes; a thread with no reader then starts from the frontier.
+    #[test]
+    fn a_reader_ahead_of_the_frontier_moves_on_from_where_it_stands() {
+        let cx = Context::new(Capability::Avx2);
+        let law = Law::Normal {
+            mean: 0.0,
+            std: 1.0,
+        };
+        let n = 4 * STREAM_CHUNK + 5;
+        let fill = FixedFill::new(law, DType::Float32, n, true, cx).unwrap();
+        let g = CpuGenerator::with_seed(11);
+        let d = Deferrer::default().defer(&g, fill, 2);
+        let sources = [Some(d.as_ref())];
+        let plan = Plan::new(&sources, &[0]);
+        assert_eq!(plan.total, 5);
+        let line = Line {
+            state: Mutex::new(LineState {
+                next: 0,
+                written: 0,
+                done: (0..plan.total).map(|_| None).collect(),
+                spare: Vec::new(),
+                stop: false,
+                front: None,
+            }),
+            turn: Condvar::new(),
+        };
+        let src = plan.parts[0].src;
+        let fresh = |g: usize| {
+            let (k0, k1) = chunk_range(g, n);
+            let mut s = Storage::zeros(DType::Float32, k1 - k0);
+            let mut r = src.reader();
+            r.skip_to(k0);
+            r.fill(k0, s.as_slice_mut());
+            bits(&s, 0, k1 - k0)
+        };
+        let front = || line.lock().front.as_ref().map(|(f, _)| *f);
+        let mut a = Readers { at: None };
+        assert_eq!(chunk(&mut a, &plan, &line, 0), fresh(0));
+        assert_eq!(front(), Some(0));
+        assert_eq!(chunk(&mut a, &plan, &line, 2), fresh(2));
+        assert!(matches!(a.at, Some((0, 3, _))));
+        assert_eq!(front(), Some(2));
+        let mut b = Readers { at: None };
+        assert_eq!(chunk(&mut b, &plan, &line, 4), fresh(4));
+        assert_eq!(chunk(&mut a, &plan, &line, 3), fresh(3));
+    }
 }
