@@ -217,8 +217,8 @@ pub(crate) fn normal_blocks_from_words(
 
 /// Blocks of 16 the normal kernels transform at once: their chains of dependent operations
 /// interleaved, so that one block's latencies overlap the others' (on a Zen 3, `init` of GPT-2
-/// 124M avx2 on one thread 0.28 → 0.24 s against one block at a time; 2 and 3 blocks were
-/// slower than 4, 6 and 8 no faster).
+/// 124M avx2 on one thread 277 → 235 ms and 295 → 272 ms against one block at a time, medians of
+/// 11 alternating runs; 2 and 3 blocks were slower than 4, 6 and 8 no faster).
 #[cfg(target_arch = "x86_64")]
 const BLOCKS: usize = 4;
 
