@@ -250,6 +250,21 @@ impl Drop for StopOnDrop<'_, '_> {
 }
 
 impl<'t> Line<'t> {
+    /// A line of `total` chunks, none claimed.
+    fn new(total: usize) -> Line<'t> {
+        Line {
+            state: Mutex::new(LineState {
+                next: 0,
+                written: 0,
+                done: (0..total).map(|_| None).collect(),
+                spare: Vec::new(),
+                stop: false,
+                front: None,
+            }),
+            turn: Condvar::new(),
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, LineState<'t>> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -396,17 +411,7 @@ pub(crate) fn each<R>(
     let sources: Vec<Option<&dyn Deferred>> = tensors.iter().map(|t| t.pending()).collect();
     let plan = Plan::new(&sources, phases);
     let limit = AHEAD * plan.threads;
-    let line = Line {
-        state: Mutex::new(LineState {
-            next: 0,
-            written: 0,
-            done: (0..plan.total).map(|_| None).collect(),
-            spare: Vec::new(),
-            stop: false,
-            front: None,
-        }),
-        turn: Condvar::new(),
-    };
+    let line = Line::new(plan.total);
     let started = Started::new();
     let r = std::thread::scope(|s| {
         for _ in 1..plan.threads {
@@ -478,73 +483,119 @@ pub(crate) fn each_chunk(src: &dyn Chunked, phase: usize, f: &mut dyn FnMut(&[u8
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::context::{Capability, Context};
-    use crate::distributions::deferred::Deferrer;
-    use crate::distributions::fixed::{FixedFill, Law};
-    use crate::generator::CpuGenerator;
+    use crate::tensor::{Cut, SliceMut};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
 
-    /// The bits of `len` float32 elements of `s` from `e`.
-    fn bits(s: &Storage, e: usize, len: usize) -> Vec<u32> {
-        let Storage::F32(v) = s else {
-            unreachable!("a float32 buffer")
-        };
-        v[e..e + len].iter().map(|x| x.to_bits()).collect()
+    /// `len` float32 elements, element `k` being `k`, whose readers add the elements they move
+    /// over to `moved` (as a generator twists over the words it skips).
+    #[derive(Debug)]
+    struct Counting {
+        len: usize,
+        moved: AtomicUsize,
     }
 
-    /// Chunk `g` (of a line of one part of `n` elements) computed by the thread of `own`.
-    fn chunk<'t>(own: &mut Readers<'t>, plan: &Plan<'t>, line: &Line<'t>, g: usize) -> Vec<u32> {
+    struct CountingReader<'s> {
+        src: &'s Counting,
+        at: usize,
+    }
+
+    impl Deferred for Counting {
+        fn dtype(&self) -> DType {
+            DType::Float32
+        }
+        fn len(&self) -> usize {
+            self.len
+        }
+        fn compute(&self) -> crate::error::Result<Storage> {
+            Ok(Storage::F32((0..self.len).map(|k| k as f32).collect()))
+        }
+        fn for_each_le_chunk(&self, phase: usize, f: &mut dyn FnMut(&[u8])) {
+            each_chunk(self, phase, f);
+        }
+        fn narrow(&self, _: Cut) -> Option<Arc<dyn Deferred>> {
+            None
+        }
+        fn chunked(&self) -> Option<&dyn Chunked> {
+            Some(self)
+        }
+    }
+
+    impl Chunked for Counting {
+        fn threads(&self) -> usize {
+            2
+        }
+        fn reader(&self) -> Box<dyn ChunkReader<'_> + '_> {
+            Box::new(CountingReader { src: self, at: 0 })
+        }
+    }
+
+    impl<'s> ChunkReader<'s> for CountingReader<'s> {
+        fn fill(&mut self, k0: usize, out: SliceMut<'_>) {
+            self.skip_to(k0);
+            assert_eq!(k0, self.at, "a reader moved back");
+            let SliceMut::F32(out) = out else {
+                unreachable!("float32 chunks")
+            };
+            for (j, o) in out.iter_mut().enumerate() {
+                *o = (k0 + j) as f32;
+            }
+            self.at = k0 + out.len();
+        }
+        fn skip_to(&mut self, k0: usize) {
+            if k0 > self.at {
+                self.src.moved.fetch_add(k0 - self.at, Ordering::Relaxed);
+                self.at = k0;
+            }
+        }
+        fn fork(&self) -> Box<dyn ChunkReader<'s> + 's> {
+            Box::new(CountingReader {
+                src: self.src,
+                at: self.at,
+            })
+        }
+    }
+
+    /// Chunk `g` of the line's one part, computed by the thread of `own`: its elements are right.
+    fn chunk<'t>(own: &mut Readers<'t>, plan: &Plan<'t>, line: &Line<'t>, g: usize) {
         let mut buf = Storage::zeros(DType::Float32, STREAM_CHUNK + PHASE);
         own.compute(plan, line, g, &mut buf);
         let (k0, k1) = chunk_range(g, plan.parts[0].src.len());
-        bits(&buf, lead_in(&buf, 0), k1 - k0)
+        let e = lead_in(&buf, 0);
+        let Storage::F32(v) = &buf else {
+            unreachable!("a float32 buffer")
+        };
+        assert!(v[e..e + k1 - k0]
+            .iter()
+            .enumerate()
+            .all(|(j, &x)| x == (k0 + j) as f32));
     }
 
     /// A thread's reader that stands ahead of the line's frontier (the thread computed chunk 0,
-    /// nobody has begun chunk 1) moves on from where it stands to chunk 2, and chunk 2 is what a
-    /// fresh reader computes; a thread with no reader then starts from the frontier.
+    /// nobody has begun chunk 1) moves on from where it stands to chunk 2, over one chunk rather
+    /// than two; a thread with no reader starts from the frontier; a reader standing at its next
+    /// chunk does not move.
     #[test]
     fn a_reader_ahead_of_the_frontier_moves_on_from_where_it_stands() {
-        let cx = Context::new(Capability::Avx2);
-        let law = Law::Normal {
-            mean: 0.0,
-            std: 1.0,
+        let src = Counting {
+            len: 4 * STREAM_CHUNK + 5,
+            moved: AtomicUsize::new(0),
         };
-        let n = 4 * STREAM_CHUNK + 5;
-        let fill = FixedFill::new(law, DType::Float32, n, true, cx).unwrap();
-        let g = CpuGenerator::with_seed(11);
-        let d = Deferrer::default().defer(&g, fill, 2);
-        let sources = [Some(d.as_ref())];
+        let sources = [Some(&src as &dyn Deferred)];
         let plan = Plan::new(&sources, &[0]);
         assert_eq!(plan.total, 5);
-        let line = Line {
-            state: Mutex::new(LineState {
-                next: 0,
-                written: 0,
-                done: (0..plan.total).map(|_| None).collect(),
-                spare: Vec::new(),
-                stop: false,
-                front: None,
-            }),
-            turn: Condvar::new(),
-        };
-        let src = plan.parts[0].src;
-        let fresh = |g: usize| {
-            let (k0, k1) = chunk_range(g, n);
-            let mut s = Storage::zeros(DType::Float32, k1 - k0);
-            let mut r = src.reader();
-            r.skip_to(k0);
-            r.fill(k0, s.as_slice_mut());
-            bits(&s, 0, k1 - k0)
-        };
+        let line = Line::new(plan.total);
+        let moved = || src.moved.load(Ordering::Relaxed) / STREAM_CHUNK;
         let front = || line.lock().front.as_ref().map(|(f, _)| *f);
         let mut a = Readers { at: None };
-        assert_eq!(chunk(&mut a, &plan, &line, 0), fresh(0));
-        assert_eq!(front(), Some(0));
-        assert_eq!(chunk(&mut a, &plan, &line, 2), fresh(2));
-        assert!(matches!(a.at, Some((0, 3, _))));
-        assert_eq!(front(), Some(2));
+        chunk(&mut a, &plan, &line, 0);
+        assert_eq!((moved(), front()), (0, Some(0)));
+        chunk(&mut a, &plan, &line, 2);
+        assert_eq!((moved(), front()), (1, Some(2)));
         let mut b = Readers { at: None };
-        assert_eq!(chunk(&mut b, &plan, &line, 4), fresh(4));
-        assert_eq!(chunk(&mut a, &plan, &line, 3), fresh(3));
+        chunk(&mut b, &plan, &line, 4);
+        assert_eq!((moved(), front()), (3, Some(4)));
+        chunk(&mut a, &plan, &line, 3);
+        assert_eq!(moved(), 3);
     }
 }

@@ -15,7 +15,8 @@
 //! route and from a portable route; both give the same bits.
 
 const SQRTHF: f32 = f32::from_bits(0x3f35_04f3);
-const LOG_P: [f32; 9] = [
+/// The log polynomial's coefficients, highest degree first (shared with the 8-lane twin).
+pub(super) const LOG_P: [f32; 9] = [
     f32::from_bits(0x3d90_21bb),
     f32::from_bits(0xbdeb_d1b8),
     f32::from_bits(0x3def_251a),

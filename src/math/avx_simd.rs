@@ -5,6 +5,8 @@
 //! produce). It is used only when the host CPU reports AVX2 and FMA at run time.
 
 #[cfg(target_arch = "x86_64")]
+use super::avx::LOG_P;
+#[cfg(target_arch = "x86_64")]
 use crate::simd::u24::u24_8;
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::_mm256_loadu_si256;
@@ -79,18 +81,9 @@ fn log8<const N: usize>(x: [__m256; N]) -> [__m256; N] {
     let e = each!(N, z0, |k| _mm256_sub_ps(e[k], _mm256_and_ps(one, mask[k])));
     let x = each!(N, z0, |k| _mm256_add_ps(x[k], tmp[k]));
     let z = each!(N, z0, |k| _mm256_mul_ps(x[k], x[k]));
-    let mut y = [f(0x3d90_21bb); N];
-    for p in [
-        0xbdeb_d1b8,
-        0x3def_251a,
-        0xbdfe_5d4f,
-        0x3e11_e9bf,
-        0xbe2a_ae50,
-        0x3e4c_ceac,
-        0xbe7f_fffc,
-        0x3eaa_aaaa,
-    ] {
-        y = each!(N, z0, |k| _mm256_fmadd_ps(y[k], x[k], f(p)));
+    let mut y = [_mm256_set1_ps(LOG_P[0]); N];
+    for &p in &LOG_P[1..] {
+        y = each!(N, z0, |k| _mm256_fmadd_ps(y[k], x[k], _mm256_set1_ps(p)));
     }
     let y = each!(N, z0, |k| _mm256_mul_ps(y[k], x[k]));
     let y = each!(N, z0, |k| _mm256_fmadd_ps(
