@@ -59,6 +59,8 @@ pub struct AtomicFile {
     held: Vec<u8>,
     /// The file's position (where `held` starts).
     at: u64,
+    /// A reservation under way on another thread, and its length ([`AtomicFile::reserve`]).
+    reserving: Option<(u64, std::thread::JoinHandle<std::io::Result<()>>)>,
 }
 
 /// The file boundary each write to the kernel ends on (a page, the smallest unit the page cache
@@ -106,6 +108,7 @@ impl AtomicFile {
             sync: true,
             held: Vec::new(),
             at: 0,
+            reserving: None,
         })
     }
 
@@ -123,43 +126,61 @@ impl AtomicFile {
     /// `FALLOC_FL_KEEP_SIZE`, so the file's length still grows only as it is written; elsewhere,
     /// and on file systems that cannot preallocate, nothing happens). Writes into reserved space
     /// skip the file system's per-block delayed allocation (on ext4 here, a 500 MB `init` spends
-    /// about a quarter less time in the kernel), and a disk too small is reported before anything
-    /// is computed. Reserve at most the bytes that will be written: space reserved past the
-    /// final length stays allocated.
+    /// about a quarter less time in the kernel). Reserve at most the bytes that will be written:
+    /// space reserved past the final length stays allocated.
+    ///
+    /// A disk with fewer free bytes than `len` is an error now, before anything is computed. The
+    /// reservation itself (1.5–2.6 ms for 500 MB on ext4 here) runs on another thread while the
+    /// caller goes on computing; the first bytes handed to the kernel wait for it, and an error
+    /// it meets (another process took the space meanwhile) is that write's error.
     ///
     /// # Errors
-    /// [`Error::Io`] if the disk has not `len` bytes free, or on another error than "not
-    /// supported".
+    /// [`Error::Io`] if the disk has not `len` bytes free, or the file cannot be shared with the
+    /// reserving thread.
     pub fn reserve(&mut self, len: u64) -> Result<()> {
         if len == 0 {
             return Ok(());
         }
         #[cfg(target_os = "linux")]
         {
-            use std::os::fd::AsRawFd;
-            let Some(fd) = self.file.as_ref().map(AsRawFd::as_raw_fd) else {
+            let Some(file) = self.file.as_ref() else {
                 return Ok(());
             };
             let Ok(n) = libc::off_t::try_from(len) else {
                 return Ok(());
             };
-            // SAFETY: `fd` is this file's open descriptor; `fallocate` reads only its arguments.
-            let r = unsafe { libc::fallocate(fd, libc::FALLOC_FL_KEEP_SIZE, 0, n) };
-            if r != 0 {
-                let e = std::io::Error::last_os_error();
-                return match e.raw_os_error() {
-                    Some(libc::EOPNOTSUPP | libc::ENOSYS | libc::EINVAL) => Ok(()),
-                    _ => Err(Error::io(
-                        self.target.display().to_string(),
-                        std::io::Error::new(
-                            e.kind(),
-                            format!("cannot reserve {len} bytes for the output: {e}"),
-                        ),
-                    )),
-                };
+            if let Some(free) = free_bytes(file).filter(|&free| free < len) {
+                return Err(self.io(&std::io::Error::new(
+                    std::io::ErrorKind::StorageFull,
+                    format!("cannot reserve {len} bytes for the output: {free} bytes free"),
+                )));
+            }
+            let file = file.try_clone().map_err(|e| self.io(&e))?;
+            self.reserved().map_err(|e| self.io(&e))?;
+            let job = std::thread::Builder::new()
+                .name("torch-rng-reserve".into())
+                .spawn(move || preallocate(&file, n));
+            if let Ok(h) = job {
+                self.reserving = Some((len, h));
+            } else if let Some(f) = self.file.as_ref() {
+                // No thread to be had: reserve on this one.
+                preallocate(f, n).map_err(|e| self.io(&reservation_failed(len, &e)))?;
             }
         }
         Ok(())
+    }
+
+    /// Waits for the reservation under way, if any; its error, if it met one other than "not
+    /// supported".
+    fn reserved(&mut self) -> std::io::Result<()> {
+        match self.reserving.take() {
+            Some((len, h)) => match h.join() {
+                Ok(r) => r.map_err(|e| reservation_failed(len, &e)),
+                // The reservation only speeds the writes up.
+                Err(_) => Ok(()),
+            },
+            None => Ok(()),
+        }
     }
 
     /// The path the file will have once committed.
@@ -217,6 +238,7 @@ impl AtomicFile {
 
 impl Drop for AtomicFile {
     fn drop(&mut self) {
+        let _ = self.reserved();
         if self.file.take().is_some() {
             let _ = std::fs::remove_file(&self.tmp);
         }
@@ -226,6 +248,7 @@ impl Drop for AtomicFile {
 impl AtomicFile {
     /// Writes the held bytes, then `data`, whole (looping over short writes).
     fn send(&mut self, data: &[u8]) -> std::io::Result<()> {
+        self.reserved()?;
         let mut held = std::mem::take(&mut self.held);
         let f = self.file()?;
         let (mut a, mut b) = (&held[..], data);
@@ -267,6 +290,7 @@ impl Write for AtomicFile {
         if !self.held.is_empty() {
             self.send(&[])?;
         }
+        self.reserved()?;
         self.file()?.flush()
     }
 }
@@ -287,6 +311,46 @@ impl Sink for AtomicFile {
     fn describe(&self) -> String {
         self.target.display().to_string()
     }
+}
+
+/// Reserves `len` bytes of `file` from its start, keeping its length (`Ok` where the file system
+/// cannot preallocate).
+#[cfg(target_os = "linux")]
+fn preallocate(file: &File, len: libc::off_t) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: the descriptor is `file`'s, open for the call; `fallocate` reads only its arguments.
+    let r = unsafe { libc::fallocate(file.as_raw_fd(), libc::FALLOC_FL_KEEP_SIZE, 0, len) };
+    if r == 0 {
+        return Ok(());
+    }
+    let e = std::io::Error::last_os_error();
+    match e.raw_os_error() {
+        Some(libc::EOPNOTSUPP | libc::ENOSYS | libc::EINVAL) => Ok(()),
+        _ => Err(e),
+    }
+}
+
+/// The bytes free on `file`'s file system (blocks free, the reserved ones included: what a
+/// privileged writer may still take), if known.
+#[cfg(target_os = "linux")]
+fn free_bytes(file: &File) -> Option<u64> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: `statvfs` is plain data; all zeros is a valid value to be overwritten.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: the descriptor is `file`'s, open for the call; `st` is a valid place to write.
+    let r = unsafe { libc::fstatvfs(file.as_raw_fd(), &raw mut st) };
+    // Both fields are narrower than 64 bits on some 32-bit targets.
+    #[allow(clippy::useless_conversion)]
+    let (blocks, size) = (u64::from(st.f_bfree), u64::from(st.f_frsize));
+    (r == 0).then(|| blocks.saturating_mul(size))
+}
+
+/// A failed reservation of `len` bytes, as the error of the write that waited for it.
+fn reservation_failed(len: u64, e: &std::io::Error) -> std::io::Error {
+    std::io::Error::new(
+        e.kind(),
+        format!("cannot reserve {len} bytes for the output: {e}"),
+    )
 }
 
 /// Refuses an `output` path that names the same file as one of `inputs` (after resolving
@@ -393,6 +457,33 @@ mod tests {
         f.write_all(b"ok").unwrap();
         f.commit().unwrap();
         assert_eq!(std::fs::read(&t).unwrap(), b"ok");
+        std::fs::remove_dir_all(&d).ok();
+    }
+
+    /// A reservation runs on another thread: the writes after it, a commit and a drop wait for
+    /// it (a dropped file leaves no temporary file behind, whether the reservation ended or not).
+    #[test]
+    fn writes_commits_and_drops_wait_for_the_reservation() {
+        let d = tmpdir("reserving");
+        let t = d.join("out.bin");
+        let mut f = AtomicFile::create(&t).unwrap();
+        f.reserve(1 << 20).unwrap();
+        drop(f);
+        assert_eq!(
+            std::fs::read_dir(&d).unwrap().count(),
+            0,
+            "temporary file left"
+        );
+        let mut f = AtomicFile::create(&t).unwrap();
+        f.reserve(1 << 20).unwrap();
+        let data: Vec<u8> = (0..300_000u32).map(|k| (k % 251) as u8).collect();
+        f.write_all(&data).unwrap();
+        f.reserve(1 << 20).unwrap();
+        f.write_all(b"tail").unwrap();
+        f.commit().unwrap();
+        let mut want = data;
+        want.extend_from_slice(b"tail");
+        assert_eq!(std::fs::read(&t).unwrap(), want);
         std::fs::remove_dir_all(&d).ok();
     }
 
