@@ -95,3 +95,33 @@ fn tensors_stay_send_and_sync() {
     fn check<T: Send + Sync>() {}
     check::<Tensor>();
 }
+
+/// A build ended with `Builder::finish_unsettled` gives the same tensors and leaves the
+/// generator where it stood before the deferred fills still owed at the end, not moved past
+/// them (a build whose last draws were made for real owes nothing).
+#[test]
+fn an_unsettled_build_gives_the_same_tensors_and_leaves_the_generator() {
+    let mut unmoved = 0;
+    for (name, desc) in descriptions() {
+        let cx = Context::new(Capability::Avx2).with_threads(2);
+        let (want, settled) = build(&desc, cx, 11, false);
+        let mut torch = Torch::new(cx);
+        torch.manual_seed(11).unwrap();
+        let mut quiet = NoRecorder;
+        let mut b = Builder::for_torch(&mut torch, &mut quiet);
+        let m = desc.build_with(&mut b, &mut |_, _| {}).unwrap();
+        b.finish_unsettled();
+        let got = desc.state_dict_of(m).unwrap();
+        assert_eq!(got.len(), want.len(), "{name}");
+        for ((n, a), (_, w)) in got.iter().zip(&want) {
+            assert_eq!(a.sha256_hex(), w.sha256_hex(), "{name} {n}");
+        }
+        if torch.generator() != settled.generator() {
+            unmoved += 1;
+        }
+    }
+    assert!(
+        unmoved >= 5,
+        "{unmoved} descriptions owed deferred words at the end"
+    );
+}

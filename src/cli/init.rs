@@ -392,7 +392,11 @@ fn build(desc: &ModelDesc, torch: &mut Torch) -> torch_rng::Result<Vec<(String, 
     };
     let mut quiet = NoRecorder;
     // On a CUDA context every parameter is drawn on the device (Builder::for_torch).
-    let m = desc.build_with(&mut Builder::for_torch(torch, &mut quiet), &mut bar);
+    let mut builder = Builder::for_torch(torch, &mut quiet);
+    let m = desc.build_with(&mut builder, &mut bar);
+    // Nothing draws from `torch` after the build: its generator need not be moved past the
+    // model's words.
+    builder.finish_unsettled();
     if shown {
         note("\n");
     }
