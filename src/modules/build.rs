@@ -271,8 +271,8 @@ impl<'a> Builder<'a> {
     /// Ends the build without moving the generator past the deferred draws: for a caller that
     /// drops or reseeds the generator next, and so need not pay for the move (on a 124M-parameter
     /// model a polynomial jump of 1.5–2.5 ms, before any tensor is computed). The generator then
-    /// stands where it stood before the first deferred fill, not where PyTorch's would; the
-    /// tensors built are the same.
+    /// stands before the deferred fills it still owes (those after its last real draw), not
+    /// where PyTorch's would; the tensors built are the same.
     pub fn finish_unsettled(mut self) {
         self.defer = None;
     }
