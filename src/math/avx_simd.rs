@@ -1,4 +1,6 @@
-//! An 8-lane AVX2 twin of [`super::avx`]: the same operations, in the same order, on `__m256`.
+//! An 8-lane AVX2 twin of [`super::avx`]: the same floating-point operations, in the same order,
+//! on `__m256` (the exponent of `log` is summed as an integer, exactly, and the steps for inputs
+//! the normal kernel never passes are skipped there).
 //!
 //! This is a faster route only: every lane computes exactly what [`super::avx::log_ps`] and
 //! [`super::avx::sincos_ps`] compute (tests compare the two on every input the generator can
@@ -55,30 +57,41 @@ macro_rules! each {
     }};
 }
 
-/// 8-lane `log_ps`, on `N` vectors at once.
+/// 8-lane `log_ps`, on `N` vectors at once. Without `ANY` every lane must lie in `[2^-24, 1]`
+/// (as `1 - u` of a uniform does), where the clamp to the smallest normal and the invalid-input
+/// mask change nothing and are skipped (as in [`super::avx512_simd`]).
 #[cfg(target_arch = "x86_64")]
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-fn log8<const N: usize>(x: [__m256; N]) -> [__m256; N] {
+fn log8<const N: usize, const ANY: bool>(x: [__m256; N]) -> [__m256; N] {
     let z0 = _mm256_setzero_ps();
     let i0 = _mm256_setzero_si256();
     let one = _mm256_set1_ps(1.0);
-    let invalid = each!(N, z0, |k| _mm256_cmp_ps::<_CMP_LE_OS>(x[k], z0));
-    let x = each!(N, z0, |k| _mm256_max_ps(x[k], f(0x0080_0000)));
+    let invalid = if ANY {
+        each!(N, z0, |k| _mm256_cmp_ps::<_CMP_LE_OS>(x[k], z0))
+    } else {
+        [z0; N]
+    };
+    let x = if ANY {
+        each!(N, z0, |k| _mm256_max_ps(x[k], f(0x0080_0000)))
+    } else {
+        x
+    };
     let imm0 = each!(N, i0, |k| _mm256_srli_epi32::<23>(_mm256_castps_si256(
         x[k]
     )));
     let x = each!(N, z0, |k| _mm256_and_ps(x[k], f(0x807f_ffff)));
     let x = each!(N, z0, |k| _mm256_or_ps(x[k], _mm256_set1_ps(0.5)));
-    let imm0 = each!(N, i0, |k| _mm256_sub_epi32(
-        imm0[k],
-        _mm256_set1_epi32(0x7f)
-    ));
-    let e = each!(N, z0, |k| _mm256_add_ps(_mm256_cvtepi32_ps(imm0[k]), one));
     let mask = each!(N, z0, |k| _mm256_cmp_ps::<_CMP_LT_OS>(x[k], f(0x3f35_04f3)));
+    // The exponent `(imm0 - 127) + 1 - (mask ? 1 : 0)`, a small integer: summed as integers
+    // (the mask is -1 where set) and converted once, it is the float the three float steps
+    // give.
+    let e = each!(N, z0, |k| _mm256_cvtepi32_ps(_mm256_add_epi32(
+        _mm256_sub_epi32(imm0[k], _mm256_set1_epi32(0x7e)),
+        _mm256_castps_si256(mask[k])
+    )));
     let tmp = each!(N, z0, |k| _mm256_and_ps(x[k], mask[k]));
     let x = each!(N, z0, |k| _mm256_sub_ps(x[k], one));
-    let e = each!(N, z0, |k| _mm256_sub_ps(e[k], _mm256_and_ps(one, mask[k])));
     let x = each!(N, z0, |k| _mm256_add_ps(x[k], tmp[k]));
     let z = each!(N, z0, |k| _mm256_mul_ps(x[k], x[k]));
     let mut y = [_mm256_set1_ps(LOG_P[0]); N];
@@ -94,19 +107,31 @@ fn log8<const N: usize>(x: [__m256; N]) -> [__m256; N] {
     let y = each!(N, z0, |k| _mm256_fnmadd_ps(z[k], _mm256_set1_ps(0.5), y[k]));
     let r = each!(N, z0, |k| _mm256_add_ps(x[k], y[k]));
     let r = each!(N, z0, |k| _mm256_fmadd_ps(e[k], f(0x3f31_8000), r[k]));
-    each!(N, z0, |k| _mm256_or_ps(r[k], invalid[k]))
+    if ANY {
+        each!(N, z0, |k| _mm256_or_ps(r[k], invalid[k]))
+    } else {
+        r
+    }
 }
 
-/// 8-lane `sincos_ps`, on `N` vectors at once: `(sin, cos)`.
+/// 8-lane `sincos_ps`, on `N` vectors at once: `(sin, cos)`. Without `ANY` no lane may have its
+/// sign bit set (as for `2π u` of a uniform), so that taking the sign and the absolute value is
+/// skipped.
 #[cfg(target_arch = "x86_64")]
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-fn sincos8<const N: usize>(x: [__m256; N]) -> ([__m256; N], [__m256; N]) {
+fn sincos8<const N: usize, const ANY: bool>(x: [__m256; N]) -> ([__m256; N], [__m256; N]) {
     let z0 = _mm256_setzero_ps();
     let i0 = _mm256_setzero_si256();
     let sign_mask = f(0x8000_0000);
-    let sign_sin = each!(N, z0, |k| _mm256_and_ps(x[k], sign_mask));
-    let a = each!(N, z0, |k| _mm256_andnot_ps(sign_mask, x[k]));
+    let (sign_sin, a) = if ANY {
+        (
+            each!(N, z0, |k| _mm256_and_ps(x[k], sign_mask)),
+            each!(N, z0, |k| _mm256_andnot_ps(sign_mask, x[k])),
+        )
+    } else {
+        ([z0; N], x)
+    };
     let j = each!(N, i0, |k| _mm256_cvttps_epi32(_mm256_mul_ps(
         a[k],
         f(0x3fa2_f983)
@@ -131,10 +156,14 @@ fn sincos8<const N: usize>(x: [__m256; N]) -> ([__m256; N], [__m256; N]) {
             _mm256_set1_epi32(4),
         )
     )));
-    let sign_sin = each!(N, z0, |k| _mm256_xor_ps(
-        sign_sin[k],
-        _mm256_castsi256_ps(swap[k])
-    ));
+    let sign_sin = if ANY {
+        each!(N, z0, |k| _mm256_xor_ps(
+            sign_sin[k],
+            _mm256_castsi256_ps(swap[k])
+        ))
+    } else {
+        each!(N, z0, |k| _mm256_castsi256_ps(swap[k]))
+    };
     let z = each!(N, z0, |k| _mm256_mul_ps(a[k], a[k]));
     let pc = each!(N, z0, |k| _mm256_fmadd_ps(
         f(0x37cc_f5ce),
@@ -274,13 +303,14 @@ fn box_muller8<const N: usize>(
 ) -> ([__m256; N], [__m256; N]) {
     let z0 = _mm256_setzero_ps();
     let u1 = each!(N, z0, |k| _mm256_sub_ps(_mm256_set1_ps(1.0), lo[k]));
-    let l = log8(u1);
+    // `u1` lies in `[2^-24, 1]` and `theta` is not negative, for every uniform in `[0, 1)`.
+    let l = log8::<N, false>(u1);
     let radius = each!(N, z0, |k| _mm256_sqrt_ps(_mm256_mul_ps(
         _mm256_set1_ps(-2.0),
         l[k]
     )));
     let theta = each!(N, z0, |k| _mm256_mul_ps(f(0x40c9_0fdb), hi[k]));
-    let (s, c) = sincos8(theta);
+    let (s, c) = sincos8::<N, false>(theta);
     let (std_v, mean_v) = (_mm256_set1_ps(std), _mm256_set1_ps(mean));
     (
         each!(N, z0, |k| _mm256_fmadd_ps(
@@ -333,21 +363,28 @@ unsafe fn blocks_at<const N: usize>(d: &mut [f32], mean: f32, std: f32) {
     }
 }
 
-/// Runs [`log8`] and [`sincos8`] on 8 lanes (test access).
+/// Runs [`log8`] and [`sincos8`] on 8 lanes (test access), for any input or only for the
+/// generator's (`any`).
 #[cfg(all(test, target_arch = "x86_64"))]
-fn lanes(x: [f32; 8]) -> ([f32; 8], [f32; 8], [f32; 8]) {
+fn lanes(x: [f32; 8], any: bool) -> ([f32; 8], [f32; 8], [f32; 8]) {
     assert!(available());
     // SAFETY: AVX2 and FMA were checked; loads and stores are of 8-float arrays.
-    unsafe { lanes_avx2(x) }
+    unsafe {
+        if any {
+            lanes_avx2::<true>(x)
+        } else {
+            lanes_avx2::<false>(x)
+        }
+    }
 }
 
 #[cfg(all(test, target_arch = "x86_64"))]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn lanes_avx2(x: [f32; 8]) -> ([f32; 8], [f32; 8], [f32; 8]) {
+unsafe fn lanes_avx2<const ANY: bool>(x: [f32; 8]) -> ([f32; 8], [f32; 8], [f32; 8]) {
     // SAFETY: loads and stores of 8-float arrays.
     let v = unsafe { _mm256_loadu_ps(x.as_ptr()) };
-    let (s, c) = sincos8([v]);
-    let (s, c, l) = (s[0], c[0], log8([v])[0]);
+    let (s, c) = sincos8::<1, ANY>([v]);
+    let (s, c, l) = (s[0], c[0], log8::<1, ANY>([v])[0]);
     let mut out = ([0f32; 8], [0f32; 8], [0f32; 8]);
     unsafe {
         _mm256_storeu_ps(out.0.as_mut_ptr(), l);
@@ -380,13 +417,15 @@ mod tests {
                 u1[i] = 1.0 - x;
                 th[i] = two_pi * x;
             }
-            let (l, _, _) = lanes(u1);
-            let (_, s, c) = lanes(th);
-            for i in 0..8 {
-                assert_eq!(l[i].to_bits(), log_ps(u1[i]).to_bits(), "log {}", u1[i]);
-                let (ss, cc) = sincos_ps(th[i]);
-                assert_eq!(s[i].to_bits(), ss.to_bits(), "sin {}", th[i]);
-                assert_eq!(c[i].to_bits(), cc.to_bits(), "cos {}", th[i]);
+            for any in [false, true] {
+                let (l, _, _) = lanes(u1, any);
+                let (_, s, c) = lanes(th, any);
+                for i in 0..8 {
+                    assert_eq!(l[i].to_bits(), log_ps(u1[i]).to_bits(), "log {}", u1[i]);
+                    let (ss, cc) = sincos_ps(th[i]);
+                    assert_eq!(s[i].to_bits(), ss.to_bits(), "sin {}", th[i]);
+                    assert_eq!(c[i].to_bits(), cc.to_bits(), "cos {}", th[i]);
+                }
             }
             k += 8;
         }
@@ -400,7 +439,7 @@ mod tests {
             -7.5,
             100.0,
         ];
-        let (l, s, c) = lanes(edge);
+        let (l, s, c) = lanes(edge, true);
         for i in 0..8 {
             assert_eq!(l[i].to_bits(), log_ps(edge[i]).to_bits(), "log {}", edge[i]);
             let (ss, cc) = sincos_ps(edge[i]);
