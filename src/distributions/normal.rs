@@ -405,6 +405,10 @@ pub(crate) fn fill_range_f32(
         a,
         out,
         &|g, w, v| {
+            if fused_words && lanes == Lanes::Avx2 {
+                from_raw_runs(g, v, mean, std);
+                return;
+            }
             if fused_words {
                 let w = &mut w[..v.len()];
                 g.fill_u32(w);
@@ -426,6 +430,50 @@ pub(crate) fn fill_range_f32(
         &|v, o| o.copy_from_slice(v),
         &|o| Some(o),
     );
+}
+
+/// The avx2 variant's normals of blocks `v` (a multiple of 16 elements) on the 8-lane route,
+/// tempering the engine's words in registers, straight from its state (no words buffer): the
+/// whole blocks within a run of the state are transformed from the run itself; a block that a
+/// twist splits is gathered, tempered, first. In place on a Zen 3 (criterion, 2^24 floats, three
+/// alternating pairs): 21.4 / 27.7 / 21.8 → 19.2 / 24.9 / 21.4 ms.
+fn from_raw_runs(g: &mut CpuGenerator, v: &mut [f32], mean: f32, std: f32) {
+    use crate::engine::mt19937::temper;
+    use crate::math::avx_simd::{normal_blocks_from_raw, normal_blocks_from_words};
+    debug_assert!(v.len().is_multiple_of(16));
+    let mut pend = [0u32; 16];
+    let mut k = 0;
+    g.raw_runs(v.len(), Lanes::Avx2, |raw, at| {
+        let mut i = 0;
+        if k > 0 {
+            let t = (16 - k).min(raw.len());
+            for (p, &w) in pend[k..k + t].iter_mut().zip(raw) {
+                *p = temper(w);
+            }
+            (k, i) = (k + t, t);
+            if k < 16 {
+                return;
+            }
+            let b = at + i - 16;
+            let done = normal_blocks_from_words(&pend, &mut v[b..b + 16], mean, std);
+            debug_assert!(done, "Lanes::Avx2 implies AVX2 and FMA");
+            k = 0;
+        }
+        let whole = (raw.len() - i) / 16 * 16;
+        let done = normal_blocks_from_raw(
+            &raw[i..i + whole],
+            &mut v[at + i..at + i + whole],
+            mean,
+            std,
+        );
+        debug_assert!(done, "Lanes::Avx2 implies AVX2 and FMA");
+        i += whole;
+        for (p, &w) in pend.iter_mut().zip(&raw[i..]) {
+            *p = temper(w);
+        }
+        k = raw.len() - i;
+    });
+    debug_assert_eq!(k, 0);
 }
 
 /// The float32 fill path (`out.len() >= 16`). Consumes `n + (n % 16 != 0 ? 16 : 0)` words.
@@ -927,6 +975,37 @@ mod tests {
             ));
         }
         assert!(all.windows(2).all(|w| w[0] == w[1]));
+    }
+
+    /// The 8-lane avx2 route tempers the engine's words itself, run by run between twists, and
+    /// gathers a block of 16 that a twist splits: from every position in the state and over
+    /// lengths that span several twists (with a tail), it gives the portable route's values and
+    /// leaves the generator where the portable route does.
+    #[test]
+    fn tempering_in_registers_matches_the_portable_route_from_any_position() {
+        let Some(&fast) = Route::available().iter().find(|r| r.lanes() == Lanes::Avx2) else {
+            return;
+        };
+        for skip in (0..640).step_by(5).chain([1247, 1248, 1249]) {
+            for n in [16, 17, 624, 1040, 2500] {
+                let run = |route| {
+                    let mut g = CpuGenerator::with_seed(13);
+                    g.engine_mut().discard(skip);
+                    let mut out = vec![0f32; n];
+                    fill_f32(
+                        &mut g,
+                        &mut out,
+                        0.3,
+                        1.7,
+                        Capability::Avx2,
+                        latest(),
+                        route,
+                    );
+                    (bits(&out), g.random())
+                };
+                assert_eq!(run(fast), run(Route::Portable), "skip {skip} n {n}");
+            }
+        }
     }
 
     /// Words drawn by the float16/bfloat16 fill path, per era (version-eras.md section 2.4:

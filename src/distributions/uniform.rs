@@ -85,6 +85,15 @@ pub(crate) fn fill_f32(
     let b = to as f32;
     let d = b - a;
     let replaced = replaced(rule, b);
+    if route.lanes() == Lanes::Avx2 {
+        // Tempered in registers, straight from the engine's state: no words buffer to store and
+        // load again (in place on a Zen 3, 2^24 floats 9.4-11.0 -> 7.2-7.9 ms).
+        g.raw_runs(out.len(), Lanes::Avx2, |raw, at| {
+            let o = &mut out[at..at + raw.len()];
+            words::uniform_f32_raw(raw, o, a, d, replaced, fused, Lanes::Avx2);
+        });
+        return;
+    }
     let mut scratch = [0u32; BLOCK + words::APART];
     for chunk in out.chunks_mut(BLOCK) {
         let w = words::apart(&mut scratch, chunk.len(), chunk.as_ptr().cast());
@@ -260,6 +269,54 @@ mod tests {
             ));
         }
         assert!(results.windows(2).all(|w| w[0] == w[1]));
+    }
+
+    /// The AVX2 route tempers the engine's words itself, run by run between twists: from every
+    /// position in the state, over lengths that end mid-vector and span several twists, it gives
+    /// the portable route's values (the `to` replacement included) and leaves the generator
+    /// where the portable route does.
+    #[test]
+    fn tempering_in_registers_matches_the_portable_route_from_any_position() {
+        let Some(&fast) = Route::available().iter().find(|r| r.lanes() == Lanes::Avx2) else {
+            return;
+        };
+        let lo = 16_777_216.0;
+        for skip in (0..700).step_by(23).chain([622, 623, 624, 625, 1247, 1248]) {
+            for (n, (from, to)) in [
+                (1, (0.0, 1.0)),
+                (7, (-0.5, 0.5)),
+                (9, (lo, lo + 2.0)),
+                (623, (-3.0, 2.0)),
+                (1250, (lo, lo + 2.0)),
+                (2000, (-0.1, 0.1)),
+            ] {
+                for fused in [true, false] {
+                    let run = |route| {
+                        let mut g = CpuGenerator::with_seed(11);
+                        for _ in 0..skip {
+                            g.random();
+                        }
+                        let mut out = vec![0f32; n];
+                        fill_f32(
+                            &mut g,
+                            &mut out,
+                            from,
+                            to,
+                            fused,
+                            route,
+                            UniformRule::Current,
+                        );
+                        let bits: Vec<u32> = out.iter().map(|x| x.to_bits()).collect();
+                        (bits, g.random())
+                    };
+                    assert_eq!(
+                        run(fast),
+                        run(Route::Portable),
+                        "skip {skip} n {n} fused {fused}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -102,6 +102,35 @@ pub(crate) fn uniform_f32(
     }
 }
 
+/// [`uniform_f32`] on the tempered values of untempered engine words `raw` (see
+/// `Mt19937::raw_runs`): the tempering is done in registers, with no pass over a words buffer.
+pub(crate) fn uniform_f32_raw(
+    raw: &[u32],
+    out: &mut [f32],
+    a: f32,
+    d: f32,
+    to: f32,
+    fused: bool,
+    lanes: Lanes,
+) {
+    debug_assert!(raw.len() >= out.len());
+    let done = match lanes {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: callers pass a `lanes` that `Lanes::supported` confirmed on this CPU.
+        Lanes::Avx2 => unsafe { x86::uniform_f32_raw_avx2(raw, out, a, d, to, fused) },
+        _ => 0,
+    };
+    for (o, &w) in out[done..].iter_mut().zip(&raw[done..]) {
+        let w = crate::engine::mt19937::temper(w);
+        let v = if fused {
+            affine_f32::<true>(u24(w), d, a)
+        } else {
+            affine_f32::<false>(u24(w), d, a)
+        };
+        *o = if v == to { a } else { v };
+    }
+}
+
 /// The scalar twin of [`uniform_f32`].
 #[inline(always)]
 pub(crate) fn uniform_f32_scalar<const FUSED: bool>(
@@ -288,6 +317,32 @@ mod x86 {
         let n = out.len() / 8 * 8;
         for i in (0..n).step_by(8) {
             let x = u24_8(load8(words, i), 0x00ff_ffff, 0);
+            let v = if fused {
+                _mm256_fmadd_ps(x, dv, av)
+            } else {
+                _mm256_add_ps(_mm256_mul_ps(x, dv), av)
+            };
+            let v = _mm256_blendv_ps(v, av, _mm256_cmp_ps::<_CMP_EQ_OQ>(v, tv));
+            // SAFETY: `i + 8 <= n <= out.len()`.
+            unsafe { _mm256_storeu_ps(out.as_mut_ptr().add(i), v) };
+        }
+        n
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn uniform_f32_raw_avx2(
+        raw: &[u32],
+        out: &mut [f32],
+        a: f32,
+        d: f32,
+        to: f32,
+        fused: bool,
+    ) -> usize {
+        use crate::engine::mt19937::temper8;
+        let (av, dv, tv) = (_mm256_set1_ps(a), _mm256_set1_ps(d), _mm256_set1_ps(to));
+        let n = out.len() / 8 * 8;
+        for i in (0..n).step_by(8) {
+            let x = u24_8(temper8(load8(raw, i)), 0x00ff_ffff, 0);
             let v = if fused {
                 _mm256_fmadd_ps(x, dv, av)
             } else {

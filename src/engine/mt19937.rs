@@ -23,6 +23,8 @@ pub const UPPER_MASK: u32 = 0x8000_0000;
 pub const LOWER_MASK: u32 = 0x7fff_ffff;
 
 mod simd;
+#[cfg(target_arch = "x86_64")]
+pub(crate) use simd::temper8;
 
 use crate::simd::Lanes;
 
@@ -203,6 +205,29 @@ impl Mt19937 {
                 &mut out[pos..pos + take],
                 lanes,
             );
+            pos += take;
+            self.next += take as u32;
+            self.left -= take as u32;
+        }
+    }
+
+    /// Calls `f(raw, at)` on the untempered state words that the next `n` draws temper, run by
+    /// run (at most one state's worth each, in order; `at` is the run's first index among the
+    /// `n`), twisting between runs on the given route; the engine ends as after `n` draws. A
+    /// caller that tempers each word of each run gets [`Mt19937::fill_u32`]'s words.
+    pub(crate) fn raw_runs(&mut self, n: usize, lanes: Lanes, mut f: impl FnMut(&[u32], usize)) {
+        let mut pos = 0;
+        while pos < n {
+            let avail = (self.left - 1) as usize;
+            if avail == 0 {
+                simd::twist(&mut self.state, lanes);
+                self.left = MERSENNE_STATE_N as u32 + 1;
+                self.next = 0;
+                continue;
+            }
+            let take = avail.min(n - pos);
+            let start = self.next as usize;
+            f(&self.state[start..start + take], pos);
             pos += take;
             self.next += take as u32;
             self.left -= take as u32;

@@ -4,6 +4,7 @@
 
 use crate::engine::{Mt19937, Mt19937Jump};
 use crate::error::{Error, Result};
+use crate::simd::Lanes;
 
 /// PyTorch's CPU generator: an [`Mt19937`] plus the cached second Box–Muller samples.
 ///
@@ -95,6 +96,12 @@ impl CpuGenerator {
     /// `out.len()` consecutive 32-bit draws.
     pub fn fill_u32(&mut self, out: &mut [u32]) {
         self.engine.fill_u32(out);
+    }
+
+    /// The engine's untempered words for the next `n` draws, run by run (see
+    /// [`Mt19937::raw_runs`]).
+    pub(crate) fn raw_runs(&mut self, n: usize, lanes: Lanes, f: impl FnMut(&[u32], usize)) {
+        self.engine.raw_runs(n, lanes, f);
     }
 
     /// `out.len()` consecutive 64-bit draws.

@@ -229,7 +229,7 @@ pub(crate) fn normal_blocks_from_words(
     {
         if available() {
             // SAFETY: AVX2 and FMA were detected just above.
-            unsafe { normal_blocks_from_words_avx2(words, out, mean, std) };
+            unsafe { normal_blocks_from_words_avx2::<false>(words, out, mean, std) };
             return true;
         }
     }
@@ -244,28 +244,51 @@ pub(crate) fn normal_blocks_from_words(
 #[cfg(target_arch = "x86_64")]
 const BLOCKS: usize = 4;
 
+/// [`normal_blocks_from_words`] on the tempered values of untempered engine words `raw` (see
+/// `Mt19937::raw_runs`; at least `out.len()`, a multiple of 16): the tempering is done in
+/// registers, with no pass over a words buffer. Returns `false` (doing nothing) where the host
+/// lacks AVX2 or FMA.
+pub(crate) fn normal_blocks_from_raw(raw: &[u32], out: &mut [f32], mean: f32, std: f32) -> bool {
+    debug_assert!(out.len().is_multiple_of(16) && raw.len() >= out.len());
+    #[cfg(target_arch = "x86_64")]
+    {
+        if available() {
+            // SAFETY: AVX2 and FMA were detected just above.
+            unsafe { normal_blocks_from_words_avx2::<true>(raw, out, mean, std) };
+            return true;
+        }
+    }
+    let _ = (raw, out, mean, std);
+    false
+}
+
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn normal_blocks_from_words_avx2(words: &[u32], out: &mut [f32], mean: f32, std: f32) {
+unsafe fn normal_blocks_from_words_avx2<const RAW: bool>(
+    words: &[u32],
+    out: &mut [f32],
+    mean: f32,
+    std: f32,
+) {
     let mut i = 0;
     while i + 16 * BLOCKS <= out.len() {
         // SAFETY: `i + 16 * BLOCKS <= out.len() <= words.len()`.
-        unsafe { from_words_at::<BLOCKS>(words, out, i, mean, std) };
+        unsafe { from_words_at::<BLOCKS, RAW>(words, out, i, mean, std) };
         i += 16 * BLOCKS;
     }
     while i + 16 <= out.len() {
         // SAFETY: `i + 16 <= out.len() <= words.len()`.
-        unsafe { from_words_at::<1>(words, out, i, mean, std) };
+        unsafe { from_words_at::<1, RAW>(words, out, i, mean, std) };
         i += 16;
     }
 }
 
 /// The normals of the `N` blocks of 16 at `i` from their words (`out[i..]` and `words[i..]` hold
-/// at least `16 * N` elements).
+/// at least `16 * N` elements), tempered first where `RAW`.
 #[cfg(target_arch = "x86_64")]
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn from_words_at<const N: usize>(
+unsafe fn from_words_at<const N: usize, const RAW: bool>(
     words: &[u32],
     out: &mut [f32],
     i: usize,
@@ -276,7 +299,16 @@ unsafe fn from_words_at<const N: usize>(
     let (w, o) = (words.as_ptr(), out.as_mut_ptr());
     let z0 = _mm256_setzero_ps();
     // SAFETY: the caller's bounds cover the 16 words of each block.
-    let u = |j: usize| unsafe { u24_8(_mm256_loadu_si256(w.add(j).cast()), 0x00ff_ffff, 0) };
+    let u = |j: usize| {
+        // SAFETY: as above.
+        let v = unsafe { _mm256_loadu_si256(w.add(j).cast()) };
+        let v = if RAW {
+            crate::engine::mt19937::temper8(v)
+        } else {
+            v
+        };
+        u24_8(v, 0x00ff_ffff, 0)
+    };
     let lo = each!(N, z0, |k| u(i + 16 * k));
     let hi = each!(N, z0, |k| u(i + 16 * k + 8));
     let (n1, n2) = box_muller8(lo, hi, mean, std);

@@ -18,6 +18,9 @@ use crate::simd::Lanes;
 
 const NM: usize = MERSENNE_STATE_N - MERSENNE_STATE_M; // 227
 
+#[cfg(target_arch = "x86_64")]
+pub(crate) use x86::temper8;
+
 /// The portable twist (the reference's `next_state`), word by word.
 pub(crate) fn twist_scalar(s: &mut [u32; MERSENNE_STATE_N]) {
     for i in 0..NM {
